@@ -1,0 +1,247 @@
+"""The `genstudio` command: train, info, sample, presets headless; no subcommand opens the app."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from genstudio.core.errors import GenStudioError
+
+EPILOG = "Run 'genstudio COMMAND --help' for a command's options."
+
+
+def _grid(text: str) -> tuple[int, int]:
+    """'8x8' -> (rows, cols)."""
+    try:
+        rows, cols = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"grid must look like 8x8, got '{text}'") from None
+    if rows < 1 or cols < 1:
+        raise argparse.ArgumentTypeError("grid rows and columns must be at least 1")
+    return rows, cols
+
+
+def _value_range(text: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"range must look like -1,1, got '{text}'") from None
+    return lo, hi
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from genstudio.core.data.spec import SPEC_HELP
+    from genstudio.core.devices import DEVICE_CHOICES
+
+    parser = argparse.ArgumentParser(prog="genstudio", epilog=EPILOG,
+                                     description="Train, load and explore GANs, VAEs and normalizing flows. "
+                                                 "Without a command, opens the desktop app.")
+    parser.add_argument("--version", action="version", version=f"genstudio {_version()}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = sub.add_parser("train", help="train a GAN, VAE or flow headless",
+                           formatter_class=argparse.RawDescriptionHelpFormatter, epilog=SPEC_HELP)
+    train.add_argument("--family", choices=("gan", "vae", "flow"), help="model family (default gan; "
+                       "with --resume, the checkpoint's)")
+    train.add_argument("--preset", help="architecture/loss preset (see 'genstudio presets')")
+    train.add_argument("--data", default="mnist", help="data spec (default: the bundled MNIST test set)")
+    train.add_argument("--download", action="store_true", help="let torchvision data sets download (online)")
+    train.add_argument("--steps", type=int, default=1000, help="train until this total step count")
+    train.add_argument("--batch-size", type=int, help="default: the preset's")
+    train.add_argument("--lr", type=float, help="learning rate (VAE, flow; GAN: both G and D)")
+    train.add_argument("--lr-g", type=float, help="GAN generator learning rate")
+    train.add_argument("--lr-d", type=float, help="GAN discriminator learning rate")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    train.add_argument("--out", type=Path, help="output folder for checkpoint.safetensors and samples.png")
+    train.add_argument("--resume", type=Path, help="continue from this checkpoint (exactly)")
+    train.add_argument("--autosave-every", type=int, default=500, help="steps between autosaves (0: end only)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    info = sub.add_parser("info", help="print a checkpoint's description")
+    info.add_argument("checkpoint", type=Path)
+    info.add_argument("--json", action="store_true", help="print the whole header as JSON")
+
+    sample = sub.add_parser("sample", help="write an image grid from a checkpoint or foreign generator")
+    sample.add_argument("checkpoint", type=Path)
+    sample.add_argument("--grid", type=_grid, default=(8, 8), help="rows x cols (default 8x8)")
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--out", type=Path, default=Path("grid.png"))
+    sample.add_argument("--padding", type=int, default=2)
+    sample.add_argument("--scale", type=int, default=1, help="integer upscaling of the grid")
+    sample.add_argument("--temperature", type=float, default=1.0, help="latent scale (flows: sampling temperature)")
+    sample.add_argument("--latent-dim", type=int, help="foreign generators: latent size")
+    sample.add_argument("--output-range", type=_value_range, help="foreign generators: output range, e.g. -1,1")
+
+    sub.add_parser("presets", help="list the model presets")
+    return parser
+
+
+def _version() -> str:
+    from genstudio import __version__
+    return __version__
+
+
+@contextlib.contextmanager
+def stop_on_interrupt(trainer):
+    """Ctrl-C stops between steps and saves, like the app's Stop button; a second Ctrl-C aborts."""
+    def handler(signum, frame):
+        signal.signal(signal.SIGINT, previous)
+        print("\nstopping after this step (Ctrl-C again to abort)...", file=sys.stderr)
+        trainer.stop()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def cmd_train(args) -> int:
+    from genstudio.core.checkpoints import read_header
+    from genstudio.core.data.spec import load_dataset
+    from genstudio.core.engine import TrainConfig, Trainer
+    from genstudio.core.export import points_image, save_grid, save_png
+    from genstudio.cli_progress import ProgressPrinter
+
+    family = args.family
+    if args.resume:
+        header_family = read_header(args.resume)["family"]
+        if family and family != header_family:
+            raise GenStudioError(f"{args.resume}: is a {header_family} checkpoint, not a {family}")
+        family = header_family
+    family = family or "gan"
+    hyper = {}
+    if args.lr is not None:
+        hyper.update({"lr": args.lr, "lr_g": args.lr, "lr_d": args.lr})
+    if args.lr_g is not None:
+        hyper["lr_g"] = args.lr_g
+    if args.lr_d is not None:
+        hyper["lr_d"] = args.lr_d
+    config = TrainConfig(family=family, preset=args.preset, data=args.data, steps=args.steps,
+                         batch_size=args.batch_size, hyper=hyper, seed=args.seed, device=args.device,
+                         out_dir=str(args.out) if args.out else None, autosave_every=args.autosave_every,
+                         sample_every_s=0)
+    dataset = load_dataset(args.data, download=args.download)
+    trainer = Trainer(config, dataset=dataset, resume=args.resume)
+    print(f"training {family} preset '{trainer.preset_name}' on {dataset.name} ({len(dataset)} samples, "
+          f"shape {dataset.shape}) on {trainer.device}, batch {trainer.batch_size}, "
+          f"steps {trainer.step}->{args.steps}", file=sys.stderr)
+    progress = ProgressPrinter(args.steps, trainer.step, enabled=not args.quiet)
+    last = None
+    samples = None
+    with stop_on_interrupt(trainer):
+        for report in trainer.run():
+            last = report
+            if report.kind == "step":
+                progress.update(report)
+            elif report.kind == "samples":
+                samples = report.samples
+            elif report.kind == "diverged":
+                progress.close()
+                print(f"genstudio: error: {report.message}", file=sys.stderr)
+                return 3
+    progress.close()
+    if args.out and samples is not None:
+        if dataset.is_points:
+            save_png(points_image(samples, real=dataset.data[:2000].cpu().numpy()), args.out / "samples.png")
+        else:
+            save_grid(samples, args.out / "samples.png", cols=8)
+    if last is not None:
+        summary = ", ".join(f"{k} {v:.4g}" for k, v in last.scalars.items())
+        print(f"{last.message}; {summary}" if summary else last.message, file=sys.stderr)
+        if last.path:
+            print(f"checkpoint: {last.path}", file=sys.stderr)
+    return 0
+
+
+def cmd_info(args) -> int:
+    from genstudio.core.checkpoints import read_header
+    from genstudio.core.foreign import WARNING
+    import zipfile
+
+    if args.checkpoint.is_file() and zipfile.is_zipfile(args.checkpoint):
+        print(f"{args.checkpoint}: a TorchScript / torch.export archive (foreign generator). {WARNING}.")
+        return 0
+    header = read_header(args.checkpoint)
+    if args.json:
+        print(json.dumps(header, indent=2))
+        return 0
+    data = header.get("data", {})
+    train = header.get("train", {})
+    rows = [
+        ("file", str(args.checkpoint)),
+        ("family", header["family"]),
+        ("preset", header.get("preset", "")),
+        ("architecture", json.dumps({k: v for k, v in header["model_config"].items() if k != "data_shape"})),
+        ("data", f"{data.get('name', '?')} ({data.get('size', '?')} samples, {data.get('source', '')})"),
+        ("sample shape", " x ".join(map(str, header["data_shape"]))),
+        ("latent shape", " x ".join(map(str, header["latent_shape"]))),
+        ("value range", f"{header['value_range'][0]:g} .. {header['value_range'][1]:g}"),
+        ("labels", ", ".join(header.get("label_names", [])) or "none"),
+        ("step", str(header.get("step", 0))),
+        ("hyper-parameters", json.dumps(train.get("hyper", {}))),
+        ("resumable", "yes" if header.get("optimizers") else "no (weights only)"),
+        ("created", header.get("created", "")),
+        ("format", f"{header['format']} v{header['format_version']}"),
+        ("versions", ", ".join(f"{k} {v}" for k, v in header.get("versions", {}).items())),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    import torch
+
+    from genstudio.core.export import points_image, save_grid, save_png
+    from genstudio.core.open_model import open_model
+
+    opened = open_model(args.checkpoint, latent_dim=args.latent_dim, output_range=args.output_range)
+    rows, cols = args.grid
+    model = opened.model
+    generator = torch.Generator().manual_seed(args.seed)
+    z = torch.randn((rows * cols, *model.latent_shape), generator=generator) * args.temperature
+    images = model.decode(z.to(model.device)).cpu().numpy()
+    if model.is_points:
+        save_png(points_image(images), args.out)
+    else:
+        save_grid(images, args.out, cols=cols, padding=args.padding, scale=args.scale)
+    print(f"wrote {args.out} ({rows}x{cols} samples, seed {args.seed})")
+    return 0
+
+
+def cmd_presets(args) -> int:
+    from genstudio.core.models import PRESETS
+
+    for family, presets in PRESETS.items():
+        print(family)
+        for name, preset in presets.items():
+            print(f"  {name:<16} [{preset['data']}] {preset['description']}")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "info": cmd_info, "sample": cmd_sample, "presets": cmd_presets}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if args.command is None:
+        print("genstudio: the desktop app is not part of this build yet; use a command "
+              "(genstudio --help lists them)", file=sys.stderr)
+        return 2
+    try:
+        return COMMANDS[args.command](args)
+    except GenStudioError as exc:
+        print(f"genstudio: error: {exc}", file=sys.stderr)
+        return 1

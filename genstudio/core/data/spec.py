@@ -1,0 +1,137 @@
+"""One string names a data set: the entry point the CLI (`--data SPEC`) and the app share.
+
+Grammar (keywords and prefixes are case-insensitive, paths are not; `~` is expanded):
+
+    mnist                                the bundled MNIST test set (10,000 digits, works offline)
+    ring8 | grid25                       2-D Gaussian mixtures, 100,000 points (see toy.py)
+    torchvision:NAME[:ROOT][:test]       NAME is mnist, fashionmnist or cifar10; ROOT defaults to
+                                         ~/.genstudio/data; the train split unless `:test` ends it
+                                         (`:train` is accepted too, and is what `source` spells out)
+    folder:PATH[?size=N&channels=C]      every image under PATH, resized to N×N (default 64; also
+                                         HxW) with C = 1 grey or 3 RGB (default 3); labelled by
+                                         first-level sub-folder when all images sit in one
+    idx:PATH                             an MNIST-layout folder of idx files (train and/or t10k)
+    PATH                                 an existing folder: idx files if it holds any, else images
+
+Keywords win over same-named folders: write `./mnist` for a folder called mnist. ROOT may itself
+contain ':' (a Windows drive), since NAME is split off at the first ':' and `:test` at the end.
+
+The returned data set's `source` is the canonical spec (absolute paths, every option spelled out),
+so `load_dataset(ds.source)` loads the same data again, e.g. when resuming from a checkpoint.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from genstudio.core.data.bundled import load_bundled_mnist
+from genstudio.core.data.dataset import InMemoryDataset
+from genstudio.core.data.idx import has_idx_files, load_idx_folder
+from genstudio.core.data.image_folder import load_image_folder
+from genstudio.core.data.toy import TOY_MIXTURES, load_toy
+from genstudio.core.data.torchvision_sets import DEFAULT_ROOT, canonical_torchvision_name, load_torchvision
+from genstudio.core.errors import DataError
+
+SPEC_HELP = """\
+Data set SPEC, one of:
+  mnist                             bundled MNIST test set (10,000 digits, offline)
+  ring8 | grid25                    2-D Gaussian mixtures (100,000 points)
+  torchvision:NAME[:ROOT][:test]    NAME = mnist | fashionmnist | cifar10; ROOT default
+                                    ~/.genstudio/data; train split unless :test
+  folder:PATH[?size=N&channels=C]   images under PATH resized to NxN (default 64), C = 1 or 3
+                                    (default 3); sub-folder names become labels
+  idx:PATH                          MNIST-layout folder of idx files (train-*/t10k-*[.gz])
+  PATH                              existing folder: idx files if present, else images
+Add --download to let torchvision: specs fetch missing files (needs a connection)."""
+
+VALID_FORMS = ("mnist, ring8, grid25, torchvision:NAME[:ROOT][:test], "
+               "folder:PATH[?size=N&channels=C], idx:PATH, or an existing folder")
+
+_FOLDER_DEFAULTS = {"size": "64", "channels": "3"}
+
+
+def _path(text: str) -> Path:
+    return Path(text).expanduser().resolve()
+
+
+def _parse_size(spec: str, text: str) -> int | tuple[int, int]:
+    """'64' -> 64 (square); '48x64' -> (48, 64) as (height, width)."""
+    try:
+        parts = [int(p) for p in text.lower().split("x")]
+    except ValueError:
+        parts = []
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    raise DataError(f"{spec}: size must be N or HxW, got {text!r}")
+
+
+def _load_folder(spec: str, path: Path, query: str = "") -> InMemoryDataset:
+    """An image folder with the options of a `folder:` spec's query 'size=N&channels=C'."""
+    options = dict(_FOLDER_DEFAULTS)
+    for item in filter(None, query.split("&")):
+        key, _, value = item.partition("=")
+        if key not in options:
+            raise DataError(f"{spec}: unknown folder option {key!r} (expected size=N and/or channels=C)")
+        options[key] = value
+    try:
+        channels = int(options["channels"])
+    except ValueError:
+        raise DataError(f"{spec}: channels must be 1 or 3, got {options['channels']!r}") from None
+    dataset, _ = load_image_folder(path, _parse_size(spec, options["size"]), channels)
+    dataset.source = f"folder:{dataset.source}?size={options['size'].lower()}&channels={channels}"
+    return dataset
+
+
+def _load_torchvision(body: str, download: bool) -> InMemoryDataset:
+    """`torchvision:` spec body 'NAME[:ROOT][:test]'."""
+    train = True
+    for suffix, is_train in ((":test", False), (":train", True)):
+        if body.lower().endswith(suffix):
+            body, train = body[: -len(suffix)], is_train
+            break
+    name, _, root_text = body.partition(":")
+    root = _path(root_text or str(DEFAULT_ROOT))
+    key = canonical_torchvision_name(name)
+    dataset = load_torchvision(key, root, train=train, download=download)
+    dataset.source = f"torchvision:{key}:{root}:{'train' if train else 'test'}"
+    return dataset
+
+
+def _load_idx(path: Path) -> InMemoryDataset:
+    dataset = load_idx_folder(path)
+    dataset.source = f"idx:{path}"
+    return dataset
+
+
+def load_dataset(spec: str, download: bool = False) -> InMemoryDataset:
+    """The data set `spec` names (grammar in the module docstring and SPEC_HELP).
+
+    `download` only matters for torchvision: specs. Raises DataError, one line naming the spec or
+    path and the reason, for an unknown spec or data that cannot be read.
+    """
+    text = spec.strip()
+    keyword = text.lower()
+    prefix, sep, body = text.partition(":")
+    prefix = prefix.lower() if sep else ""
+
+    if keyword == "mnist":
+        dataset = load_bundled_mnist()
+        dataset.source = "mnist"
+        return dataset
+    if keyword in TOY_MIXTURES:
+        return load_toy(keyword)
+    if prefix == "torchvision":
+        return _load_torchvision(body, download)
+    if prefix == "folder":
+        path_text, _, query = body.partition("?")
+        return _load_folder(text, _path(path_text), query)
+    if prefix == "idx":
+        return _load_idx(_path(body))
+    if text and Path(text).expanduser().exists():
+        path = _path(text)
+        if path.is_dir() and has_idx_files(path):
+            return _load_idx(path)
+        return _load_folder(text, path)
+    raise DataError(f"unknown data set {spec!r} (not a spec, nor an existing path); valid forms: {VALID_FORMS}")

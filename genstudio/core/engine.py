@@ -1,0 +1,280 @@
+"""The training loop: one generator of reports, used by the CLI, the tests and the app's QThread worker.
+
+`Trainer.run()` yields small `Report`s (step, float scalars, throughput, and now and then CPU numpy
+samples from fixed latents). Between steps it checks a stop flag and a pause flag (threading
+Events a GUI thread may set at any time), autosaves every N steps and on stop, and stops on a
+NaN/Inf loss without overwriting the last good checkpoint. Reports never carry live tensors.
+
+Exact resume: batches come from a per-epoch permutation derived from (seed, epoch) alone, and the
+checkpoint stores optimiser and RNG states, so N steps + save + resume + M steps gives the same
+weights as N + M steps. Sampling and evaluation run inside `fork_rng` so that they never shift
+the training RNG, however often the (time-based) sample reports come.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from genstudio.core.checkpoints import Checkpoint, load_checkpoint, restore_rng_state, save_checkpoint
+from genstudio.core.data.dataset import InMemoryDataset
+from genstudio.core.devices import resolve_device
+from genstudio.core.errors import TrainingError
+from genstudio.core.models import PRESETS, build_model, default_preset, get_preset
+from genstudio.core.models.base import GenerativeModel
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_NAME = "checkpoint.safetensors"
+
+
+@dataclass
+class TrainConfig:
+    family: str = "gan"
+    preset: str | None = None          # None: the family's first preset for the data's kind
+    data: str = "mnist"                # a data spec (see core/data/spec.py)
+    steps: int = 1000                  # train until this total step count
+    batch_size: int | None = None      # None: the preset's
+    hyper: dict = field(default_factory=dict)   # overrides of the preset's hyper-parameters (lr...)
+    model: dict = field(default_factory=dict)   # overrides of the preset's model config
+    seed: int = 0
+    device: str = "auto"
+    out_dir: str | None = None         # None: no checkpoints are written
+    autosave_every: int = 500          # steps; 0 saves only at the end and on stop
+    report_every: int = 10             # steps between "step" reports
+    sample_every_s: float = 2.0        # seconds between "samples" reports (0: only first and last)
+    n_samples: int = 64                # fixed latents decoded for sample reports
+    eval_batch: int = 256              # samples of the data set evaluated with each sample report
+
+
+@dataclass
+class Report:
+    """What the loop tells its caller. Plain Python and numpy only, safe to pass between threads."""
+
+    kind: str            # step | samples | saved | paused | resumed | finished | stopped | diverged
+    step: int
+    total_steps: int
+    scalars: dict[str, float] = field(default_factory=dict)
+    vectors: dict[str, list[float]] = field(default_factory=dict)
+    images_per_sec: float = 0.0
+    elapsed: float = 0.0               # seconds of training, pauses excluded
+    samples: np.ndarray | None = None  # (n, C, H, W) in [0, 1] or (n, 2) points, float32
+    path: str | None = None            # the checkpoint written, for saved/finished/stopped
+    message: str = ""
+
+    @property
+    def eta(self) -> float:
+        """Seconds left at the current throughput (inf before the first measurement)."""
+        if self.images_per_sec <= 0:
+            return math.inf
+        return (self.total_steps - self.step) * self.elapsed / max(self.step, 1)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, dataset: InMemoryDataset | None = None,
+                 resume: str | Path | Checkpoint | None = None):
+        self.config = config
+        self.device = resolve_device(config.device)
+        if dataset is None:
+            from genstudio.core.data.spec import load_dataset
+            dataset = load_dataset(config.data)
+        self.dataset = dataset.to(self.device)
+        checkpoint = None
+        if resume is not None:
+            checkpoint = resume if isinstance(resume, Checkpoint) else load_checkpoint(resume, expect_family=config.family)
+        self.preset_name = (checkpoint.header["preset"] if checkpoint
+                            else config.preset or default_preset(config.family, self.dataset.is_points))
+        # A checkpoint from a newer genstudio may name a preset this one lacks: its header has all we need.
+        preset = PRESETS[config.family].get(self.preset_name) if checkpoint else get_preset(config.family, self.preset_name)
+        self.hyper = {**(preset["hyper"] if preset else {}), **(checkpoint.header["train"]["hyper"] if checkpoint else {}),
+                      **config.hyper}
+        if config.batch_size:
+            self.hyper["batch_size"] = int(config.batch_size)
+        self.batch_size = min(int(self.hyper.get("batch_size", 64)), len(self.dataset))
+        if self.batch_size < 1:
+            raise TrainingError(f"{self.dataset.source or self.dataset.name}: the data set is empty")
+
+        if checkpoint is None:
+            seed_everything(config.seed)
+            model_config = {**(preset["model"] if preset else {}), **config.model,
+                            "data_shape": list(self.dataset.shape)}
+            if model_config.pop("conditional", False):
+                if not self.dataset.num_classes:
+                    raise TrainingError(f"preset '{self.preset_name}' is class-conditional but "
+                                        f"{self.dataset.name} has no labels")
+                model_config["num_classes"] = self.dataset.num_classes
+            self.model: GenerativeModel = build_model(config.family, model_config)
+            self.step = 0
+        else:
+            self._check_resumable(checkpoint)
+            self.model = checkpoint.model
+            self.step = checkpoint.step
+        self.model.to(self.device).train()
+        self.optimizers = self.model.make_optimizers(self.hyper)
+        if checkpoint is not None:
+            for name, state in checkpoint.optimizer_states.items():
+                self.optimizers[name].load_state_dict(state)
+            restore_rng_state(checkpoint)
+
+        # Fixed latents for sample reports: their own generator, so they never touch the training RNG.
+        fixed = torch.Generator().manual_seed(config.seed + 1)
+        self.fixed_latents = torch.randn((config.n_samples, *self.model.latent_shape), generator=fixed).to(self.device)
+        eval_count = min(config.eval_batch, len(self.dataset))
+        self.eval_index = torch.randperm(len(self.dataset), generator=fixed)[:eval_count].to(self.device)
+
+        self.stop_event = threading.Event()
+        self.pause_event = threading.Event()    # set while paused
+        self._unpaused = threading.Event()      # its complement, so a paused loop can block on it
+        self._unpaused.set()
+        self.checkpoint_path = Path(config.out_dir) / CHECKPOINT_NAME if config.out_dir else None
+        self._perm_epoch = -1
+        self._perm: torch.Tensor | None = None
+
+    def _check_resumable(self, checkpoint: Checkpoint) -> None:
+        if not checkpoint.has_resume_state:
+            raise TrainingError(f"{checkpoint.path}: holds weights only (no optimiser state), so it cannot be resumed")
+        shape = tuple(checkpoint.header["data_shape"])
+        if shape != self.dataset.shape:
+            raise TrainingError(f"{checkpoint.path}: was trained on data of shape {shape}, "
+                                f"but {self.dataset.name} has shape {self.dataset.shape}")
+
+    # --- control from other threads -------------------------------------------------------------
+    def stop(self) -> None:
+        self.stop_event.set()
+        self._unpaused.set()  # wake a paused loop so that it can stop
+
+    def pause(self) -> None:
+        self._unpaused.clear()
+        self.pause_event.set()
+
+    def resume(self) -> None:
+        self.pause_event.clear()
+        self._unpaused.set()
+
+    # --- pieces of the loop ----------------------------------------------------------------------
+    def _batch_index(self, step: int) -> torch.Tensor:
+        """Indices (B,) of the batch for `step`: epoch-wise shuffles that depend on (seed, epoch) only."""
+        per_epoch = len(self.dataset) // self.batch_size
+        epoch, position = divmod(step, per_epoch)
+        if epoch != self._perm_epoch:
+            g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
+            self._perm = torch.randperm(len(self.dataset), generator=g).to(self.device)
+            self._perm_epoch = epoch
+        return self._perm[position * self.batch_size:(position + 1) * self.batch_size]
+
+    @torch.no_grad()
+    def decode_fixed(self) -> np.ndarray:
+        """Decode the fixed latents: (n, *data_shape) float32 numpy on the CPU."""
+        with torch.random.fork_rng(devices=self._rng_devices()):
+            labels = None
+            if self.model.num_classes:
+                labels = torch.arange(len(self.fixed_latents), device=self.device) % self.model.num_classes
+            return self.model.decode(self.fixed_latents, labels).float().cpu().numpy()
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        """The model's held-out style figures on a fixed slice of the data (names prefixed 'eval/')."""
+        with torch.random.fork_rng(devices=self._rng_devices()):
+            torch.manual_seed(self.config.seed + 2)
+            x, y = self.dataset.batch(self.eval_index)
+            figures = self.model.evaluate(x, y)
+        return {f"eval/{k}": float(v) for k, v in figures.items() if v.ndim == 0}
+
+    def _rng_devices(self) -> list:
+        return [self.device] if self.device.type == "cuda" else []
+
+    def snapshot_state(self) -> dict[str, torch.Tensor]:
+        """A CPU copy of the weights, for exploring a model while it trains (never the live module)."""
+        return {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+
+    def train_description(self) -> dict:
+        return {"config": asdict(self.config), "hyper": self.hyper, "batch_size": self.batch_size}
+
+    def save(self, path: str | Path | None = None) -> Path:
+        path = Path(path) if path else self.checkpoint_path
+        if path is None:
+            raise TrainingError("no output folder was given, so there is nowhere to save")
+        return save_checkpoint(path, self.model, preset=self.preset_name, data=self.dataset.describe(),
+                               train=self.train_description(), step=self.step, optimizers=self.optimizers)
+
+    # --- the loop --------------------------------------------------------------------------------
+    def run(self) -> Iterator[Report]:
+        cfg = self.config
+        total = int(cfg.steps)
+        if self.step >= total:
+            raise TrainingError(f"already at step {self.step}: ask for more than {self.step} steps to go on")
+        sums: dict[str, torch.Tensor] = {}
+        count = 0
+        elapsed = 0.0
+        images_per_sec = 0.0
+        last_sample = -math.inf
+        window_start, window_steps = time.perf_counter(), 0
+
+        def report(kind: str, **kw) -> Report:
+            return Report(kind, self.step, total, images_per_sec=images_per_sec, elapsed=elapsed, **kw)
+
+        yield report("samples", samples=self.decode_fixed(), scalars=self.evaluate())
+        last_sample = time.perf_counter()
+        while self.step < total:
+            if self.pause_event.is_set() and not self.stop_event.is_set():
+                elapsed += time.perf_counter() - window_start
+                yield report("paused")
+                while self.pause_event.is_set() and not self.stop_event.is_set():
+                    self._unpaused.wait(0.1)
+                window_start, window_steps = time.perf_counter(), 0
+                if not self.stop_event.is_set():
+                    yield report("resumed")
+            if self.stop_event.is_set():
+                break
+
+            x, y = self.dataset.batch(self._batch_index(self.step))
+            out = self.model.train_step(x, y, self.optimizers)
+            self.step += 1
+            window_steps += 1
+            count += 1
+            for key, value in out.items():
+                sums[key] = sums[key] + value if key in sums else value.clone()
+
+            due_save = bool(cfg.autosave_every) and self.step % cfg.autosave_every == 0
+            if count >= cfg.report_every or self.step == total or due_save:
+                now = time.perf_counter()
+                elapsed += now - window_start
+                images_per_sec = window_steps * self.batch_size / max(now - window_start, 1e-9)
+                window_start, window_steps = now, 0
+                means = {k: (v / count).float().cpu() for k, v in sums.items()}
+                sums, count = {}, 0
+                scalars = {k: float(v) for k, v in means.items() if v.ndim == 0}
+                bad = [k for k, v in scalars.items() if not math.isfinite(v)]
+                if bad:
+                    kept = f"; the last good checkpoint is {self.checkpoint_path}" if self.checkpoint_path and self.checkpoint_path.exists() else ""
+                    yield report("diverged", scalars=scalars,
+                                 message=f"training diverged at step {self.step}: {', '.join(bad)} became NaN/Inf{kept}")
+                    return
+                yield report("step", scalars=scalars, vectors={k: v.tolist() for k, v in means.items() if v.ndim == 1})
+                if due_save and self.checkpoint_path:
+                    yield report("saved", path=str(self.save()))
+                if cfg.sample_every_s and time.perf_counter() - last_sample >= cfg.sample_every_s and self.step < total:
+                    yield report("samples", samples=self.decode_fixed(), scalars=self.evaluate())
+                    last_sample = time.perf_counter()
+                window_start = time.perf_counter()  # reports, saves and samples are not training time
+
+        stopped = self.step < total
+        path = str(self.save()) if self.checkpoint_path else None
+        yield report("samples", samples=self.decode_fixed(), scalars=self.evaluate())
+        yield report("stopped" if stopped else "finished", path=path,
+                     message=f"stopped at step {self.step} of {total}" if stopped else f"finished {total} steps")

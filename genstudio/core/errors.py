@@ -1,0 +1,21 @@
+"""Errors the core raises for bad input: each carries one line that names the file and the reason."""
+
+
+class GenStudioError(Exception):
+    """Base class: str(error) is a single line fit for a status bar or a CLI message."""
+
+
+class DataError(GenStudioError):
+    """A data set could not be read (missing or empty folder, unreadable files, bad idx header...)."""
+
+
+class CheckpointError(GenStudioError):
+    """A checkpoint could not be read (corrupt, truncated, foreign, wrong family, unknown version...)."""
+
+
+class DeviceError(GenStudioError):
+    """The requested device (cuda, mps) is not available on this machine."""
+
+
+class TrainingError(GenStudioError):
+    """Training cannot continue (NaN/Inf loss, incompatible resume checkpoint...)."""

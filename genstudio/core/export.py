@@ -1,0 +1,87 @@
+"""Write what a model makes: image grids, interpolation strips, animated GIFs, 2-D scatter plots."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+from torchvision.utils import make_grid
+
+from genstudio.core.atomic import write_bytes_atomic
+
+
+def to_uint8_hwc(images: np.ndarray | torch.Tensor) -> np.ndarray:
+    """(N, C, H, W) floats in [0, 1] -> (N, H, W, 3) uint8, grey repeated to RGB."""
+    x = torch.as_tensor(np.asarray(images, dtype=np.float32))
+    if x.shape[1] == 1:
+        x = x.repeat(1, 3, 1, 1)
+    return (x.clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+def grid_image(images: np.ndarray | torch.Tensor, cols: int, padding: int = 2, scale: int = 1,
+               pad_value: float = 0.0) -> Image.Image:
+    """Tile (N, C, H, W) images in [0, 1] into rows of `cols`, with `padding` px and integer upscaling."""
+    x = torch.as_tensor(np.asarray(images, dtype=np.float32)).clamp(0, 1)
+    grid = make_grid(x, nrow=cols, padding=padding, pad_value=pad_value)   # (3, H', W')
+    image = Image.fromarray((grid.mul(255).add(0.5).to(torch.uint8).permute(1, 2, 0).numpy()))
+    if scale > 1:
+        image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+    return image
+
+
+def points_image(points: np.ndarray, size: int = 512, real: np.ndarray | None = None,
+                 bounds: tuple[float, float, float, float] | None = None) -> Image.Image:
+    """A scatter of 2-D points (N, 2) on white: generated in blue, optional real points in grey beneath."""
+    clouds = [p for p in (real, points) if p is not None]
+    if bounds is None:
+        everything = np.concatenate(clouds)
+        lo, hi = everything.min(0), everything.max(0)
+        margin = 0.1 * max(float((hi - lo).max()), 1e-3)
+        bounds = (lo[0] - margin, hi[0] + margin, lo[1] - margin, hi[1] + margin)
+    x0, x1, y0, y1 = bounds
+    image = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(image)
+    for cloud, colour in ((real, (170, 170, 170)), (points, (31, 119, 180))):
+        if cloud is None:
+            continue
+        px = (cloud[:, 0] - x0) / (x1 - x0) * (size - 1)
+        py = (1 - (cloud[:, 1] - y0) / (y1 - y0)) * (size - 1)   # y grows upwards
+        for u, v in zip(px, py):
+            draw.ellipse((u - 1.5, v - 1.5, u + 1.5, v + 1.5), fill=colour)
+    return image
+
+
+def _png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def save_png(image: Image.Image, path: str | Path) -> Path:
+    return write_bytes_atomic(path, _png_bytes(image))
+
+
+def save_grid(images, path: str | Path, cols: int, padding: int = 2, scale: int = 1) -> Path:
+    return save_png(grid_image(images, cols, padding, scale), path)
+
+
+def save_strip(images, path: str | Path, padding: int = 2, scale: int = 1) -> Path:
+    """An interpolation strip: the frames (N, C, H, W) side by side in one row."""
+    return save_grid(images, path, cols=len(images), padding=padding, scale=scale)
+
+
+def save_gif(images, path: str | Path, frame_ms: int = 80, scale: int = 1, loop: int = 0,
+             boomerang: bool = False) -> Path:
+    """An animated GIF of frames (N, C, H, W) in [0, 1]; `boomerang` plays the path back and forth."""
+    frames = [Image.fromarray(f) for f in to_uint8_hwc(images)]
+    if scale > 1:
+        frames = [f.resize((f.width * scale, f.height * scale), Image.NEAREST) for f in frames]
+    if boomerang and len(frames) > 2:
+        frames = frames + frames[-2:0:-1]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=frame_ms,
+                   loop=loop, disposal=2, optimize=False)
+    return write_bytes_atomic(path, buffer.getvalue())

@@ -1,0 +1,98 @@
+"""The interface every model family shares, so the engine, checkpoints, CLI and app treat them alike.
+
+Conventions (all families):
+- `data_shape` is (C, H, W) for images or (2,) for the 2-D toy point sets.
+- Data reaches `train_step` as float tensors: images in [0, 1] (B, C, H, W); points (B, 2) in
+  data coordinates. `decode`/`sample` return the same range and shape, so "the data set's range"
+  is always [0, 1] for images whatever a model uses inside (a GAN's tanh works in [-1, 1]).
+- `config` holds only JSON-serialisable architecture arguments: `build_model(family, config)`
+  rebuilds the same module, and a checkpoint stores `config` beside the weights.
+- `train_step` does the whole update (forward, backward, optimiser steps) and returns detached
+  tensors: 0-d scalars for curves, 1-d vectors (e.g. a VAE's KL per latent dimension) as extras.
+  Returning tensors rather than floats avoids a device sync every step; the engine converts.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+
+class GenerativeModel(nn.Module):
+    family: ClassVar[str] = ""
+    # Names of the optimisers `make_optimizers` returns, in a stable order (checkpoint keys).
+    optimizer_names: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, config: dict):
+        super().__init__()
+        self.config = dict(config)
+        self.data_shape = tuple(int(s) for s in config["data_shape"])
+
+    # --- shapes ---------------------------------------------------------------------------
+    @property
+    def is_points(self) -> bool:
+        return len(self.data_shape) == 1
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    @property
+    def latent_dim(self) -> int:
+        return math.prod(self.latent_shape)
+
+    @property
+    def num_classes(self) -> int:
+        """> 0 for class-conditional models, whose decode takes labels."""
+        return int(self.config.get("num_classes", 0))
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    # --- generation -----------------------------------------------------------------------
+    def sample_latents(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """(n, *latent_shape) standard-normal latents on the model's device."""
+        device = generator.device if generator is not None else self.device
+        z = torch.randn((n, *self.latent_shape), generator=generator, device=device)
+        return z.to(self.device)
+
+    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """(n, *latent_shape) latents -> (n, *data_shape) in the data range. No grad needed."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None,
+               labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.decode(self.sample_latents(n, generator), labels)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """(n, *data_shape) -> (n, *latent_shape); VAEs (posterior mean) and flows (exact inverse)."""
+        raise NotImplementedError(f"a {self.family} has no encoder")
+
+    @property
+    def can_encode(self) -> bool:
+        return type(self).encode is not GenerativeModel.encode
+
+    # --- training -------------------------------------------------------------------------
+    def make_optimizers(self, hyper: dict) -> dict[str, torch.optim.Optimizer]:
+        raise NotImplementedError
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor | None,
+                   optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Held-out figures (ELBO, bits/dim...) on a batch; empty for models without a likelihood."""
+        return {}
+
+
+def adam(params, hyper: dict, lr_key: str = "lr") -> torch.optim.Adam:
+    """Adam with the preset's betas; `foreach` batches the per-parameter updates into few kernels."""
+    betas = tuple(hyper.get("betas", (0.9, 0.999)))
+    return torch.optim.Adam(params, lr=float(hyper[lr_key]), betas=betas,
+                            weight_decay=float(hyper.get("weight_decay", 0.0)), foreach=True)
