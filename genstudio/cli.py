@@ -50,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--family", choices=("gan", "vae", "flow"), help="model family (default gan; "
                        "with --resume, the checkpoint's)")
     train.add_argument("--preset", help="architecture/loss preset (see 'genstudio presets')")
-    train.add_argument("--data", default="mnist", help="data spec (default: the bundled MNIST test set)")
+    train.add_argument("--data", help="data spec (default: the bundled MNIST test set; with --resume, "
+                       "the checkpoint's data)")
     train.add_argument("--download", action="store_true", help="let torchvision data sets download (online)")
     train.add_argument("--steps", type=int, default=1000, help="train until this total step count")
     train.add_argument("--batch-size", type=int, help="default: the preset's")
@@ -80,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--output-range", type=_value_range, help="foreign generators: output range, e.g. -1,1")
 
     sub.add_parser("presets", help="list the model presets")
+
+    bench = sub.add_parser("bench", help="measure the figures of docs/performance.md")
+    bench.add_argument("--batch-size", type=int, default=64)
+    bench.add_argument("--rounds", type=int, default=5, help="alternating windows per comparison")
+    bench.add_argument("--steps", type=int, default=60, help="training steps per window")
+    bench.add_argument("--device", default="cpu", choices=DEVICE_CHOICES)
+    bench.add_argument("--json", type=Path, help="also write the figures as JSON here")
     return parser
 
 
@@ -111,8 +119,11 @@ def cmd_train(args) -> int:
     from genstudio.cli_progress import ProgressPrinter
 
     family = args.family
+    data_spec = args.data or "mnist"
     if args.resume:
-        header_family = read_header(args.resume)["family"]
+        header = read_header(args.resume)
+        header_family = header["family"]
+        data_spec = args.data or header["data"].get("source") or "mnist"
         if family and family != header_family:
             raise GenStudioError(f"{args.resume}: is a {header_family} checkpoint, not a {family}")
         family = header_family
@@ -124,16 +135,19 @@ def cmd_train(args) -> int:
         hyper["lr_g"] = args.lr_g
     if args.lr_d is not None:
         hyper["lr_d"] = args.lr_d
-    config = TrainConfig(family=family, preset=args.preset, data=args.data, steps=args.steps,
+    config = TrainConfig(family=family, preset=args.preset, data=data_spec, steps=args.steps,
                          batch_size=args.batch_size, hyper=hyper, seed=args.seed, device=args.device,
                          out_dir=str(args.out) if args.out else None, autosave_every=args.autosave_every,
                          sample_every_s=0)
-    dataset = load_dataset(args.data, download=args.download)
+    dataset = load_dataset(data_spec, download=args.download)
     trainer = Trainer(config, dataset=dataset, resume=args.resume)
-    print(f"training {family} preset '{trainer.preset_name}' on {dataset.name} ({len(dataset)} samples, "
-          f"shape {dataset.shape}) on {trainer.device}, batch {trainer.batch_size}, "
-          f"steps {trainer.step}->{args.steps}", file=sys.stderr)
-    progress = ProgressPrinter(args.steps, trainer.step, enabled=not args.quiet)
+    is_main = trainer.dist is None or trainer.dist.is_main  # under torchrun, rank 0 speaks and writes
+    if is_main:
+        processes = f", {trainer.dist.world_size} processes" if trainer.dist else ""
+        print(f"training {family} preset '{trainer.preset_name}' on {dataset.name} ({len(dataset)} samples, "
+              f"shape {dataset.shape}) on {trainer.device}, batch {trainer.batch_size}{processes}, "
+              f"steps {trainer.step}->{args.steps}", file=sys.stderr)
+    progress = ProgressPrinter(args.steps, trainer.step, enabled=is_main and not args.quiet)
     last = None
     samples = None
     with stop_on_interrupt(trainer):
@@ -148,12 +162,12 @@ def cmd_train(args) -> int:
                 print(f"genstudio: error: {report.message}", file=sys.stderr)
                 return 3
     progress.close()
-    if args.out and samples is not None:
+    if args.out and samples is not None and is_main:
         if dataset.is_points:
             save_png(points_image(samples, real=dataset.data[:2000].cpu().numpy()), args.out / "samples.png")
         else:
             save_grid(samples, args.out / "samples.png", cols=8)
-    if last is not None:
+    if last is not None and is_main:
         summary = ", ".join(f"{k} {v:.4g}" for k, v in last.scalars.items())
         print(f"{last.message}; {summary}" if summary else last.message, file=sys.stderr)
         if last.path:
@@ -228,7 +242,28 @@ def cmd_presets(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "info": cmd_info, "sample": cmd_sample, "presets": cmd_presets}
+def cmd_bench(args) -> int:
+    from genstudio.core.atomic import write_bytes_atomic
+    from genstudio.core.bench.throughput import compare_gan_throughput
+    from genstudio.core.data.bundled import load_bundled_mnist
+    from genstudio.core.devices import resolve_device
+
+    device = str(resolve_device(args.device))
+    train = compare_gan_throughput(load_bundled_mnist(), batch_size=args.batch_size, rounds=args.rounds,
+                                   steps=args.steps, device=device)
+    print(f"training throughput, MLP GAN preset, batch {train['batch_size']}, MNIST test set, {device}, "
+          f"{train['threads']} threads, median of {train['rounds']} alternating windows of {train['steps_per_window']} steps:")
+    print(f"  reference loop  {train['reference']:8.0f} images/s")
+    print(f"  genstudio       {train['genstudio']:8.0f} images/s")
+    print(f"  ratio           {train['ratio']:8.2f}   (bar >= {train['bar']})")
+    if args.json:
+        write_bytes_atomic(args.json, json.dumps({"train": train}, indent=2).encode())
+        print(f"wrote {args.json}")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "info": cmd_info, "sample": cmd_sample, "presets": cmd_presets,
+            "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,6 +25,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from genstudio.core import distributed
 from genstudio.core.checkpoints import Checkpoint, load_checkpoint, restore_rng_state, save_checkpoint
 from genstudio.core.data.dataset import InMemoryDataset
 from genstudio.core.devices import resolve_device
@@ -89,7 +90,14 @@ class Trainer:
     def __init__(self, config: TrainConfig, dataset: InMemoryDataset | None = None,
                  resume: str | Path | Checkpoint | None = None):
         self.config = config
+        # Under torchrun each process drives its own GPU (LOCAL_RANK) or shares the CPU.
+        self.dist = distributed.from_environment()
         self.device = resolve_device(config.device)
+        if self.dist and self.device.type == "cuda":
+            self.device = torch.device("cuda", self.dist.local_rank)
+            torch.cuda.set_device(self.device)
+        if self.dist:
+            distributed.init_process_group(self.dist, self.device)
         if dataset is None:
             from genstudio.core.data.spec import load_dataset
             dataset = load_dataset(config.data)
@@ -130,6 +138,12 @@ class Trainer:
             for name, state in checkpoint.optimizer_states.items():
                 self.optimizers[name].load_state_dict(state)
             restore_rng_state(checkpoint)
+        if self.dist:
+            distributed.broadcast_module(self.model)
+            for optimizer in self.optimizers.values():
+                distributed.average_gradients_before_step(optimizer, self.dist.world_size)
+            # Same weights everywhere, but each process draws its own noise (z, dropout).
+            torch.manual_seed(config.seed + 7919 * (self.dist.rank + 1) + self.step)
 
         # Fixed latents for sample reports: their own generator, so they never touch the training RNG.
         fixed = torch.Generator().manual_seed(config.seed + 1)
@@ -141,7 +155,9 @@ class Trainer:
         self.pause_event = threading.Event()    # set while paused
         self._unpaused = threading.Event()      # its complement, so a paused loop can block on it
         self._unpaused.set()
-        self.checkpoint_path = Path(config.out_dir) / CHECKPOINT_NAME if config.out_dir else None
+        # Only the main process writes checkpoints: the weights are the same in every process.
+        writes = config.out_dir and (self.dist is None or self.dist.is_main)
+        self.checkpoint_path = Path(config.out_dir) / CHECKPOINT_NAME if writes else None
         self._perm_epoch = -1
         self._perm: torch.Tensor | None = None
 
@@ -168,14 +184,17 @@ class Trainer:
 
     # --- pieces of the loop ----------------------------------------------------------------------
     def _batch_index(self, step: int) -> torch.Tensor:
-        """Indices (B,) of the batch for `step`: epoch-wise shuffles that depend on (seed, epoch) only."""
-        per_epoch = len(self.dataset) // self.batch_size
+        """Indices (B,) of the batch for `step`: epoch-wise shuffles that depend on (seed, epoch) only.
+        Under torchrun a step consumes world_size consecutive batches, one per process."""
+        world, rank = (self.dist.world_size, self.dist.rank) if self.dist else (1, 0)
+        per_epoch = max(len(self.dataset) // (self.batch_size * world), 1)
         epoch, position = divmod(step, per_epoch)
         if epoch != self._perm_epoch:
             g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
             self._perm = torch.randperm(len(self.dataset), generator=g).to(self.device)
             self._perm_epoch = epoch
-        return self._perm[position * self.batch_size:(position + 1) * self.batch_size]
+        start = (position * world + rank) * self.batch_size
+        return self._perm[start:start + self.batch_size]
 
     @torch.no_grad()
     def decode_fixed(self) -> np.ndarray:
@@ -222,14 +241,13 @@ class Trainer:
         count = 0
         elapsed = 0.0
         images_per_sec = 0.0
-        last_sample = -math.inf
-        window_start, window_steps = time.perf_counter(), 0
+        window_steps = 0
 
         def report(kind: str, **kw) -> Report:
             return Report(kind, self.step, total, images_per_sec=images_per_sec, elapsed=elapsed, **kw)
 
         yield report("samples", samples=self.decode_fixed(), scalars=self.evaluate())
-        last_sample = time.perf_counter()
+        last_sample = window_start = time.perf_counter()
         while self.step < total:
             if self.pause_event.is_set() and not self.stop_event.is_set():
                 elapsed += time.perf_counter() - window_start

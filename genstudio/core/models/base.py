@@ -92,7 +92,11 @@ class GenerativeModel(nn.Module):
 
 
 def adam(params, hyper: dict, lr_key: str = "lr") -> torch.optim.Adam:
-    """Adam with the preset's betas; `foreach` batches the per-parameter updates into few kernels."""
+    """Adam with the preset's betas. The fused kernel (CPU, CUDA, MPS) updates every parameter in
+    one pass instead of ~6 elementwise ops each: about a fifth of an MLP GAN step on two CPU cores."""
+    params = list(params)
+    fused = all(p.device.type in ("cpu", "cuda", "mps") and p.is_floating_point() for p in params)
     betas = tuple(hyper.get("betas", (0.9, 0.999)))
     return torch.optim.Adam(params, lr=float(hyper[lr_key]), betas=betas,
-                            weight_decay=float(hyper.get("weight_decay", 0.0)), foreach=True)
+                            weight_decay=float(hyper.get("weight_decay", 0.0)),
+                            fused=fused or None, foreach=None if fused else True)
