@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import signal
+import time
 import sys
 from pathlib import Path
 
@@ -43,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "Without a command, opens the desktop app.")
     parser.add_argument("--version", action="version", version=f"genstudio {_version()}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    parser.add_argument("--smoke-test", action="store_true",
+                        help="build the window, open a demo checkpoint, render an image and exit 0")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = sub.add_parser("train", help="train a GAN, VAE or flow headless",
@@ -267,14 +270,15 @@ COMMANDS = {"train": cmd_train, "info": cmd_info, "sample": cmd_sample, "presets
 
 
 def main(argv: list[str] | None = None) -> int:
+    started = time.perf_counter()
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if args.command is None:
-        print("genstudio: the desktop app is not part of this build yet; use a command "
-              "(genstudio --help lists them)", file=sys.stderr)
-        return 2
+        from genstudio.ui.app import run_app  # Qt is imported only for the app
+
+        return run_app(smoke=args.smoke_test, started=started)
     try:
         return COMMANDS[args.command](args)
     except GenStudioError as exc:

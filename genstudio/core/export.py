@@ -33,8 +33,10 @@ def grid_image(images: np.ndarray | torch.Tensor, cols: int, padding: int = 2, s
 
 
 def points_image(points: np.ndarray, size: int = 512, real: np.ndarray | None = None,
-                 bounds: tuple[float, float, float, float] | None = None) -> Image.Image:
-    """A scatter of 2-D points (N, 2) on white: generated in blue, optional real points in grey beneath."""
+                 bounds: tuple[float, float, float, float] | None = None,
+                 highlight: np.ndarray | None = None) -> Image.Image:
+    """A scatter of 2-D points (N, 2) on white: generated in blue, optional real points in grey beneath,
+    optional `highlight` points (M, 2) as red rings on top."""
     clouds = [p for p in (real, points) if p is not None]
     if bounds is None:
         everything = np.concatenate(clouds)
@@ -51,6 +53,11 @@ def points_image(points: np.ndarray, size: int = 512, real: np.ndarray | None = 
         py = (1 - (cloud[:, 1] - y0) / (y1 - y0)) * (size - 1)   # y grows upwards
         for u, v in zip(px, py):
             draw.ellipse((u - 1.5, v - 1.5, u + 1.5, v + 1.5), fill=colour)
+    if highlight is not None:
+        hx = (highlight[:, 0] - x0) / (x1 - x0) * (size - 1)
+        hy = (1 - (highlight[:, 1] - y0) / (y1 - y0)) * (size - 1)
+        for u, v in zip(hx, hy):
+            draw.ellipse((u - 6, v - 6, u + 6, v + 6), outline=(214, 39, 40), width=3)
     return image
 
 

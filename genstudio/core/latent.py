@@ -1,0 +1,58 @@
+"""Latent-space geometry: interpolation paths and principal directions (GANSpace-style PCA)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def lerp(a: torch.Tensor, b: torch.Tensor, t: float | torch.Tensor) -> torch.Tensor:
+    return a + (b - a) * t
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float | torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
+    """Spherical interpolation of flattened latents (..., D): keeps the norm Gaussian latents have,
+    where a straight line passes through low-density space near the origin."""
+    shape = a.shape
+    a2, b2 = a.reshape(-1), b.reshape(-1)
+    na, nb = a2.norm(), b2.norm()
+    cos = torch.clamp(torch.dot(a2 / (na + eps), b2 / (nb + eps)), -1.0, 1.0)
+    omega = torch.arccos(cos)
+    if float(omega) < 1e-4:  # (almost) parallel: slerp degenerates to lerp
+        return lerp(a, b, t)
+    t = torch.as_tensor(t, dtype=a.dtype)
+    sin = torch.sin(omega)
+    out = (torch.sin((1 - t) * omega) / sin) * a2 + (torch.sin(t * omega) / sin) * b2
+    return out.reshape(shape)
+
+
+def path(a: torch.Tensor, b: torch.Tensor, frames: int, spherical: bool) -> torch.Tensor:
+    """(frames, *a.shape) latents from a to b inclusive."""
+    step = slerp if spherical else lerp
+    return torch.stack([step(a, b, float(t)) for t in np.linspace(0.0, 1.0, frames)])
+
+
+@torch.no_grad()
+def principal_directions(decode, latent_dim: int, k: int = 10, samples: int = 2048,
+                         seed: int = 0, batch: int = 256) -> tuple[torch.Tensor, np.ndarray]:
+    """GANSpace (Härkönen et al. 2020), with the generator's output as the feature layer.
+
+    Decode `samples` random latents z (S, D) to outputs y (S, P); PCA of y gives the principal
+    components (k, P) and each sample's coordinates c (S, k); regressing z on c (least squares,
+    z ~ c V) gives V (k, D): latent directions whose motion moves the output along the components.
+    Returns unit directions (k, D) and each component's share of the output variance (k,).
+    """
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(samples, latent_dim, generator=g)
+    outputs = torch.cat([decode(z[i:i + batch]).reshape(len(z[i:i + batch]), -1).float().cpu()
+                         for i in range(0, samples, batch)])                     # (S, P)
+    centred = outputs - outputs.mean(0, keepdim=True)
+    k = min(k, latent_dim, samples - 1)
+    # Low-rank randomised PCA: P can be thousands of pixels, and only k components are needed.
+    u, s, v = torch.pca_lowrank(centred, q=min(k + 8, min(centred.shape)), center=False)
+    coords = centred @ v[:, :k]                                                  # (S, k)
+    directions = torch.linalg.lstsq(coords, z).solution                          # (k, D)
+    directions = directions / directions.norm(dim=1, keepdim=True).clamp_min(1e-8)
+    total = centred.pow(2).sum()
+    explained = (s[:k] ** 2 / total).numpy()
+    return directions, explained

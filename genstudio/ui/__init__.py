@@ -1,0 +1,1 @@
+"""The Qt layer (PySide6 + pyqtgraph), thin over genstudio.core."""

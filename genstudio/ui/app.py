@@ -1,0 +1,58 @@
+"""Start the desktop app: `genstudio` (no command) or `python -m genstudio`."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from genstudio.core.resources import resource_path
+
+SMOKE_TIMEOUT_MS = 60_000
+
+
+def _application():
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("genstudio")
+    app.setOrganizationName("genstudio")
+    icon = resource_path("icons", "genstudio.png")
+    if icon.exists():
+        app.setWindowIcon(QIcon(str(icon)))
+    return app
+
+
+def smoke_test(window, app, started: float) -> int:
+    """Wait for the first rendered image; report what was shown and how long it took."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    view = window.explore.image_view
+    loop = QEventLoop()
+    view.shown.connect(loop.quit)
+    QTimer.singleShot(SMOKE_TIMEOUT_MS, loop.quit)
+    if view.image() is None:
+        loop.exec()
+    image = view.image()
+    if image is None or window.explore.last_image is None:
+        print("smoke test FAILED: no image was rendered", file=sys.stderr)
+        return 1
+    sample = window.explore.last_image
+    print(f"smoke test ok: opened {window.opened.path.name} ({window.opened.family}), rendered a "
+          f"{image.width()}x{image.height()} image (value range {sample.min():.2f}..{sample.max():.2f}), "
+          f"first image {1000 * (time.perf_counter() - started):.0f} ms after start")
+    window.close()
+    return 0
+
+
+def run_app(smoke: bool = False, started: float | None = None) -> int:
+    started = started or time.perf_counter()
+    app = _application()
+    from genstudio.ui.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    window.open_default()
+    if smoke:
+        return smoke_test(window, app, started)
+    return app.exec()

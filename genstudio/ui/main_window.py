@@ -1,0 +1,317 @@
+"""The main window: Models list on the left, Explore and Train tabs, menus, drag-and-drop."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMainWindow,
+                               QPushButton, QTabWidget, QVBoxLayout, QWidget)
+
+from genstudio.core.errors import GenStudioError
+from genstudio.core.foreign import sidecar_path
+from genstudio.core.models import build_model
+from genstudio.core.open_model import OpenedModel, open_model
+from genstudio.ui.export_dialog import GridExportDialog
+from genstudio.ui.model_list import LIVE, ModelList, demo_checkpoints
+from genstudio.ui.panels.explore_panel import ExplorePanel
+from genstudio.ui.panels.train_panel import TrainPanel
+from genstudio.ui.render_worker import Renderer
+
+log = logging.getLogger(__name__)
+
+OPEN_FILTER = "Models (*.safetensors *.pt *.pt2 *.pth *.ts);;genstudio checkpoints (*.safetensors);;All files (*)"
+DEFAULT_DEMO = "gan-mnist"
+
+
+class ErrorBanner(QWidget):
+    """A red line across the top of the window: says what went wrong and why, without blocking."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        close = QPushButton("\u2715")
+        close.setFlat(True)
+        close.setFixedWidth(28)
+        close.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 4, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close)
+        self.setStyleSheet("background: #fdecea; color: #8a1c13;")
+        self.setAutoFillBackground(True)
+        self.hide()
+
+    def show_message(self, message: str) -> None:
+        self.label.setText(message)
+        self.show()
+
+
+class MainWindow(QMainWindow):
+    modelOpened = Signal(object)
+
+    def __init__(self, settings: QSettings | None = None):
+        super().__init__()
+        self.setWindowTitle("genstudio")
+        self.resize(1280, 820)
+        self.setAcceptDrops(True)
+        self.settings = settings or QSettings("genstudio", "genstudio")
+        self.renderer = Renderer(self)
+        self.explore = ExplorePanel(self.renderer)
+        self.train = TrainPanel()
+        self.opened: OpenedModel | None = None
+        self.live_snapshot: dict | None = None
+        self.following_live = False
+        self.closing = False
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.explore, "Explore")
+        self.tabs.addTab(self.train, "Train")
+        self.banner = ErrorBanner()
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.banner)
+        column.addWidget(self.tabs)
+        self.setCentralWidget(central)
+
+        self.models = ModelList(self.settings)
+        self.models.chosen.connect(self._model_chosen)
+        dock = QDockWidget("Models", self)
+        dock.setObjectName("models-dock")
+        dock.setWidget(self.models)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable)
+        self.addDockWidget(Qt.LeftDockWidgetArea, dock)
+        self.resizeDocks([dock], [230], Qt.Horizontal)
+
+        self.explore.status.connect(self.show_status)
+        self.train.status.connect(self.show_status)
+        self.train.snapshotReady.connect(self._on_snapshot)
+        self.train.trainingFinished.connect(self._on_training_finished)
+        self.train.runningChanged.connect(self.models.show_live)
+        self.renderer.failed.connect(lambda channel, msg: channel == "image" and self.show_error(f"cannot decode: {msg}"))
+        self._build_menus()
+        self.statusBar().showMessage("Ready")
+
+    # --- menus ----------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&Open model\u2026", self.open_dialog, QKeySequence.Open)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addSeparator()
+        self._action(file_menu, "Export image &grid\u2026", self.export_grid_dialog, "Ctrl+E")
+        self._action(file_menu, "Export interpolation &strip\u2026", self.export_strip_dialog)
+        self._action(file_menu, "Export interpolation GI&F\u2026", self.export_gif_dialog)
+        self._action(file_menu, "Save &latent as JSON\u2026", self.save_latent_dialog, "Ctrl+S")
+        self._action(file_menu, "Load latent from JSON\u2026", self.load_latent_dialog)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.Quit)
+        view = self.menuBar().addMenu("&View")
+        self._action(view, "&Explore", lambda: self.tabs.setCurrentWidget(self.explore), "Ctrl+1")
+        self._action(view, "&Train", lambda: self.tabs.setCurrentWidget(self.train), "Ctrl+2")
+
+    def _action(self, menu, text, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(lambda checked=False: slot())
+        menu.addAction(action)
+        return action
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.models.recent() or []:
+            self._action(self.recent_menu, path, lambda p=path: self.open_path(p))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    # --- messages -------------------------------------------------------------------------------
+    def show_status(self, message: str) -> None:
+        self.statusBar().showMessage(message, 10000)
+
+    def show_error(self, message: str) -> None:
+        log.warning("%s", message)
+        self.banner.show_message(message)
+        self.statusBar().showMessage(message, 15000)
+
+    # --- opening --------------------------------------------------------------------------------
+    def open_default(self) -> None:
+        demos = demo_checkpoints()
+        if not demos:
+            self.show_error("no demo checkpoints were found in the app's resources")
+            return
+        preferred = [p for p in demos if p.stem == DEFAULT_DEMO]
+        self.open_path(preferred[0] if preferred else demos[0])
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a model", str(Path.home()), OPEN_FILTER)
+        if path:
+            self.open_path(path)
+
+    def _foreign_details(self, path: Path) -> tuple[int | None, tuple[float, float] | None]:
+        """Ask for a foreign generator's latent size when no sidecar JSON gives it."""
+        if sidecar_path(path).exists():
+            return None, None
+        dim, ok = QInputDialog.getInt(self, "Foreign generator", f"Latent size of {path.name}:", 128, 1, 1_000_000)
+        if not ok:
+            return None, None
+        text, ok = QInputDialog.getText(self, "Foreign generator", "Output range (low, high):", text="-1, 1")
+        low, high = (float(v) for v in text.split(",")) if ok and "," in text else (-1.0, 1.0)
+        return dim, (low, high)
+
+    def open_path(self, path: str | Path) -> bool:
+        """Open a checkpoint or foreign generator; on failure say why and keep what was open."""
+        path = Path(path)
+        latent_dim = output_range = None
+        try:
+            import zipfile
+            if path.is_file() and zipfile.is_zipfile(path):
+                latent_dim, output_range = self._foreign_details(path)
+            opened = open_model(path, latent_dim=latent_dim, output_range=output_range)
+        except (GenStudioError, OSError, ValueError) as exc:
+            self.show_error(str(exc).splitlines()[0])
+            return False
+        self.following_live = False
+        self._show_model(opened)
+        self.models.add_recent(path)
+        self.models.select_path(str(path))
+        if opened.is_foreign:
+            self.show_status(f"opened {path.name}: TorchScript / torch.export files are code from their author")
+        return True
+
+    def _show_model(self, opened: OpenedModel, keep_latent: bool = False) -> None:
+        self.opened = opened
+        self.banner.hide()
+        self.explore.set_model(opened, keep_latent=keep_latent)
+        self.setWindowTitle(f"genstudio \u2014 {opened.path.name}")
+        self.show_status(f"opened {opened.path}")
+        self.modelOpened.emit(opened)
+
+    def _model_chosen(self, data: str) -> None:
+        if data == LIVE:
+            self.follow_training()
+        else:
+            self.open_path(data)
+
+    # --- exploring while training ---------------------------------------------------------------
+    def _snapshot_model(self, snapshot: dict) -> OpenedModel:
+        """A separate module built from the snapshot's CPU weights: the trained module stays untouched."""
+        model = build_model(snapshot["family"], snapshot["model_config"])
+        model.load_state_dict(snapshot["state"])
+        model.eval()
+        header = {"family": snapshot["family"], "preset": snapshot["preset"], "data": snapshot["data"],
+                  "label_names": snapshot["data"].get("label_names", []), "step": snapshot["step"]}
+        name = Path(snapshot["out_dir"] or "training").name
+        return OpenedModel(Path(f"{name} (training, step {snapshot['step']})"), model, header)
+
+    def _on_snapshot(self, snapshot: dict) -> None:
+        self.live_snapshot = snapshot
+        if self.following_live:
+            self._show_model(self._snapshot_model(snapshot), keep_latent=True)
+
+    def follow_training(self) -> None:
+        """Explore the model being trained; the view refreshes with each new snapshot."""
+        if self.live_snapshot is None:
+            self.show_status("no snapshot of the training run yet")
+            return
+        self.following_live = True
+        self._show_model(self._snapshot_model(self.live_snapshot), keep_latent=False)
+        self.tabs.setCurrentWidget(self.explore)
+
+    def _on_training_finished(self, report) -> None:
+        if self.closing or report is None or not report.path:
+            return
+        self.models.add_recent(report.path)
+        if self.following_live:
+            self.open_path(report.path)
+
+    # --- exports --------------------------------------------------------------------------------
+    def _save_path(self, title: str, suggestion: str, file_filter: str) -> str | None:
+        path, _ = QFileDialog.getSaveFileName(self, title, str(Path.home() / suggestion), file_filter)
+        return path or None
+
+    def _needs_model(self) -> bool:
+        if self.explore.model is None:
+            self.show_error("open a model first")
+            return False
+        return True
+
+    def _needs_path(self) -> bool:
+        if not self._needs_model():
+            return False
+        if self.explore.a is None or self.explore.b is None:
+            self.show_error("set interpolation end points A and B first")
+            return False
+        return True
+
+    def export_grid_dialog(self) -> None:
+        if not self._needs_model():
+            return
+        dialog = GridExportDialog(self, seed=self.explore.seed.value())
+        if dialog.exec() != GridExportDialog.Accepted:
+            return
+        path = self._save_path("Export image grid", "genstudio-grid.png", "PNG image (*.png)")
+        if path:
+            self._export(lambda: self.explore.export_grid(path, **dialog.values()))
+
+    def export_strip_dialog(self) -> None:
+        if self._needs_path():
+            path = self._save_path("Export interpolation strip", "genstudio-strip.png", "PNG image (*.png)")
+            if path:
+                self._export(lambda: self.explore.export_strip(path, scale=2))
+
+    def export_gif_dialog(self) -> None:
+        if self._needs_path():
+            path = self._save_path("Export interpolation GIF", "genstudio-path.gif", "GIF animation (*.gif)")
+            if path:
+                self._export(lambda: self.explore.export_gif(path))
+
+    def save_latent_dialog(self) -> None:
+        if self._needs_model():
+            path = self._save_path("Save latent", "genstudio-latent.json", "JSON (*.json)")
+            if path:
+                self._export(lambda: self.explore.save_latent_json(path))
+
+    def load_latent_dialog(self) -> None:
+        if not self._needs_model():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Load latent", str(Path.home()), "JSON (*.json)")
+        if path:
+            try:
+                self.explore.load_latent_json(path)
+            except (OSError, ValueError, KeyError) as exc:
+                self.show_error(f"{path}: {exc}")
+
+    def _export(self, write) -> None:
+        try:
+            path = write()
+        except (OSError, ValueError) as exc:
+            self.show_error(f"export failed: {exc}")
+            return
+        self.show_status(f"wrote {path}")
+
+    # --- drag and drop --------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            self.open_path(urls[0].toLocalFile())
+            event.acceptProposedAction()
+
+    # --- closing --------------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:
+        """Stop training (it saves), join its thread and the render thread, then close."""
+        self.closing = True
+        if self.train.running:
+            self.show_status("stopping training and saving\u2026")
+            self.train.stop(wait=True)
+        self.renderer.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,362 @@
+"""The Train panel: choose what to train, start / pause / resume / stop, watch curves and samples live."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QThread, Qt, Signal
+from PySide6.QtGui import QStandardItemModel
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox,
+                               QSplitter, QStackedWidget, QVBoxLayout, QWidget)
+
+from genstudio.core.devices import DEVICE_CHOICES, device_availability
+from genstudio.core.engine import TrainConfig
+from genstudio.core.export import grid_image
+from genstudio.core.models import PRESETS
+from genstudio.ui.paths import runs_folder
+from genstudio.ui.training_worker import TrainingWorker
+from genstudio.ui.widgets.image_view import ImageView
+from genstudio.ui.widgets.loss_plot import LossPlot
+
+DATA_CHOICES = ["mnist", "ring8", "grid25", "torchvision:fashionmnist", "torchvision:cifar10", "torchvision:mnist"]
+POINT_SETS = {"ring8", "grid25"}
+
+
+def _format_eta(seconds: float) -> str:
+    if not np.isfinite(seconds):
+        return "--:--"
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class TrainPanel(QWidget):
+    status = Signal(str)
+    snapshotReady = Signal(object)     # the worker's snapshot dict
+    trainingFinished = Signal(object)  # final Report or None
+    runningChanged = Signal(bool)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.thread: QThread | None = None
+        self.worker: TrainingWorker | None = None
+        self.last_samples: np.ndarray | None = None
+        self.last_report = None
+        self.final_report = None
+        self.sample_updates = 0
+        self._run_started = 0.0
+        self._build()
+        self._family_changed()
+
+    # --- layout ---------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.family = QComboBox()
+        for key, label in (("gan", "GAN"), ("vae", "VAE"), ("flow", "Normalizing flow")):
+            self.family.addItem(label, key)
+        self.family.currentIndexChanged.connect(self._family_changed)
+        self.data = QComboBox()
+        self.data.setEditable(True)
+        self.data.addItems(DATA_CHOICES)
+        self.data.setToolTip("mnist: the bundled MNIST test set. ring8 / grid25: 2-D mixtures. "
+                             "torchvision:NAME[:ROOT], folder:PATH[?size=N&channels=C], or a folder")
+        self.data.currentTextChanged.connect(lambda _: self._fill_presets())
+        browse_data = QPushButton("Folder\u2026")
+        browse_data.setToolTip("Train on a folder of images (sub-folders become labels)")
+        browse_data.clicked.connect(self._browse_data)
+        self.preset = QComboBox()
+        self.preset.currentIndexChanged.connect(self._preset_changed)
+        self.device = QComboBox()
+        availability = device_availability()
+        model = QStandardItemModel()
+        self.device.setModel(model)
+        for name in DEVICE_CHOICES:
+            self.device.addItem(name)
+            ok, reason = availability[name]
+            item = model.item(self.device.count() - 1)
+            item.setEnabled(ok)
+            item.setToolTip(reason if ok else f"unavailable: {reason}")
+        self.steps = QSpinBox()
+        self.steps.setRange(1, 10_000_000)
+        self.steps.setValue(2000)
+        self.steps.setSingleStep(500)
+        self.batch = QSpinBox()
+        self.batch.setRange(1, 65536)
+        self.lr = QDoubleSpinBox()
+        self.lr_d = QDoubleSpinBox()
+        for box in (self.lr, self.lr_d):
+            box.setDecimals(6)
+            box.setRange(1e-6, 1.0)
+            box.setSingleStep(1e-4)
+        self.lr_d_label = QLabel("D learning rate")
+        self.lr_label = QLabel("Learning rate")
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.out_dir = QLineEdit()
+        self.out_dir.setPlaceholderText("a new folder under " + str(runs_folder()))
+        browse_out = QPushButton("\u2026")
+        browse_out.clicked.connect(self._browse_out)
+
+        form = QFormLayout()
+        form.addRow("Family", self.family)
+        data_row = QHBoxLayout()
+        data_row.addWidget(self.data, 1)
+        data_row.addWidget(browse_data)
+        form.addRow("Data", data_row)
+        form.addRow("Preset", self.preset)
+        self.preset_help = QLabel()
+        self.preset_help.setWordWrap(True)
+        self.preset_help.setStyleSheet("color: #555")
+        form.addRow("", self.preset_help)
+        form.addRow("Device", self.device)
+        form.addRow("Steps", self.steps)
+        form.addRow("Batch size", self.batch)
+        form.addRow(self.lr_label, self.lr)
+        form.addRow(self.lr_d_label, self.lr_d)
+        form.addRow("Seed", self.seed)
+        out_row = QHBoxLayout()
+        out_row.addWidget(self.out_dir, 1)
+        out_row.addWidget(browse_out)
+        form.addRow("Save to", out_row)
+
+        self.start_button = QPushButton("Start")
+        self.start_button.setObjectName("train-start")
+        self.start_button.clicked.connect(self.start)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setObjectName("train-pause")
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setObjectName("train-stop")
+        self.stop_button.clicked.connect(self.stop)
+        buttons = QHBoxLayout()
+        for b in (self.start_button, self.pause_button, self.stop_button):
+            buttons.addWidget(b)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress_label = QLabel("Not running")
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #b00020; font-weight: bold")
+        self.error_label.setVisible(False)
+
+        settings = QGroupBox("Train")
+        slay = QVBoxLayout(settings)
+        slay.addLayout(form)
+        slay.addLayout(buttons)
+        slay.addWidget(self.progress)
+        slay.addWidget(self.progress_label)
+        slay.addWidget(self.error_label)
+        slay.addStretch(1)
+
+        self.plot = LossPlot()
+        self.sample_view = ImageView(placeholder="Samples from fixed latents appear here while training",
+                                     min_size=160)
+        self.sample_view.setObjectName("train-samples")
+        self.scatter = pg.PlotWidget(background="w")
+        self.scatter.setAspectLocked(True)
+        self.scatter.addLegend()
+        self.real_points = self.scatter.plot([], [], pen=None, symbol="o", symbolSize=3,
+                                             symbolBrush=(150, 150, 150, 120), symbolPen=None, name="real")
+        self.fake_points = self.scatter.plot([], [], pen=None, symbol="o", symbolSize=4,
+                                             symbolBrush=(31, 119, 180, 200), symbolPen=None, name="generated")
+        self.samples_stack = QStackedWidget()
+        self.samples_stack.addWidget(self.sample_view)
+        self.samples_stack.addWidget(self.scatter)
+        samples_box = QGroupBox("Live samples (fixed latents)")
+        QVBoxLayout(samples_box).addWidget(self.samples_stack)
+
+        right = QSplitter(Qt.Vertical)
+        right.addWidget(self.plot)
+        right.addWidget(samples_box)
+        right.setSizes([380, 320])
+        layout = QHBoxLayout(self)
+        layout.addWidget(settings, 0)
+        layout.addWidget(right, 1)
+        self._set_running(False)
+
+    # --- form logic -----------------------------------------------------------------------------
+    def family_key(self) -> str:
+        return self.family.currentData()
+
+    def _data_is_points(self) -> bool:
+        return self.data.currentText().strip().lower() in POINT_SETS
+
+    def _family_changed(self) -> None:
+        gan = self.family_key() == "gan"
+        self.lr_d.setVisible(gan)
+        self.lr_d_label.setVisible(gan)
+        self.lr_label.setText("G learning rate" if gan else "Learning rate")
+        self._fill_presets()
+
+    def _fill_presets(self) -> None:
+        kind = "points" if self._data_is_points() else "images"
+        current = self.preset.currentText()
+        self.preset.blockSignals(True)
+        self.preset.clear()
+        for name, preset in PRESETS[self.family_key()].items():
+            if preset["data"] == kind:
+                self.preset.addItem(name)
+        index = self.preset.findText(current)
+        self.preset.setCurrentIndex(max(index, 0))
+        self.preset.blockSignals(False)
+        self._preset_changed()
+
+    def _preset_changed(self) -> None:
+        name = self.preset.currentText()
+        if not name:
+            return
+        preset = PRESETS[self.family_key()][name]
+        hyper = preset["hyper"]
+        self.preset_help.setText(preset["description"])
+        self.batch.setValue(int(hyper.get("batch_size", 64)))
+        self.lr.setValue(float(hyper.get("lr_g", hyper.get("lr", 1e-3))))
+        self.lr_d.setValue(float(hyper.get("lr_d", hyper.get("lr", 1e-3))))
+
+    def _browse_data(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Train on a folder of images")
+        if folder:
+            self.data.setEditText(f"folder:{folder}")
+
+    def _browse_out(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Save checkpoints to")
+        if folder:
+            self.out_dir.setText(folder)
+
+    def config(self) -> TrainConfig:
+        family, preset = self.family_key(), self.preset.currentText()
+        hyper = {"lr_g": self.lr.value(), "lr_d": self.lr_d.value()} if family == "gan" else {"lr": self.lr.value()}
+        out = self.out_dir.text().strip() or str(runs_folder() / f"{family}-{preset}-{time.strftime('%Y%m%d-%H%M%S')}")
+        return TrainConfig(family=family, preset=preset, data=self.data.currentText().strip(),
+                           steps=self.steps.value(), batch_size=self.batch.value(), hyper=hyper,
+                           seed=self.seed.value(), device=self.device.currentText(), out_dir=out,
+                           sample_every_s=2.0, report_every=10)
+
+    # --- running --------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.thread is not None
+
+    def _set_running(self, running: bool) -> None:
+        for w in (self.family, self.data, self.preset, self.device, self.steps, self.batch, self.lr,
+                  self.lr_d, self.seed, self.out_dir):
+            w.setEnabled(not running)
+        self.start_button.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+        self.stop_button.setEnabled(running)
+        if not running:
+            self.pause_button.setText("Pause")
+        self.runningChanged.emit(running)
+
+    def start(self, config: TrainConfig | None = None, dataset=None, resume=None) -> None:
+        if self.running:
+            return
+        config = config or self.config()
+        self.error_label.setVisible(False)
+        self.plot.start(config.family)
+        self.last_samples, self.last_report, self.final_report = None, None, None
+        self.sample_updates = 0
+        self.progress.setRange(0, config.steps)
+        self.progress.setValue(0)
+        self.progress_label.setText("Loading data and building the model\u2026")
+        points = config.data.strip().lower() in POINT_SETS if dataset is None else dataset.is_points
+        self.samples_stack.setCurrentIndex(1 if points else 0)
+        self.real_points.setData([], [])
+        self.fake_points.setData([], [])
+        self.sample_view.set_image(None)
+
+        self.thread = QThread()
+        self.thread.setObjectName("genstudio-training")
+        self.worker = TrainingWorker(config, dataset=dataset, resume=resume)
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.run)
+        self.worker.progress.connect(self._on_progress)
+        self.worker.samples.connect(self._on_samples)
+        self.worker.snapshot.connect(self.snapshotReady)
+        self.worker.state.connect(self._on_state)
+        self.worker.saved.connect(lambda path: self.status.emit(f"autosaved {path}"))
+        self.worker.failed.connect(self._on_failed)
+        self.worker.finished.connect(self._on_finished)
+        self._run_started = time.perf_counter()
+        self._set_running(True)
+        self.thread.start()
+        self.status.emit(f"training {config.family} '{config.preset}' on {config.data}; saving to {config.out_dir}")
+
+    def toggle_pause(self) -> None:
+        if not self.worker:
+            return
+        if self.pause_button.text() == "Pause":
+            self.worker.pause()
+        else:
+            self.worker.resume()
+
+    def stop(self, wait: bool = False) -> None:
+        """Ask the worker to stop (it saves, then ends). With `wait`, block until the thread is joined."""
+        if self.worker is not None:
+            self.worker.stop()
+        if wait and self.thread is not None:
+            self.thread.quit()        # takes effect once run() has returned
+            self.thread.wait()
+            self._cleanup()
+
+    def _on_state(self, state: str) -> None:
+        self.pause_button.setText("Resume" if state == "paused" else "Pause")
+        self.progress_label.setText("Paused" if state == "paused" else self.progress_label.text())
+
+    def _on_progress(self, reports: list) -> None:
+        for report in reports:
+            self.plot.add(report.step, report.scalars)
+        self.plot.redraw()
+        last = reports[-1]
+        self.last_report = last
+        self.progress.setValue(last.step)
+        steps_per_s = last.images_per_sec / max(self.worker.trainer.batch_size, 1) if self.worker and self.worker.trainer else 0
+        losses = "  ".join(f"{k} {v:.3g}" for k, v in list(last.scalars.items())[:4])
+        self.progress_label.setText(f"step {last.step}/{last.total_steps} \u00b7 {steps_per_s:.1f} steps/s \u00b7 "
+                                    f"{last.images_per_sec:.0f} img/s \u00b7 ETA {_format_eta(last.eta)}\n{losses}")
+
+    def _on_samples(self, report) -> None:
+        self.plot.add(report.step, report.scalars)
+        self.plot.redraw()
+        samples = report.samples
+        self.last_samples = samples
+        self.sample_updates += 1
+        if samples.ndim == 2:
+            trainer = self.worker.trainer if self.worker else None
+            if trainer is not None and (self.real_points.xData is None or len(self.real_points.xData) == 0):
+                real = trainer.dataset.data[:2000].cpu().numpy()
+                self.real_points.setData(real[:, 0], real[:, 1])
+            self.fake_points.setData(samples[:, 0], samples[:, 1])
+        else:
+            cols = int(np.ceil(np.sqrt(len(samples))))
+            self.sample_view.set_array(np.asarray(grid_image(samples, cols=cols, padding=2)))
+
+    def _on_failed(self, message: str) -> None:
+        self.error_label.setText(message)
+        self.error_label.setVisible(True)
+        self.status.emit(message)
+
+    def _on_finished(self, report) -> None:
+        self.final_report = report
+        if report is not None:
+            if report.kind == "diverged":
+                self._on_failed(report.message)
+            else:
+                self.progress_label.setText(f"{report.message}; saved {report.path}" if report.path else report.message)
+                self.status.emit(f"{report.message}; checkpoint {report.path}")
+        elif self.error_label.isHidden():
+            self.progress_label.setText("Not running")
+        if self.thread is not None:
+            self.thread.quit()   # the worker has emitted its last signal; run() returns right after
+            self.thread.wait()
+        self._cleanup()
+        self.trainingFinished.emit(report)
+
+    def _cleanup(self) -> None:
+        if self.thread is None:
+            return
+        self.thread.deleteLater()
+        self.worker.deleteLater()
+        self.thread, self.worker = None, None
+        self._set_running(False)

@@ -1,0 +1,112 @@
+"""Runs the core training engine in a QThread and forwards its reports as throttled Qt signals.
+
+The worker is a QObject moved to a QThread; `run` iterates `Trainer.run()`. Stop and pause go
+through the trainer's threading.Events, which the busy loop checks between steps — never through
+queued signals, which a busy thread would not process. Step reports are batched so the GUI
+receives at most ~20 signals a second whatever the step rate.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from genstudio.core.engine import Report, TrainConfig, Trainer
+from genstudio.core.errors import GenStudioError
+
+log = logging.getLogger(__name__)
+
+EMIT_INTERVAL_S = 0.05     # at most 20 progress signals a second
+
+
+class TrainingWorker(QObject):
+    progress = Signal(object)      # list[Report]: the step reports since the last signal
+    samples = Signal(object)       # Report with .samples (n, C, H, W) or (n, 2)
+    snapshot = Signal(object)      # dict: family, preset, model_config, state (CPU copy), step, data
+    state = Signal(str)            # "running" | "paused"
+    saved = Signal(str)            # path of an autosave
+    finished = Signal(object)      # the final Report (finished / stopped / diverged), or None on failure
+    failed = Signal(str)           # one-line message: bad data, absent device, ...
+
+    def __init__(self, config: TrainConfig, dataset=None, resume=None, snapshot_every_s: float = 2.0):
+        super().__init__()
+        self.config = config
+        self.dataset = dataset
+        self.resume_from = resume
+        self.snapshot_every_s = snapshot_every_s
+        self.trainer: Trainer | None = None
+        self._stop = threading.Event()      # honoured even before the trainer exists
+        self._paused = threading.Event()
+
+    # Called from the GUI thread; thread-safe.
+    def stop(self) -> None:
+        self._stop.set()
+        if self.trainer is not None:
+            self.trainer.stop()
+
+    def pause(self) -> None:
+        self._paused.set()
+        if self.trainer is not None:
+            self.trainer.pause()
+
+    def resume(self) -> None:
+        self._paused.clear()
+        if self.trainer is not None:
+            self.trainer.resume()
+
+    def _make_snapshot(self) -> dict:
+        trainer = self.trainer
+        return {"family": trainer.model.family, "preset": trainer.preset_name,
+                "model_config": dict(trainer.model.config), "state": trainer.snapshot_state(),
+                "step": trainer.step, "data": trainer.dataset.describe(),
+                "out_dir": trainer.config.out_dir}
+
+    @Slot()
+    def run(self) -> None:
+        final: Report | None = None
+        try:
+            self.trainer = Trainer(self.config, dataset=self.dataset, resume=self.resume_from)
+            if self._stop.is_set():
+                self.trainer.stop()
+            if self._paused.is_set():
+                self.trainer.pause()
+            pending: list[Report] = []
+            last_emit = last_snapshot = time.perf_counter()
+            self.state.emit("running")
+            self.snapshot.emit(self._make_snapshot())
+            for report in self.trainer.run():
+                if report.kind == "step":
+                    pending.append(report)
+                    now = time.perf_counter()
+                    if now - last_emit >= EMIT_INTERVAL_S:
+                        self.progress.emit(pending)
+                        pending, last_emit = [], now
+                    if now - last_snapshot >= self.snapshot_every_s:
+                        self.snapshot.emit(self._make_snapshot())
+                        last_snapshot = now
+                    continue
+                if pending:  # keep order: steps before whatever comes next
+                    self.progress.emit(pending)
+                    pending, last_emit = [], time.perf_counter()
+                if report.kind == "samples":
+                    self.samples.emit(report)
+                elif report.kind == "paused":
+                    self.state.emit("paused")
+                elif report.kind == "resumed":
+                    self.state.emit("running")
+                elif report.kind == "saved":
+                    self.saved.emit(report.path)
+                else:
+                    final = report
+            if final is not None and final.kind != "diverged":
+                self.snapshot.emit(self._make_snapshot())
+        except (GenStudioError, ValueError, OSError) as exc:
+            self.failed.emit(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        except Exception as exc:  # never let a training bug take the app down
+            log.exception("training failed")
+            self.failed.emit(f"training failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        finally:
+            self.finished.emit(final)

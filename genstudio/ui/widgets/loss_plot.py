@@ -1,0 +1,88 @@
+"""Live training curves with pyqtgraph: curves made once per run, then only `setData`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+# family -> (top plot title and keys, bottom plot title and keys)
+LAYOUTS = {
+    "gan": (("Losses", ["d_loss", "g_loss", "gradient_penalty"]),
+            ("Discriminator outputs: D(x), D(G(z))", ["d_real", "d_fake"])),
+    "vae": (("Loss (-ELBO) and reconstruction, nats", ["loss", "recon", "eval/recon"]),
+            ("KL, nats", ["kl", "eval/kl"])),
+    "flow": (("Bits per dimension", ["bits_per_dim", "eval/bits_per_dim", "nll", "eval/nll"]),
+             ("Invertibility error (max |x - f\u207b\u00b9(f(x))|)", ["eval/invertibility_error"])),
+}
+COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
+
+
+class LossPlot(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        pg.setConfigOptions(antialias=True, background="w", foreground="k")
+        self.view = pg.GraphicsLayoutWidget()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.view)
+        self.top = self.view.addPlot(row=0, col=0)
+        self.bottom = self.view.addPlot(row=1, col=0)
+        self.bottom.setXLink(self.top)
+        for plot in (self.top, self.bottom):
+            plot.showGrid(x=True, y=True, alpha=0.25)
+            # Long runs: draw a peak-preserving subsample of what is visible, not 10^5 segments.
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.setClipToView(True)
+            plot.addLegend(offset=(-10, 10))
+        self.bottom.setLabel("bottom", "step")
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.xs: dict[str, list[float]] = {}
+        self.ys: dict[str, list[float]] = {}
+        self.family = ""
+
+    def start(self, family: str) -> None:
+        """New run: forget the old curves; curves are created when their key first appears."""
+        self.family = family
+        for plot in (self.top, self.bottom):
+            plot.clear()
+            if plot.legend is not None:
+                plot.legend.clear()
+        (top_title, _), (bottom_title, _) = LAYOUTS.get(family, (("Losses", []), ("", [])))
+        self.top.setTitle(top_title)
+        self.bottom.setTitle(bottom_title)
+        self.curves, self.xs, self.ys = {}, {}, {}
+
+    def _curve(self, key: str) -> pg.PlotDataItem | None:
+        if key in self.curves:
+            return self.curves[key]
+        (_, top_keys), (_, bottom_keys) = LAYOUTS.get(self.family, (("", []), ("", [])))
+        if key in top_keys:
+            plot = self.top
+        elif key in bottom_keys:
+            plot = self.bottom
+        elif not key.startswith("eval/") and self.family not in LAYOUTS:
+            plot = self.top
+        else:
+            return None
+        colour = COLOURS[len(self.curves) % len(COLOURS)]
+        dashed = key.startswith("eval/")
+        pen = pg.mkPen(colour, width=2 if not dashed else 1.5, style=pg.QtCore.Qt.DashLine if dashed else pg.QtCore.Qt.SolidLine)
+        symbol = "o" if dashed else None
+        curve = plot.plot([], [], pen=pen, name=key.replace("eval/", "eval ").replace("_", " "),
+                          symbol=symbol, symbolSize=5, symbolBrush=colour)
+        self.curves[key], self.xs[key], self.ys[key] = curve, [], []
+        return curve
+
+    def add(self, step: int, scalars: dict[str, float]) -> None:
+        for key, value in scalars.items():
+            if self._curve(key) is not None:
+                self.xs[key].append(step)
+                self.ys[key].append(value)
+
+    def redraw(self) -> None:
+        for key, curve in self.curves.items():
+            curve.setData(np.asarray(self.xs[key], dtype=float), np.asarray(self.ys[key], dtype=float))
+
+    def point_count(self, key: str) -> int:
+        return len(self.xs.get(key, []))

@@ -1,0 +1,26 @@
+import os
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from genstudio.ui.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    if win.isVisible():
+        win.close()
+
+
+def wait_image(qtbot, window, timeout=20000):
+    """Wait until the explorer shows a freshly rendered image."""
+    with qtbot.waitSignal(window.explore.image_view.shown, timeout=timeout):
+        pass
