@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-core test-ui venv clean
+.PHONY: run test test-core test-ui test-frozen package bench demos clean
 
 # (Re)install when pyproject.toml changes. torch/torchvision are pinned to the wheels on this
 # machine's disk (pyproject's ranges admit them), so pip does not download a newer CUDA build.
@@ -15,16 +15,36 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
-venv: $(STAMP)
-
 run: $(STAMP)
 	$(BIN)/genstudio
 
+# Core and UI tests (offscreen Qt without a display), then build the packaged app and test it.
 test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q tests/core tests/ui
+	$(MAKE) test-frozen
 
 test-core: $(STAMP)
 	$(BIN)/python -m pytest -q tests/core
+
+test-ui: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q tests/ui
+
+test-frozen: package
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -s tests/frozen
+
+# dist/GenStudio/: the one-folder app. Rebuilt only when the sources, resources or spec change.
+package: dist/GenStudio/GenStudio
+
+dist/GenStudio/GenStudio: $(STAMP) build.spec $(shell find genstudio resources -type f -not -name '*.pyc')
+	@start=$$(date +%s); \
+	$(BIN)/pyinstaller --noconfirm --log-level WARN build.spec && \
+	echo "package: built dist/GenStudio in $$(( $$(date +%s) - start )) s, $$(du -sh dist/GenStudio | cut -f1)"
+
+bench: $(STAMP)
+	$(BIN)/genstudio bench
+
+demos: $(STAMP)
+	$(BIN)/python training/make_demo_checkpoints.py
 
 clean:
 	rm -rf build dist .pytest_cache

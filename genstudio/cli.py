@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import logging
+import os
 import signal
 import time
 import sys
@@ -91,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--steps", type=int, default=60, help="training steps per window")
     bench.add_argument("--device", default="cpu", choices=DEVICE_CHOICES)
     bench.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    bench.add_argument("--only", choices=("train", "ui"), help="run one group of figures")
     return parser
 
 
@@ -251,26 +253,75 @@ def cmd_bench(args) -> int:
     from genstudio.core.data.bundled import load_bundled_mnist
     from genstudio.core.devices import resolve_device
 
-    device = str(resolve_device(args.device))
-    train = compare_gan_throughput(load_bundled_mnist(), batch_size=args.batch_size, rounds=args.rounds,
-                                   steps=args.steps, device=device)
-    print(f"training throughput, MLP GAN preset, batch {train['batch_size']}, MNIST test set, {device}, "
-          f"{train['threads']} threads, median of {train['rounds']} alternating windows of {train['steps_per_window']} steps:")
-    print(f"  reference loop  {train['reference']:8.0f} images/s")
-    print(f"  genstudio       {train['genstudio']:8.0f} images/s")
-    print(f"  ratio           {train['ratio']:8.2f}   (bar >= {train['bar']})")
+    figures = {}
+    if args.only in (None, "train"):
+        device = str(resolve_device(args.device))
+        train = compare_gan_throughput(load_bundled_mnist(), batch_size=args.batch_size, rounds=args.rounds,
+                                       steps=args.steps, device=device)
+        figures["train"] = train
+        print(f"training throughput, MLP GAN preset, batch {train['batch_size']}, MNIST test set, {device}, "
+              f"{train['threads']} threads, median of {train['rounds']} alternating windows of "
+              f"{train['steps_per_window']} steps:")
+        print(f"  reference loop  {train['reference']:8.0f} images/s")
+        print(f"  genstudio       {train['genstudio']:8.0f} images/s")
+        print(f"  ratio           {train['ratio']:8.2f}   (bar >= {train['bar']})", flush=True)
+    if args.only in (None, "ui"):
+        figures.update(_bench_ui())
     if args.json:
-        write_bytes_atomic(args.json, json.dumps({"train": train}, indent=2).encode())
+        write_bytes_atomic(args.json, json.dumps(figures, indent=2).encode())
         print(f"wrote {args.json}")
     return 0
+
+
+def _bench_ui() -> dict:
+    """Figures that need the window; offscreen when there is no display."""
+    import os
+    import tempfile
+
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") and sys.platform.startswith("linux"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from genstudio.ui import bench_ui
+    from genstudio.ui.model_list import demo_checkpoints
+
+    figures = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        window = bench_ui.make_window(Path(tmp))
+        latency = bench_ui.slider_latency(window, demo_checkpoints())
+        figures["slider_latency_ms"] = latency
+        print("slider latency (set slider -> decode -> image repainted), ms, bar p95 <= 8:")
+        for family, row in latency.items():
+            print(f"  {family:<5} {row['checkpoint']:<24} p50 {row['p50']:6.2f}   p95 {row['p95']:6.2f}   "
+                  f"max {row['max']:6.1f}   (n={row['n']})", flush=True)
+        gui = bench_ui.gui_overhead_and_stall(window, Path(tmp))
+        figures.update(gui)
+        over, stall = gui["gui_overhead"], gui["ui_stall_ms"]
+        print(f"GUI overhead (MLP GAN in the app with live plot and samples / headless): "
+              f"{over['in_app']:.0f} / {over['headless']:.0f} images/s = {over['ratio']:.2f} (bar >= 0.90)")
+        print(f"UI stall (gaps of a 10 ms timer while training): p99 {stall['p99']:.1f} ms, "
+              f"max {stall['max']:.1f} ms (bar p99 <= 50)", flush=True)
+        window.close()
+        bench_ui.dispose(window)
+    start = bench_ui.startup()
+    figures["startup"] = start
+    print(f"start-up to first image (warm): {start['process_wall_ms']:.0f} ms process wall time, "
+          f"{start['first_image_after_main_ms']:.0f} ms after main() (bar <= 3000; cold {start['cold_wall_ms']:.0f} ms)")
+    return figures
 
 
 COMMANDS = {"train": cmd_train, "info": cmd_info, "sample": cmd_sample, "presets": cmd_presets,
             "bench": cmd_bench}
 
 
+def _ensure_stdio() -> None:
+    """A windowed (frozen) app on Windows or macOS starts with sys.stdout/sys.stderr = None."""
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))
+
+
 def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
+    _ensure_stdio()
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

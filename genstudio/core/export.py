@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
-from torchvision.utils import make_grid
 
 from genstudio.core.atomic import write_bytes_atomic
 
@@ -23,10 +22,22 @@ def to_uint8_hwc(images: np.ndarray | torch.Tensor) -> np.ndarray:
 
 def grid_image(images: np.ndarray | torch.Tensor, cols: int, padding: int = 2, scale: int = 1,
                pad_value: float = 0.0) -> Image.Image:
-    """Tile (N, C, H, W) images in [0, 1] into rows of `cols`, with `padding` px and integer upscaling."""
-    x = torch.as_tensor(np.asarray(images, dtype=np.float32)).clamp(0, 1)
-    grid = make_grid(x, nrow=cols, padding=padding, pad_value=pad_value)   # (3, H', W')
-    image = Image.fromarray((grid.mul(255).add(0.5).to(torch.uint8).permute(1, 2, 0).numpy()))
+    """Tile (N, C, H, W) images in [0, 1] into rows of `cols`, with `padding` px and integer upscaling.
+
+    The layout is torchvision's `make_grid` (padding around every cell, so a row of k images of
+    width w is k (w + p) + p wide); written with numpy because importing torchvision costs the app
+    two seconds of start-up (its ops pull in torch._dynamo)."""
+    tiles = to_uint8_hwc(images)                                  # (N, H, W, 3)
+    n, h, w, _ = tiles.shape
+    cols = max(1, min(cols, n))
+    rows = -(-n // cols)
+    fill = int(round(float(np.clip(pad_value, 0, 1)) * 255))
+    grid = np.full((rows * (h + padding) + padding, cols * (w + padding) + padding, 3), fill, np.uint8)
+    for i, tile in enumerate(tiles):
+        r, c = divmod(i, cols)
+        top, left = padding + r * (h + padding), padding + c * (w + padding)
+        grid[top:top + h, left:left + w] = tile
+    image = Image.fromarray(grid)
     if scale > 1:
         image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
     return image

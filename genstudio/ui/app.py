@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 
@@ -48,9 +49,14 @@ def smoke_test(window, app, started: float) -> int:
 def run_app(smoke: bool = False, started: float | None = None) -> int:
     started = started or time.perf_counter()
     app = _application()
+    app.setStyle("Fusion")   # the same look on Linux, macOS and Windows
+    from genstudio.ui.logs import install_excepthook, setup_logging
     from genstudio.ui.main_window import MainWindow
 
+    log_file = setup_logging()
+    logging.getLogger("genstudio").info("starting genstudio; log file %s", log_file)
     window = MainWindow()
+    install_excepthook(lambda: window)
     window.show()
     window.open_default()
     if smoke:

@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         self.train.snapshotReady.connect(self._on_snapshot)
         self.train.trainingFinished.connect(self._on_training_finished)
         self.train.runningChanged.connect(self.models.show_live)
+        self.train.exploreRequested.connect(self.follow_training)
         self.renderer.failed.connect(lambda channel, msg: channel == "image" and self.show_error(f"cannot decode: {msg}"))
         self._build_menus()
         self.statusBar().showMessage("Ready")

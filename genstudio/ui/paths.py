@@ -8,12 +8,10 @@ from PySide6.QtCore import QStandardPaths
 
 
 def data_folder() -> Path:
-    """The per-user data folder (e.g. ~/.local/share/genstudio on Linux)."""
-    location = QStandardPaths.writableLocation(QStandardPaths.AppLocalDataLocation)
-    folder = Path(location) if location else Path.home() / ".genstudio"
-    if folder.name.lower() != "genstudio":
-        folder = folder / "genstudio"
-    return folder
+    """The per-user data folder: ~/.local/share/genstudio, ~/Library/Application Support/genstudio,
+    or %LOCALAPPDATA%/genstudio."""
+    location = QStandardPaths.writableLocation(QStandardPaths.GenericDataLocation)
+    return (Path(location) if location else Path.home()) / "genstudio"
 
 
 def runs_folder() -> Path:

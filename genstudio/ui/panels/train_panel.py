@@ -38,6 +38,7 @@ class TrainPanel(QWidget):
     snapshotReady = Signal(object)     # the worker's snapshot dict
     trainingFinished = Signal(object)  # final Report or None
     runningChanged = Signal(bool)
+    exploreRequested = Signal()        # "Explore the model being trained" was clicked
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -133,6 +134,9 @@ class TrainPanel(QWidget):
         buttons = QHBoxLayout()
         for b in (self.start_button, self.pause_button, self.stop_button):
             buttons.addWidget(b)
+        self.explore_button = QPushButton("Explore the model as it trains")
+        self.explore_button.setToolTip("Open the Explore tab on a snapshot of the weights, refreshed every few seconds")
+        self.explore_button.clicked.connect(self.exploreRequested)
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.progress_label = QLabel("Not running")
@@ -145,6 +149,7 @@ class TrainPanel(QWidget):
         slay = QVBoxLayout(settings)
         slay.addLayout(form)
         slay.addLayout(buttons)
+        slay.addWidget(self.explore_button)
         slay.addWidget(self.progress)
         slay.addWidget(self.progress_label)
         slay.addWidget(self.error_label)
@@ -188,6 +193,8 @@ class TrainPanel(QWidget):
         self.lr_d.setVisible(gan)
         self.lr_d_label.setVisible(gan)
         self.lr_label.setText("G learning rate" if gan else "Learning rate")
+        if not self.running:
+            self.plot.start(self.family_key())   # show this family's plot titles before a run
         self._fill_presets()
 
     def _fill_presets(self) -> None:
@@ -245,6 +252,7 @@ class TrainPanel(QWidget):
         self.start_button.setEnabled(not running)
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
+        self.explore_button.setEnabled(running)
         if not running:
             self.pause_button.setText("Pause")
         self.runningChanged.emit(running)

@@ -21,7 +21,8 @@ COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
 class LossPlot(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
-        pg.setConfigOptions(antialias=True, background="w", foreground="k")
+        # Antialiased curves cost several ms a repaint once runs are long; the GUI thread must stay light.
+        pg.setConfigOptions(antialias=False, background="w", foreground="k")
         self.view = pg.GraphicsLayoutWidget()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -1,0 +1,150 @@
+"""The figures of docs/performance.md that need the real window: slider latency, GUI overhead of
+training in the app, UI stalls while training, and start-up time to the first image."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
+
+
+def _wait(signal, timeout_ms: int = 10_000) -> bool:
+    """Run the event loop until `signal` fires (True) or the timeout passes (False)."""
+    loop = QEventLoop()
+    fired = []
+
+    def on_signal(*args):
+        fired.append(True)
+        loop.quit()
+
+    signal.connect(on_signal)
+    timer = QTimer()
+    timer.setSingleShot(True)
+    timer.timeout.connect(loop.quit)
+    timer.start(timeout_ms)
+    try:
+        loop.exec()
+    finally:
+        timer.stop()
+        signal.disconnect(on_signal)
+    return bool(fired)
+
+
+def _percentiles(values: list[float]) -> dict:
+    a = np.asarray(values)
+    return {"p50": float(np.percentile(a, 50)), "p95": float(np.percentile(a, 95)),
+            "p99": float(np.percentile(a, 99)), "max": float(a.max()), "n": len(values)}
+
+
+def make_window(tmp: Path):
+    from genstudio.ui.app import _application
+    from genstudio.ui.main_window import MainWindow
+
+    _application()
+    window = MainWindow(QSettings(str(tmp / "bench-settings.ini"), QSettings.IniFormat))
+    window.show()
+    return window
+
+
+def dispose(window) -> None:
+    """Delete the window's Qt objects now, not during interpreter shutdown."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+
+
+def slider_latency(window, checkpoints: list[Path], moves: int = 200) -> dict:
+    """Set one latent slider -> decode in the render thread -> QImage set -> repaint processed."""
+    results = {}
+    view = window.explore.image_view
+    for path in checkpoints:
+        window.open_path(path)
+        _wait(view.shown, 30_000)
+        explore = window.explore
+        if explore.slider_mode.currentText() == "Principal directions":
+            explore.slider_mode.setCurrentIndex(1)   # raw dimensions: no directions to wait for
+        slider = explore.sliders.sliders[0]
+        timings = []
+        for i in range(moves):
+            value = int(300 * np.sin(i / 7))          # a hand sweeping back and forth
+            if value == slider.value():
+                value += 1
+            start = time.perf_counter()
+            slider.setValue(value)
+            if not _wait(view.shown):
+                raise RuntimeError(f"{path.name}: no image after moving the slider")
+            timings.append((time.perf_counter() - start) * 1000)
+        family = window.opened.family
+        results[family] = {"checkpoint": path.name, **_percentiles(timings[10:])}   # skip warm-up
+    return results
+
+
+def gui_overhead_and_stall(window, out_dir: Path, steps: int = 400) -> dict:
+    """MLP GAN on MNIST: images/s headless vs in the app (live plot and samples on), and the longest
+    gaps of a 10 ms QTimer on the GUI thread while the app trains."""
+    from genstudio.core.data.bundled import load_bundled_mnist
+    from genstudio.core.engine import TrainConfig, Trainer
+
+    dataset = load_bundled_mnist()
+
+    def config(name):
+        return TrainConfig(family="gan", preset="mlp", steps=steps, device="cpu", report_every=10,
+                           sample_every_s=2.0, out_dir=str(out_dir / name), autosave_every=0)
+
+    def headless() -> float:
+        reports = [r for r in Trainer(config("headless"), dataset=dataset).run() if r.kind == "step"]
+        return statistics.median(r.images_per_sec for r in reports[len(reports) // 4:])
+
+    def in_app() -> tuple[float, list[float]]:
+        panel = window.train
+        gaps, timer, clock = [], QTimer(), QElapsedTimer()
+        timer.setInterval(10)
+        clock.start()
+        last = [clock.elapsed()]
+
+        def tick():
+            now = clock.elapsed()
+            gaps.append(now - last[0])
+            last[0] = now
+
+        timer.timeout.connect(tick)
+        rates = []
+        window.tabs.setCurrentWidget(panel)
+        panel.start(config("app"), dataset=dataset)
+        panel.worker.progress.connect(lambda reports: rates.extend(r.images_per_sec for r in reports))
+        timer.start()
+        _wait(panel.trainingFinished, 600_000)
+        timer.stop()
+        return statistics.median(rates[len(rates) // 4:]), gaps
+
+    head_runs, app_runs, all_gaps = [], [], []
+    for _ in range(2):  # alternate, so that machine noise hits both
+        head_runs.append(headless())
+        rate, gaps = in_app()
+        app_runs.append(rate)
+        all_gaps += gaps
+    head, app = statistics.median(head_runs), statistics.median(app_runs)
+    return {"gui_overhead": {"headless": head, "in_app": app, "ratio": app / head, "bar": 0.90,
+                             "steps": steps, "runs": 2},
+            "ui_stall_ms": {**_percentiles(all_gaps), "bar_p99": 50.0, "timer_interval_ms": 10}}
+
+
+def startup(repeats: int = 2) -> dict:
+    """Process start -> main window shown with a first image (`genstudio --smoke-test`), warm."""
+    walls, inside = [], []
+    for _ in range(repeats + 1):
+        start = time.perf_counter()
+        out = subprocess.run([sys.executable, "-m", "genstudio", "--smoke-test"], capture_output=True,
+                             text=True, timeout=300)
+        walls.append((time.perf_counter() - start) * 1000)
+        if out.returncode != 0:
+            raise RuntimeError(f"smoke test failed: {out.stderr.strip().splitlines()[-1:]}")
+        inside.append(float(out.stdout.split("first image ")[1].split(" ms")[0]))
+    return {"process_wall_ms": min(walls[1:]), "first_image_after_main_ms": min(inside[1:]),
+            "cold_wall_ms": walls[0], "bar_ms": 3000, "repeats": repeats}
