@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-core test-ui test-frozen package bench demos clean
+.PHONY: run test test-core test-ui test-frozen package install-desktop bench demos clean
 
 # (Re)install when pyproject.toml changes. torch/torchvision are pinned to the wheels on this
 # machine's disk (pyproject's ranges admit them), so pip does not download a newer CUDA build.
@@ -39,6 +39,15 @@ dist/GenStudio/GenStudio: $(STAMP) build.spec $(shell find genstudio resources -
 	@start=$$(date +%s); \
 	$(BIN)/pyinstaller --noconfirm --log-level WARN build.spec && \
 	echo "package: built dist/GenStudio in $$(( $$(date +%s) - start )) s, $$(du -sh dist/GenStudio | cut -f1)"
+
+# Linux: put the packaged app in ~/.local/opt and add it to the desktop's application menu.
+install-desktop: package
+	mkdir -p $(HOME)/.local/opt $(HOME)/.local/bin $(HOME)/.local/share/applications $(HOME)/.local/share/icons/hicolor/256x256/apps
+	rm -rf $(HOME)/.local/opt/GenStudio && cp -a dist/GenStudio $(HOME)/.local/opt/GenStudio
+	ln -sf $(HOME)/.local/opt/GenStudio/GenStudio $(HOME)/.local/bin/GenStudio
+	cp resources/icons/genstudio.png $(HOME)/.local/share/icons/hicolor/256x256/apps/genstudio.png
+	sed "s|^Exec=GenStudio|Exec=$(HOME)/.local/bin/GenStudio|; s|^TryExec=GenStudio|TryExec=$(HOME)/.local/bin/GenStudio|" \
+		resources/genstudio.desktop > $(HOME)/.local/share/applications/genstudio.desktop
 
 bench: $(STAMP)
 	$(BIN)/genstudio bench

@@ -12,6 +12,7 @@ import traceback
 from genstudio.ui.paths import data_folder
 
 LOG_NAME = "genstudio.log"
+_open_dialogs: list = []
 
 
 def log_path():
@@ -51,6 +52,9 @@ def install_excepthook(parent_getter) -> None:
                           f"{kind.__name__}: {value}\n\nThe details are in the log:\n{log_path()}",
                           QMessageBox.Ok, parent_getter())
         box.setAttribute(Qt.WA_DeleteOnClose)
+        # Keep a Python reference while it is open: a parentless box would be collected at once.
+        _open_dialogs.append(box)
+        box.finished.connect(lambda _result, box=box: _open_dialogs.remove(box))
         box.open()
 
     sys.excepthook = hook

@@ -17,6 +17,7 @@ from genstudio.core.open_model import OpenedModel, open_model
 from genstudio.ui.export_dialog import GridExportDialog
 from genstudio.ui.model_list import LIVE, ModelList, demo_checkpoints
 from genstudio.ui.panels.explore_panel import ExplorePanel
+from genstudio.ui.panels.map_panel import MapPanel
 from genstudio.ui.panels.train_panel import TrainPanel
 from genstudio.ui.render_worker import Renderer
 
@@ -63,6 +64,7 @@ class MainWindow(QMainWindow):
         self.renderer = Renderer(self)
         self.explore = ExplorePanel(self.renderer)
         self.train = TrainPanel()
+        self.map = MapPanel(self.renderer)
         self.opened: OpenedModel | None = None
         self.live_snapshot: dict | None = None
         self.following_live = False
@@ -70,6 +72,7 @@ class MainWindow(QMainWindow):
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self.explore, "Explore")
+        self.tabs.addTab(self.map, "Latent map")
         self.tabs.addTab(self.train, "Train")
         self.banner = ErrorBanner()
         central = QWidget()
@@ -89,6 +92,9 @@ class MainWindow(QMainWindow):
         self.resizeDocks([dock], [230], Qt.Horizontal)
 
         self.explore.status.connect(self.show_status)
+        self.map.status.connect(self.show_status)
+        self.map.pinLatent.connect(self.explore.set_latent)
+        self.map.pathChosen.connect(self._path_from_map)
         self.train.status.connect(self.show_status)
         self.train.snapshotReady.connect(self._on_snapshot)
         self.train.trainingFinished.connect(self._on_training_finished)
@@ -114,7 +120,8 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Quit", self.close, QKeySequence.Quit)
         view = self.menuBar().addMenu("&View")
         self._action(view, "&Explore", lambda: self.tabs.setCurrentWidget(self.explore), "Ctrl+1")
-        self._action(view, "&Train", lambda: self.tabs.setCurrentWidget(self.train), "Ctrl+2")
+        self._action(view, "Latent &map", lambda: self.tabs.setCurrentWidget(self.map), "Ctrl+2")
+        self._action(view, "&Train", lambda: self.tabs.setCurrentWidget(self.train), "Ctrl+3")
 
     def _action(self, menu, text, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -189,9 +196,14 @@ class MainWindow(QMainWindow):
         self.opened = opened
         self.banner.hide()
         self.explore.set_model(opened, keep_latent=keep_latent)
+        self.map.set_model(opened)
         self.setWindowTitle(f"genstudio \u2014 {opened.path.name}")
         self.show_status(f"opened {opened.path}")
         self.modelOpened.emit(opened)
+
+    def _path_from_map(self, a, b) -> None:
+        self.explore.a, self.explore.b = a, b
+        self.explore.render_strip()
 
     def _model_chosen(self, data: str) -> None:
         if data == LIVE:

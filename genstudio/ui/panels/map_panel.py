@@ -1,0 +1,428 @@
+"""The latent map: a data set encoded by the open VAE (or flow), coloured by label; hover decodes,
+a click pins the latent in the explorer, two clicks draw an interpolation path; a decoded manifold
+and prior samples can be laid over it; per-dimension KL and reconstructions of picked points."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+import pyqtgraph.exporters
+import torch
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QProgressBar, QPushButton, QSpinBox, QSplitter, QVBoxLayout, QWidget)
+
+from genstudio.core.data.spec import load_dataset
+from genstudio.core.export import grid_image
+from genstudio.core.latent import path as latent_path
+from genstudio.core.latent_map import encode_dataset, manifold_grid, project, tile_images
+from genstudio.core.open_model import OpenedModel
+from genstudio.ui.render_worker import Renderer
+from genstudio.ui.task_runner import TaskRunner
+from genstudio.ui.widgets.image_view import ImageView
+
+# Ten well-separated colours (matplotlib's tab10), then a hue wheel for more labels.
+TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+         "#bcbd22", "#17becf"]
+PRIOR_SAMPLES = 400
+
+
+def label_colour(i: int, n: int) -> pg.QtGui.QColor:
+    return pg.mkColor(TAB10[i]) if n <= 10 else pg.intColor(i, hues=n)
+
+
+class MapPanel(QWidget):
+    status = Signal(str)
+    pinLatent = Signal(object)               # (D,) latent for the explorer
+    pathChosen = Signal(object, object)      # A, B latents for the explorer's interpolation
+
+    def __init__(self, renderer: Renderer, parent=None):
+        super().__init__(parent)
+        pg.setConfigOptions(imageAxisOrder="row-major")
+        self.renderer = renderer
+        self.opened: OpenedModel | None = None
+        self.dataset = None
+        self.projection = None
+        self.labels: np.ndarray | None = None
+        self.scatter_items: list[pg.ScatterPlotItem] = []
+        self.clicks: list[np.ndarray] = []          # map points of the last clicks (A, then B)
+        self.picked: list[int] = []                 # data indices picked, for reconstructions
+        self.manifold_tiles = 0
+        self.last_hover: np.ndarray | None = None
+        self.tasks = TaskRunner(self)
+        self.tasks.progress.connect(lambda f, m: (self.progress.setValue(int(1000 * f)), m and self.progress.setFormat(m)))
+        self.tasks.done.connect(self._built)
+        self.tasks.failed.connect(self._failed)
+        self.tasks.cancelled.connect(lambda: self._finish("cancelled"))
+        self._build()
+        renderer.done.connect(self._on_rendered)
+        self._manifold_timer = QTimer(self)
+        self._manifold_timer.setSingleShot(True)
+        self._manifold_timer.setInterval(150)       # regenerate after pan/zoom settles
+        self._manifold_timer.timeout.connect(self.render_manifold)
+
+    # --- layout ---------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.data = QComboBox()
+        self.data.setEditable(True)
+        self.data.addItems(["mnist"])
+        self.data.setToolTip("Data set to encode (a data spec, as in the Train panel)")
+        self.method = QComboBox()
+        self.method.addItem("PCA", "pca")
+        self.method.addItem("t-SNE", "tsne")
+        self.method.setToolTip("How latents of more than two dimensions are laid out in 2-D")
+        self.build_button = QPushButton("Build map")
+        self.build_button.setObjectName("map-build")
+        self.build_button.clicked.connect(self.build_map)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.tasks.cancel)
+        self.cancel_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.description = QLabel("Open a VAE (or a flow) and build its latent map.")
+        self.description.setWordWrap(True)
+        self.manifold_check = QCheckBox("Decoded manifold")
+        self.manifold_check.setToolTip("Tile decoded images over the visible region (regenerated after pan/zoom)")
+        self.manifold_check.toggled.connect(self._manifold_toggled)
+        self.tiles = QSpinBox()
+        self.tiles.setRange(3, 40)
+        self.tiles.setValue(15)
+        self.tiles.setToolTip("Tiles per side")
+        self.tiles.valueChanged.connect(lambda _: self.manifold_check.isChecked() and self.render_manifold())
+        self.prior_check = QCheckBox("Prior samples")
+        self.prior_check.setToolTip("z ~ N(0, I) placed on the map: where they fall outside the data's "
+                                    "clusters, the aggregate posterior has holes")
+        self.prior_check.toggled.connect(self._prior_toggled)
+        export_png = QPushButton("Export PNG\u2026")
+        export_png.clicked.connect(self._export_png_dialog)
+        export_data = QPushButton("Export latents\u2026")
+        export_data.clicked.connect(self._export_latents_dialog)
+
+        top = QHBoxLayout()
+        for w in (QLabel("Data"), self.data, QLabel("Projection"), self.method, self.build_button,
+                  self.cancel_button, self.progress, self.manifold_check, self.tiles, self.prior_check,
+                  export_png, export_data):
+            top.addWidget(w)
+
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setObjectName("latent-map")
+        self.plot.setAspectLocked(False)
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.legend = self.plot.addLegend(offset=(10, 10), brush=pg.mkBrush(255, 255, 255, 220),
+                                          pen=pg.mkPen(180, 180, 180))
+        self.manifold_item = pg.ImageItem()
+        self.manifold_item.setZValue(-10)
+        self.manifold_item.setOpacity(0.85)
+        self.plot.addItem(self.manifold_item)
+        self.prior_item = pg.ScatterPlotItem(size=7, symbol="x", pen=None, brush=pg.mkBrush(20, 20, 20, 150))
+        self.prior_item.setZValue(5)
+        self.plot.addItem(self.prior_item)
+        self.path_item = pg.PlotDataItem(pen=pg.mkPen("k", width=2.5), symbol="o", symbolSize=9,
+                                         symbolBrush="w", symbolPen=pg.mkPen("k", width=2))
+        self.path_item.setZValue(10)
+        self.plot.addItem(self.path_item)
+        self.plot.scene().sigMouseMoved.connect(self._hovered)
+        self.plot.scene().sigMouseClicked.connect(self._clicked)
+        self.plot.getViewBox().sigRangeChanged.connect(self._range_changed)
+
+        self.hover_view = ImageView(placeholder="Hover over the map", min_size=120)
+        self.hover_view.setObjectName("map-hover")
+        self.hover_label = QLabel("")
+        self.strip_view = ImageView(placeholder="Click twice on the map for a path", min_size=40)
+        self.strip_view.setMinimumHeight(50)
+        self.strip_view.setMaximumHeight(90)
+        self.kl_plot = pg.PlotWidget(background="w", title="KL per latent dimension (nats)")
+        self.kl_plot.setMaximumHeight(190)
+        self.kl_bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush="#1f77b4")
+        self.kl_plot.addItem(self.kl_bars)
+        self.recon_view = ImageView(placeholder="Click data points: originals (top) and reconstructions", min_size=60)
+        self.prior_view = ImageView(placeholder="Prior samples decoded", min_size=60)
+        self.prior_view.setVisible(False)
+
+        side = QVBoxLayout()
+        hover_box = QGroupBox("Under the cursor")
+        hl = QVBoxLayout(hover_box)
+        hl.addWidget(self.hover_view, 1)
+        hl.addWidget(self.hover_label)
+        side.addWidget(hover_box, 2)
+        side.addWidget(self.kl_plot, 1)
+        recon_box = QGroupBox("Picked points and reconstructions")
+        QVBoxLayout(recon_box).addWidget(self.recon_view)
+        side.addWidget(recon_box, 1)
+        side.addWidget(self.prior_view, 1)
+        side_widget = QWidget()
+        side_widget.setLayout(side)
+
+        left = QVBoxLayout()
+        left.addWidget(self.description)
+        left.addWidget(self.plot, 1)
+        left.addWidget(self.strip_view)
+        left_widget = QWidget()
+        left_widget.setLayout(left)
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(left_widget)
+        split.addWidget(side_widget)
+        split.setSizes([820, 300])
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(split, 1)
+
+    # --- model and building ---------------------------------------------------------------------
+    @property
+    def model(self):
+        return self.opened.model if self.opened else None
+
+    def set_model(self, opened: OpenedModel) -> None:
+        if self.opened is not None and self.opened.path == opened.path and self.projection is not None:
+            self.opened = opened   # a fresher snapshot of the same run: keep the map
+            return
+        self.tasks.cancel()
+        self.opened = opened
+        self._clear()
+        usable = opened.model.can_encode and not opened.model.is_points
+        self.build_button.setEnabled(usable)
+        self.method.setEnabled(usable and opened.model.latent_dim > 2)
+        source = (opened.header.get("data") or {}).get("source")
+        if source and self.data.findText(source) < 0:
+            self.data.addItem(source)
+        self.data.setCurrentText(source or "mnist")
+        self.description.setText("Build the map to encode the data set with this model." if usable else
+                                 f"The latent map needs a model with an encoder (a VAE or a flow); "
+                                 f"this is a {opened.model.family}.")
+
+    def _clear(self) -> None:
+        for item in self.scatter_items:
+            self.plot.removeItem(item)
+        self.scatter_items = []
+        self.legend.clear()
+        self.projection, self.labels, self.clicks, self.picked = None, None, [], []
+        self.path_item.setData([], [])
+        self.manifold_item.clear()
+        self.prior_item.setData([], [])
+        self.kl_bars.setOpts(x=[], height=[])
+        for view in (self.recon_view, self.strip_view, self.hover_view, self.prior_view):
+            view.set_image(None)
+
+    def build_map(self, dataset=None) -> None:
+        """Encode and project in a background thread; `dataset` skips loading the data spec."""
+        if self.model is None or not self.model.can_encode:
+            return
+        model, method, spec = self.model, self.method.currentData(), self.data.currentText().strip()
+
+        def work(progress, should_stop):
+            data = dataset if dataset is not None else load_dataset(spec)
+            if tuple(data.shape) != tuple(model.data_shape):
+                raise ValueError(f"{spec}: samples of shape {data.shape}, the model takes {model.data_shape}")
+            progress(0.0, "encoding %p%")
+            latents = encode_dataset(model, data.data, progress=lambda f: progress(0.8 * f, "encoding %p%"),
+                                     should_stop=should_stop)
+            progress(0.8, "projecting\u2026")
+            projection = project(latents, method, should_stop=should_stop)
+            kl = None
+            if model.family == "vae":
+                x, _ = data.batch(torch.arange(min(len(data), 5000)))
+                kl = model.evaluate(x.to(model.device))["kl_per_dim"].cpu().numpy()
+            progress(1.0, "done")
+            return data, projection, kl
+
+        self._clear()
+        self.build_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.tasks.start(work)
+
+    def _finish(self, message: str) -> None:
+        self.build_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.status.emit(message)
+
+    def _failed(self, message: str) -> None:
+        self.description.setText(f"<span style='color:#b00020'>Cannot build the map: {message}</span>")
+        self._finish(message)
+
+    def _built(self, result) -> None:
+        self.dataset, self.projection, kl = result
+        points = self.projection.points
+        labels = self.dataset.labels
+        self.labels = None if labels is None else labels.cpu().numpy()
+        names = self.dataset.label_names
+        if self.labels is None:
+            groups = [("data", np.arange(len(points)), pg.mkColor("#1f77b4"))]
+        else:
+            groups = [(names[i] if i < len(names) else str(i), np.flatnonzero(self.labels == i),
+                       label_colour(i, len(names))) for i in range(max(len(names), int(self.labels.max()) + 1))]
+        for name, index, colour in groups:
+            colour.setAlpha(170)
+            item = pg.ScatterPlotItem(points[index, 0], points[index, 1], size=4, pen=None,
+                                      brush=pg.mkBrush(colour), name=name)
+            self.plot.addItem(item)
+            self.scatter_items.append(item)
+        self.plot.autoRange()
+        if kl is not None:
+            self.kl_bars.setOpts(x=np.arange(1, len(kl) + 1), height=kl)
+            self.kl_plot.getPlotItem().setTitle(f"KL per dimension (nats): {int((kl < 0.01).sum())} of "
+                                                f"{len(kl)} collapsed")
+        self.description.setText(f"{len(points)} images of {self.dataset.name} encoded; "
+                                 f"{self.projection.description}. Hover to decode, click to pin in the "
+                                 f"explorer, click again for a path.")
+        self._finish(f"latent map of {len(points)} points built")
+        if self.prior_check.isChecked():
+            self._prior_toggled(True)
+        if self.manifold_check.isChecked():
+            self.render_manifold()
+
+    def point_count(self) -> int:
+        return sum(len(item.data) for item in self.scatter_items)
+
+    # --- interaction ----------------------------------------------------------------------------
+    def _view_point(self, scene_pos) -> np.ndarray | None:
+        vb = self.plot.getViewBox()
+        if self.projection is None or not vb.sceneBoundingRect().contains(scene_pos):
+            return None
+        p = vb.mapSceneToView(scene_pos)
+        return np.array([p.x(), p.y()], dtype=np.float32)
+
+    def _decode(self, latents: np.ndarray):
+        z = torch.from_numpy(np.asarray(latents, np.float32))
+
+        def work(model):
+            return model.decode(z.view(len(z), *model.latent_shape).to(model.device)).float().cpu().numpy()
+        return work
+
+    def _hovered(self, scene_pos) -> None:
+        point = self._view_point(scene_pos)
+        if point is not None:
+            self.hover_at(point)
+
+    def hover_at(self, point: np.ndarray) -> None:
+        latent = self.projection.to_latent(point[None])
+        self.hover_label.setText(f"map ({point[0]:.2f}, {point[1]:.2f})")
+        self.renderer.submit("map-hover", self._decode(latent))
+
+    def _clicked(self, event) -> None:
+        if event.button() != Qt.LeftButton:
+            return
+        point = self._view_point(event.scenePos())
+        if point is not None:
+            self.click_at(point)
+
+    def click_at(self, point: np.ndarray) -> np.ndarray:
+        """Pin the latent under `point` in the explorer; every second click completes an A->B path."""
+        latent = self.projection.to_latent(point[None])[0]
+        self.pinLatent.emit(torch.from_numpy(latent))
+        nearest = int(self.projection.nearest_point(point[None])[0])
+        self.picked = (self.picked + [nearest])[-6:]
+        self._show_picked()
+        self.clicks = [point] if len(self.clicks) != 1 else self.clicks + [point]
+        if len(self.clicks) == 2:
+            a, b = (torch.from_numpy(self.projection.to_latent(c[None])[0]) for c in self.clicks)
+            frames = latent_path(a, b, 10, spherical=False)
+            drawn = self.projection.to_plane(frames.numpy())
+            self.path_item.setData(drawn[:, 0], drawn[:, 1])
+            self.pathChosen.emit(a, b)
+            self.renderer.submit("map-strip", self._decode(frames.numpy()))
+        else:
+            self.path_item.setData([point[0]], [point[1]])
+        return latent
+
+    def _show_picked(self) -> None:
+        images = self.dataset.data[self.picked]
+        originals = (images.float() / 255).numpy()
+        latents = self.projection.latents[self.picked]
+
+        def work(model):
+            return originals, self._decode(latents)(model)
+        self.renderer.submit("map-recon", work)
+
+    def _range_changed(self, *args) -> None:
+        if self.manifold_check.isChecked() and self.projection is not None:
+            self._manifold_timer.start()
+
+    def _manifold_toggled(self, on: bool) -> None:
+        if on:
+            self.render_manifold()
+        else:
+            self.manifold_item.clear()
+            self.manifold_tiles = 0
+
+    def render_manifold(self) -> None:
+        if self.projection is None or not self.manifold_check.isChecked():
+            return
+        (x0, x1), (y0, y1) = self.plot.getViewBox().viewRange()
+        tiles = self.tiles.value()
+        latents = self.projection.to_latent(manifold_grid((x0, x1, y0, y1), tiles))
+        decode = self._decode(latents)
+        self.renderer.submit("map-manifold", lambda model: ((x0, x1, y0, y1), tiles, decode(model)))
+
+    def _prior_toggled(self, on: bool) -> None:
+        self.prior_view.setVisible(on)
+        if not on or self.projection is None:
+            self.prior_item.setData([], [])
+            return
+        z = torch.randn(PRIOR_SAMPLES, self.model.latent_dim, generator=torch.Generator().manual_seed(0))
+        plane = self.projection.to_plane(z.numpy())
+        self.prior_item.setData(plane[:, 0], plane[:, 1])
+        self.renderer.submit("map-prior", self._decode(z[:32].numpy()))
+
+    def _on_rendered(self, channel: str, result, ms: float) -> None:
+        if channel == "map-hover":
+            self.last_hover = result[0]
+            self.hover_view.set_array(result[0])
+            self.hover_label.setText(self.hover_label.text().split(" \u00b7")[0] + f" \u00b7 decoded in {ms:.1f} ms")
+        elif channel == "map-strip":
+            self.strip_view.set_array(np.asarray(grid_image(result, cols=len(result), padding=1)))
+        elif channel == "map-recon":
+            originals, recons = result
+            self.recon_view.set_array(np.asarray(grid_image(np.concatenate([originals, recons]),
+                                                            cols=len(originals), padding=2, pad_value=0.5)))
+        elif channel == "map-prior":
+            self.prior_view.set_array(np.asarray(grid_image(result, cols=8, padding=1)))
+        elif channel == "map-manifold":
+            (x0, x1, y0, y1), tiles, images = result
+            mosaic = tile_images(images, tiles)[::-1]     # row 0 of an ImageItem is drawn at the bottom
+            self.manifold_item.setImage(np.ascontiguousarray(mosaic), levels=(0, 1))
+            self.manifold_item.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+            self.manifold_tiles = tiles * tiles
+
+    # --- export ---------------------------------------------------------------------------------
+    def export_png(self, path: str, width: int = 1600) -> str:
+        exporter = pg.exporters.ImageExporter(self.plot.getPlotItem())
+        exporter.parameters()["width"] = width
+        exporter.export(str(path))
+        return str(path)
+
+    def export_latents(self, path: str) -> str:
+        """.npz (latents, map points, labels) or .csv (index, label, map x, map y, latent...)."""
+        from genstudio.core.atomic import write_bytes_atomic
+        import io
+
+        latents, points = self.projection.latents, self.projection.points
+        labels = self.labels if self.labels is not None else np.full(len(points), -1)
+        buffer = io.BytesIO()
+        if str(path).lower().endswith(".npz"):
+            np.savez_compressed(buffer, latents=latents, points=points, labels=labels,
+                                label_names=np.array(self.dataset.label_names),
+                                projection=np.array(self.projection.kind))
+        else:
+            header = "index,label,map_x,map_y," + ",".join(f"z{i + 1}" for i in range(latents.shape[1]))
+            table = np.column_stack([np.arange(len(points)), labels, points, latents])
+            np.savetxt(buffer, table, delimiter=",", header=header, comments="",
+                       fmt=["%d", "%d"] + ["%.6g"] * (table.shape[1] - 2))
+        write_bytes_atomic(path, buffer.getvalue())
+        return str(path)
+
+    def _export_png_dialog(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+        if self.projection is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export the map", "latent-map.png", "PNG image (*.png)")
+        if path:
+            self.status.emit(f"wrote {self.export_png(path)}")
+
+    def _export_latents_dialog(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+        if self.projection is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export latents", "latents.npz",
+                                              "NumPy archive (*.npz);;CSV (*.csv)")
+        if path:
+            self.status.emit(f"wrote {self.export_latents(path)}")
