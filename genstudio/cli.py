@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="print a checkpoint's description")
     info.add_argument("checkpoint", type=Path)
     info.add_argument("--json", action="store_true", help="print the whole header as JSON")
+    info.add_argument("--image", type=Path, action="append", default=[],
+                      help="flows: also print the bits/dim of this image file (repeatable)")
 
     sample = sub.add_parser("sample", help="write an image grid from a checkpoint or foreign generator")
     sample.add_argument("checkpoint", type=Path)
@@ -211,6 +213,14 @@ def cmd_info(args) -> int:
         ("format", f"{header['format']} v{header['format_version']}"),
         ("versions", ", ".join(f"{k} {v}" for k, v in header.get("versions", {}).items())),
     ]
+    if args.image:
+        from genstudio.core.checkpoints import load_checkpoint
+        from genstudio.core.likelihood import image_bits_per_dim
+
+        if header["family"] != "flow":
+            raise GenStudioError(f"{args.checkpoint}: --image needs a flow (exact likelihood); this is a {header['family']}")
+        model = load_checkpoint(args.checkpoint).model.eval()
+        rows += [(f"bits/dim {path.name}", f"{image_bits_per_dim(model, path):.6f}") for path in args.image]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")

@@ -40,7 +40,7 @@ def project_image(model, target: torch.Tensor, steps: int = 200, restarts: int =
             (err.sum() + 1e-3 * prior.sum()).backward()
             optimiser.step()
             if progress and (step % 10 == 0 or step == steps - 1):
-                progress((step + 1) / steps, float(err.min()))
+                progress((step + 1) / steps, float(err.detach().min()))
         with torch.no_grad():
             final = errors(z)
         best = int(final.argmin())

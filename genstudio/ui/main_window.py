@@ -17,6 +17,7 @@ from genstudio.core.open_model import OpenedModel, open_model
 from genstudio.ui.export_dialog import GridExportDialog
 from genstudio.ui.model_list import LIVE, ModelList, demo_checkpoints
 from genstudio.ui.panels.explore_panel import ExplorePanel
+from genstudio.ui.panels.inspect_panel import InspectPanel
 from genstudio.ui.panels.map_panel import MapPanel
 from genstudio.ui.panels.train_panel import TrainPanel
 from genstudio.ui.render_worker import Renderer
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 OPEN_FILTER = "Models (*.safetensors *.pt *.pt2 *.pth *.ts);;genstudio checkpoints (*.safetensors);;All files (*)"
 DEFAULT_DEMO = "gan-mnist"
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
 class ErrorBanner(QWidget):
@@ -65,6 +67,7 @@ class MainWindow(QMainWindow):
         self.explore = ExplorePanel(self.renderer)
         self.train = TrainPanel()
         self.map = MapPanel(self.renderer)
+        self.inspect = InspectPanel(self.renderer)
         self.opened: OpenedModel | None = None
         self.live_snapshot: dict | None = None
         self.following_live = False
@@ -73,6 +76,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.explore, "Explore")
         self.tabs.addTab(self.map, "Latent map")
+        self.tabs.addTab(self.inspect, "Inspect")
         self.tabs.addTab(self.train, "Train")
         self.banner = ErrorBanner()
         central = QWidget()
@@ -95,6 +99,8 @@ class MainWindow(QMainWindow):
         self.map.status.connect(self.show_status)
         self.map.pinLatent.connect(self.explore.set_latent)
         self.map.pathChosen.connect(self._path_from_map)
+        self.inspect.status.connect(self.show_status)
+        self.inspect.pinLatent.connect(self.explore.set_latent)
         self.train.status.connect(self.show_status)
         self.train.snapshotReady.connect(self._on_snapshot)
         self.train.trainingFinished.connect(self._on_training_finished)
@@ -121,7 +127,8 @@ class MainWindow(QMainWindow):
         view = self.menuBar().addMenu("&View")
         self._action(view, "&Explore", lambda: self.tabs.setCurrentWidget(self.explore), "Ctrl+1")
         self._action(view, "Latent &map", lambda: self.tabs.setCurrentWidget(self.map), "Ctrl+2")
-        self._action(view, "&Train", lambda: self.tabs.setCurrentWidget(self.train), "Ctrl+3")
+        self._action(view, "&Inspect", lambda: self.tabs.setCurrentWidget(self.inspect), "Ctrl+3")
+        self._action(view, "&Train", lambda: self.tabs.setCurrentWidget(self.train), "Ctrl+4")
 
     def _action(self, menu, text, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -197,6 +204,7 @@ class MainWindow(QMainWindow):
         self.banner.hide()
         self.explore.set_model(opened, keep_latent=keep_latent)
         self.map.set_model(opened)
+        self.inspect.set_model(opened)
         self.setWindowTitle(f"genstudio \u2014 {opened.path.name}")
         self.show_status(f"opened {opened.path}")
         self.modelOpened.emit(opened)
@@ -316,8 +324,31 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event) -> None:
         urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
         if urls:
-            self.open_path(urls[0].toLocalFile())
+            self.drop_path(urls[0].toLocalFile())
             event.acceptProposedAction()
+
+    def drop_path(self, path: str | Path) -> None:
+        """A dropped model opens; a dropped image is measured by a flow, projected by a GAN, or
+        encoded and pinned by a VAE."""
+        path = Path(path)
+        model = self.explore.model
+        if path.suffix.lower() not in IMAGE_SUFFIXES or model is None or model.is_points:
+            self.open_path(path)
+            return
+        try:
+            if model.family == "flow":
+                self.inspect.measure_image(path)
+                self.tabs.setCurrentWidget(self.inspect)
+            elif model.family == "gan":
+                self.inspect.project_file(path)
+                self.tabs.setCurrentWidget(self.inspect)
+            elif model.can_encode:
+                from genstudio.core.likelihood import load_image_as
+                image = load_image_as(path, tuple(model.data_shape)).float()[None] / 255
+                self.explore.set_latent(model.encode(image.to(model.device)).detach().cpu().reshape(-1))
+                self.show_status(f"{path.name} encoded; its latent is in the explorer")
+        except (GenStudioError, ValueError, OSError) as exc:
+            self.show_error(str(exc).splitlines()[0])
 
     # --- closing --------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
