@@ -302,6 +302,13 @@ def _bench_ui() -> dict:
         for family, row in latency.items():
             print(f"  {family:<5} {row['checkpoint']:<24} p50 {row['p50']:6.2f}   p95 {row['p95']:6.2f}   "
                   f"max {row['max']:6.1f}   (n={row['n']})", flush=True)
+        vae = [p for p in demo_checkpoints() if p.stem == "vae-mnist"]
+        if vae:
+            mapped = bench_ui.latent_map(window, vae[0])
+            figures["latent_map"] = mapped
+            print(f"latent map: encode {mapped['points']} MNIST images with the demo VAE and draw them: "
+                  f"{mapped['encode_and_plot_ms']:.0f} ms (bar <= 1500); hover decode p50 "
+                  f"{mapped['hover_ms']['p50']:.2f} ms, p95 {mapped['hover_ms']['p95']:.2f} ms", flush=True)
         gui = bench_ui.gui_overhead_and_stall(window, Path(tmp))
         figures.update(gui)
         over, stall = gui["gui_overhead"], gui["ui_stall_ms"]

@@ -28,6 +28,7 @@ import torch
 from genstudio.core import distributed
 from genstudio.core.checkpoints import Checkpoint, load_checkpoint, restore_rng_state, save_checkpoint
 from genstudio.core.data.dataset import InMemoryDataset
+from genstudio.core.decision_surface import decision_surface, plot_bounds
 from genstudio.core.devices import resolve_device
 from genstudio.core.errors import TrainingError
 from genstudio.core.models import PRESETS, build_model, default_preset, get_preset
@@ -71,6 +72,8 @@ class Report:
     samples: np.ndarray | None = None  # (n, C, H, W) in [0, 1] or (n, 2) points, float32
     path: str | None = None            # the checkpoint written, for saved/finished/stopped
     message: str = ""
+    surface: np.ndarray | None = None  # 2-D GANs: D over the plane (R, R), row 0 at the bottom
+    surface_bounds: tuple | None = None  # (x0, x1, y0, y1) of `surface`
 
     @property
     def eta(self) -> float:
@@ -160,6 +163,8 @@ class Trainer:
         self.checkpoint_path = Path(config.out_dir) / CHECKPOINT_NAME if writes else None
         self._perm_epoch = -1
         self._perm: torch.Tensor | None = None
+        if self.dataset.is_points:
+            self._surface_bounds = plot_bounds(self.dataset.data[:5000].cpu().numpy())
 
     def _check_resumable(self, checkpoint: Checkpoint) -> None:
         if not checkpoint.has_resume_state:
@@ -205,6 +210,16 @@ class Trainer:
                 labels = torch.arange(len(self.fixed_latents), device=self.device) % self.model.num_classes
             return self.model.decode(self.fixed_latents, labels).float().cpu().numpy()
 
+    def sample_report(self, report) -> "Report":
+        """A "samples" report: decoded fixed latents, evaluation figures and, for a GAN on 2-D
+        points, its discriminator's surface over the data's bounds."""
+        samples = self.decode_fixed()
+        extra = {}
+        if self.model.family == "gan" and self.model.is_points:
+            bounds = self._surface_bounds
+            extra = {"surface": decision_surface(self.model, bounds), "surface_bounds": bounds}
+        return report("samples", samples=samples, scalars=self.evaluate(), **extra)
+
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
         """The model's held-out style figures on a fixed slice of the data (names prefixed 'eval/')."""
@@ -246,7 +261,7 @@ class Trainer:
         def report(kind: str, **kw) -> Report:
             return Report(kind, self.step, total, images_per_sec=images_per_sec, elapsed=elapsed, **kw)
 
-        yield report("samples", samples=self.decode_fixed(), scalars=self.evaluate())
+        yield self.sample_report(report)
         last_sample = window_start = time.perf_counter()
         while self.step < total:
             if self.pause_event.is_set() and not self.stop_event.is_set():
@@ -287,12 +302,12 @@ class Trainer:
                 if due_save and self.checkpoint_path:
                     yield report("saved", path=str(self.save()))
                 if cfg.sample_every_s and time.perf_counter() - last_sample >= cfg.sample_every_s and self.step < total:
-                    yield report("samples", samples=self.decode_fixed(), scalars=self.evaluate())
+                    yield self.sample_report(report)
                     last_sample = time.perf_counter()
                 window_start = time.perf_counter()  # reports, saves and samples are not training time
 
         stopped = self.step < total
         path = str(self.save()) if self.checkpoint_path else None
-        yield report("samples", samples=self.decode_fixed(), scalars=self.evaluate())
+        yield self.sample_report(report)
         yield report("stopped" if stopped else "finished", path=path,
                      message=f"stopped at step {self.step} of {total}" if stopped else f"finished {total} steps")

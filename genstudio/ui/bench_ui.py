@@ -85,6 +85,32 @@ def slider_latency(window, checkpoints: list[Path], moves: int = 200) -> dict:
     return results
 
 
+def latent_map(window, vae_checkpoint: Path, hovers: int = 100) -> dict:
+    """Encode the data set with the demo VAE and draw the scatter; then hover decode latency."""
+    from PySide6.QtWidgets import QApplication
+
+    window.open_path(vae_checkpoint)
+    _wait(window.explore.image_view.shown, 30_000)
+    panel = window.map
+    window.tabs.setCurrentWidget(panel)
+    QApplication.processEvents()
+    start = time.perf_counter()
+    panel.build_map()
+    _wait(panel.tasks.finished, 120_000)
+    panel.plot.repaint()                               # the scatter drawn on screen
+    build_ms = (time.perf_counter() - start) * 1000
+    hover, rng = [], np.random.default_rng(0)
+    lo, hi = panel.projection.points.min(0), panel.projection.points.max(0)
+    for _ in range(hovers):
+        point = (lo + rng.random(2) * (hi - lo)).astype(np.float32)
+        begin = time.perf_counter()
+        panel.hover_at(point)
+        _wait(panel.hover_view.shown)
+        hover.append((time.perf_counter() - begin) * 1000)
+    return {"encode_and_plot_ms": build_ms, "points": panel.point_count(), "bar_ms": 1500,
+            "hover_ms": _percentiles(hover[5:])}
+
+
 def gui_overhead_and_stall(window, out_dir: Path, steps: int = 400) -> dict:
     """MLP GAN on MNIST: images/s headless vs in the app (live plot and samples on), and the longest
     gaps of a 10 ms QTimer on the GUI thread while the app trains."""

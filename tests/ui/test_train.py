@@ -70,6 +70,9 @@ def test_toy_data_shows_a_scatter(qtbot, window, tmp_path):
         panel.start()
     assert panel.samples_stack.currentIndex() == 1
     assert len(panel.fake_points.xData) == 64 and len(panel.real_points.xData) > 0
+    assert len(panel.mode_centres.xData) == 8                # ring-8's mode centres marked
+    surface = panel.surface.image                            # D's verdict over the plane (GAN Lab)
+    assert surface.shape == (64, 64) and 0 <= surface.min() <= surface.max() <= 1
 
 
 def test_bad_data_folder_is_reported_and_the_app_keeps_running(qtbot, window, tmp_path):

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
+
+import genstudio.ui.widgets.plot_config  # noqa: F401  (global pyqtgraph options first)
 import torch
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QGridLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,

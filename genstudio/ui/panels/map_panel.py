@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+
+import genstudio.ui.widgets.plot_config  # noqa: F401  (global pyqtgraph options first)
 import pyqtgraph.exporters
 import torch
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
@@ -38,7 +40,6 @@ class MapPanel(QWidget):
 
     def __init__(self, renderer: Renderer, parent=None):
         super().__init__(parent)
-        pg.setConfigOptions(imageAxisOrder="row-major")
         self.renderer = renderer
         self.opened: OpenedModel | None = None
         self.dataset = None

@@ -7,12 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QThread, Qt, Signal
+
+import genstudio.ui.widgets.plot_config  # noqa: F401  (global pyqtgraph options first)
+from PySide6.QtCore import QRectF, QThread, Qt, Signal
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
                                QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox,
                                QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
+from genstudio.core.data.toy import TOY_MIXTURES
 from genstudio.core.devices import DEVICE_CHOICES, device_availability
 from genstudio.core.engine import TrainConfig
 from genstudio.core.export import grid_image
@@ -166,6 +169,15 @@ class TrainPanel(QWidget):
                                              symbolBrush=(150, 150, 150, 120), symbolPen=None, name="real")
         self.fake_points = self.scatter.plot([], [], pen=None, symbol="o", symbolSize=4,
                                              symbolBrush=(31, 119, 180, 200), symbolPen=None, name="generated")
+        # GAN Lab's view: D's verdict over the plane as a heat map (green: "real", purple: "fake").
+        self.surface = pg.ImageItem()
+        self.surface.setZValue(-10)
+        piyg = pg.ColorMap([0.0, 0.5, 1.0], [(142, 1, 82), (247, 247, 247), (39, 100, 25)])  # ColorBrewer PiYG
+        self.surface.setLookupTable(piyg.getLookupTable(nPts=256))
+        self.surface.setOpacity(0.55)
+        self.scatter.addItem(self.surface)
+        self.mode_centres = self.scatter.plot([], [], pen=None, symbol="+", symbolSize=14,
+                                              symbolPen=pg.mkPen("k", width=2), name="mode centres")
         self.samples_stack = QStackedWidget()
         self.samples_stack.addWidget(self.sample_view)
         self.samples_stack.addWidget(self.scatter)
@@ -272,6 +284,8 @@ class TrainPanel(QWidget):
         self.samples_stack.setCurrentIndex(1 if points else 0)
         self.real_points.setData([], [])
         self.fake_points.setData([], [])
+        self.mode_centres.setData([], [])
+        self.surface.clear()
         self.sample_view.set_image(None)
 
         self.thread = QThread()
@@ -335,7 +349,17 @@ class TrainPanel(QWidget):
             if trainer is not None and (self.real_points.xData is None or len(self.real_points.xData) == 0):
                 real = trainer.dataset.data[:2000].cpu().numpy()
                 self.real_points.setData(real[:, 0], real[:, 1])
+                mixture = TOY_MIXTURES.get(trainer.dataset.name)
+                if mixture is not None:
+                    centres = mixture.centres.numpy()
+                    self.mode_centres.setData(centres[:, 0], centres[:, 1])
             self.fake_points.setData(samples[:, 0], samples[:, 1])
+            if report.surface is not None:
+                x0, x1, y0, y1 = report.surface_bounds
+                low, high = (0.0, 1.0) if report.surface.min() >= 0 and report.surface.max() <= 1 else \
+                    (float(report.surface.min()), float(report.surface.max()))
+                self.surface.setImage(report.surface, levels=(low, high))
+                self.surface.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         else:
             cols = int(np.ceil(np.sqrt(len(samples))))
             self.sample_view.set_array(np.asarray(grid_image(samples, cols=cols, padding=2)))

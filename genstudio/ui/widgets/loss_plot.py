@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+
+import genstudio.ui.widgets.plot_config  # noqa: F401  (global pyqtgraph options first)
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 # family -> (top plot title and keys, bottom plot title and keys)
@@ -21,8 +23,6 @@ COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
 class LossPlot(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
-        # Antialiased curves cost several ms a repaint once runs are long; the GUI thread must stay light.
-        pg.setConfigOptions(antialias=False, background="w", foreground="k")
         self.view = pg.GraphicsLayoutWidget()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
