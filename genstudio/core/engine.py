@@ -75,12 +75,14 @@ class Report:
     surface: np.ndarray | None = None  # 2-D GANs: D over the plane (R, R), row 0 at the bottom
     surface_bounds: tuple | None = None  # (x0, x1, y0, y1) of `surface`
 
+    batch_size: int = 0
+
     @property
     def eta(self) -> float:
         """Seconds left at the current throughput (inf before the first measurement)."""
-        if self.images_per_sec <= 0:
+        if self.images_per_sec <= 0 or self.batch_size <= 0:
             return math.inf
-        return (self.total_steps - self.step) * self.elapsed / max(self.step, 1)
+        return (self.total_steps - self.step) * self.batch_size / self.images_per_sec
 
 
 def seed_everything(seed: int) -> None:
@@ -259,7 +261,8 @@ class Trainer:
         window_steps = 0
 
         def report(kind: str, **kw) -> Report:
-            return Report(kind, self.step, total, images_per_sec=images_per_sec, elapsed=elapsed, **kw)
+            return Report(kind, self.step, total, images_per_sec=images_per_sec, elapsed=elapsed,
+                          batch_size=self.batch_size, **kw)
 
         yield self.sample_report(report)
         last_sample = window_start = time.perf_counter()

@@ -43,6 +43,7 @@ def test_round_trip_same_latents_same_images(mnist, tmp_path, family, preset, mo
     assert header["value_range"] == [0.0, 1.0]
     assert header["label_names"] == [str(i) for i in range(10)]
     assert header["data"]["name"] == "mnist"
+    assert header["data"]["source"] == "mnist"   # the keyword, not this machine's path: portable
     assert header["versions"]["torch"] == torch.__version__
     assert header["format_version"] == checkpoints.FORMAT_VERSION
     assert loaded.has_resume_state

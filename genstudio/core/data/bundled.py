@@ -9,4 +9,7 @@ from genstudio.core.resources import resource_path
 
 def load_bundled_mnist() -> InMemoryDataset:
     """The 10,000 MNIST test digits from `resources/data/mnist/`: (10000, 1, 28, 28) uint8, labels 0..9."""
-    return load_idx_folder(resource_path("data", "mnist"), split="test", name="mnist")
+    dataset = load_idx_folder(resource_path("data", "mnist"), split="test", name="mnist")
+    # The keyword, not the path: a checkpoint that names it must find it from any install or bundle.
+    dataset.source = "mnist"
+    return dataset

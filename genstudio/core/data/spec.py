@@ -117,9 +117,7 @@ def load_dataset(spec: str, download: bool = False) -> InMemoryDataset:
     prefix = prefix.lower() if sep else ""
 
     if keyword == "mnist":
-        dataset = load_bundled_mnist()
-        dataset.source = "mnist"
-        return dataset
+        return load_bundled_mnist()
     if keyword in TOY_MIXTURES:
         return load_toy(keyword)
     if prefix == "torchvision":

@@ -333,7 +333,7 @@ class TrainPanel(QWidget):
         last = reports[-1]
         self.last_report = last
         self.progress.setValue(last.step)
-        steps_per_s = last.images_per_sec / max(self.worker.trainer.batch_size, 1) if self.worker and self.worker.trainer else 0
+        steps_per_s = last.images_per_sec / max(last.batch_size, 1)
         losses = "  ".join(f"{k} {v:.3g}" for k, v in list(last.scalars.items())[:4])
         self.progress_label.setText(f"step {last.step}/{last.total_steps} \u00b7 {steps_per_s:.1f} steps/s \u00b7 "
                                     f"{last.images_per_sec:.0f} img/s \u00b7 ETA {_format_eta(last.eta)}\n{losses}")
