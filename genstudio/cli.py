@@ -86,6 +86,17 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--latent-dim", type=int, help="foreign generators: latent size")
     sample.add_argument("--output-range", type=_value_range, help="foreign generators: output range, e.g. -1,1")
 
+    diagnose = sub.add_parser("diagnose", help="mode-collapse and quality report for a checkpoint or generator",
+                              formatter_class=argparse.RawDescriptionHelpFormatter, epilog=SPEC_HELP)
+    diagnose.add_argument("checkpoint", type=Path, help="a genstudio checkpoint or a TorchScript / torch.export generator")
+    diagnose.add_argument("--data", help="data set to compare with (default: the checkpoint's)")
+    diagnose.add_argument("--samples", type=int, default=10_000, help="generated samples (and as many real ones)")
+    diagnose.add_argument("--seed", type=int, default=0)
+    diagnose.add_argument("--json", nargs="?", const="-", metavar="PATH",
+                          help="write every figure with its settings as JSON (to PATH, or stdout)")
+    diagnose.add_argument("--latent-dim", type=int, help="foreign generators: latent size")
+    diagnose.add_argument("--output-range", type=_value_range, help="foreign generators: output range")
+
     sub.add_parser("presets", help="list the model presets")
 
     bench = sub.add_parser("bench", help="measure the figures of docs/performance.md")
@@ -247,6 +258,40 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def cmd_diagnose(args) -> int:
+    from genstudio.core.atomic import write_bytes_atomic
+    from genstudio.core.data.spec import load_dataset
+    from genstudio.core.metrics.report import diagnose
+    from genstudio.core.open_model import open_model
+    from genstudio.diagnostics_text import summary_lines
+
+    opened = open_model(args.checkpoint, latent_dim=args.latent_dim, output_range=args.output_range)
+    spec = args.data or (opened.header.get("data") or {}).get("source")
+    if not spec:
+        raise GenStudioError(f"{args.checkpoint}: say which data set to compare with (--data)")
+    dataset = load_dataset(spec)
+    to_stdout = args.json == "-"
+    progress = None if to_stdout else (lambda f, message: print(f"\r{100 * f:5.1f}% {message:<60}", end="",
+                                                                file=sys.stderr, flush=True))
+    try:
+        report = diagnose(opened.model, dataset, samples=args.samples, seed=args.seed, progress=progress)
+    except ValueError as exc:
+        raise GenStudioError(f"{args.checkpoint}: {exc}") from None
+    if progress:
+        print(file=sys.stderr)
+    text = json.dumps(report, indent=1)
+    if to_stdout:
+        print(text)
+        return 0
+    print(f"{args.checkpoint} ({opened.family})")
+    for line in summary_lines(report):
+        print(f"  {line}")
+    if args.json:
+        write_bytes_atomic(args.json, text.encode())
+        print(f"wrote {args.json}")
+    return 0
+
+
 def cmd_presets(args) -> int:
     from genstudio.core.models import PRESETS
 
@@ -325,7 +370,8 @@ def _bench_ui() -> dict:
     return figures
 
 
-COMMANDS = {"train": cmd_train, "info": cmd_info, "sample": cmd_sample, "presets": cmd_presets,
+COMMANDS = {"train": cmd_train, "info": cmd_info, "sample": cmd_sample, "diagnose": cmd_diagnose,
+            "presets": cmd_presets,
             "bench": cmd_bench}
 
 

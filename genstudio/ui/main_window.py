@@ -16,6 +16,7 @@ from genstudio.core.models import build_model
 from genstudio.core.open_model import OpenedModel, open_model
 from genstudio.ui.export_dialog import GridExportDialog
 from genstudio.ui.model_list import LIVE, ModelList, demo_checkpoints
+from genstudio.ui.panels.diagnostics_panel import DiagnosticsPanel
 from genstudio.ui.panels.explore_panel import ExplorePanel
 from genstudio.ui.panels.inspect_panel import InspectPanel
 from genstudio.ui.panels.map_panel import MapPanel
@@ -68,6 +69,7 @@ class MainWindow(QMainWindow):
         self.train = TrainPanel()
         self.map = MapPanel(self.renderer)
         self.inspect = InspectPanel(self.renderer)
+        self.diagnostics = DiagnosticsPanel()
         self.opened: OpenedModel | None = None
         self.live_snapshot: dict | None = None
         self.following_live = False
@@ -77,6 +79,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.explore, "Explore")
         self.tabs.addTab(self.map, "Latent map")
         self.tabs.addTab(self.inspect, "Inspect")
+        self.tabs.addTab(self.diagnostics, "Diagnostics")
         self.tabs.addTab(self.train, "Train")
         self.banner = ErrorBanner()
         central = QWidget()
@@ -101,6 +104,7 @@ class MainWindow(QMainWindow):
         self.map.pathChosen.connect(self._path_from_map)
         self.inspect.status.connect(self.show_status)
         self.inspect.pinLatent.connect(self.explore.set_latent)
+        self.diagnostics.status.connect(self.show_status)
         self.train.status.connect(self.show_status)
         self.train.snapshotReady.connect(self._on_snapshot)
         self.train.trainingFinished.connect(self._on_training_finished)
@@ -128,7 +132,8 @@ class MainWindow(QMainWindow):
         self._action(view, "&Explore", lambda: self.tabs.setCurrentWidget(self.explore), "Ctrl+1")
         self._action(view, "Latent &map", lambda: self.tabs.setCurrentWidget(self.map), "Ctrl+2")
         self._action(view, "&Inspect", lambda: self.tabs.setCurrentWidget(self.inspect), "Ctrl+3")
-        self._action(view, "&Train", lambda: self.tabs.setCurrentWidget(self.train), "Ctrl+4")
+        self._action(view, "&Diagnostics", lambda: self.tabs.setCurrentWidget(self.diagnostics), "Ctrl+4")
+        self._action(view, "&Train", lambda: self.tabs.setCurrentWidget(self.train), "Ctrl+5")
 
     def _action(self, menu, text, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -205,6 +210,7 @@ class MainWindow(QMainWindow):
         self.explore.set_model(opened, keep_latent=keep_latent)
         self.map.set_model(opened)
         self.inspect.set_model(opened)
+        self.diagnostics.set_model(opened)
         self.setWindowTitle(f"genstudio \u2014 {opened.path.name}")
         self.show_status(f"opened {opened.path}")
         self.modelOpened.emit(opened)
@@ -357,5 +363,7 @@ class MainWindow(QMainWindow):
         if self.train.running:
             self.show_status("stopping training and saving\u2026")
             self.train.stop(wait=True)
+        for runner in (self.map.tasks, self.inspect.tasks, self.diagnostics.tasks):
+            runner.cancel(wait=True)
         self.renderer.shutdown()
         super().closeEvent(event)

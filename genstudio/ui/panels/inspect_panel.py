@@ -75,7 +75,7 @@ class InspectPanel(QWidget):
         page = QWidget()
         measure = QPushButton("Measure bits/dim of the data set")
         measure.setObjectName("flow-measure")
-        measure.clicked.connect(self.measure_dataset)
+        measure.clicked.connect(lambda: self.measure_dataset())
         self.hist = pg.PlotWidget(background="w", title="Bits per dimension of each image (click a bar)")
         self.hist.setLabel("bottom", "bits/dim")
         self.hist.setLabel("left", "images")

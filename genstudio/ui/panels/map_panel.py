@@ -74,7 +74,7 @@ class MapPanel(QWidget):
         self.method.setToolTip("How latents of more than two dimensions are laid out in 2-D")
         self.build_button = QPushButton("Build map")
         self.build_button.setObjectName("map-build")
-        self.build_button.clicked.connect(self.build_map)
+        self.build_button.clicked.connect(lambda: self.build_map())
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.tasks.cancel)
         self.cancel_button.setEnabled(False)

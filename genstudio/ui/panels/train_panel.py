@@ -21,6 +21,8 @@ from genstudio.core.engine import TrainConfig
 from genstudio.core.export import grid_image
 from genstudio.core.models import PRESETS
 from genstudio.ui.paths import runs_folder
+from genstudio.core.metrics.report import collapse_suspected
+from genstudio.ui.live_diagnostics import LiveDiagnostics
 from genstudio.ui.training_worker import TrainingWorker
 from genstudio.ui.widgets.image_view import ImageView
 from genstudio.ui.widgets.loss_plot import LossPlot
@@ -52,6 +54,9 @@ class TrainPanel(QWidget):
         self.final_report = None
         self.sample_updates = 0
         self._run_started = 0.0
+        self.live = None
+        self.metrics_history: list[dict] = []
+        self.last_diagnosed_step = -10**9
         self._build()
         self._family_changed()
 
@@ -98,6 +103,13 @@ class TrainPanel(QWidget):
         self.lr_label = QLabel("Learning rate")
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
+        self.diagnostics_every = QSpinBox()
+        self.diagnostics_every.setRange(0, 1_000_000)
+        self.diagnostics_every.setSingleStep(100)
+        self.diagnostics_every.setValue(250)
+        self.diagnostics_every.setSpecialValueText("off")
+        self.diagnostics_every.setToolTip("GANs: every N steps, measure classes covered, coverage and diversity "
+                                          "on a snapshot (in another thread) and warn when collapse is suspected")
         self.out_dir = QLineEdit()
         self.out_dir.setPlaceholderText("a new folder under " + str(runs_folder()))
         browse_out = QPushButton("\u2026")
@@ -120,6 +132,8 @@ class TrainPanel(QWidget):
         form.addRow(self.lr_label, self.lr)
         form.addRow(self.lr_d_label, self.lr_d)
         form.addRow("Seed", self.seed)
+        self.diagnostics_label = QLabel("Diagnostics every")
+        form.addRow(self.diagnostics_label, self.diagnostics_every)
         out_row = QHBoxLayout()
         out_row.addWidget(self.out_dir, 1)
         out_row.addWidget(browse_out)
@@ -127,13 +141,13 @@ class TrainPanel(QWidget):
 
         self.start_button = QPushButton("Start")
         self.start_button.setObjectName("train-start")
-        self.start_button.clicked.connect(self.start)
+        self.start_button.clicked.connect(lambda: self.start())
         self.pause_button = QPushButton("Pause")
         self.pause_button.setObjectName("train-pause")
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button = QPushButton("Stop")
         self.stop_button.setObjectName("train-stop")
-        self.stop_button.clicked.connect(self.stop)
+        self.stop_button.clicked.connect(lambda: self.stop())
         buttons = QHBoxLayout()
         for b in (self.start_button, self.pause_button, self.stop_button):
             buttons.addWidget(b)
@@ -147,6 +161,11 @@ class TrainPanel(QWidget):
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #b00020; font-weight: bold")
         self.error_label.setVisible(False)
+        self.collapse_label = QLabel()
+        self.collapse_label.setObjectName("collapse-banner")
+        self.collapse_label.setWordWrap(True)
+        self.collapse_label.setStyleSheet("background: #fdecea; color: #8a1c13; padding: 6px; font-weight: bold")
+        self.collapse_label.setVisible(False)
 
         settings = QGroupBox("Train")
         slay = QVBoxLayout(settings)
@@ -156,6 +175,7 @@ class TrainPanel(QWidget):
         slay.addWidget(self.progress)
         slay.addWidget(self.progress_label)
         slay.addWidget(self.error_label)
+        slay.addWidget(self.collapse_label)
         slay.addStretch(1)
 
         self.plot = LossPlot()
@@ -204,6 +224,8 @@ class TrainPanel(QWidget):
         gan = self.family_key() == "gan"
         self.lr_d.setVisible(gan)
         self.lr_d_label.setVisible(gan)
+        self.diagnostics_every.setVisible(gan)
+        self.diagnostics_label.setVisible(gan)
         self.lr_label.setText("G learning rate" if gan else "Learning rate")
         if not self.running:
             self.plot.start(self.family_key())   # show this family's plot titles before a run
@@ -259,7 +281,7 @@ class TrainPanel(QWidget):
 
     def _set_running(self, running: bool) -> None:
         for w in (self.family, self.data, self.preset, self.device, self.steps, self.batch, self.lr,
-                  self.lr_d, self.seed, self.out_dir):
+                  self.lr_d, self.seed, self.out_dir, self.diagnostics_every):
             w.setEnabled(not running)
         self.start_button.setEnabled(not running)
         self.pause_button.setEnabled(running)
@@ -287,6 +309,10 @@ class TrainPanel(QWidget):
         self.mode_centres.setData([], [])
         self.surface.clear()
         self.sample_view.set_image(None)
+        self.collapse_label.setVisible(False)
+        self.metrics_history: list[dict] = []
+        self.last_diagnosed_step = -10**9
+        self.live: LiveDiagnostics | None = None
 
         self.thread = QThread()
         self.thread.setObjectName("genstudio-training")
@@ -296,6 +322,7 @@ class TrainPanel(QWidget):
         self.worker.progress.connect(self._on_progress)
         self.worker.samples.connect(self._on_samples)
         self.worker.snapshot.connect(self.snapshotReady)
+        self.worker.snapshot.connect(self._maybe_diagnose)
         self.worker.state.connect(self._on_state)
         self.worker.saved.connect(lambda path: self.status.emit(f"autosaved {path}"))
         self.worker.failed.connect(self._on_failed)
@@ -364,6 +391,33 @@ class TrainPanel(QWidget):
             cols = int(np.ceil(np.sqrt(len(samples))))
             self.sample_view.set_array(np.asarray(grid_image(samples, cols=cols, padding=2)))
 
+    # --- live diagnostics (GANs) ----------------------------------------------------------------
+    def _maybe_diagnose(self, snapshot: dict) -> None:
+        every = self.diagnostics_every.value()
+        if snapshot["family"] != "gan" or not every or snapshot["step"] < self.last_diagnosed_step + every:
+            return
+        if self.live is None:
+            trainer = self.worker.trainer if self.worker else None
+            if trainer is None:
+                return
+            self.live = LiveDiagnostics(trainer.dataset.to("cpu"), self)
+            self.live.metrics.connect(self._on_metrics)
+            self.live.preparing.connect(self.status)
+            self.live.failed.connect(lambda m: self.status.emit(f"live diagnostics: {m}"))
+        self.last_diagnosed_step = snapshot["step"]
+        self.live.submit(snapshot)
+
+    def _on_metrics(self, step: int, metrics: dict) -> None:
+        entry = dict(metrics)
+        if self.last_report is not None:   # D's view at that moment, for the "D wins" signal
+            entry.update({k: self.last_report.scalars[k] for k in ("d_real", "d_fake") if k in self.last_report.scalars})
+        self.metrics_history.append(entry)
+        self.plot.add_metrics(step, metrics)
+        fired = collapse_suspected(self.metrics_history)
+        self.collapse_label.setVisible(bool(fired))
+        if fired:
+            self.collapse_label.setText(f"Mode collapse suspected at step {step}: " + "; ".join(fired))
+
     def _on_failed(self, message: str) -> None:
         self.error_label.setText(message)
         self.error_label.setVisible(True)
@@ -386,6 +440,9 @@ class TrainPanel(QWidget):
         self.trainingFinished.emit(report)
 
     def _cleanup(self) -> None:
+        if self.live is not None:
+            self.live.shutdown()
+            self.live = None
         if self.thread is None:
             return
         self.thread.deleteLater()

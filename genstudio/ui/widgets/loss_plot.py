@@ -37,6 +37,15 @@ class LossPlot(QWidget):
             plot.setClipToView(True)
             plot.addLegend(offset=(-10, 10))
         self.bottom.setLabel("bottom", "step")
+        # Live mode-collapse figures (GANs), shown once the first arrive.
+        self.metrics_plot = self.view.addPlot(row=2, col=0, title="Live diagnostics: coverage, classes covered, diversity")
+        self.metrics_plot.setXLink(self.top)
+        self.metrics_plot.showGrid(x=True, y=True, alpha=0.25)
+        self.metrics_plot.addLegend(offset=(-10, 10))
+        self.metrics_plot.setYRange(0, 1.05)
+        self.metrics_plot.hide()
+        self.metric_curves: dict[str, pg.PlotDataItem] = {}
+        self.metric_points: dict[str, tuple[list, list]] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.xs: dict[str, list[float]] = {}
         self.ys: dict[str, list[float]] = {}
@@ -53,6 +62,10 @@ class LossPlot(QWidget):
         self.top.setTitle(top_title)
         self.bottom.setTitle(bottom_title)
         self.curves, self.xs, self.ys = {}, {}, {}
+        self.metrics_plot.clear()
+        self.metrics_plot.legend.clear()
+        self.metrics_plot.hide()
+        self.metric_curves, self.metric_points = {}, {}
 
     def _curve(self, key: str) -> pg.PlotDataItem | None:
         if key in self.curves:
@@ -74,6 +87,25 @@ class LossPlot(QWidget):
                           symbol=symbol, symbolSize=5, symbolBrush=colour)
         self.curves[key], self.xs[key], self.ys[key] = curve, [], []
         return curve
+
+    def add_metrics(self, step: int, metrics: dict) -> None:
+        """One live-diagnostics point: coverage, classes (or modes) covered as a fraction, diversity ratio."""
+        values = {"coverage": metrics.get("coverage"), "diversity": metrics.get("diversity")}
+        if metrics.get("classes_covered") is not None and metrics.get("num_classes"):
+            values["classes covered"] = metrics["classes_covered"] / metrics["num_classes"]
+        self.metrics_plot.show()
+        for key, value in values.items():
+            if value is None:
+                continue
+            if key not in self.metric_curves:
+                colour = COLOURS[(len(self.metric_curves) + 2) % len(COLOURS)]
+                self.metric_curves[key] = self.metrics_plot.plot([], [], pen=pg.mkPen(colour, width=2), symbol="o",
+                                                                 symbolSize=5, symbolBrush=colour, name=key)
+                self.metric_points[key] = ([], [])
+            xs, ys = self.metric_points[key]
+            xs.append(step)
+            ys.append(float(value))
+            self.metric_curves[key].setData(xs, ys)
 
     def add(self, step: int, scalars: dict[str, float]) -> None:
         for key, value in scalars.items():

@@ -1,0 +1,82 @@
+"""Cheap mode-collapse figures while a GAN trains, computed in their own thread on weight snapshots.
+
+The training worker hands over snapshots (CPU copies of the weights); this thread rebuilds the
+generator from the newest one and runs `cheap_metrics` on a fixed-latent batch, so training never
+waits for it. Snapshots that arrive while it is busy replace each other: only the newest is used.
+The first run prepares the reference (and, once per data set, trains the feature classifier).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from genstudio.core.models import build_model
+
+log = logging.getLogger(__name__)
+
+
+class _Worker(QObject):
+    metrics = Signal(int, object)       # step, cheap_metrics dict
+    failed = Signal(str)
+    preparing = Signal(str)
+
+    def __init__(self):
+        super().__init__()
+        self.lock = threading.Lock()
+        self.pending: dict | None = None
+        self.reference = None
+        self.dataset = None
+
+    @Slot()
+    def work(self) -> None:
+        from genstudio.core.metrics.report import cheap_metrics, prepare_live
+
+        with self.lock:
+            snapshot, self.pending = self.pending, None
+        if snapshot is None:
+            return
+        try:
+            if self.reference is None:
+                self.preparing.emit("preparing live diagnostics (the feature classifier trains once per data set)\u2026")
+                self.reference = prepare_live(self.dataset)
+            model = build_model(snapshot["family"], snapshot["model_config"])
+            model.load_state_dict(snapshot["state"])
+            model.eval()
+            self.metrics.emit(snapshot["step"], cheap_metrics(model, self.reference))
+        except Exception as exc:  # a failed figure must not stop training
+            log.exception("live diagnostics failed")
+            self.failed.emit(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+
+class LiveDiagnostics(QObject):
+    metrics = Signal(int, object)
+    failed = Signal(str)
+    preparing = Signal(str)
+    _kick = Signal()
+
+    def __init__(self, dataset, parent=None):
+        super().__init__(parent)
+        self._thread = QThread()
+        self._thread.setObjectName("genstudio-live-diagnostics")
+        self._worker = _Worker()
+        self._worker.dataset = dataset
+        self._worker.moveToThread(self._thread)
+        self._kick.connect(self._worker.work)
+        self._worker.metrics.connect(self.metrics)
+        self._worker.failed.connect(self.failed)
+        self._worker.preparing.connect(self.preparing)
+        self._thread.start()
+
+    def submit(self, snapshot: dict) -> None:
+        with self._worker.lock:
+            self._worker.pending = snapshot
+        self._kick.emit()
+
+    def shutdown(self) -> None:
+        with self._worker.lock:
+            self._worker.pending = None
+        self._thread.quit()
+        self._thread.wait()

@@ -1,0 +1,226 @@
+"""The Diagnostics tab: the full mode-collapse report of the open model, run in the background
+with progress and cancel, shown as plots and images: class histogram, PRDC bars, NDB bins, the
+closest generated pairs side by side, and (2-D sets) the mode histogram."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
+                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+import genstudio.ui.widgets.plot_config  # noqa: F401  (global pyqtgraph options first)
+from genstudio.core.data.spec import load_dataset
+from genstudio.core.export import grid_image, points_image
+from genstudio.core.metrics.report import diagnose, generate
+from genstudio.core.open_model import OpenedModel
+from genstudio.diagnostics_text import summary_lines
+from genstudio.ui.task_runner import TaskRunner
+from genstudio.ui.widgets.image_view import ImageView
+
+PAIRS_SHOWN = 20
+
+
+def _bars(title: str) -> tuple[pg.PlotWidget, pg.BarGraphItem, pg.BarGraphItem]:
+    plot = pg.PlotWidget(background="w", title=title)
+    plot.showGrid(y=True, alpha=0.25)
+    first = pg.BarGraphItem(x=[], height=[], width=0.4, brush="#1f77b4", name="generated")
+    second = pg.BarGraphItem(x=[], height=[], width=0.4, brush="#bbbbbb", name="data")
+    plot.addItem(second)
+    plot.addItem(first)
+    return plot, first, second
+
+
+class DiagnosticsPanel(QWidget):
+    status = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.opened: OpenedModel | None = None
+        self.report: dict | None = None
+        self.pair_images: np.ndarray | None = None
+        self.tasks = TaskRunner(self)
+        self.tasks.progress.connect(self._progress)
+        self.tasks.done.connect(self._done)
+        self.tasks.failed.connect(self._failed)
+        self.tasks.cancelled.connect(lambda: self._finish("diagnostics cancelled"))
+        self._build()
+
+    def _build(self) -> None:
+        self.data = QComboBox()
+        self.data.setEditable(True)
+        self.data.addItems(["mnist", "ring8", "grid25"])
+        self.samples = QSpinBox()
+        self.samples.setRange(100, 100_000)
+        self.samples.setSingleStep(1000)
+        self.samples.setValue(10_000)
+        self.run_button = QPushButton("Run diagnostics")
+        self.run_button.setObjectName("diagnostics-run")
+        self.run_button.clicked.connect(lambda: self.run())
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.tasks.cancel)
+        self.cancel_button.setEnabled(False)
+        self.save_button = QPushButton("Save JSON\u2026")
+        self.save_button.clicked.connect(self._save_dialog)
+        self.save_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        top = QHBoxLayout()
+        for w in (QLabel("Compare with"), self.data, QLabel("Samples"), self.samples, self.run_button,
+                  self.cancel_button, self.progress, self.save_button):
+            top.addWidget(w)
+
+        self.verdict = QLabel("Run the report on the open model: numbers you can trust, with their settings.")
+        self.verdict.setWordWrap(True)
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        self.summary.setStyleSheet("font-family: monospace")
+        self.class_plot, self.class_bars, self.data_bars = _bars("Classes of generated samples (share) vs the data")
+        self.prdc_plot, self.prdc_bars, self.prdc_expected = _bars("Precision, recall (k=3), density, coverage (k=5)")
+        self.prdc_plot.getAxis("bottom").setTicks([[(0, "precision"), (1, "recall"), (2, "density"), (3, "coverage")]])
+        self.ndb_plot, self.ndb_fake, self.ndb_real = _bars("NDB: k-means bins of the real data (red: different)")
+        self.pairs_view = ImageView(placeholder="The closest generated pairs appear here", min_size=80)
+        self.pairs_view.setObjectName("closest-pairs")
+        self.pairs_label = QLabel("")
+
+        grid = QGridLayout()
+        grid.addWidget(self.class_plot, 0, 0)
+        grid.addWidget(self.prdc_plot, 0, 1)
+        grid.addWidget(self.ndb_plot, 1, 0, 1, 2)
+        pairs = QGroupBox(f"The {PAIRS_SHOWN} closest pairs among the generated samples (birthday paradox)")
+        pl = QVBoxLayout(pairs)
+        pl.addWidget(self.pairs_view, 1)
+        pl.addWidget(self.pairs_label)
+        grid.addWidget(pairs, 2, 0, 1, 2)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.verdict)
+        layout.addLayout(grid, 1)
+        layout.addWidget(self.summary)
+
+    @property
+    def model(self):
+        return self.opened.model if self.opened else None
+
+    def set_model(self, opened: OpenedModel) -> None:
+        if self.opened is not None and self.opened.path == opened.path:
+            self.opened = opened
+            return
+        self.tasks.cancel()
+        self.opened = opened
+        source = (opened.header.get("data") or {}).get("source")
+        if source:
+            if self.data.findText(source) < 0:
+                self.data.addItem(source)
+            self.data.setCurrentText(source)
+        self.samples.setValue(2500 if opened.model.is_points else 10_000)
+
+    def run(self, dataset=None) -> None:
+        if self.model is None:
+            return
+        model, spec, n = self.model, self.data.currentText().strip(), self.samples.value()
+
+        def work(progress, should_stop):
+            data = dataset if dataset is not None else load_dataset(spec)
+            report = diagnose(model, data, samples=n, progress=progress, should_stop=should_stop)
+            # The closest pairs' images: generation is deterministic in (weights, seed), so regenerate.
+            pairs = report["duplicates"]["closest_pairs"][:PAIRS_SHOWN]
+            images = None
+            if pairs and not data.is_points:
+                fake = generate(model, n, report["seed"])
+                images = np.stack([fake[[p["i"], p["j"]]].numpy() for p in pairs])     # (P, 2, C, H, W)
+            points = generate(model, min(n, 2500), report["seed"]).numpy() if data.is_points else None
+            real_points = data.data[:2500].cpu().numpy() if data.is_points else None
+            return report, images, points, real_points
+
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.verdict.setText("running\u2026")
+        self.tasks.start(work)
+
+    def _progress(self, fraction: float, message: str) -> None:
+        self.progress.setValue(int(1000 * fraction))
+        if message:
+            self.verdict.setText(message)
+
+    def _finish(self, message: str) -> None:
+        self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.status.emit(message)
+
+    def _failed(self, message: str) -> None:
+        self.verdict.setText(f"<span style='color:#b00020'>Diagnostics failed: {message}</span>")
+        self._finish(message)
+
+    def _done(self, result) -> None:
+        report, pair_images, points, real_points = result
+        self.report = report
+        self.save_button.setEnabled(True)
+        signals = report.get("signals") or []
+        self.verdict.setText(
+            "<b style='color:#b00020'>Mode collapse suspected:</b> " + "; ".join(signals) if signals else
+            "<b style='color:#1b7a1b'>No collapse signal fired.</b> Figures below, with their settings.")
+        self.summary.setText("\n".join(summary_lines(report)))
+        self._plot_classes(report)
+        p = report["prdc"]
+        self.prdc_bars.setOpts(x=np.arange(4) - 0.2, height=[p["precision"], p["recall"], p["density"], p["coverage"]])
+        same = p["coverage_expected_same_distribution"]
+        self.prdc_expected.setOpts(x=np.arange(4) + 0.2, height=[np.nan, np.nan, 1.0, same])  # ideal references
+        n = report["ndb"]
+        k = len(n["real_proportions"])
+        brushes = [pg.mkBrush("#d62728" if i in set(n["different_bins"]) else "#1f77b4") for i in range(k)]
+        self.ndb_fake.setOpts(x=np.arange(k) + 0.2, height=n["fake_proportions"], brushes=brushes, width=0.4)
+        self.ndb_real.setOpts(x=np.arange(k) - 0.2, height=n["real_proportions"], width=0.4)
+        self.ndb_plot.getPlotItem().setTitle(f"NDB: {n['ndb']} of {k} k-means bins differ (red), JS {n['js']:.4f}")
+        if pair_images is not None:
+            p_, two, c, h, w = pair_images.shape
+            self.pair_images = pair_images
+            # Two rows per block of ten pairs: the first image of each pair above the second.
+            blocks = []
+            for start in range(0, p_, 10):
+                chunk = pair_images[start:start + 10]
+                blocks.append(np.concatenate([chunk[:, 0], chunk[:, 1]]))
+            tiles = np.concatenate(blocks)
+            self.pairs_view.set_array(np.asarray(grid_image(tiles, cols=min(10, p_), padding=2, pad_value=0.5)))
+            d = report["duplicates"]["closest_pairs"]
+            self.pairs_label.setText(f"distances {d[0]['distance']:.3g} (closest) \u2026 {d[min(len(d), PAIRS_SHOWN) - 1]['distance']:.3g}; "
+                                     f"duplicate threshold {report['duplicates']['threshold']:.3g}")
+        elif points is not None:
+            self.pairs_view.set_array(np.asarray(points_image(points, size=360, real=real_points)))
+            self.pairs_label.setText("generated (blue) over real (grey) points")
+        self._finish(f"diagnostics done in {report['timings']['total']:.1f} s")
+
+    def _plot_classes(self, report: dict) -> None:
+        classes, toy = report.get("classes"), report.get("toy")
+        if classes:
+            k = classes["num_classes"]
+            self.class_bars.setOpts(x=np.arange(k) - 0.2, height=classes["proportions"], width=0.4)
+            data = classes["data_proportions"] or [np.nan] * k
+            self.data_bars.setOpts(x=np.arange(k) + 0.2, height=data, width=0.4)
+            self.class_plot.getAxis("bottom").setTicks([list(enumerate(classes["class_names"]))])
+            self.class_plot.getPlotItem().setTitle(f"Classes: {classes['classes_covered']}/{k} covered, "
+                                                   f"KL to uniform {classes['kl_uniform']:.3f} nats")
+        elif toy:
+            counts = np.asarray(toy["mode_counts"], dtype=float)
+            self.class_bars.setOpts(x=np.arange(len(counts)), height=counts / max(counts.sum(), 1), width=0.7)
+            self.data_bars.setOpts(x=[], height=[])
+            self.class_plot.getPlotItem().setTitle(f"Modes: {toy['modes_covered']}/{toy['num_modes']} covered, "
+                                                   f"{toy['hq_percent']:.1f} % high quality")
+        else:
+            self.class_bars.setOpts(x=[], height=[])
+            self.data_bars.setOpts(x=[], height=[])
+            self.class_plot.getPlotItem().setTitle("No classes: the data set is unlabelled")
+
+    def save_json(self, path: str) -> str:
+        from genstudio.core.atomic import write_bytes_atomic
+        write_bytes_atomic(path, json.dumps(self.report, indent=1).encode())
+        return path
+
+    def _save_dialog(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+        path, _ = QFileDialog.getSaveFileName(self, "Save the report", "diagnostics.json", "JSON (*.json)")
+        if path:
+            self.status.emit(f"wrote {self.save_json(path)}")
