@@ -28,7 +28,7 @@ RECIPES = {
     # 2-D latent VAE: the latent map shows the digits directly.
     "vae-mnist": TrainConfig(family="vae", preset="map", steps=4000, seed=1, model={"hidden": [256, 256]}),
     # RealNVP flow: exact bits/dim.
-    "flow-mnist": TrainConfig(family="flow", preset="realnvp", steps=1500, seed=1),
+    "flow-mnist": TrainConfig(family="flow", preset="realnvp", steps=5000, seed=1),
 }
 
 

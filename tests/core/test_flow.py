@@ -87,6 +87,17 @@ def test_images_invert_exactly(mnist):
     assert model.evaluate(x)["invertibility_error"] < 1e-4
 
 
+@pytest.mark.parametrize("shape, scales", [((3, 32, 32), 3), ((1, 28, 28), 1), ((1, 28, 28), 2)])
+def test_other_shapes_and_scale_counts_invert(shape, scales):
+    model = perturb(Flow({"data_shape": list(shape), "num_scales": scales, "couplings_per_scale": 2,
+                          "hidden_channels": 4, "num_blocks": 1}), 0.05)
+    x = torch.rand(2, *shape, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        assert model.encode(x).shape == x.shape
+        assert model.log_prob(x).shape == (2,)
+    assert model.invertibility_error(x) < 1e-4
+
+
 def test_points_invert_exactly():
     gen = torch.Generator().manual_seed(0)
     model = perturb(point_flow(), 0.05).eval()

@@ -55,7 +55,10 @@ PRESETS = {
                        "in minutes (3 scales x 3 couplings, 32-channel one-block ResNets).",
         "data": "images",
         "model": dict(IMAGE_DEFAULTS),
-        "hyper": {"lr": 1e-3, "batch_size": 64, "betas": [0.9, 0.999], "weight_decay": 0.0,
+        # Batch 16: on 2 CPU cores the step time per image is flat from 16 to 64, and per image seen
+        # 16 learns fastest (held-out bits/dim after 38k MNIST images: 1.79 at 16, 2.01 at 32,
+        # 2.18 at 64; lr 2e-3 was no better).
+        "hyper": {"lr": 1e-3, "batch_size": 16, "betas": [0.9, 0.999], "weight_decay": 0.0,
                   "grad_clip": 100.0},
     },
     "toy": {
@@ -151,7 +154,7 @@ class MaskedCoupling(nn.Module):
 
     s and t come from the net applied to b*x (plus, for images, the mask itself as an extra
     channel so the net knows which pixels it sees), and are zeroed where b = 1, so the Jacobian is
-    diagonal-triangular with log-det sum(s). Used for checkerboard image masks and for points.
+    triangular with diagonal exp(s): log-det sum(s). Used for checkerboard image masks and for points.
     """
 
     def __init__(self, mask: torch.Tensor, net: nn.Module, feed_mask: bool, scale_shape: tuple[int, ...]):
@@ -369,6 +372,7 @@ class Flow(GenerativeModel):
         """Exact forward transform of x as given (no dequantisation noise): (n, *data_shape)."""
         return self._forward(x)[0]
 
+    @torch.no_grad()
     def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Exact inverse: images clamped to [0, 1], or points. `labels` is ignored (unconditional)."""
         x = self._inverse(z)

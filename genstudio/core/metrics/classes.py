@@ -1,0 +1,55 @@
+"""Class histogram of generated samples, as a domain classifier labels them (docs/diagnostics.md).
+
+A class is covered when it holds at least 1 % of the generated samples (the rule is stated in the
+result). KL(p_gen || uniform) is log K for a generator that draws one class only and 0 for a
+perfectly even one; KL(p_gen || p_data) compares with the data set's own label frequencies.
+Both in nats; a class the generator never draws adds 0 (0 log 0 = 0).
+"""
+
+from __future__ import annotations
+
+import torch
+
+MIN_FRACTION = 0.01
+
+
+def _kl(p: torch.Tensor, q: torch.Tensor) -> float | None:
+    """KL(p || q) in nats for (K,) probability vectors; None when p has mass where q has none."""
+    nz = p > 0
+    if bool((q[nz] <= 0).any()):
+        return None
+    return float((p[nz] * (p[nz] / q[nz]).log()).sum())
+
+
+def class_metrics(predicted: torch.Tensor, num_classes: int, data_labels: torch.Tensor | None = None,
+                  class_names: list[str] | None = None, min_fraction: float = MIN_FRACTION) -> dict:
+    """Histogram, classes covered and KL figures for predicted classes (n,) of generated samples."""
+    predicted = predicted.detach().cpu().long().reshape(-1)
+    if len(predicted) == 0:
+        raise ValueError("class metrics need at least one generated sample")
+    if num_classes < 1:
+        raise ValueError(f"class metrics need at least one class, got {num_classes}")
+    counts = torch.bincount(predicted, minlength=num_classes).double()        # (K,)
+    p_gen = counts / counts.sum()
+    uniform = torch.full_like(p_gen, 1.0 / num_classes)
+    covered = p_gen >= min_fraction
+    out = {
+        "counts": [int(c) for c in counts],
+        "proportions": [float(p) for p in p_gen],
+        "class_names": list(class_names) if class_names else [str(i) for i in range(num_classes)],
+        "classes_covered": int(covered.sum()),
+        "num_classes": num_classes,
+        "covered": [bool(c) for c in covered],
+        "kl_uniform": _kl(p_gen, uniform),
+        "kl_data": None,
+        "data_proportions": None,
+        "settings": {"samples": len(predicted),
+                     "covered_rule": f"a class is covered when it holds >= {100 * min_fraction:g} % of the samples",
+                     "kl": "nats; KL(p_gen || uniform) and KL(p_gen || p_data), p_data = the data set's label frequencies"},
+    }
+    if data_labels is not None:
+        p_data = torch.bincount(data_labels.detach().cpu().long().reshape(-1), minlength=num_classes).double()
+        p_data = p_data / p_data.sum()
+        out["kl_data"] = _kl(p_gen, p_data)
+        out["data_proportions"] = [float(p) for p in p_data]
+    return out

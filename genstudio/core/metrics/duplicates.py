@@ -1,0 +1,133 @@
+"""Birthday-paradox duplicates (Arora & Zhang 2017, docs/diagnostics.md).
+
+Rule for a duplicate: two generated samples closer than the 1st percentile of the real samples'
+nearest-neighbour distances (same space, same set size). A sample from the data distribution
+itself therefore has a duplicate partner about 1 % of the time; a collapsed generator far more.
+
+Support estimates, both for "n distinct, equally likely outputs":
+- birthday test: split the samples into disjoint batches of s = 2, 4, 8, ...; the smallest s at
+  which at least half of the batches hold a duplicate gives support ~ s^2;
+- collision count: with C duplicate pairs among s samples, E[C] = s(s-1)/(2n), the moment form of
+  P(no collision) ~ exp(-s(s-1)/(2n)), so n ~ s(s-1)/(2C). With C = 0 only a bound is known:
+  P(no collision) >= 1/2 needs n >= s(s-1)/(2 ln 2).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from genstudio.core.metrics.prdc import Neighbours
+
+N_PAIRS = 20
+THRESHOLD_PERCENTILE = 1.0
+MAX_BATCH = 1024
+MIN_BATCHES = 8
+
+
+def duplicate_threshold(real_nn_distances: torch.Tensor, percentile: float = THRESHOLD_PERCENTILE) -> float:
+    """The given percentile of the real samples' nearest-neighbour distances (N,)."""
+    if len(real_nn_distances) == 0:
+        raise ValueError("the duplicate threshold needs real nearest-neighbour distances")
+    return float(torch.quantile(real_nn_distances.double(), percentile / 100.0))
+
+
+def closest_pairs(neighbours: Neighbours, n_pairs: int = N_PAIRS) -> list[dict]:
+    """The n_pairs closest distinct pairs {i, j, distance} (i < j), nearest first.
+
+    Exact when the table has >= n_pairs columns: in the r-th closest pair (i, j), j is among i's
+    r nearest neighbours, since each nearer neighbour of i would make a closer pair."""
+    n, k = neighbours.distances.shape
+    if k < min(n_pairs, n - 1):
+        raise ValueError(f"{n_pairs} closest pairs need a neighbour table of at least {n_pairs} columns, got {k}")
+    rows = torch.arange(n)[:, None].expand(n, k)
+    a = torch.minimum(rows, neighbours.indices).flatten()              # (n k,) smaller index
+    b = torch.maximum(rows, neighbours.indices).flatten()
+    d = neighbours.distances.flatten()
+    # Each pair sits in at most two rows, so the 4 n_pairs shortest entries hold the n_pairs pairs.
+    order = torch.topk(d, min(4 * n_pairs, len(d)), largest=False).indices
+    pairs: dict[tuple[int, int], float] = {}
+    for idx in order.tolist():
+        pairs.setdefault((int(a[idx]), int(b[idx])), float(d[idx]))
+    ranked = sorted(pairs.items(), key=lambda item: item[1])[:n_pairs]
+    return [{"i": i, "j": j, "distance": dist} for (i, j), dist in ranked]
+
+
+def collision_support(n_samples: int, duplicate_pairs: int) -> dict:
+    """Support size from the number of duplicate pairs among n_samples (module docstring)."""
+    pairs_total = n_samples * (n_samples - 1) / 2
+    if duplicate_pairs > 0:
+        return {"estimate": pairs_total / duplicate_pairs, "bound": None}
+    return {"estimate": None, "bound": f">= {pairs_total / math.log(2):.4g}"}
+
+
+def birthday_test(x: torch.Tensor, threshold: float, seed: int = 0, max_batch: int = MAX_BATCH,
+                  min_batches: int = MIN_BATCHES) -> dict:
+    """Fraction of disjoint batches of s = 2, 4, ... samples of x (n, D) holding a duplicate pair.
+
+    Batches are contiguous blocks of one random permutation, nested: the block of 2s holding a
+    sample contains its block of s. A pair at local positions i, j of a largest block first shares
+    a block at size 2^bit_length(i xor j), so one (S, S) distance matrix per largest block S answers
+    every smaller size."""
+    x = x.detach().cpu().float().reshape(len(x), -1)
+    n = len(x)
+    sizes = []
+    s = 2
+    while s <= min(max_batch, n // min_batches):
+        sizes.append(s)
+        s *= 2
+    if not sizes:
+        raise ValueError(f"the birthday test needs at least {2 * min_batches} samples, got {n}")
+    largest = sizes[-1]
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    bit_length = torch.tensor([v.bit_length() for v in range(largest)])        # (S,)
+    local = torch.arange(largest)
+    level_of_pair = bit_length[local[:, None] ^ local[None, :]]                  # (S, S): log2 of the shared block
+    never = len(sizes) + 2                                                       # a level above all sizes
+    first_level = []                                                             # per block: (S,) per sample
+    for start in range(0, n - largest + 1, largest):
+        block = x[order[start:start + largest]]                                  # (S, D)
+        dup = torch.cdist(block, block) < threshold                              # (S, S)
+        dup.fill_diagonal_(False)
+        # Smallest level at which each sample shares a batch with one of its duplicates.
+        first_level.append(torch.where(dup, level_of_pair, torch.full_like(level_of_pair, never)).min(1).values)
+    levels = torch.cat(first_level)                                              # (blocks * S,)
+    probabilities, batches = [], []
+    for m, size in enumerate(sizes, start=1):
+        # A batch of 2^m holds a duplicate when one of its samples has a partner within level m.
+        per_batch = (levels <= m).view(-1, size).any(1)                          # (used / size,)
+        probabilities.append(float(per_batch.float().mean()))
+        batches.append(len(per_batch))
+    half = next((size for size, p in zip(sizes, probabilities) if p >= 0.5), None)
+    return {
+        "batch_sizes": sizes,
+        "duplicate_probability": probabilities,
+        "batches": batches,
+        "half_size": half,
+        "support_estimate": None if half is None else half ** 2,
+        "support_bound": f"> {largest ** 2}" if half is None else None,
+    }
+
+
+def duplicate_report(fake: torch.Tensor, fake_neighbours: Neighbours, threshold: float, seed: int = 0,
+                     n_pairs: int = N_PAIRS) -> dict:
+    """Closest pairs, duplicate counts and both support estimates for generated samples (s, D).
+
+    `fake_neighbours` is the samples' own neighbour table, built with `within` counts at `threshold`."""
+    if fake_neighbours.within is None:
+        raise ValueError("the neighbour table was built without a duplicate threshold")
+    s = len(fake)
+    duplicate_pairs = int(fake_neighbours.within.sum()) // 2      # each pair counted from both ends
+    return {
+        "closest_pairs": closest_pairs(fake_neighbours, n_pairs),
+        "threshold": threshold,
+        "duplicate_pairs": duplicate_pairs,
+        "duplicate_fraction": float((fake_neighbours.within > 0).float().mean()),
+        "collision_support": collision_support(s, duplicate_pairs),
+        "birthday": birthday_test(fake, threshold, seed),
+        "settings": {"samples": s, "pairs_shown": n_pairs,
+                     "duplicate_rule": (f"distance < the {THRESHOLD_PERCENTILE:g} % quantile of the real samples' "
+                                        "nearest-neighbour distances; real-like data gives a duplicate "
+                                        f"fraction near {THRESHOLD_PERCENTILE / 100:g}")},
+    }

@@ -1,0 +1,336 @@
+"""The full mode-collapse report for any generator, and the cheap live figures used while training.
+
+`diagnose(generator, dataset)` draws `samples` generated and as many real samples and runs every
+diagnostic of docs/diagnostics.md that fits the data:
+- images: classifier features (or PCA of pixels for unlabelled sets, see classifier.py), class
+  histogram, precision/recall/density/coverage, NDB, birthday-paradox duplicates, Fréchet distance
+  and diversity, all in that feature space;
+- 2-D points: the same k-NN, NDB, duplicate and Fréchet figures on the raw coordinates, plus the
+  VEEGAN/PacGAN mode counts (2,500 samples) for the ring-8 and grid-25 mixtures.
+A generator is anything with `sample_latents(n, generator)`, `decode(z)` and `data_shape`:
+genstudio's GANs, VAEs (decoding prior latents, i.e. sampling from the prior), flows, and foreign
+TorchScript/torch.export generators. The report is plain JSON (dicts, lists, str, int, float,
+None); every figure carries its settings (k, K, feature space, sample counts, thresholds).
+
+`prepare_live(dataset)` + `cheap_metrics(generator, reference)` give a few figures on a small
+fixed-latent batch fast enough to run during training, and `collapse_suspected(history)` names
+the signals that suggest collapse in a list of those figures.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+
+from genstudio.core.data.dataset import InMemoryDataset
+from genstudio.core.data.toy import TOY_MIXTURES
+from genstudio.core.metrics import check_stop
+from genstudio.core.metrics.classes import MIN_FRACTION, class_metrics
+from genstudio.core.metrics.classifier import ClassifierFeatures, PCAFeatures, feature_space
+from genstudio.core.metrics.diversity import diversity
+from genstudio.core.metrics.duplicates import N_PAIRS, duplicate_report, duplicate_threshold
+from genstudio.core.metrics.frechet import frechet_distance
+from genstudio.core.metrics.ndb import K_BINS, ndb
+from genstudio.core.metrics.prdc import K_DC, K_PR, Neighbours, expected_self_coverage, nearest_neighbours, prdc
+from genstudio.core.metrics.toy import TOY_SAMPLES, toy_metrics
+
+REPORT_FORMAT = "genstudio-diagnostics"
+REPORT_VERSION = 1
+GENERATE_BATCH = 1000
+DIVERSITY_SAMPLES = 1000
+LIVE_SAMPLES = 1000
+
+# Thresholds of the report's "signals" (each message repeats the one it used).
+COVERAGE_SIGNAL = 0.5        # coverage below this fraction of the same-distribution expectation
+DUPLICATE_SIGNAL = 0.05      # more than 5x the ~1 % duplicate fraction of real-like samples
+NDB_SIGNAL = 0.1             # NDB/K; the doc's "every 9 removed" MNIST split gives 0.11
+DIVERSITY_SIGNAL = 0.5       # generated pairwise spread below half the real one
+HQ_SIGNAL = 50.0             # % high-quality samples on the 2-D mixtures
+
+# collapse_suspected(): a figure "fell" when it drops below this fraction of its best so far.
+FALL_FRACTION = 0.5
+CLASSES_FALL = 2             # classes (or modes) lost since the best count
+
+
+def _stage(progress, lo: float, hi: float):
+    """A progress callback mapping a stage's own 0..1 onto lo..hi of the whole (None: silent)."""
+    if progress is None:
+        return None
+    return lambda fraction, message: progress(lo + (hi - lo) * min(max(fraction, 0.0), 1.0), message)
+
+
+def _describe_generator(generator) -> dict:
+    return {
+        "family": getattr(generator, "family", type(generator).__name__),
+        "class": type(generator).__name__,
+        "latent_dim": int(generator.latent_dim),
+        "data_shape": [int(s) for s in generator.data_shape],
+        "num_classes": int(getattr(generator, "num_classes", 0) or 0),
+    }
+
+
+@torch.no_grad()
+def generate(generator, n: int, seed: int = 0, batch: int = GENERATE_BATCH, progress=None,
+             should_stop=None) -> torch.Tensor:
+    """n samples (n, *data_shape) float32 on the CPU from latents drawn with torch seed `seed`.
+
+    Sample i is the same for the same (generator weights, seed), whatever n: the report's indices
+    (closest pairs...) can be turned back into images. Class-conditional models cycle their labels
+    0, 1, ..., K-1 within each batch (decode's default). The global RNG is left untouched."""
+    if n < 1:
+        raise ValueError(f"cannot generate {n} samples")
+    rng = torch.Generator().manual_seed(seed)
+    device = getattr(generator, "device", torch.device("cpu"))
+    out = []
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        for start in range(0, n, batch):
+            check_stop(should_stop, "generating samples")
+            if progress is not None:
+                progress(start / n, f"generating samples ({start}/{n})")
+            z = generator.sample_latents(min(batch, n - start), rng)        # (b, *latent_shape)
+            out.append(generator.decode(z).float().cpu())
+    return torch.cat(out)
+
+
+def _check_shapes(generator, dataset: InMemoryDataset) -> None:
+    if tuple(generator.data_shape) != tuple(dataset.shape):
+        raise ValueError(f"the generator makes samples of shape {tuple(generator.data_shape)} but "
+                         f"{dataset.name} holds {tuple(dataset.shape)}")
+
+
+def _real_sample(dataset: InMemoryDataset, n: int, seed: int) -> torch.Tensor:
+    """n real samples (n, *shape) drawn without replacement, on the CPU (uint8 images or float points)."""
+    index = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:n]
+    return dataset.data.cpu()[index]
+
+
+def _signals(report: dict) -> list[str]:
+    """Plain-language flags with the thresholds they used."""
+    out = []
+    classes = report.get("classes")
+    if classes and classes["classes_covered"] < classes["num_classes"]:
+        out.append(f"only {classes['classes_covered']} of {classes['num_classes']} classes hold "
+                   f">= {100 * MIN_FRACTION:g} % of the samples")
+    toy = report.get("toy")
+    if toy:
+        if toy["modes_covered"] < toy["num_modes"]:
+            out.append(f"only {toy['modes_covered']} of {toy['num_modes']} modes have a high-quality sample")
+        if toy["hq_percent"] < HQ_SIGNAL:
+            out.append(f"{toy['hq_percent']:.1f} % high-quality samples (< {HQ_SIGNAL:g} %)")
+    pr = report["prdc"]
+    if pr["coverage"] < COVERAGE_SIGNAL * pr["coverage_expected_same_distribution"]:
+        out.append(f"coverage {pr['coverage']:.3f} is below {COVERAGE_SIGNAL:g} x the "
+                   f"{pr['coverage_expected_same_distribution']:.3f} expected of real data")
+    dup = report["duplicates"]
+    if dup["duplicate_fraction"] > DUPLICATE_SIGNAL:
+        out.append(f"{100 * dup['duplicate_fraction']:.1f} % of the samples have a near-duplicate "
+                   f"(> {100 * DUPLICATE_SIGNAL:g} %; real-like data ~1 %)")
+    if report["ndb"]["ndb_over_k"] > NDB_SIGNAL:
+        out.append(f"NDB/K {report['ndb']['ndb_over_k']:.2f} > {NDB_SIGNAL:g}: the generator fills the "
+                   "k-means bins of the real data unevenly")
+    ratio = report["diversity"]["ratio"]
+    if ratio is not None and ratio < DIVERSITY_SIGNAL:
+        out.append(f"diversity {ratio:.2f} x that of real samples (< {DIVERSITY_SIGNAL:g})")
+    return out
+
+
+def diagnose(generator, dataset: InMemoryDataset, samples: int = 10_000, seed: int = 0, progress=None,
+             should_stop=None, cache_dir=None, space: ClassifierFeatures | PCAFeatures | None = None) -> dict:
+    """The full report (module docstring) of `samples` generated vs as many real samples.
+
+    progress(fraction, message) is called as stages advance; should_stop() is polled between
+    stages and generation batches, and when it returns True DiagnosticsCancelled is raised.
+    cache_dir: where the feature classifier is cached (see classifier.default_cache_dir).
+    space: a feature space (classifier.feature_space) to use instead of `dataset`'s own, e.g. the
+    classifier of a full data set when `dataset` is a held-out part of it."""
+    _check_shapes(generator, dataset)
+    if samples < 2 * N_PAIRS:
+        raise ValueError(f"the report needs at least {2 * N_PAIRS} samples, got {samples}")
+    start = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    def lap(name: str, since: float) -> float:
+        now = time.perf_counter()
+        timings[name] = now - since
+        return now
+
+    t = start
+    if dataset.is_points:
+        space = None          # points are compared on their raw coordinates
+    elif space is None:
+        space = feature_space(dataset, cache_dir, _stage(progress, 0.0, 0.1), should_stop)
+        t = lap("feature_space", t)
+    n_real = min(samples, len(dataset))
+    real = _real_sample(dataset, n_real, seed)
+    fake = generate(generator, samples, seed, progress=_stage(progress, 0.1, 0.4), should_stop=should_stop)
+    t = lap("generate", t)
+
+    check_stop(should_stop, "computing features")
+    if progress is not None:
+        progress(0.4, "computing features")
+    report: dict = {"format": REPORT_FORMAT, "version": REPORT_VERSION, "dataset": dataset.describe(),
+                    "generator": _describe_generator(generator), "seed": seed,
+                    "fake_samples": samples, "real_samples": n_real}
+    if space is None:
+        real_f, fake_f = real.float(), fake.reshape(len(fake), -1)          # (N, 2), (M, 2)
+        report["features"] = {"space": "raw", "dim": int(real_f.shape[1]),
+                              "description": "raw 2-D coordinates of the points"}
+        mixture = TOY_MIXTURES.get(dataset.name)
+        if mixture is not None:
+            report["toy"] = toy_metrics(fake[:TOY_SAMPLES], mixture)
+    else:
+        real_f, _ = space.embed(real)                                       # (N, F)
+        fake_f, fake_classes = space.embed(fake)                            # (M, F), (M,) or None
+        report["features"] = space.describe()
+        if fake_classes is not None:
+            report["classes"] = class_metrics(fake_classes, space.num_classes, dataset.labels, space.class_names)
+    t = lap("features", t)
+    features_name = report["features"]["description"]
+
+    check_stop(should_stop, "finding nearest neighbours")
+    if progress is not None:
+        progress(0.55, "finding nearest neighbours")
+    real_nb = nearest_neighbours(real_f, max(K_PR, K_DC))
+    threshold = duplicate_threshold(real_nb.radius(1))
+    fake_nb = nearest_neighbours(fake_f, max(N_PAIRS, K_PR), threshold)
+    t = lap("neighbours", t)
+
+    check_stop(should_stop, "computing precision, recall, density and coverage")
+    if progress is not None:
+        progress(0.7, "precision, recall, density, coverage")
+    report["prdc"] = prdc(real_f, fake_f, real_neighbours=real_nb, fake_neighbours=fake_nb)
+    report["prdc"]["coverage_expected_same_distribution"] = expected_self_coverage(n_real, samples, K_DC)
+    report["prdc"]["settings"]["feature_space"] = features_name
+    t = lap("prdc", t)
+
+    check_stop(should_stop, "finding duplicates")
+    if progress is not None:
+        progress(0.8, "birthday-paradox duplicates")
+    report["duplicates"] = duplicate_report(fake_f, fake_nb, threshold, seed)
+    report["duplicates"]["settings"]["feature_space"] = features_name
+    t = lap("duplicates", t)
+
+    check_stop(should_stop, "computing NDB")
+    if progress is not None:
+        progress(0.85, f"NDB with K = {K_BINS} k-means bins")
+    report["ndb"] = ndb(real_f, fake_f, K_BINS, seed=seed)
+    report["ndb"]["settings"]["feature_space"] = features_name
+    t = lap("ndb", t)
+
+    check_stop(should_stop, "computing the Fréchet distance")
+    if progress is not None:
+        progress(0.95, "Fréchet distance and diversity")
+    report["frechet"] = frechet_distance(real_f, fake_f, features_name)
+    # The first samples come from the first latents of the seed: a fixed-latent batch.
+    n_div = min(DIVERSITY_SAMPLES, samples, n_real)
+    report["diversity"] = diversity(fake_f[:n_div], real_f[:n_div])
+    report["diversity"]["settings"]["feature_space"] = features_name
+    lap("frechet_diversity", t)
+
+    report["signals"] = _signals(report)
+    report["signal_thresholds"] = {"coverage_fraction_of_expected": COVERAGE_SIGNAL,
+                                   "duplicate_fraction": DUPLICATE_SIGNAL, "ndb_over_k": NDB_SIGNAL,
+                                   "diversity_ratio": DIVERSITY_SIGNAL, "hq_percent": HQ_SIGNAL}
+    timings["total"] = time.perf_counter() - start
+    report["timings"] = timings
+    if progress is not None:
+        progress(1.0, "diagnostics done")
+    return report
+
+
+# --- live figures during training -------------------------------------------------------------
+@dataclass
+class LiveReference:
+    """What cheap_metrics compares against, prepared once per training run."""
+
+    dataset_name: str
+    data_shape: tuple[int, ...]
+    samples: int
+    seed: int
+    space: ClassifierFeatures | PCAFeatures | None   # None for points (raw coordinates)
+    real_features: torch.Tensor                      # (n, F)
+    real_neighbours: Neighbours                      # of real_features, k = K_DC
+
+
+def prepare_live(dataset: InMemoryDataset, samples: int = LIVE_SAMPLES, seed: int = 0, cache_dir=None,
+                 progress=None, should_stop=None) -> LiveReference:
+    """Real features and their k-NN radii for cheap_metrics (may train the classifier once)."""
+    if samples < K_DC + 1:
+        raise ValueError(f"live metrics need more than {K_DC} samples, got {samples}")
+    space = None if dataset.is_points else feature_space(dataset, cache_dir, progress, should_stop)
+    real = _real_sample(dataset, min(samples, len(dataset)), seed)
+    real_f = real.float() if space is None else space.embed(real)[0]
+    return LiveReference(dataset.name, tuple(dataset.shape), samples, seed, space, real_f,
+                         nearest_neighbours(real_f, K_DC))
+
+
+def cheap_metrics(generator, reference: LiveReference) -> dict:
+    """Classes (or modes) covered, KL to uniform, coverage, density and diversity of a fixed-latent
+    batch of reference.samples: flat floats for a live curve, plus 'seconds' it took."""
+    start = time.perf_counter()
+    if tuple(generator.data_shape) != reference.data_shape:
+        raise ValueError(f"the generator makes samples of shape {tuple(generator.data_shape)} but "
+                         f"{reference.dataset_name} holds {reference.data_shape}")
+    fake = generate(generator, reference.samples, reference.seed, batch=reference.samples)
+    out: dict = {"samples": reference.samples}
+    if reference.space is None:
+        fake_f = fake.reshape(len(fake), -1)
+        mixture = TOY_MIXTURES.get(reference.dataset_name)
+        if mixture is not None:
+            toy = toy_metrics(fake, mixture)
+            out.update({"classes_covered": toy["modes_covered"], "num_classes": toy["num_modes"],
+                        "kl_uniform": toy["kl_modes_uniform"], "hq_percent": toy["hq_percent"]})
+        out["feature_space"] = "raw 2-D coordinates"
+    else:
+        fake_f, classes = reference.space.embed(fake)
+        if classes is not None:
+            figures = class_metrics(classes, reference.space.num_classes)
+            out.update({"classes_covered": figures["classes_covered"], "num_classes": figures["num_classes"],
+                        "kl_uniform": figures["kl_uniform"]})
+        out["feature_space"] = reference.space.describe()["description"]
+    pr = prdc(reference.real_features, fake_f, real_neighbours=reference.real_neighbours)
+    out.update({"coverage": pr["coverage"], "density": pr["density"], "precision": pr["precision"],
+                "recall": pr["recall"]})
+    out["diversity"] = diversity(fake_f, reference.real_features)["ratio"]
+    out["seconds"] = time.perf_counter() - start
+    return out
+
+
+def _d_wins(entry: dict) -> str | None:
+    """'D wins' when it separates real from fake: BCE probabilities d_real >= 0.8 and d_fake <= 0.2;
+    for raw logits (hinge, WGAN) a gap d_real - d_fake >= 2, both hinge margins met."""
+    d_real, d_fake = entry.get("d_real"), entry.get("d_fake")
+    if d_real is None or d_fake is None:
+        return None
+    if 0.0 <= d_real <= 1.0 and 0.0 <= d_fake <= 1.0:
+        wins = d_real >= 0.8 and d_fake <= 0.2
+    else:
+        wins = d_real - d_fake >= 2.0
+    return f"D wins (d_real {d_real:.2f}, d_fake {d_fake:.2f})" if wins else None
+
+
+def collapse_suspected(history: list[dict]) -> list[str]:
+    """Which collapse signals fire at the last entry of `history` (cheap_metrics dicts, optionally
+    merged with training scalars d_real/d_fake), each judged against its best value so far:
+    - classes (modes) covered fell by >= 2 from the best count;
+    - coverage or diversity fell below half of its best;
+    and, only alongside one of those, "D wins" (see _d_wins). Empty when nothing fired."""
+    if len(history) < 2:
+        return []
+    last, earlier = history[-1], history[:-1]
+    fired = []
+    best_classes = max((e["classes_covered"] for e in earlier if e.get("classes_covered") is not None), default=None)
+    if best_classes is not None and last.get("classes_covered") is not None \
+            and last["classes_covered"] <= best_classes - CLASSES_FALL:
+        fired.append(f"classes covered fell from {best_classes} to {last['classes_covered']}")
+    for key in ("coverage", "diversity"):
+        best = max((e[key] for e in earlier if e.get(key) is not None), default=None)
+        if best is not None and last.get(key) is not None and best > 0 and last[key] < FALL_FRACTION * best:
+            fired.append(f"{key} fell from {best:.3f} to {last[key]:.3f} (below {FALL_FRACTION:g} x its best)")
+    if fired:
+        d_wins = _d_wins(last)
+        if d_wins:
+            fired.append(d_wins)
+    return fired
