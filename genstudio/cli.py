@@ -353,7 +353,9 @@ def _bench_ui() -> dict:
             figures["latent_map"] = mapped
             print(f"latent map: encode {mapped['points']} MNIST images with the demo VAE and draw them: "
                   f"{mapped['encode_and_plot_ms']:.0f} ms (bar <= 1500); hover decode p50 "
-                  f"{mapped['hover_ms']['p50']:.2f} ms, p95 {mapped['hover_ms']['p95']:.2f} ms", flush=True)
+                  f"{mapped['hover_ms']['p50']:.2f} ms, p95 {mapped['hover_ms']['p95']:.2f} ms; pan with "
+                  f"{mapped['points_70k']} points: p50 {mapped['pan_70k_ms']['p50']:.0f} ms, "
+                  f"p95 {mapped['pan_70k_ms']['p95']:.0f} ms per repaint", flush=True)
         gui = bench_ui.gui_overhead_and_stall(window, Path(tmp))
         figures.update(gui)
         over, stall = gui["gui_overhead"], gui["ui_stall_ms"]

@@ -13,8 +13,6 @@ from typing import Callable
 
 import numpy as np
 import torch
-from sklearn.decomposition import PCA
-from sklearn.manifold import TSNE
 
 PROJECTIONS = ("pca", "tsne")
 
@@ -47,7 +45,7 @@ class Projection:
     kind: str                       # "identity" | "pca" | "tsne"
     latents: np.ndarray             # (N, D) the encoded points
     points: np.ndarray              # (N, 2) where they land on the map
-    pca: PCA | None = None
+    pca: "PCA | None" = None    # sklearn.decomposition.PCA
 
     @property
     def description(self) -> str:
@@ -94,6 +92,10 @@ class Projection:
 def project(latents: np.ndarray, kind: str = "pca", seed: int = 0,
             should_stop: Callable[[], bool] | None = None) -> Projection:
     """2-D map of (N, D) latents: identity when D = 2, else PCA or t-SNE."""
+    # scikit-learn is imported here, not at module level: it costs the app a second of start-up.
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+
     latents = np.asarray(latents, dtype=np.float32)
     if latents.shape[1] == 2:
         return Projection("identity", latents, latents.copy())

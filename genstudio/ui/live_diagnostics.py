@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from genstudio.core.models import build_model
 
 log = logging.getLogger(__name__)
+_finishing: list = []      # shut-down instances whose thread still runs; kept alive until it ends
 
 
 class _Worker(QObject):
@@ -75,8 +76,14 @@ class LiveDiagnostics(QObject):
             self._worker.pending = snapshot
         self._kick.emit()
 
-    def shutdown(self) -> None:
+    def shutdown(self, wait: bool = False) -> None:
+        """Drop pending work and end the thread. Without `wait` the GUI never blocks on a figure (or a
+        classifier) still being computed: the thread ends, and is deleted, when that work returns."""
         with self._worker.lock:
             self._worker.pending = None
         self._thread.quit()
-        self._thread.wait()
+        if wait:
+            self._thread.wait()
+        else:
+            _finishing.append(self)
+            self._thread.finished.connect(lambda: _finishing.remove(self) if self in _finishing else None)

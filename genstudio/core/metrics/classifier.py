@@ -262,7 +262,8 @@ def load_or_train_classifier(dataset: InMemoryDataset, cache_dir: str | Path | N
             model, header = _load(path, key)
             return ClassifierFeatures(model, header, path)
         except Exception as exc:  # any unreadable cache file is rebuilt, never trusted
-            log.warning("%s: ignoring the cached classifier (%s); training a new one", path, exc)
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            log.warning("%s: ignoring the cached classifier (%s); training a new one", path, reason)
     model, info = train_classifier(dataset, progress=progress, should_stop=should_stop)
     header = {"format": FORMAT, "arch_version": ARCH_VERSION, "key": key, "dataset": dataset.name,
               "data_shape": list(dataset.shape), "num_classes": dataset.num_classes,

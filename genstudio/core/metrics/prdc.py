@@ -58,7 +58,13 @@ def nearest_neighbours(x: torch.Tensor, k: int, threshold: float | None = None, 
         dists.append(values)
         index.append(idx)
         if threshold is not None:
-            within.append((d < threshold).sum(1, dtype=torch.int32))    # (c,); int32 sums 2x faster than bool
+            # The k nearest already count the neighbours within the threshold, except in rows
+            # whose k-th neighbour is itself within it: only those need a full count.
+            count = (values < threshold).sum(1, dtype=torch.int32)      # (c,)
+            full = values[:, -1] < threshold
+            if bool(full.any()):
+                count[full] = (d[full] < threshold).sum(1, dtype=torch.int32)
+            within.append(count)
     return Neighbours(torch.cat(dists), torch.cat(index), torch.cat(within) if within else None)
 
 
@@ -82,7 +88,7 @@ def prdc(real: torch.Tensor, fake: torch.Tensor, k_pr: int = K_PR, k_dc: int = K
     for start in range(0, len(fake), chunk):
         d = torch.cdist(fake[start:start + chunk], real)               # (c, N): y_j against every x_i
         precise[start:start + chunk] = (d <= r_pr).any(1)
-        density[start:start + chunk] = (d < r_dc).sum(1, dtype=torch.int32).float()
+        density[start:start + chunk] = (d < r_dc).sum(1, dtype=torch.int32).float()   # int32: 2x faster than bool
         recalled |= (d <= f_pr[start:start + chunk, None]).any(0)
         nearest_fake = torch.minimum(nearest_fake, d.min(0).values)
     return {

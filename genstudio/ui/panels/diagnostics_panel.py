@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QGroupBox, QHBoxLayout, Q
 import genstudio.ui.widgets.plot_config  # noqa: F401  (global pyqtgraph options first)
 from genstudio.core.data.spec import load_dataset
 from genstudio.core.export import grid_image, points_image
-from genstudio.core.metrics.report import diagnose, generate
 from genstudio.core.open_model import OpenedModel
 from genstudio.diagnostics_text import summary_lines
 from genstudio.ui.task_runner import TaskRunner
@@ -124,6 +123,8 @@ class DiagnosticsPanel(QWidget):
         model, spec, n = self.model, self.data.currentText().strip(), self.samples.value()
 
         def work(progress, should_stop):
+            from genstudio.core.metrics.report import diagnose, generate  # scikit-learn: not at start-up
+
             data = dataset if dataset is not None else load_dataset(spec)
             report = diagnose(model, data, samples=n, progress=progress, should_stop=should_stop)
             # The closest pairs' images: generation is deterministic in (weights, seed), so regenerate.

@@ -21,7 +21,6 @@ from genstudio.core.engine import TrainConfig
 from genstudio.core.export import grid_image
 from genstudio.core.models import PRESETS
 from genstudio.ui.paths import runs_folder
-from genstudio.core.metrics.report import collapse_suspected
 from genstudio.ui.live_diagnostics import LiveDiagnostics
 from genstudio.ui.training_worker import TrainingWorker
 from genstudio.ui.widgets.image_view import ImageView
@@ -344,6 +343,9 @@ class TrainPanel(QWidget):
         """Ask the worker to stop (it saves, then ends). With `wait`, block until the thread is joined."""
         if self.worker is not None:
             self.worker.stop()
+        if wait and self.live is not None:
+            self.live.shutdown(wait=True)
+            self.live = None
         if wait and self.thread is not None:
             self.thread.quit()        # takes effect once run() has returned
             self.thread.wait()
@@ -413,6 +415,8 @@ class TrainPanel(QWidget):
             entry.update({k: self.last_report.scalars[k] for k in ("d_real", "d_fake") if k in self.last_report.scalars})
         self.metrics_history.append(entry)
         self.plot.add_metrics(step, metrics)
+        from genstudio.core.metrics.report import collapse_suspected  # scikit-learn: not at start-up
+
         fired = collapse_suspected(self.metrics_history)
         self.collapse_label.setVisible(bool(fired))
         if fired:
