@@ -118,7 +118,7 @@ def latent_map(window, vae_checkpoint: Path, hovers: int = 100) -> dict:
     for i in range(30):
         begin = time.perf_counter()
         vb.translateBy(x=0.05 * (1 if i % 2 else -1))
-        panel.plot.repaint()
+        panel.plot.grab()   # renders the view now (an offscreen repaint() may draw nothing)
         pans.append((time.perf_counter() - begin) * 1000)
     return {"encode_and_plot_ms": build_ms, "points": data.data.shape[0], "bar_ms": 1500,
             "hover_ms": _percentiles(hover[5:]), "pan_70k_ms": _percentiles(pans[3:]),
