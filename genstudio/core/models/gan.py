@@ -73,7 +73,7 @@ PRESETS = {
         "data": "points",
         "model": {"arch": "mlp", "latent_dim": 2, "g_hidden": [128, 128, 128], "d_hidden": [128, 128, 128],
                   "dropout": 0.0, "activation": "relu", "loss": "wgan-gp", "gp_weight": 1.0, "d_steps": 1,
-                  "d_fourier_features": 32, "d_fourier_scale": 0.5, "ema_decay": 0.999},
+                  "d_fourier_features": 32, "d_fourier_scale": 1.0, "ema_decay": 0.999},
         "hyper": {"lr_g": 1e-3, "lr_d": 1e-3, "betas": [0.5, 0.9], "batch_size": 512},
     },
 }
