@@ -40,6 +40,20 @@ def encode_dataset(model, images: torch.Tensor, batch: int = 2000,
     return torch.cat(out).numpy()
 
 
+@torch.no_grad()
+def kl_per_dimension(vae, images: torch.Tensor, batch: int = 2000) -> np.ndarray:
+    """Mean KL(q(z|x) || N(0, I)) of each latent dimension over `images`, (D,) nats; a dimension
+    near 0 carries no information about x (posterior collapse). Encoder only: no decoding."""
+    total = None
+    for start in range(0, len(images), batch):
+        x = images[start:start + batch]
+        x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+        mu, logvar = vae.posterior(x.to(vae.device))                          # (B, D) each
+        kl = (0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)).double().sum(0)
+        total = kl if total is None else total + kl
+    return (total / len(images)).float().cpu().numpy()
+
+
 @dataclass
 class Projection:
     kind: str                       # "identity" | "pca" | "tsne"
@@ -92,13 +106,14 @@ class Projection:
 def project(latents: np.ndarray, kind: str = "pca", seed: int = 0,
             should_stop: Callable[[], bool] | None = None) -> Projection:
     """2-D map of (N, D) latents: identity when D = 2, else PCA or t-SNE."""
-    # scikit-learn is imported here, not at module level: it costs the app a second of start-up.
-    from sklearn.decomposition import PCA
-    from sklearn.manifold import TSNE
-
     latents = np.asarray(latents, dtype=np.float32)
     if latents.shape[1] == 2:
         return Projection("identity", latents, latents.copy())
+    # scikit-learn is imported only when a projection needs it: the import alone takes about a
+    # second here, most of the time a 2-D map would otherwise take to build.
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+
     if kind == "pca":
         pca = PCA(n_components=2, random_state=seed).fit(latents)
         return Projection("pca", latents, pca.transform(latents).astype(np.float32), pca)

@@ -6,7 +6,7 @@ import torch
 
 from genstudio.core.engine import TrainConfig, Trainer
 from genstudio.core.inversion import project_image
-from genstudio.core.latent_map import encode_dataset, manifold_grid, project, tile_images
+from genstudio.core.latent_map import encode_dataset, kl_per_dimension, manifold_grid, project, tile_images
 from genstudio.core.models.vae import VAE
 
 
@@ -17,6 +17,19 @@ def test_two_d_latents_map_directly_and_decode_round_trips(mnist):
     proj = project(latents)
     assert proj.kind == "identity" and np.array_equal(proj.points, latents)
     assert np.allclose(proj.to_latent(proj.points[:5]), latents[:5])
+
+
+def test_kl_per_dimension_matches_the_training_figures_and_finds_collapsed_dimensions(mnist):
+    torch.manual_seed(0)
+    model = VAE({"data_shape": [1, 28, 28], "latent_dim": 4, "hidden": [64]}).eval()
+    with torch.no_grad():                   # dimension 3 ignores x: q(z3|x) = N(0, 1) exactly
+        model.encoder[-1].weight[[3, 7]] = 0.0
+        model.encoder[-1].bias[[3, 7]] = 0.0
+    x = mnist.data[:700]
+    kl = kl_per_dimension(model, x, batch=256)           # batches that do not divide 700
+    expected = model.evaluate(x.float() / 255)["kl_per_dim"].numpy()
+    assert kl.shape == (4,) and np.allclose(kl, expected, rtol=1e-4, atol=1e-6)
+    assert kl[3] < 1e-6 < kl[:3].min()
 
 
 def test_pca_projection_inverse_is_exact_on_the_plane(mnist):

@@ -21,6 +21,7 @@ from genstudio.core.open_model import OpenedModel
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.widgets.image_view import ImageView
 from genstudio.ui.widgets.latent_sliders import LatentSliders
+from genstudio.ui.widgets.readout import Readout
 
 DIRECT_LIMIT = 32        # latents up to this size get one slider per dimension by default
 PAGE = 16                # dimension sliders per page for larger latents
@@ -65,7 +66,7 @@ class ExplorePanel(QWidget):
     def _build(self) -> None:
         self.image_view = ImageView(placeholder="Open a checkpoint to explore it", min_size=280)
         self.image_view.setObjectName("explore-image")
-        self.timing = QLabel("")
+        self.timing = Readout("decode 9999.9 ms")
         self.timing.setObjectName("frame-time")
         self.model_label = QLabel("")
         self.model_label.setWordWrap(True)
@@ -132,7 +133,7 @@ class ExplorePanel(QWidget):
         self.t_slider.setObjectName("interpolation-t")
         self.t_slider.setRange(0, 1000)
         self.t_slider.valueChanged.connect(self._t_moved)
-        self.t_label = QLabel("t = 0.00")
+        self.t_label = Readout("t = 0.00", "t = 0.00")
         self.slerp = QCheckBox("Spherical (slerp)")
         self.slerp.setChecked(True)
         self.slerp.setToolTip("Follow the great circle between A and B: Gaussian latents keep their norm")
@@ -145,7 +146,7 @@ class ExplorePanel(QWidget):
         self.strip_view = ImageView(placeholder="Set A and B to see the path", min_size=48)
         self.strip_view.setObjectName("interpolation-strip")
         self.strip_view.setMinimumHeight(70)
-        self.strip_timing = QLabel("")
+        self.strip_timing = Readout("64 frames in 99999.9 ms (9999.99 ms per image)")
         interp_box = QGroupBox("Interpolate A \u2194 B")
         ilay = QGridLayout(interp_box)
         ilay.addWidget(set_a, 0, 0)
@@ -319,7 +320,7 @@ class ExplorePanel(QWidget):
             decode = lambda z: model.decode(z.view(len(z), *model.latent_shape).to(model.device)).float().cpu()
             return principal_directions(decode, d, k=k, samples=1024, seed=0)
 
-        self.renderer.submit("directions", work)
+        self.renderer.submit("directions", work, batch=True)
 
     # --- rendering ------------------------------------------------------------------------------
     def render(self) -> None:

@@ -17,11 +17,12 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHB
 from genstudio.core.data.spec import load_dataset
 from genstudio.core.export import grid_image
 from genstudio.core.latent import path as latent_path
-from genstudio.core.latent_map import encode_dataset, manifold_grid, project, tile_images
+from genstudio.core.latent_map import encode_dataset, kl_per_dimension, manifold_grid, project, tile_images
 from genstudio.core.open_model import OpenedModel
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.task_runner import TaskRunner
 from genstudio.ui.widgets.image_view import ImageView
+from genstudio.ui.widgets.readout import Readout
 
 # Ten well-separated colours (matplotlib's tab10), then a hue wheel for more labels.
 TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -108,7 +109,11 @@ class MapPanel(QWidget):
         self.plot = pg.PlotWidget(background="w")
         self.plot.setObjectName("latent-map")
         self.plot.setAspectLocked(False)
-        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        # A GridItem behind the points, not the axes' grid (showGrid): with 70k points the axes'
+        # grid doubled the cost of every pan frame (29 vs 14 ms measured).
+        grid = pg.GridItem(pen=pg.mkPen(0, 0, 0, 35), textPen=None)
+        grid.setZValue(-20)
+        self.plot.addItem(grid)
         self.legend = self.plot.addLegend(offset=(10, 10), brush=pg.mkBrush(255, 255, 255, 220),
                                           pen=pg.mkPen(180, 180, 180))
         self.manifold_item = pg.ImageItem()
@@ -128,7 +133,7 @@ class MapPanel(QWidget):
 
         self.hover_view = ImageView(placeholder="Hover over the map", min_size=120)
         self.hover_view.setObjectName("map-hover")
-        self.hover_label = QLabel("")
+        self.hover_label = Readout("map (-9999.99, -9999.99) \u00b7 decoded in 999.9 ms")
         self.strip_view = ImageView(placeholder="Click twice on the map for a path", min_size=40)
         self.strip_view.setMinimumHeight(50)
         self.strip_view.setMaximumHeight(90)
@@ -219,10 +224,7 @@ class MapPanel(QWidget):
                                      should_stop=should_stop)
             progress(0.8, "projecting\u2026")
             projection = project(latents, method, should_stop=should_stop)
-            kl = None
-            if model.family == "vae":
-                x, _ = data.batch(torch.arange(min(len(data), 5000)))
-                kl = model.evaluate(x.to(model.device))["kl_per_dim"].cpu().numpy()
+            kl = kl_per_dimension(model, data.data) if model.family == "vae" else None
             progress(1.0, "done")
             return data, projection, kl
 
@@ -352,7 +354,7 @@ class MapPanel(QWidget):
         tiles = self.tiles.value()
         latents = self.projection.to_latent(manifold_grid((x0, x1, y0, y1), tiles))
         decode = self._decode(latents)
-        self.renderer.submit("map-manifold", lambda model: ((x0, x1, y0, y1), tiles, decode(model)))
+        self.renderer.submit("map-manifold", lambda model: ((x0, x1, y0, y1), tiles, decode(model)), batch=True)
 
     def _prior_toggled(self, on: bool) -> None:
         self.prior_view.setVisible(on)

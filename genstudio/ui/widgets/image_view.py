@@ -42,7 +42,10 @@ class ImageView(QWidget):
     def set_image(self, image: QImage | None) -> None:
         self._image = image
         self._fresh = True
-        self.update()
+        # Paint now: update() would wait for Qt's next update request (about 5 ms later on
+        # platforms without vsync), the largest part of a slider's latency. A decoded frame is
+        # worth showing at once, and stale frames never reach here (the renderer drops them).
+        self.repaint()
 
     def image(self) -> QImage | None:
         return self._image

@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QSlider, QWidget
 
+from genstudio.ui.widgets.readout import Readout
+
 SCALE = 100      # slider ticks per unit of latent value
 RANGE = 4.0      # sliders span [-RANGE, RANGE]: four standard deviations of N(0, 1)
 
@@ -36,9 +38,7 @@ class LatentSliders(QWidget):
             slider.setSingleStep(5)
             slider.setPageStep(50)
             slider.setObjectName(f"latent-slider-{i}")
-            readout = QLabel()
-            readout.setMinimumWidth(44)
-            readout.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
+            readout = Readout("-4.00", align=Qt.AlignRight | Qt.AlignVCenter)
             slider.valueChanged.connect(lambda v, i=i: self._moved(i, v))
             self._grid.addWidget(name, i, 0)
             self._grid.addWidget(slider, i, 1)
