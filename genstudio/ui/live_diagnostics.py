@@ -14,6 +14,7 @@ import threading
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from genstudio.core.models import build_model
+from genstudio.ui.torch_threads import single_threaded
 
 log = logging.getLogger(__name__)
 _finishing: list = []      # shut-down instances whose thread still runs; kept alive until it ends
@@ -35,6 +36,7 @@ class _Worker(QObject):
     def work(self) -> None:
         from genstudio.core.metrics.report import cheap_metrics, prepare_live
 
+        single_threaded()     # the cores belong to training (torch_threads); these figures can wait
         with self.lock:
             snapshot, self.pending = self.pending, None
         if snapshot is None:

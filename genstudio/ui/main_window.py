@@ -22,6 +22,7 @@ from genstudio.ui.panels.inspect_panel import InspectPanel
 from genstudio.ui.panels.map_panel import MapPanel
 from genstudio.ui.panels.train_panel import TrainPanel
 from genstudio.ui.render_worker import Renderer
+from genstudio.ui.torch_threads import single_threaded
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: QSettings | None = None):
         super().__init__()
+        single_threaded()          # the GUI thread makes no OpenMP pool of its own (torch_threads)
         self.setWindowTitle("genstudio")
         self.resize(1280, 820)
         self.setAcceptDrops(True)

@@ -5,12 +5,8 @@ thread runs a request only if it is still the newest of its channel when its tur
 slider is dragged, intermediate positions that were overtaken are skipped, never queued up
 (the StyleGAN3 visualizer's scheme). The model object is touched only in the worker thread.
 
-Threads: a one-image decode is faster on one OpenMP thread than on two (waking a second thread
-costs more than it saves; measured on the demo flow, 3.7 ms vs 4.5-13 ms from a non-main thread),
-and it leaves the other core to the GUI thread that paints the result. Batch work (principal
-directions over 1024 samples, a 225-tile manifold) gains about 1.5x from all cores, so requests say
-which they are. `torch.set_num_threads` sets OpenMP's per-thread count: the training thread keeps
-its own.
+The worker runs torch on one thread (see genstudio.ui.torch_threads): a single-image decode is
+faster that way, and the core left free goes to the GUI thread that paints the result.
 """
 
 from __future__ import annotations
@@ -20,11 +16,11 @@ import logging
 import time
 from typing import Any, Callable
 
-import torch
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from genstudio.ui.torch_threads import single_threaded
+
 log = logging.getLogger(__name__)
-BATCH_THREADS = torch.get_num_threads()     # the process default: one per core
 
 
 class _Worker(QObject):
@@ -35,22 +31,19 @@ class _Worker(QObject):
         super().__init__()
         self.latest = latest
         self.model = None
-        self.threads = 0                        # OpenMP threads this thread last asked for
-
-    def _use_threads(self, threads: int) -> None:
-        if threads != self.threads:
-            torch.set_num_threads(threads)
-            self.threads = threads
 
     @Slot(object)
     def set_model(self, model) -> None:
         self.model = model
 
-    @Slot(str, int, object, bool)
-    def run(self, channel: str, stamp: int, fn: Callable[[Any], Any], batch: bool) -> None:
+    @Slot()
+    def started(self) -> None:
+        single_threaded()
+
+    @Slot(str, int, object)
+    def run(self, channel: str, stamp: int, fn: Callable[[Any], Any]) -> None:
         if self.latest.get(channel) != stamp or self.model is None:
             return  # overtaken by a newer request of the same channel
-        self._use_threads(BATCH_THREADS if batch else 1)
         start = time.perf_counter()
         try:
             result = fn(self.model)
@@ -69,7 +62,7 @@ class Renderer(QObject):
     done = Signal(str, object, float)           # channel, result, milliseconds
     failed = Signal(str, str)
     _set_model = Signal(object)
-    _run = Signal(str, int, object, bool)
+    _run = Signal(str, int, object)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -83,6 +76,7 @@ class Renderer(QObject):
         self._run.connect(self._worker.run)
         self._worker.done.connect(self._deliver)
         self._worker.failed.connect(self._fail)
+        self._thread.started.connect(self._worker.started)
         self._thread.start()
         self.model = None
 
@@ -91,11 +85,10 @@ class Renderer(QObject):
         self.model = model
         self._set_model.emit(model)
 
-    def submit(self, channel: str, fn: Callable[[Any], Any], batch: bool = False) -> int:
-        """`batch`: fn decodes many samples and should use every core (see the module docstring)."""
+    def submit(self, channel: str, fn: Callable[[Any], Any]) -> int:
         stamp = next(self._stamps)
         self._latest[channel] = stamp
-        self._run.emit(channel, stamp, fn, batch)
+        self._run.emit(channel, stamp, fn)
         return stamp
 
     def cancel(self, channel: str) -> None:

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from genstudio.core.engine import Report, TrainConfig, Trainer
 from genstudio.core.errors import GenStudioError
+from genstudio.ui.torch_threads import all_cores
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class TrainingWorker(QObject):
 
     @Slot()
     def run(self) -> None:
+        all_cores()                         # this thread alone trains on every core (torch_threads)
         final: Report | None = None
         try:
             self.trainer = Trainer(self.config, dataset=self.dataset, resume=self.resume_from)

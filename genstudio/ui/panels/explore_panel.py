@@ -320,7 +320,7 @@ class ExplorePanel(QWidget):
             decode = lambda z: model.decode(z.view(len(z), *model.latent_shape).to(model.device)).float().cpu()
             return principal_directions(decode, d, k=k, samples=1024, seed=0)
 
-        self.renderer.submit("directions", work, batch=True)
+        self.renderer.submit("directions", work)
 
     # --- rendering ------------------------------------------------------------------------------
     def render(self) -> None:

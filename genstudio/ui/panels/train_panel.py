@@ -9,7 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 
 import genstudio.ui.widgets.plot_config  # noqa: F401  (global pyqtgraph options first)
-from PySide6.QtCore import QRectF, QThread, Qt, Signal
+from PySide6.QtCore import QRectF, QThread, Qt, QTimer, Signal
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
                                QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox,
@@ -25,9 +25,11 @@ from genstudio.ui.live_diagnostics import LiveDiagnostics
 from genstudio.ui.training_worker import TrainingWorker
 from genstudio.ui.widgets.image_view import ImageView
 from genstudio.ui.widgets.loss_plot import LossPlot
+from genstudio.ui.widgets.readout import Readout
 
 DATA_CHOICES = ["mnist", "ring8", "grid25", "torchvision:fashionmnist", "torchvision:cifar10", "torchvision:mnist"]
 POINT_SETS = {"ring8", "grid25"}
+REDRAW_MS = 500
 
 
 def _format_eta(seconds: float) -> str:
@@ -56,6 +58,15 @@ class TrainPanel(QWidget):
         self.live = None
         self.metrics_history: list[dict] = []
         self.last_diagnosed_step = -10**9
+        # Curves are redrawn at most every REDRAW_MS, not on each of the worker's (up to 20 a
+        # second) progress signals: every repaint of the plots takes the GUI thread about 10 ms,
+        # and any core the GUI takes stalls both of training's OpenMP threads. Measured with the
+        # MLP GAN (4 signals a second): 0.85 of headless speed redrawing on each signal, 0.99
+        # with no redraws at all.
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.setInterval(REDRAW_MS)
+        self._redraw_timer.timeout.connect(lambda: self.plot.redraw())
         self._build()
         self._family_changed()
 
@@ -155,7 +166,8 @@ class TrainPanel(QWidget):
         self.explore_button.clicked.connect(self.exploreRequested)
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
-        self.progress_label = QLabel("Not running")
+        self.progress_label = Readout("step 100000/100000 \u00b7 999.9 steps/s \u00b7 99999 img/s \u00b7 ETA 99:59:59\n"
+                                      "d_loss 0.123  g_loss 0.123  d_real 0.123  d_fake 0.123", "Not running")
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #b00020; font-weight: bold")
@@ -358,7 +370,7 @@ class TrainPanel(QWidget):
     def _on_progress(self, reports: list) -> None:
         for report in reports:
             self.plot.add(report.step, report.scalars)
-        self.plot.redraw()
+        self._schedule_redraw()
         last = reports[-1]
         self.last_report = last
         self.progress.setValue(last.step)
@@ -369,7 +381,7 @@ class TrainPanel(QWidget):
 
     def _on_samples(self, report) -> None:
         self.plot.add(report.step, report.scalars)
-        self.plot.redraw()
+        self._schedule_redraw()
         samples = report.samples
         self.last_samples = samples
         self.sample_updates += 1
@@ -427,7 +439,13 @@ class TrainPanel(QWidget):
         self.error_label.setVisible(True)
         self.status.emit(message)
 
+    def _schedule_redraw(self) -> None:
+        if not self._redraw_timer.isActive():
+            self._redraw_timer.start()
+
     def _on_finished(self, report) -> None:
+        self._redraw_timer.stop()
+        self.plot.redraw()                   # the last points, now
         self.final_report = report
         if report is not None:
             if report.kind == "diverged":

