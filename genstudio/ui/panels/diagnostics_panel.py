@@ -83,6 +83,7 @@ class DiagnosticsPanel(QWidget):
         self.ndb_plot, self.ndb_fake, self.ndb_real = _bars("NDB: k-means bins of the real data (red: different)")
         self.pairs_view = ImageView(placeholder="The closest generated pairs appear here", min_size=80)
         self.pairs_view.setObjectName("closest-pairs")
+        self.pairs_view.setMinimumHeight(130)     # four rows of 28 px digits at full size
         self.pairs_label = QLabel("")
 
         grid = QGridLayout()
@@ -167,9 +168,12 @@ class DiagnosticsPanel(QWidget):
         self.summary.setText("\n".join(summary_lines(report)))
         self._plot_classes(report)
         p = report["prdc"]
-        self.prdc_bars.setOpts(x=np.arange(4) - 0.2, height=[p["precision"], p["recall"], p["density"], p["coverage"]])
+        heights = [p["precision"], p["recall"], p["density"], p["coverage"]]
+        self.prdc_bars.setOpts(x=np.arange(4) - 0.2, height=heights)
         same = p["coverage_expected_same_distribution"]
         self.prdc_expected.setOpts(x=np.arange(4) + 0.2, height=[np.nan, np.nan, 1.0, same])  # ideal references
+        # Auto-range skips the reference bars (NaN heights); fit every bar, density can pass 1.
+        self.prdc_plot.setYRange(0, 1.08 * max(*heights, 1.0, same), padding=0)
         n = report["ndb"]
         k = len(n["real_proportions"])
         brushes = [pg.mkBrush("#d62728" if i in set(n["different_bins"]) else "#1f77b4") for i in range(k)]

@@ -1,0 +1,116 @@
+"""Screenshots of the real window for the README and for closing notes, taken with QWidget.grab().
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python tools/take_screenshots.py docs/screenshots
+
+Writes explore.png (demo GAN), latent-map.png (demo VAE, built map, one hover and a two-click
+path), diagnostics.png (full report on the demo GAN), train-live-diagnostics.png (an MNIST GAN
+training with live mode-collapse curves) and train-toy.png (ring-8 with the decision surface).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from genstudio.ui.bench_ui import _wait, dispose, make_window  # noqa: E402
+from genstudio.ui.model_list import demo_checkpoints  # noqa: E402
+
+
+def _until(condition, timeout_s: float) -> None:
+    """Process events until `condition()` holds; raises after `timeout_s`."""
+    end = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > end:
+            raise TimeoutError("the window never reached the state to photograph")
+        QApplication.processEvents()
+        time.sleep(0.02)
+
+
+def _save(window, out: Path, name: str) -> None:
+    QApplication.processEvents()
+    path = out / name
+    window.grab().save(str(path))
+    print(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--metric-points", type=int, default=6,
+                        help="live diagnostics points to wait for in train-live-diagnostics.png")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    demos = {p.stem: p for p in demo_checkpoints()}
+    tmp = Path(tempfile.mkdtemp(prefix="genstudio-shots-"))
+    window = make_window(tmp)
+    window.resize(1440, 900)
+
+    window.open_path(demos["gan-mnist"])
+    _wait(window.explore.image_view.shown, 30_000)
+    window.explore.randomise_endpoints()
+    _wait(window.explore.strip_view.shown, 30_000)
+    _save(window, args.out, "explore.png")
+
+    window.open_path(demos["vae-mnist"])
+    _wait(window.explore.image_view.shown, 30_000)
+    panel = window.map
+    window.tabs.setCurrentWidget(panel)
+    panel.build_map()
+    _wait(panel.tasks.finished, 120_000)
+    lo, hi = panel.projection.points.min(0), panel.projection.points.max(0)
+    panel.click_at(lo + 0.3 * (hi - lo))
+    panel.click_at(lo + 0.7 * (hi - lo))
+    panel.hover_at((lo + 0.5 * (hi - lo)).astype("float32"))
+    _wait(panel.hover_view.shown)
+    _until(lambda: panel.strip_view.image() is not None and panel.recon_view.image() is not None, 30)
+    _save(window, args.out, "latent-map.png")
+
+    window.open_path(demos["gan-mnist"])
+    _wait(window.explore.image_view.shown, 30_000)
+    diagnostics = window.diagnostics
+    window.tabs.setCurrentWidget(diagnostics)
+    diagnostics.samples.setValue(10_000)
+    diagnostics.run_button.click()
+    _wait(diagnostics.tasks.finished, 600_000)
+    _save(window, args.out, "diagnostics.png")
+
+    train = window.train
+    window.tabs.setCurrentWidget(train)
+    train.family.setCurrentIndex(train.family.findData("gan"))
+    train.data.setEditText("mnist")
+    train.preset.setCurrentIndex(train.preset.findText("mlp"))
+    train.steps.setValue(100_000)
+    train.device.setCurrentText("cpu")
+    train.out_dir.setText(str(tmp / "gan-run"))
+    train.diagnostics_every.setValue(100)
+    train.start()
+    _until(lambda: len(train.plot.metric_points.get("coverage", ([], []))[0]) >= args.metric_points, 1800)
+    _save(window, args.out, "train-live-diagnostics.png")
+    train.stop(wait=True)
+
+    train.diagnostics_every.setValue(0)
+    train.data.setEditText("ring8")
+    train.preset.setCurrentIndex(train.preset.findText("toy-best"))
+    train.steps.setValue(3000)
+    train.out_dir.setText(str(tmp / "toy-run"))
+    train.start()
+    _until(lambda: train.last_report is not None and train.last_report.step >= 2500 and train.sample_updates, 1800)
+    _save(window, args.out, "train-toy.png")
+    train.stop(wait=True)
+
+    window.close()
+    dispose(window)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
