@@ -16,6 +16,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from genstudio.core.models.base import GenerativeModel, adam
+from genstudio.core.models.fast_dropout import FastDropout
 
 LOSSES = ("bce", "hinge", "wgan-gp")
 
@@ -111,7 +112,7 @@ class MLPFeatures(nn.Module):
             linear = nn.Linear(in_dim, width)
             layers += [spectral_norm(linear) if sn else linear, _activation(activation)]
             if dropout > 0 and i < len(hidden) - 1:
-                layers.append(nn.Dropout(dropout))
+                layers.append(FastDropout(dropout))
             in_dim = width
         self.net = nn.Sequential(*layers)
         self.out_dim = in_dim
