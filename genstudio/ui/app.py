@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 
@@ -46,8 +47,21 @@ def smoke_test(window, app, started: float) -> int:
     return 0
 
 
+def _no_display() -> bool:
+    """Linux without X11 or Wayland and no platform chosen: Qt would abort with a core dump."""
+    return (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
+            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"))
+
+
 def run_app(smoke: bool = False, started: float | None = None) -> int:
     started = started or time.perf_counter()
+    if _no_display():
+        if not smoke:
+            print("genstudio: no display (DISPLAY and WAYLAND_DISPLAY are unset), so the window cannot "
+                  "open; run it in a desktop session, or use the headless commands (genstudio train, "
+                  "sample, diagnose; see genstudio --help)", file=sys.stderr)
+            return 2
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"     # a smoke test on a server needs no screen
     app = _application()
     app.setStyle("Fusion")   # the same look on Linux, macOS and Windows
     from genstudio.ui.logs import install_excepthook, setup_logging
