@@ -42,10 +42,7 @@ class ImageView(QWidget):
     def set_image(self, image: QImage | None) -> None:
         self._image = image
         self._fresh = True
-        # Paint now: update() would wait for Qt's next update request (about 5 ms later on
-        # platforms without vsync), the largest part of a slider's latency. A decoded frame is
-        # worth showing at once, and stale frames never reach here (the renderer drops them).
-        self.repaint()
+        self.update()
 
     def image(self) -> QImage | None:
         return self._image
