@@ -14,11 +14,21 @@ from typing import Callable
 import numpy as np
 import torch
 
+from genstudio.core.models.vae import gaussian_kl
+
 PROJECTIONS = ("pca", "tsne")
 
 
 class Cancelled(Exception):
     """The caller asked to stop a long computation."""
+
+
+def _float_batches(images: torch.Tensor, batch: int, device):
+    """(images seen so far, the next batch as float [0, 1] on `device`) from uint8 or float images."""
+    for start in range(0, len(images), batch):
+        x = images[start:start + batch]
+        x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+        yield start + len(x), x.to(device)
 
 
 @torch.no_grad()
@@ -29,14 +39,12 @@ def encode_dataset(model, images: torch.Tensor, batch: int = 2000,
     if not model.can_encode:
         raise ValueError(f"a {model.family} has no encoder: the latent map needs a VAE or a flow")
     out = []
-    for start in range(0, len(images), batch):
+    for done, x in _float_batches(images, batch, model.device):
         if should_stop and should_stop():
             raise Cancelled()
-        x = images[start:start + batch]
-        x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
-        out.append(model.encode(x.to(model.device)).reshape(len(x), -1).float().cpu())
+        out.append(model.encode(x).reshape(len(x), -1).float().cpu())
         if progress:
-            progress(min(1.0, (start + batch) / len(images)))
+            progress(done / len(images))
     return torch.cat(out).numpy()
 
 
@@ -45,11 +53,8 @@ def kl_per_dimension(vae, images: torch.Tensor, batch: int = 2000) -> np.ndarray
     """Mean KL(q(z|x) || N(0, I)) of each latent dimension over `images`, (D,) nats; a dimension
     near 0 carries no information about x (posterior collapse). Encoder only: no decoding."""
     total = None
-    for start in range(0, len(images), batch):
-        x = images[start:start + batch]
-        x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
-        mu, logvar = vae.posterior(x.to(vae.device))                          # (B, D) each
-        kl = (0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)).double().sum(0)
+    for _, x in _float_batches(images, batch, vae.device):
+        kl = gaussian_kl(*vae.posterior(x)).double().sum(0)                   # (D,)
         total = kl if total is None else total + kl
     return (total / len(images)).float().cpu().numpy()
 

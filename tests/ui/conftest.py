@@ -18,9 +18,3 @@ def window(qtbot, tmp_path):
     yield win
     if win.isVisible():
         win.close()
-
-
-def wait_image(qtbot, window, timeout=20000):
-    """Wait until the explorer shows a freshly rendered image."""
-    with qtbot.waitSignal(window.explore.image_view.shown, timeout=timeout):
-        pass

@@ -4,6 +4,8 @@ import numpy as np
 
 from genstudio.ui.model_list import demo_checkpoints
 
+from test_train import configure  # tests/ui is on sys.path (no package)
+
 
 def test_full_report_on_the_demo_gan(qtbot, window, tmp_path):
     gan = next(p for p in demo_checkpoints() if p.stem == "gan-mnist")
@@ -29,12 +31,7 @@ def test_full_report_on_the_demo_gan(qtbot, window, tmp_path):
 
 def test_live_diagnostics_plot_and_collapse_banner(qtbot, window, tmp_path):
     panel = window.train
-    panel.family.setCurrentIndex(panel.family.findData("gan"))
-    panel.data.setEditText("mnist")
-    panel.preset.setCurrentIndex(panel.preset.findText("mlp"))
-    panel.steps.setValue(100_000)
-    panel.device.setCurrentText("cpu")
-    panel.out_dir.setText(str(tmp_path / "run"))
+    configure(panel, tmp_path, "gan", preset="mlp")
     panel.diagnostics_every.setValue(20)
     panel.start()
     # The first figures need the feature classifier (trained once per data set, in that thread).

@@ -44,6 +44,11 @@ PRESETS = {
 }
 
 
+def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, exp(logvar)) || N(0, 1)) of each unit, in nats; same shape as mu, e.g. (B, D)."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
+
+
 def _mlp(sizes: list[int]) -> nn.Sequential:
     """Linear layers with ReLU between them (none after the last)."""
     layers: list[nn.Module] = []
@@ -157,7 +162,7 @@ class VAE(GenerativeModel):
         mu, logvar = self.posterior(x)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if sample else mu
         recon = self.reconstruction_nll(self._decoder_out(z), x)                # (B,)
-        kl_dims = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)               # (B, latent)
+        kl_dims = gaussian_kl(mu, logvar)                                        # (B, latent)
         kl = kl_dims.sum(1)
         return {"recon": recon.mean(), "kl": kl.mean(), "elbo": -(recon + kl).mean(),
                 "loss": (recon + self.beta * kl).mean(), "kl_per_dim": kl_dims.mean(0)}
