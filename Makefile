@@ -6,9 +6,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test test-core test-ui test-frozen package install-desktop bench demos clean
 
-# (Re)install when pyproject.toml changes. torch/torchvision are pinned to the wheels on this
+# (Re)install when pyproject.toml or setup.py changes. torch/torchvision are pinned to the wheels on this
 # machine's disk (pyproject's ranges admit them), so pip does not download a newer CUDA build.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "torch==2.14.1" "torchvision==0.29.1"

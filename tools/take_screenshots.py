@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from genstudio.ui.bench_ui import _wait, dispose, make_window  # noqa: E402
+from genstudio.bench.ui import _wait, dispose, make_window  # noqa: E402
 from genstudio.ui.model_list import demo_checkpoints  # noqa: E402
 
 

@@ -2,8 +2,8 @@
 
     python training/make_demo_checkpoints.py [--minutes-scale 1.0] [--out resources/checkpoints]
 
-Each recipe is a preset plus small overrides chosen so that the three files stay a few MB in all
-and train on a 2-core laptop CPU in minutes. The files hold weights only (no optimiser state):
+The recipes come from the family registry (each family's `demos`): a preset plus small overrides
+chosen so that the files stay a few MB in all and train on a 2-core laptop CPU in minutes. The files hold weights only (no optimiser state):
 they are for exploring, not resuming. A sample grid of each lands beside them in --grids.
 """
 
@@ -16,20 +16,18 @@ from pathlib import Path
 
 import torch
 
+from genstudio.core import registry
 from genstudio.core.checkpoints import save_checkpoint
-from genstudio.core.data.bundled import load_bundled_mnist
+from genstudio.core.data.spec import load_dataset
 from genstudio.core.engine import TrainConfig, Trainer
 from genstudio.core.export import save_grid
 
-RECIPES = {
-    # Conv GAN with 32-channel G and D: ~1 MB, recognisable digits after a few thousand steps.
-    "gan-mnist": TrainConfig(family="gan", preset="dcgan", steps=3000, seed=1,
-                             model={"g_channels": 32, "d_channels": 32}),
-    # 2-D latent VAE: the latent map shows the digits directly.
-    "vae-mnist": TrainConfig(family="vae", preset="map", steps=4000, seed=1, model={"hidden": [256, 256]}),
-    # RealNVP flow: exact bits/dim.
-    "flow-mnist": TrainConfig(family="flow", preset="realnvp", steps=5000, seed=1),
-}
+
+def recipes() -> dict[str, TrainConfig]:
+    """Every registered family's demo recipes as training configs, by file stem."""
+    return {demo.name: TrainConfig(family=family.name, preset=demo.preset, data=demo.data, steps=demo.steps,
+                                   seed=demo.seed, model=dict(demo.model), hyper=dict(demo.hyper))
+            for family in registry.families() for demo in family.demos}
 
 
 def train_recipe(name: str, config: TrainConfig, out: Path, grids: Path, scale: float) -> dict:
@@ -37,7 +35,7 @@ def train_recipe(name: str, config: TrainConfig, out: Path, grids: Path, scale: 
     config.sample_every_s = 0
     config.report_every = 50
     config.eval_batch = 1000
-    dataset = load_bundled_mnist()
+    dataset = load_dataset(config.data)
     trainer = Trainer(config, dataset=dataset)
     start = time.perf_counter()
     last_step = None
@@ -52,8 +50,7 @@ def train_recipe(name: str, config: TrainConfig, out: Path, grids: Path, scale: 
         elif report.kind == "diverged":
             raise SystemExit(f"{name}: {report.message}")
     minutes = (time.perf_counter() - start) / 60
-    path = save_checkpoint(out / f"{name}.safetensors", trainer.model, preset=trainer.preset_name,
-                           data=dataset.describe(), train=trainer.train_description(), step=trainer.step)
+    path = save_checkpoint(out / f"{name}.safetensors", trainer.model, trainer.card())
     grid = save_grid(samples, grids / f"{name}.png", cols=8, scale=2)
     summary = {"checkpoint": str(path), "bytes": path.stat().st_size, "steps": trainer.step,
                "cpu_minutes": round(minutes, 2), "threads": torch.get_num_threads(), "grid": str(grid),
@@ -66,12 +63,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "resources" / "checkpoints")
     parser.add_argument("--grids", type=Path, default=Path("demo-grids"))
-    parser.add_argument("--only", choices=sorted(RECIPES), action="append")
+    all_recipes = recipes()
+    parser.add_argument("--only", choices=sorted(all_recipes), action="append")
     parser.add_argument("--minutes-scale", type=float, default=1.0, help="scale every recipe's step count")
     args = parser.parse_args()
     args.grids.mkdir(parents=True, exist_ok=True)
     results = {name: train_recipe(name, config, args.out, args.grids, args.minutes_scale)
-               for name, config in RECIPES.items() if not args.only or name in args.only}
+               for name, config in all_recipes.items() if not args.only or name in args.only}
     (args.grids / "summary.json").write_text(json.dumps(results, indent=2))
 
 

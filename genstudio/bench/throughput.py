@@ -11,7 +11,7 @@ import statistics
 
 import torch
 
-from genstudio.core.bench.reference_gan import ReferenceGAN
+from genstudio.bench.reference_gan import ReferenceGAN
 from genstudio.core.data.dataset import InMemoryDataset
 from genstudio.core.engine import TrainConfig, Trainer
 

@@ -4,18 +4,17 @@ Layout of the tensors:
     model/<state_dict key>            the model's weights and buffers
     optim/<name>/<param index>/<key>  optimiser state tensors (Adam moments, step)
     rng/torch_cpu, rng/cuda/<i>       torch RNG states (uint8)
-The safetensors metadata holds one entry, "genstudio", a JSON header: format and version, family,
-preset, model config, data description, training settings, step, optimiser param groups, Python
-and NumPy RNG states, and library versions. Loading rebuilds the model from the header, then loads
-the weights: nothing in the file is ever executed (safetensors holds only tensors and strings).
+The safetensors metadata holds one entry, "genstudio", a JSON header: the model card's fields
+(model_card.py: format and version, family, preset, the full model config, data description,
+training settings, step, library versions) plus optimiser param groups and Python and NumPy RNG
+states. Loading reads the card, rebuilds the model from it, then loads the weights: nothing in
+the file is ever executed (safetensors holds only tensors and strings).
 """
 
 from __future__ import annotations
 
 import json
-import platform
 import random
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,34 +23,33 @@ import safetensors
 import safetensors.torch
 import torch
 
-import genstudio
+from genstudio.core import registry
 from genstudio.core.atomic import write_bytes_atomic
 from genstudio.core.errors import CheckpointError
-from genstudio.core.models import FAMILIES, build_model
+from genstudio.core.model_card import ModelCard
 from genstudio.core.models.base import GenerativeModel
 
-FORMAT = "genstudio-checkpoint"
-FORMAT_VERSION = 1
 SUFFIX = ".safetensors"
 
 
 @dataclass
 class Checkpoint:
-    """A loaded checkpoint: the rebuilt model plus whatever resume state the file carries."""
+    """A loaded checkpoint: its card, the rebuilt model, and whatever resume state the file carries."""
 
     path: Path
-    header: dict
+    card: ModelCard
     model: GenerativeModel
+    header: dict = field(default_factory=dict)        # the raw header (RNG states for resume)
     optimizer_states: dict[str, dict] = field(default_factory=dict)
     torch_rng: dict[str, torch.Tensor] = field(default_factory=dict)
 
     @property
     def family(self) -> str:
-        return self.header["family"]
+        return self.card.family
 
     @property
     def step(self) -> int:
-        return int(self.header.get("step", 0))
+        return self.card.step
 
     @property
     def has_resume_state(self) -> bool:
@@ -59,14 +57,6 @@ class Checkpoint:
 
 
 # --- saving ---------------------------------------------------------------------------------
-def _library_versions() -> dict:
-    import torchvision  # imported here: only needed for the version string
-
-    return {"genstudio": genstudio.__version__, "torch": torch.__version__,
-            "torchvision": torchvision.__version__, "numpy": np.__version__,
-            "python": platform.python_version()}
-
-
 def _flatten_optimizer(name: str, state_dict: dict, tensors: dict) -> dict:
     """Move an optimiser's state tensors into `tensors`; return the JSON-able rest."""
     plain_state: dict[str, dict] = {}
@@ -96,22 +86,13 @@ def _to_json(value):
     return value
 
 
-def save_checkpoint(path: str | Path, model: GenerativeModel, *, preset: str, data: dict,
-                    train: dict, step: int, optimizers: dict[str, torch.optim.Optimizer] | None = None,
-                    include_rng: bool = True) -> Path:
+def save_checkpoint(path: str | Path, model: GenerativeModel, card: ModelCard,
+                    optimizers: dict[str, torch.optim.Optimizer] | None = None, include_rng: bool = True) -> Path:
     """Write atomically. Without `optimizers` the file is weights only (demo checkpoints, exports)."""
     tensors: dict[str, torch.Tensor] = {}
     for key, value in model.state_dict().items():
         tensors[f"model/{key}"] = value.detach().cpu().contiguous()
-    header = {
-        "format": FORMAT, "format_version": FORMAT_VERSION,
-        "family": model.family, "preset": preset, "model_config": model.config,
-        "data_shape": list(model.data_shape), "latent_shape": list(model.latent_shape),
-        "value_range": data.get("value_range", [0.0, 1.0]), "label_names": data.get("label_names", []),
-        "data": data, "train": train, "step": int(step),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "versions": _library_versions(),
-        "optimizers": {}, "rng": None,
-    }
+    header = {**card.to_header(), "optimizers": {}, "rng": None}
     for name, optimizer in (optimizers or {}).items():
         header["optimizers"][name] = _flatten_optimizer(name, optimizer.state_dict(), tensors)
     if optimizers and include_rng:
@@ -125,8 +106,8 @@ def _fail(path: Path, reason: str) -> CheckpointError:
     return CheckpointError(f"{path}: {reason}")
 
 
-def _read_file(path: Path) -> tuple[dict, dict[str, torch.Tensor]]:
-    """(header, tensors) of a genstudio checkpoint, or CheckpointError naming the file and reason."""
+def _read_file(path: Path) -> tuple[ModelCard, dict, dict[str, torch.Tensor]]:
+    """(card, header, tensors) of a genstudio checkpoint, or CheckpointError naming the file and reason."""
     if not path.exists():
         raise _fail(path, "no such file")
     if path.is_dir():
@@ -143,23 +124,17 @@ def _read_file(path: Path) -> tuple[dict, dict[str, torch.Tensor]]:
             raise _fail(path, f"truncated: header needs {header_len} bytes, file has {len(raw) - 8}")
         raise _fail(path, "not a genstudio checkpoint (not a safetensors file)")
     try:
-        meta = json.loads(raw[8:8 + header_len]).get("__metadata__") or {}
-    except (ValueError, UnicodeDecodeError):
+        outer = json.loads(raw[8:8 + header_len])
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise _fail(path, "corrupt safetensors header") from None
-    if "genstudio" not in meta:
+    meta = (outer.get("__metadata__") if isinstance(outer, dict) else None) or {}
+    if not isinstance(meta, dict) or not isinstance(meta.get("genstudio"), str):
         raise _fail(path, "a safetensors file without genstudio metadata (weights from another program?)")
     try:
         header = json.loads(meta["genstudio"])
-    except ValueError:
+    except (ValueError, RecursionError):
         raise _fail(path, "corrupt genstudio header (invalid JSON)") from None
-    if header.get("format") != FORMAT:
-        raise _fail(path, f"unknown format '{header.get('format')}'")
-    version = header.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
-        raise _fail(path, f"checkpoint format version {version} is not supported by this genstudio "
-                          f"(it reads version {FORMAT_VERSION}); update genstudio")
-    if header.get("family") not in FAMILIES:
-        raise _fail(path, f"unknown model family '{header.get('family')}'")
+    card = ModelCard.from_header(header, path)
     try:
         tensors = safetensors.torch.load(raw)
     except (safetensors.SafetensorError, ValueError, RuntimeError) as exc:
@@ -167,26 +142,34 @@ def _read_file(path: Path) -> tuple[dict, dict[str, torch.Tensor]]:
         if "incomplete" in reason.lower() or "not fully covered" in reason.lower() or "out of bounds" in reason.lower():
             raise _fail(path, f"truncated or damaged ({reason})") from None
         raise _fail(path, f"corrupt tensor data ({reason})") from None
-    return header, tensors
+    return card, header, tensors
+
+
+def read_card(path: str | Path) -> ModelCard:
+    """The checkpoint's model card, validated (for `genstudio info` and the open dialog)."""
+    return _read_file(Path(path))[0]
 
 
 def read_header(path: str | Path) -> dict:
-    """The checkpoint's description, validated (for `genstudio info` and the open dialog)."""
-    return _read_file(Path(path))[0]
+    """The raw JSON header, after the card in it was validated (`genstudio info --json`)."""
+    return _read_file(Path(path))[1]
 
 
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu",
                     expect_family: str | None = None) -> Checkpoint:
-    """Rebuild the model from the header and load its weights; keep any resume state for the engine."""
+    """Rebuild the model from the card and load its weights; keep any resume state for the engine."""
     path = Path(path)
-    header, tensors = _read_file(path)
-    family = header["family"]
+    card, header, tensors = _read_file(path)
+    family = card.family
     if expect_family and family != expect_family:
         raise _fail(path, f"is a {family} checkpoint, expected a {expect_family}")
     try:
-        model = build_model(family, header["model_config"])
+        model = registry.build_model(family, card.config)
     except (KeyError, ValueError, TypeError) as exc:
         raise _fail(path, f"cannot rebuild the {family} from its description ({exc})") from None
+    if card.latent_shape and tuple(model.latent_shape) != card.latent_shape:
+        raise _fail(path, f"the header says latents of shape {list(card.latent_shape)}, the model it describes "
+                          f"takes {list(model.latent_shape)}")
     weights = {k[len("model/"):]: v for k, v in tensors.items() if k.startswith("model/")}
     expected = model.state_dict()
     missing = sorted(set(expected) - set(weights))
@@ -215,7 +198,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu",
             state.setdefault(int(index), {}).update(entries)
         optimizer_states[name] = {"state": state, "param_groups": info["param_groups"]}
     torch_rng = {k[len("rng/"):]: v for k, v in tensors.items() if k.startswith("rng/")}
-    return Checkpoint(path, header, model, optimizer_states, torch_rng)
+    return Checkpoint(path, card, model, header, optimizer_states, torch_rng)
 
 
 def restore_rng_state(checkpoint: Checkpoint) -> None:

@@ -25,13 +25,15 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from genstudio.core import distributed
+from genstudio.core import distributed, registry
 from genstudio.core.checkpoints import Checkpoint, load_checkpoint, restore_rng_state, save_checkpoint
 from genstudio.core.data.dataset import InMemoryDataset
-from genstudio.core.decision_surface import decision_surface, plot_bounds
+from genstudio.core.data.toy import plot_bounds
 from genstudio.core.devices import resolve_device
 from genstudio.core.errors import TrainingError
-from genstudio.core.models import PRESETS, build_model, default_preset, get_preset
+from genstudio.core.families.config import ConfigError
+from genstudio.core.families.family import Capability
+from genstudio.core.model_card import DataDescription, ModelCard
 from genstudio.core.models.base import GenerativeModel
 
 log = logging.getLogger(__name__)
@@ -41,7 +43,7 @@ CHECKPOINT_NAME = "checkpoint.safetensors"
 
 @dataclass
 class TrainConfig:
-    family: str = "gan"
+    family: str = "gan"                # a registered family (genstudio.core.registry)
     preset: str | None = None          # None: the family's first preset for the data's kind
     data: str = "mnist"                # a data spec (see core/data/spec.py)
     steps: int = 1000                  # train until this total step count
@@ -110,11 +112,15 @@ class Trainer:
         checkpoint = None
         if resume is not None:
             checkpoint = resume if isinstance(resume, Checkpoint) else load_checkpoint(resume, expect_family=config.family)
-        self.preset_name = (checkpoint.header["preset"] if checkpoint
-                            else config.preset or default_preset(config.family, self.dataset.is_points))
-        # A checkpoint from a newer genstudio may name a preset this one lacks: its header has all we need.
-        preset = PRESETS[config.family].get(self.preset_name) if checkpoint else get_preset(config.family, self.preset_name)
-        self.hyper = {**(preset["hyper"] if preset else {}), **(checkpoint.header["train"]["hyper"] if checkpoint else {}),
+        try:
+            self.family = registry.get(config.family)
+            self.preset_name = (checkpoint.card.preset if checkpoint
+                                else config.preset or self.family.default_preset(self.dataset.is_points))
+            # A checkpoint from a newer genstudio may name a preset this one lacks: its card has all we need.
+            preset = self.family.presets.get(self.preset_name) if checkpoint else self.family.preset(self.preset_name)
+        except ValueError as exc:
+            raise TrainingError(str(exc)) from None
+        self.hyper = {**(preset.hyper if preset else {}), **(checkpoint.card.train.get("hyper", {}) if checkpoint else {}),
                       **config.hyper}
         if config.batch_size:
             self.hyper["batch_size"] = int(config.batch_size)
@@ -124,14 +130,18 @@ class Trainer:
 
         if checkpoint is None:
             seed_everything(config.seed)
-            model_config = {**(preset["model"] if preset else {}), **config.model,
-                            "data_shape": list(self.dataset.shape)}
-            if model_config.pop("conditional", False):
+            num_classes = 0
+            if preset.conditional:
                 if not self.dataset.num_classes:
                     raise TrainingError(f"preset '{self.preset_name}' is class-conditional but "
                                         f"{self.dataset.name} has no labels")
-                model_config["num_classes"] = self.dataset.num_classes
-            self.model: GenerativeModel = build_model(config.family, model_config)
+                num_classes = self.dataset.num_classes
+            try:
+                model_config = self.family.make_config({**preset.model, **config.model, "num_classes": num_classes,
+                                                        "data_shape": list(self.dataset.shape)})
+            except ConfigError as exc:
+                raise TrainingError(f"{self.family.name} preset '{self.preset_name}' on {self.dataset.name}: {exc}") from None
+            self.model: GenerativeModel = self.family.build(model_config)
             self.step = 0
         else:
             self._check_resumable(checkpoint)
@@ -171,7 +181,7 @@ class Trainer:
     def _check_resumable(self, checkpoint: Checkpoint) -> None:
         if not checkpoint.has_resume_state:
             raise TrainingError(f"{checkpoint.path}: holds weights only (no optimiser state), so it cannot be resumed")
-        shape = tuple(checkpoint.header["data_shape"])
+        shape = checkpoint.card.data_shape
         if shape != self.dataset.shape:
             raise TrainingError(f"{checkpoint.path}: was trained on data of shape {shape}, "
                                 f"but {self.dataset.name} has shape {self.dataset.shape}")
@@ -217,9 +227,9 @@ class Trainer:
         points, its discriminator's surface over the data's bounds."""
         samples = self.decode_fixed()
         extra = {}
-        if self.model.family == "gan" and self.model.is_points:
+        if Capability.DECISION_SURFACE in registry.capabilities_of(self.model):
             bounds = self._surface_bounds
-            extra = {"surface": decision_surface(self.model, bounds), "surface_bounds": bounds}
+            extra = {"surface": self.model.decision_surface(bounds), "surface_bounds": bounds}
         return report("samples", samples=samples, scalars=self.evaluate(), **extra)
 
     @torch.no_grad()
@@ -241,12 +251,16 @@ class Trainer:
     def train_description(self) -> dict:
         return {"config": asdict(self.config), "hyper": self.hyper, "batch_size": self.batch_size}
 
+    def card(self) -> ModelCard:
+        """The model card of the model as it is now (what a checkpoint or snapshot carries)."""
+        return ModelCard.describe(self.model, preset=self.preset_name, data=DataDescription.of(self.dataset),
+                                  step=self.step, train=self.train_description())
+
     def save(self, path: str | Path | None = None) -> Path:
         path = Path(path) if path else self.checkpoint_path
         if path is None:
             raise TrainingError("no output folder was given, so there is nowhere to save")
-        return save_checkpoint(path, self.model, preset=self.preset_name, data=self.dataset.describe(),
-                               train=self.train_description(), step=self.step, optimizers=self.optimizers)
+        return save_checkpoint(path, self.model, self.card(), optimizers=self.optimizers)
 
     # --- the loop --------------------------------------------------------------------------------
     def run(self) -> Iterator[Report]:

@@ -13,10 +13,14 @@ import logging
 import zipfile
 from pathlib import Path
 
+from dataclasses import dataclass, field
+
 import torch
 from torch import nn
 
 from genstudio.core.errors import CheckpointError
+from genstudio.core.families.config import ModelConfig
+from genstudio.core.model_card import FOREIGN, DataDescription, ModelCard
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +46,20 @@ def _archive_kind(path: Path) -> str:
     raise CheckpointError(f"{path}: a zip archive that is neither TorchScript nor torch.export")
 
 
+@dataclass(frozen=True)
+class ForeignConfig(ModelConfig):
+    """What genstudio knows of a foreign generator: given by the person or the sidecar, and probed."""
+
+    latent_dim: int = field(default=1, metadata={"min": 1, "max": 1_000_000})
+    output_low: float = -1.0
+    output_high: float = 1.0
+    kind: str = field(default="torchscript", metadata={"choices": ("torchscript", "export")})
+
+
 class ForeignGenerator(nn.Module):
     """Wraps a loaded generator module: decode(z) maps its output range onto [0, 1] images."""
 
-    family = "foreign"
-    can_encode = False
+    family = FOREIGN
     num_classes = 0
 
     def __init__(self, module, latent_dim: int, output_range: tuple[float, float], kind: str, path: Path):
@@ -62,8 +75,15 @@ class ForeignGenerator(nn.Module):
             raise CheckpointError(f"{path}: the generator returned shape {tuple(probe.shape)} for (2, {self.z_dim}) "
                                   "latents; expected (N, C, H, W) images or (N, 2) points")
         self.data_shape = tuple(probe.shape[1:])
-        self.config = {"latent_dim": self.z_dim, "output_range": list(self.output_range), "kind": kind,
-                       "data_shape": list(self.data_shape)}
+        self.config = ForeignConfig(data_shape=self.data_shape, latent_dim=self.z_dim, output_low=self.output_range[0],
+                                    output_high=self.output_range[1], kind=kind)
+
+    def card(self) -> ModelCard:
+        """A card for the open dialog, `info` and the panels; the data it came from is unknown."""
+        low, high = (0.0, 1.0) if not self.is_points else self.output_range
+        data = DataDescription(name=self.path.name, shape=self.data_shape, value_range=(low, high),
+                               kind="points" if self.is_points else "images")
+        return ModelCard(family=FOREIGN, config=self.config, latent_shape=self.latent_shape, data=data)
 
     def _run(self, z: torch.Tensor) -> torch.Tensor:
         try:

@@ -1,9 +1,24 @@
-"""Latent-space geometry: interpolation paths and principal directions (GANSpace-style PCA)."""
+"""Latent-space geometry: seeded latents, temperature, interpolation paths and principal directions
+(GANSpace-style PCA)."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+
+
+def apply_temperature(z: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Scale standard-normal latents by T: T < 1 trades diversity for cleaner samples (a flow's
+    sampling temperature; the truncation of the Gaussian shell for the other families)."""
+    return z * float(temperature)
+
+
+def seeded_latents(count: int, latent_shape: tuple[int, ...], seed: int, temperature: float = 1.0) -> torch.Tensor:
+    """(count, *latent_shape) N(0, T^2 I) latents drawn on the CPU from `seed`: the same seed gives the
+    same latents in the app's explorer, its exports and `genstudio sample` (latent i of a grid is
+    the i-th draw, so the first is the explorer's latent for that seed)."""
+    g = torch.Generator().manual_seed(int(seed))
+    return apply_temperature(torch.randn((count, *latent_shape), generator=g), temperature)
 
 
 def lerp(a: torch.Tensor, b: torch.Tensor, t: float | torch.Tensor) -> torch.Tensor:

@@ -14,7 +14,10 @@ from typing import Callable
 import numpy as np
 import torch
 
-from genstudio.core.models.vae import gaussian_kl
+from genstudio.core import registry
+from genstudio.core.data.pixels import to_unit_float
+from genstudio.core.families.family import Capability
+from genstudio.core.families.vae.model import gaussian_kl
 
 PROJECTIONS = ("pca", "tsne")
 
@@ -27,8 +30,7 @@ def _float_batches(images: torch.Tensor, batch: int, device):
     """(images seen so far, the next batch as float [0, 1] on `device`) from uint8 or float images."""
     for start in range(0, len(images), batch):
         x = images[start:start + batch]
-        x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
-        yield start + len(x), x.to(device)
+        yield start + len(x), to_unit_float(x.to(device))
 
 
 @torch.no_grad()
@@ -36,8 +38,8 @@ def encode_dataset(model, images: torch.Tensor, batch: int = 2000,
                    progress: Callable[[float], None] | None = None,
                    should_stop: Callable[[], bool] | None = None) -> np.ndarray:
     """Posterior means (VAE) or exact latents (flow), (N, D) float32, from uint8 or [0, 1] images."""
-    if not model.can_encode:
-        raise ValueError(f"a {model.family} has no encoder: the latent map needs a VAE or a flow")
+    if Capability.ENCODE not in registry.capabilities_of(model):
+        raise ValueError(f"a {model.family} has no encoder: the latent map needs a model that encodes (VAE, flow)")
     out = []
     for done, x in _float_batches(images, batch, model.device):
         if should_stop and should_stop():

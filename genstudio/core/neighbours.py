@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from genstudio.core.data.pixels import to_unit_float
+
 
 class NearestNeighbours:
     """Pixel-space L2 neighbours among a data set's images, flattened once: (N, P) float32."""
@@ -11,7 +13,7 @@ class NearestNeighbours:
     def __init__(self, images: torch.Tensor):
         """images: (N, C, H, W) uint8 (as data sets hold them) or floats in [0, 1]."""
         flat = images.reshape(len(images), -1)
-        self.data = flat.float() / 255.0 if flat.dtype == torch.uint8 else flat.float()
+        self.data = to_unit_float(flat)
         self.squared_norms = self.data.pow(2).sum(1)                 # (N,)
         self.shape = tuple(images.shape[1:])
 

@@ -1,4 +1,8 @@
-"""Open anything a user may point genstudio at: our checkpoints, or a foreign TorchScript/export generator."""
+"""Open anything a user may point genstudio at: our checkpoints, or a foreign TorchScript/export generator.
+
+`OpenedModel` pairs the module with `ModelInfo`, the plain description the app's panels work from:
+the GUI thread reads the info and hands the module to the renderer, which alone runs it.
+"""
 
 from __future__ import annotations
 
@@ -8,41 +12,112 @@ from pathlib import Path
 
 import torch
 
+from genstudio.core import registry
 from genstudio.core.checkpoints import load_checkpoint
+from genstudio.core.families.family import Capability
 from genstudio.core.foreign import ForeignGenerator, load_foreign_generator
+from genstudio.core.model_card import ModelCard
 from genstudio.core.models.base import GenerativeModel
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """An open model as plain data: its file (or run), card and what it can do. Never the module."""
+
+    path: Path
+    card: ModelCard
+    capabilities: frozenset[Capability]
+    latent_shape: tuple[int, ...]
+    data_shape: tuple[int, ...]
+    num_classes: int = 0
+
+    @classmethod
+    def of(cls, path: Path, card: ModelCard, model) -> "ModelInfo":
+        return cls(Path(path), card, registry.capabilities_of(model), tuple(model.latent_shape),
+                   tuple(model.data_shape), int(model.num_classes))
+
+    @property
+    def family(self) -> str:
+        return self.card.family
+
+    @property
+    def latent_dim(self) -> int:
+        size = 1
+        for s in self.latent_shape:
+            size *= s
+        return size
+
+    @property
+    def is_points(self) -> bool:
+        return len(self.data_shape) == 1
+
+    @property
+    def is_foreign(self) -> bool:
+        return self.card.is_foreign
+
+    @property
+    def label_names(self) -> list[str]:
+        return self.card.label_names
+
+    @property
+    def data_source(self) -> str:
+        return self.card.data_source
+
+    def has(self, capability: Capability) -> bool:
+        return capability in self.capabilities
 
 
 @dataclass
 class OpenedModel:
-    """A model ready to decode, and what is known about it (the checkpoint header, or a foreign summary)."""
+    """A model ready to decode (in eval mode), and its description."""
 
-    path: Path
+    info: ModelInfo
     model: GenerativeModel | ForeignGenerator
-    header: dict
+
+    @classmethod
+    def of(cls, path: str | Path, card: ModelCard, model) -> "OpenedModel":
+        if isinstance(model, GenerativeModel):
+            model.eval()   # a foreign module is already in its own inference mode (export forbids train())
+        return cls(ModelInfo.of(Path(path), card, model), model)
+
+    @property
+    def path(self) -> Path:
+        return self.info.path
+
+    @property
+    def card(self) -> ModelCard:
+        return self.info.card
 
     @property
     def family(self) -> str:
-        return self.model.family
+        return self.info.family
 
     @property
     def is_foreign(self) -> bool:
-        return isinstance(self.model, ForeignGenerator)
+        return self.info.is_foreign
 
-    @property
-    def label_names(self) -> list[str]:
-        return list(self.header.get("label_names", []))
+
+def is_foreign_file(path: str | Path) -> bool:
+    """A zip archive: TorchScript or torch.export, opened as a foreign generator."""
+    path = Path(path)
+    return path.is_file() and zipfile.is_zipfile(path)
 
 
 def open_model(path: str | Path, device: str | torch.device = "cpu", latent_dim: int | None = None,
                output_range: tuple[float, float] | None = None) -> OpenedModel:
     """Our safetensors checkpoints load as data; zip archives (TorchScript / torch.export) as foreign code."""
     path = Path(path)
-    if path.is_file() and zipfile.is_zipfile(path):
+    if is_foreign_file(path):
         generator = load_foreign_generator(path, latent_dim, output_range)
-        header = {"family": "foreign", **generator.config, "path": str(path),
-                  "data_shape": list(generator.data_shape), "latent_shape": [generator.z_dim]}
-        return OpenedModel(path, generator, header)
+        return OpenedModel.of(path, generator.card(), generator)
     checkpoint = load_checkpoint(path, device=device)
-    checkpoint.model.eval()
-    return OpenedModel(path, checkpoint.model, checkpoint.header)
+    return OpenedModel.of(path, checkpoint.card, checkpoint.model)
+
+
+def snapshot_model(snapshot: dict) -> OpenedModel:
+    """A separate module built from a training snapshot's CPU weights (the trained module stays
+    untouched): {"card": ModelCard, "state": state_dict, "name": shown name}."""
+    card: ModelCard = snapshot["card"]
+    model = registry.build_model(card.family, card.config)
+    model.load_state_dict(snapshot["state"])
+    return OpenedModel.of(Path(f"{snapshot['name']} (training, step {card.step})"), card, model)

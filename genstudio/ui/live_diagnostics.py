@@ -13,7 +13,7 @@ import threading
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from genstudio.core.models import build_model
+from genstudio.core import registry
 from genstudio.ui.torch_threads import single_threaded
 
 log = logging.getLogger(__name__)
@@ -45,10 +45,11 @@ class _Worker(QObject):
             if self.reference is None:
                 self.preparing.emit("preparing live diagnostics (the feature classifier trains once per data set)\u2026")
                 self.reference = prepare_live(self.dataset)
-            model = build_model(snapshot["family"], snapshot["model_config"])
+            card = snapshot["card"]
+            model = registry.build_model(card.family, card.config)
             model.load_state_dict(snapshot["state"])
             model.eval()
-            self.metrics.emit(snapshot["step"], cheap_metrics(model, self.reference))
+            self.metrics.emit(card.step, cheap_metrics(model, self.reference))
         except Exception as exc:  # a failed figure must not stop training
             log.exception("live diagnostics failed")
             self.failed.emit(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)

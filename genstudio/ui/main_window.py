@@ -11,9 +11,12 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QInputDial
                                QPushButton, QTabWidget, QVBoxLayout, QWidget)
 
 from genstudio.core.errors import GenStudioError
+from genstudio.core.explore_session import ExploreSession
+from genstudio.core.families.family import Capability
 from genstudio.core.foreign import sidecar_path
-from genstudio.core.models import build_model
-from genstudio.core.open_model import OpenedModel, open_model
+from genstudio.core.latent import seeded_latents
+from genstudio.core.open_model import OpenedModel, is_foreign_file, open_model, snapshot_model
+from genstudio.core.render_requests import EncodeImageFile, ExportImages
 from genstudio.ui.export_dialog import GridExportDialog
 from genstudio.ui.model_list import LIVE, ModelList, demo_checkpoints
 from genstudio.ui.panels.diagnostics_panel import DiagnosticsPanel
@@ -22,6 +25,7 @@ from genstudio.ui.panels.inspect_panel import InspectPanel
 from genstudio.ui.panels.map_panel import MapPanel
 from genstudio.ui.panels.train_panel import TrainPanel
 from genstudio.ui.render_worker import Renderer
+from genstudio.ui.task_runner import wait_for_retired
 from genstudio.ui.torch_threads import single_threaded
 
 log = logging.getLogger(__name__)
@@ -57,7 +61,8 @@ class ErrorBanner(QWidget):
 
 
 class MainWindow(QMainWindow):
-    modelOpened = Signal(object)
+    modelOpened = Signal(object)       # the ModelInfo of the model now open
+    exported = Signal(str)             # the path an export wrote
 
     def __init__(self, settings: QSettings | None = None):
         super().__init__()
@@ -67,12 +72,13 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.settings = settings or QSettings("genstudio", "genstudio")
         self.renderer = Renderer(self)
-        self.explore = ExplorePanel(self.renderer)
+        self.session = ExploreSession()
+        self.explore = ExplorePanel(self.renderer, self.session)
         self.train = TrainPanel()
         self.map = MapPanel(self.renderer)
         self.inspect = InspectPanel(self.renderer)
-        self.diagnostics = DiagnosticsPanel()
-        self.opened: OpenedModel | None = None
+        self.diagnostics = DiagnosticsPanel(self.renderer)
+        self.opened = None                 # the ModelInfo of the open model (the renderer has the module)
         self.live_snapshot: dict | None = None
         self.following_live = False
         self.closing = False
@@ -103,7 +109,7 @@ class MainWindow(QMainWindow):
         self.explore.status.connect(self.show_status)
         self.map.status.connect(self.show_status)
         self.map.pinLatent.connect(self.explore.set_latent)
-        self.map.pathChosen.connect(self._path_from_map)
+        self.map.pathChosen.connect(lambda a, b: self.session.set_endpoints(a, b))
         self.inspect.status.connect(self.show_status)
         self.inspect.pinLatent.connect(self.explore.set_latent)
         self.diagnostics.status.connect(self.show_status)
@@ -112,7 +118,9 @@ class MainWindow(QMainWindow):
         self.train.trainingFinished.connect(self._on_training_finished)
         self.train.runningChanged.connect(self.models.show_live)
         self.train.exploreRequested.connect(self.follow_training)
-        self.renderer.failed.connect(lambda channel, msg: channel == "image" and self.show_error(f"cannot decode: {msg}"))
+        self.renderer.done.connect(self._rendered)
+        self.renderer.failed.connect(self._render_failed)
+        self._exports = 0
         self._build_menus()
         self.statusBar().showMessage("Ready")
 
@@ -191,8 +199,7 @@ class MainWindow(QMainWindow):
         path = Path(path)
         latent_dim = output_range = None
         try:
-            import zipfile
-            if path.is_file() and zipfile.is_zipfile(path):
+            if is_foreign_file(path):
                 latent_dim, output_range = self._foreign_details(path)
             opened = open_model(path, latent_dim=latent_dim, output_range=output_range)
         except (GenStudioError, OSError, ValueError) as exc:
@@ -207,19 +214,18 @@ class MainWindow(QMainWindow):
         return True
 
     def _show_model(self, opened: OpenedModel, keep_latent: bool = False) -> None:
-        self.opened = opened
+        """The renderer takes the module; the panels get its plain description."""
+        self.opened = opened.info
         self.banner.hide()
-        self.explore.set_model(opened, keep_latent=keep_latent)
-        self.map.set_model(opened)
-        self.inspect.set_model(opened)
-        self.diagnostics.set_model(opened)
-        self.setWindowTitle(f"genstudio \u2014 {opened.path.name}")
-        self.show_status(f"opened {opened.path}")
-        self.modelOpened.emit(opened)
-
-    def _path_from_map(self, a, b) -> None:
-        self.explore.a, self.explore.b = a, b
-        self.explore.render_strip()
+        self.renderer.set_model(opened.model)
+        info = opened.info
+        self.explore.set_model(info, keep_latent=keep_latent)
+        self.map.set_model(info)
+        self.inspect.set_model(info)
+        self.diagnostics.set_model(info)
+        self.setWindowTitle(f"genstudio \u2014 {info.path.name}")
+        self.show_status(f"opened {info.path}")
+        self.modelOpened.emit(info)
 
     def _model_chosen(self, data: str) -> None:
         if data == LIVE:
@@ -228,20 +234,10 @@ class MainWindow(QMainWindow):
             self.open_path(data)
 
     # --- exploring while training ---------------------------------------------------------------
-    def _snapshot_model(self, snapshot: dict) -> OpenedModel:
-        """A separate module built from the snapshot's CPU weights: the trained module stays untouched."""
-        model = build_model(snapshot["family"], snapshot["model_config"])
-        model.load_state_dict(snapshot["state"])
-        model.eval()
-        header = {"family": snapshot["family"], "preset": snapshot["preset"], "data": snapshot["data"],
-                  "label_names": snapshot["data"].get("label_names", []), "step": snapshot["step"]}
-        name = Path(snapshot["out_dir"] or "training").name
-        return OpenedModel(Path(f"{name} (training, step {snapshot['step']})"), model, header)
-
     def _on_snapshot(self, snapshot: dict) -> None:
         self.live_snapshot = snapshot
         if self.following_live:
-            self._show_model(self._snapshot_model(snapshot), keep_latent=True)
+            self._show_model(snapshot_model(snapshot), keep_latent=True)
 
     def follow_training(self) -> None:
         """Explore the model being trained; the view refreshes with each new snapshot."""
@@ -249,7 +245,7 @@ class MainWindow(QMainWindow):
             self.show_status("no snapshot of the training run yet")
             return
         self.following_live = True
-        self._show_model(self._snapshot_model(self.live_snapshot), keep_latent=False)
+        self._show_model(snapshot_model(self.live_snapshot), keep_latent=False)
         self.tabs.setCurrentWidget(self.explore)
 
     def _on_training_finished(self, report) -> None:
@@ -265,7 +261,7 @@ class MainWindow(QMainWindow):
         return path or None
 
     def _needs_model(self) -> bool:
-        if self.explore.model is None:
+        if self.opened is None:
             self.show_error("open a model first")
             return False
         return True
@@ -273,7 +269,7 @@ class MainWindow(QMainWindow):
     def _needs_path(self) -> bool:
         if not self._needs_model():
             return False
-        if self.explore.a is None or self.explore.b is None:
+        if not self.session.has_path:
             self.show_error("set interpolation end points A and B first")
             return False
         return True
@@ -281,30 +277,47 @@ class MainWindow(QMainWindow):
     def export_grid_dialog(self) -> None:
         if not self._needs_model():
             return
-        dialog = GridExportDialog(self, seed=self.explore.seed.value())
+        dialog = GridExportDialog(self, seed=self.session.seed)
         if dialog.exec() != GridExportDialog.Accepted:
             return
         path = self._save_path("Export image grid", "genstudio-grid.png", "PNG image (*.png)")
         if path:
-            self._export(lambda: self.explore.export_grid(path, **dialog.values()))
+            v = dialog.values()
+            count = v["rows"] * v["cols"]
+            latents = seeded_latents(count, (self.session.latent_dim,), v["seed"], self.session.temperature)
+            self.export(ExportImages(Path(path), latents, self.session.labels(count), kind="grid", cols=v["cols"],
+                                     padding=v["padding"], scale=v["scale"]))
 
     def export_strip_dialog(self) -> None:
         if self._needs_path():
             path = self._save_path("Export interpolation strip", "genstudio-strip.png", "PNG image (*.png)")
             if path:
-                self._export(lambda: self.explore.export_strip(path, scale=2))
+                latents = self.session.path_latents()
+                self.export(ExportImages(Path(path), latents, self.session.labels(len(latents)), kind="strip",
+                                         scale=2))
 
-    def export_gif_dialog(self) -> None:
+    def export_gif_dialog(self, frames: int = 24) -> None:
         if self._needs_path():
             path = self._save_path("Export interpolation GIF", "genstudio-path.gif", "GIF animation (*.gif)")
             if path:
-                self._export(lambda: self.explore.export_gif(path))
+                latents = self.session.path_latents(frames)
+                self.export(ExportImages(Path(path), latents, self.session.labels(frames), kind="gif", scale=4))
+
+    def export(self, request: ExportImages) -> None:
+        """Exports decode in the renderer, each on a channel of its own (none may drop another)."""
+        self._exports += 1
+        self.renderer.submit(f"export-{self._exports}", request)
+        self.show_status(f"writing {request.path}\u2026")
 
     def save_latent_dialog(self) -> None:
         if self._needs_model():
             path = self._save_path("Save latent", "genstudio-latent.json", "JSON (*.json)")
             if path:
-                self._export(lambda: self.explore.save_latent_json(path))
+                try:
+                    self.show_status(f"wrote {self.session.save_record(path)}")
+                    self.exported.emit(str(path))
+                except OSError as exc:
+                    self.show_error(f"{path}: {exc}")
 
     def load_latent_dialog(self) -> None:
         if not self._needs_model():
@@ -313,16 +326,24 @@ class MainWindow(QMainWindow):
         if path:
             try:
                 self.explore.load_latent_json(path)
-            except (OSError, ValueError, KeyError) as exc:
-                self.show_error(f"{path}: {exc}")
+            except GenStudioError as exc:
+                self.show_error(str(exc))
 
-    def _export(self, write) -> None:
-        try:
-            path = write()
-        except (OSError, ValueError) as exc:
-            self.show_error(f"export failed: {exc}")
-            return
-        self.show_status(f"wrote {path}")
+    def _rendered(self, channel: str, result, ms: float) -> None:
+        if channel.startswith("export-"):
+            self.show_status(f"wrote {result}")
+            self.exported.emit(str(result))
+        elif channel == "drop-encode":
+            self.session.set_latent(result)
+            self.show_status("the dropped image is encoded; its latent is in the explorer")
+
+    def _render_failed(self, channel: str, message: str) -> None:
+        if channel == "image":
+            self.show_error(f"cannot decode: {message}")
+        elif channel.startswith("export-"):
+            self.show_error(f"export failed: {message}")
+        elif channel == "drop-encode":
+            self.show_error(message)
 
     # --- drag and drop --------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
@@ -336,27 +357,19 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def drop_path(self, path: str | Path) -> None:
-        """A dropped model opens; a dropped image is measured by a flow, projected by a GAN, or
-        encoded and pinned by a VAE."""
+        """A dropped model opens. A dropped image goes to the first tool of the open model that takes
+        images (Inspect: a likelihood's measure, a GAN's projection), else it is encoded and pinned."""
         path = Path(path)
-        model = self.explore.model
-        if path.suffix.lower() not in IMAGE_SUFFIXES or model is None or model.is_points:
+        info = self.opened
+        if path.suffix.lower() not in IMAGE_SUFFIXES or info is None or info.is_points:
             self.open_path(path)
             return
-        try:
-            if model.family == "flow":
-                self.inspect.measure_image(path)
-                self.tabs.setCurrentWidget(self.inspect)
-            elif model.family == "gan":
-                self.inspect.project_file(path)
-                self.tabs.setCurrentWidget(self.inspect)
-            elif model.can_encode:
-                from genstudio.core.likelihood import load_image_as
-                image = load_image_as(path, tuple(model.data_shape)).float()[None] / 255
-                self.explore.set_latent(model.encode(image.to(model.device)).detach().cpu().reshape(-1))
-                self.show_status(f"{path.name} encoded; its latent is in the explorer")
-        except (GenStudioError, ValueError, OSError) as exc:
-            self.show_error(str(exc).splitlines()[0])
+        if self.inspect.take_image(path):
+            self.tabs.setCurrentWidget(self.inspect)
+        elif info.has(Capability.ENCODE):
+            self.renderer.submit("drop-encode", EncodeImageFile(path))
+        else:
+            self.show_error(f"{path.name}: a {info.family} can neither measure, project nor encode an image")
 
     # --- closing --------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
@@ -366,6 +379,7 @@ class MainWindow(QMainWindow):
             self.show_status("stopping training and saving\u2026")
             self.train.stop(wait=True)
         for runner in (self.map.tasks, self.inspect.tasks, self.diagnostics.tasks):
-            runner.cancel(wait=True)
+            runner.shutdown()
+        wait_for_retired()
         self.renderer.shutdown()
         super().closeEvent(event)

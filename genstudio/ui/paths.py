@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths
+from genstudio.core.user_dirs import user_data_dir
 
 
 def data_folder() -> Path:
-    """The per-user data folder: ~/.local/share/genstudio, ~/Library/Application Support/genstudio,
-    or %LOCALAPPDATA%/genstudio."""
-    location = QStandardPaths.writableLocation(QStandardPaths.GenericDataLocation)
-    return (Path(location) if location else Path.home()) / "genstudio"
+    """The per-user data folder (genstudio.core.user_dirs, the same one the core and the command
+    line use): ~/.local/share/genstudio, ~/Library/Application Support/genstudio, or
+    %LOCALAPPDATA%/genstudio."""
+    return user_data_dir()
 
 
 def runs_folder() -> Path:

@@ -1,9 +1,11 @@
-"""Model work off the GUI thread, with stale requests dropped so images follow the hand.
+"""The renderer: the one owner of the open model. All model work is a plain-data request to it.
 
-Every request names a channel ("image", "strip", "directions", ...) and gets a stamp. The worker
-thread runs a request only if it is still the newest of its channel when its turn comes: while a
-slider is dragged, intermediate positions that were overtaken are skipped, never queued up
-(the StyleGAN3 visualizer's scheme). The model object is touched only in the worker thread.
+Interactive requests (core/render_requests.py: decode, paths, directions, neighbours, encodes,
+exports) name a channel ("image", "strip", ...) and get a stamp. The worker thread runs a request
+only if it is still the newest of its channel when its turn comes: while a slider is dragged,
+positions that were overtaken are skipped, never queued (the StyleGAN3 visualizer's scheme).
+Long tasks (core/tasks.py) run in a TaskRunner's own thread with the model the renderer hands
+them. The GUI thread never calls the model: panels see only its `ModelInfo`.
 
 The worker runs torch on one thread (see genstudio.ui.torch_threads): a single-image decode is
 faster that way, and the core left free goes to the GUI thread that paints the result.
@@ -14,10 +16,11 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from genstudio.core.tasks import TaskState
+from genstudio.ui.task_runner import TaskRunner
 from genstudio.ui.torch_threads import single_threaded
 
 log = logging.getLogger(__name__)
@@ -31,22 +34,24 @@ class _Worker(QObject):
         super().__init__()
         self.latest = latest
         self.model = None
+        self.cache: dict = {}                   # per-model memo of requests (point clouds, indexes)
 
     @Slot(object)
     def set_model(self, model) -> None:
         self.model = model
+        self.cache = {}
 
     @Slot()
     def started(self) -> None:
         single_threaded()
 
     @Slot(str, int, object)
-    def run(self, channel: str, stamp: int, fn: Callable[[Any], Any]) -> None:
+    def run(self, channel: str, stamp: int, request) -> None:
         if self.latest.get(channel) != stamp or self.model is None:
             return  # overtaken by a newer request of the same channel
         start = time.perf_counter()
         try:
-            result = fn(self.model)
+            result = request.run(self.model, self.cache)
         except Exception as exc:  # report, never kill the thread: the next request may work
             log.exception("render request %s failed", channel)
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -56,8 +61,8 @@ class _Worker(QObject):
 
 
 class Renderer(QObject):
-    """GUI-side handle: `submit(channel, fn)` runs fn(model) in the worker; `done` carries the result
-    only if no newer request of that channel was submitted meanwhile."""
+    """GUI-side handle: `submit(channel, request)` runs request.run(model, cache) in the worker; `done`
+    carries the result only if no newer request of that channel was submitted meanwhile."""
 
     done = Signal(str, object, float)           # channel, result, milliseconds
     failed = Signal(str, str)
@@ -78,21 +83,30 @@ class Renderer(QObject):
         self._worker.failed.connect(self._fail)
         self._thread.started.connect(self._worker.started)
         self._thread.start()
-        self.model = None
+        self._model = None              # held only to hand to long tasks; never called here
+
+    @property
+    def has_model(self) -> bool:
+        return self._model is not None
 
     def set_model(self, model) -> None:
         """Hand a model to the worker; requests submitted after this call use it."""
-        self.model = model
+        self._model = model
         self._set_model.emit(model)
 
-    def submit(self, channel: str, fn: Callable[[Any], Any]) -> int:
+    def submit(self, channel: str, request) -> int:
         stamp = next(self._stamps)
         self._latest[channel] = stamp
-        self._run.emit(channel, stamp, fn)
+        self._run.emit(channel, stamp, request)
         return stamp
 
     def cancel(self, channel: str) -> None:
         self._latest.pop(channel, None)
+
+    def start_task(self, runner: TaskRunner, request) -> None:
+        """Run a long task request (core/tasks.py) on the open model in `runner`'s thread."""
+        model = self._model
+        runner.start(lambda state: request.run(model, state))
 
     @Slot(str, int, object, float)
     def _deliver(self, channel: str, stamp: int, result, ms: float) -> None:
@@ -108,3 +122,6 @@ class Renderer(QObject):
         self._latest.clear()
         self._thread.quit()
         self._thread.wait()
+
+
+__all__ = ["Renderer", "TaskState"]

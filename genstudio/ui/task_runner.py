@@ -1,96 +1,169 @@
-"""Run one long function (encode a data set, t-SNE, a diagnostics report, image projection) in a
-QThread with progress and cancel, delivering its result or a one-line error as signals."""
+"""Run long tasks (core/tasks.py) in a QThread with progress, partial results and cancel.
+
+`start(fn)` with fn(state: TaskState) -> result. Starting a new task never waits for the old one:
+the old task is asked to stop and left to finish in its own thread, its signals ignored; it is
+kept alive (module list) until its thread ends. Only `shutdown()` (closing the window) waits.
+"""
 
 from __future__ import annotations
 
+import itertools
 import logging
-import threading
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from genstudio.core.latent_map import Cancelled as MapCancelled
+from genstudio.core.metrics import DiagnosticsCancelled
+from genstudio.core.tasks import TaskCancelled, TaskState
+
 log = logging.getLogger(__name__)
+_retiring: set["_Job"] = set()        # abandoned jobs whose thread still runs
+_ids = itertools.count(1)
 
 
 class _Job(QObject):
-    progress = Signal(float, str)
-    done = Signal(object)
-    failed = Signal(str)
-    cancelled = Signal()
+    """One task in its own thread; every signal carries the job's id."""
 
-    def __init__(self, fn: Callable, stop: threading.Event):
+    progress = Signal(int, float, str)
+    partial = Signal(int, object)
+    done = Signal(int, object)
+    failed = Signal(int, str)
+    cancelled = Signal(int)
+
+    def __init__(self, fn: Callable[[TaskState], Any]):
         super().__init__()
+        self.id = next(_ids)
         self.fn = fn
-        self.stop = stop
+        self.state = TaskState(on_progress=lambda f, m: self.progress.emit(self.id, f, m),
+                               on_partial=lambda value: self.partial.emit(self.id, value))
+        self.thread = QThread()
+        self.thread.setObjectName("genstudio-task")
+        self.moveToThread(self.thread)
+        self.thread.started.connect(self.run)
 
     @Slot()
     def run(self) -> None:
         try:
-            result = self.fn(lambda fraction, message="": self.progress.emit(float(fraction), message),
-                             self.stop.is_set)
+            result = self.fn(self.state)
+        except (TaskCancelled, DiagnosticsCancelled, MapCancelled):
+            self.cancelled.emit(self.id)
         except Exception as exc:  # any failure becomes a message; the app keeps running
-            if self.stop.is_set():
-                self.cancelled.emit()
-                return
-            log.exception("background task failed")
-            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            self.failed.emit(text)
-            return
-        if self.stop.is_set():
-            self.cancelled.emit()
+            if self.state.is_interruption_requested():
+                self.cancelled.emit(self.id)
+            else:
+                log.exception("background task failed")
+                text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                self.failed.emit(self.id, text)
         else:
-            self.done.emit(result)
+            if self.state.is_interruption_requested():
+                self.cancelled.emit(self.id)
+            else:
+                self.done.emit(self.id, result)
+        finally:
+            self.thread.quit()
 
 
 class TaskRunner(QObject):
-    """One task at a time: `start(fn)` where fn(progress, should_stop) -> result."""
+    """One current task per runner; `busy` while it runs. Signals arrive in the GUI thread."""
 
     progress = Signal(float, str)
+    partial = Signal(object)
     done = Signal(object)
     failed = Signal(str)
     cancelled = Signal()
-    finished = Signal()          # after done / failed / cancelled, once the thread has ended
+    finished = Signal()          # after done / failed / cancelled of the current task
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._thread: QThread | None = None
         self._job: _Job | None = None
-        self._stop = threading.Event()
 
     @property
     def busy(self) -> bool:
-        return self._thread is not None
+        return self._job is not None
 
-    def start(self, fn: Callable[[Callable, Callable], Any]) -> None:
-        self.cancel(wait=True)
-        self._stop = threading.Event()
-        self._thread = QThread()
-        self._thread.setObjectName("genstudio-task")
-        self._job = _Job(fn, self._stop)
-        self._job.moveToThread(self._thread)
-        self._thread.started.connect(self._job.run)
-        self._job.progress.connect(self.progress)
-        for signal, relay in ((self._job.done, self.done), (self._job.failed, self.failed),
-                              (self._job.cancelled, self.cancelled)):
-            signal.connect(relay)
-            signal.connect(self._end)
-        self._thread.start()
+    def _current(self, job_id: int) -> bool:
+        return self._job is not None and self._job.id == job_id
 
-    def _end(self, *args) -> None:
-        if self._thread is None:
-            return
-        self._thread.quit()
-        self._thread.wait()
-        self._thread.deleteLater()
-        self._job.deleteLater()
-        self._thread, self._job = None, None
-        self.finished.emit()
+    def start(self, fn: Callable[[TaskState], Any]) -> None:
+        self._abandon()
+        job = _Job(fn)
+        self._job = job
+        job.progress.connect(self._progress)
+        job.partial.connect(self._partial)
+        job.done.connect(self._done)
+        job.failed.connect(self._failed)
+        job.cancelled.connect(self._cancelled)
+        job.thread.finished.connect(self._thread_finished)
+        job.thread.start()
 
-    def cancel(self, wait: bool = False) -> None:
-        self._stop.set()
-        if wait and self._thread is not None:
-            self._thread.quit()
-            self._thread.wait()
-            self._thread.deleteLater()
-            self._job.deleteLater()
-            self._thread, self._job = None, None
+    @Slot(int, float, str)
+    def _progress(self, job_id: int, fraction: float, message: str) -> None:
+        if self._current(job_id):
+            self.progress.emit(fraction, message)
+
+    @Slot(int, object)
+    def _partial(self, job_id: int, value) -> None:
+        if self._current(job_id):
+            self.partial.emit(value)
+
+    @Slot(int, object)
+    def _done(self, job_id: int, result) -> None:
+        if self._current(job_id):
+            self._release()
+            self.done.emit(result)
+            self.finished.emit()
+
+    @Slot(int, str)
+    def _failed(self, job_id: int, message: str) -> None:
+        if self._current(job_id):
+            self._release()
+            self.failed.emit(message)
+            self.finished.emit()
+
+    @Slot(int)
+    def _cancelled(self, job_id: int) -> None:
+        if self._current(job_id):
+            self._release()
+            self.cancelled.emit()
+            self.finished.emit()
+
+    @Slot()
+    def _thread_finished(self) -> None:
+        for job in [j for j in _retiring if j.thread.isFinished()]:
+            _retiring.discard(job)
+            job.thread.deleteLater()
+            job.deleteLater()
+
+    def _release(self) -> None:
+        """The current job has reported; its thread is deleted once it has ended."""
+        _retiring.add(self._job)
+        self._job = None
+
+    def _abandon(self) -> _Job | None:
+        """Ask the current task to stop; it winds down in the background and is forgotten."""
+        job, self._job = self._job, None
+        if job is not None:
+            job.state.request_interruption()
+            _retiring.add(job)
+            if job.thread.isFinished():
+                self._thread_finished()
+        return job
+
+    def cancel(self) -> None:
+        """Stop the current task without waiting for it."""
+        if self._abandon() is not None:
+            self.cancelled.emit()
+            self.finished.emit()
+
+    def shutdown(self) -> None:
+        """Stop the current task and wait for its thread (closing the window)."""
+        job = self._abandon()
+        if job is not None:
+            job.thread.wait()
+
+
+def wait_for_retired() -> None:
+    """Wait for every abandoned task's thread (closing the app)."""
+    for job in list(_retiring):
+        job.thread.wait()

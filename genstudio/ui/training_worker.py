@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -26,7 +27,7 @@ EMIT_INTERVAL_S = 0.05     # at most 20 progress signals a second
 class TrainingWorker(QObject):
     progress = Signal(object)      # list[Report]: the step reports since the last signal
     samples = Signal(object)       # Report with .samples (n, C, H, W) or (n, 2)
-    snapshot = Signal(object)      # dict: family, preset, model_config, state (CPU copy), step, data
+    snapshot = Signal(object)      # dict: card (ModelCard at that step), state (CPU copy of the weights), name
     state = Signal(str)            # "running" | "paused"
     saved = Signal(str)            # path of an autosave
     finished = Signal(object)      # the final Report (finished / stopped / diverged), or None on failure
@@ -60,10 +61,8 @@ class TrainingWorker(QObject):
 
     def _make_snapshot(self) -> dict:
         trainer = self.trainer
-        return {"family": trainer.model.family, "preset": trainer.preset_name,
-                "model_config": dict(trainer.model.config), "state": trainer.snapshot_state(),
-                "step": trainer.step, "data": trainer.dataset.describe(),
-                "out_dir": trainer.config.out_dir}
+        return {"card": trainer.card(), "state": trainer.snapshot_state(),
+                "name": Path(trainer.config.out_dir or "training").name}
 
     @Slot()
     def run(self) -> None:

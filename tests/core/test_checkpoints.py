@@ -8,10 +8,13 @@ import pytest
 import safetensors.torch
 import torch
 
-from genstudio.core import checkpoints
+from genstudio.core import model_card, registry
 from genstudio.core.checkpoints import load_checkpoint, read_header, save_checkpoint
+from genstudio.core.families.family import Capability
 from genstudio.core.engine import TrainConfig, Trainer
 from genstudio.core.errors import CheckpointError
+
+from checkpoint_files import rewrite_header
 
 
 def trained(mnist, tmp_path, family, preset, steps=4, **model):
@@ -38,24 +41,25 @@ def test_round_trip_same_latents_same_images(mnist, tmp_path, family, preset, mo
     trainer.model.eval()
     loaded.model.eval()
     assert torch.equal(trainer.model.decode(z), loaded.model.decode(z))
-    header = loaded.header
-    assert header["data_shape"] == [1, 28, 28]
-    assert header["value_range"] == [0.0, 1.0]
-    assert header["label_names"] == [str(i) for i in range(10)]
-    assert header["data"]["name"] == "mnist"
-    assert header["data"]["source"] == "mnist"   # the keyword, not this machine's path: portable
-    assert header["versions"]["torch"] == torch.__version__
-    assert header["format_version"] == checkpoints.FORMAT_VERSION
+    card = loaded.card
+    assert card.data_shape == (1, 28, 28)
+    assert card.value_range == (0.0, 1.0)
+    assert card.label_names == [str(i) for i in range(10)]
+    assert card.data.name == "mnist"
+    assert card.data_source == "mnist"   # the keyword, not this machine's path: portable
+    assert card.versions["torch"] == torch.__version__
+    assert card.format_version == model_card.FORMAT_VERSION == 2
+    assert card.config == trainer.model.config           # every architecture field, typed
+    assert set(loaded.header["model_config"]) == set(type(card.config).field_names())
     assert loaded.has_resume_state
-    if loaded.model.can_encode:
+    if registry.get(family).has(Capability.ENCODE):
         x, _ = mnist.batch(torch.arange(3))
         assert torch.allclose(trainer.model.encode(x), loaded.model.encode(x))
 
 
 def test_weights_only_checkpoint_has_no_resume_state(mnist, tmp_path):
     trainer, _ = trained(mnist, tmp_path, "vae", "map")
-    path = save_checkpoint(tmp_path / "demo.safetensors", trainer.model, preset="map",
-                           data=mnist.describe(), train={}, step=4)
+    path = save_checkpoint(tmp_path / "demo.safetensors", trainer.model, trainer.card())
     loaded = load_checkpoint(path)
     assert not loaded.has_resume_state
     assert path.stat().st_size < (tmp_path / "checkpoint.safetensors").stat().st_size
@@ -112,20 +116,6 @@ def test_foreign_non_checkpoint_files(tmp_path):
         one_line(exc, str(path), reason)
 
 
-def rewrite_header(src, dst, change):
-    """Copy a checkpoint with its genstudio header edited (tensors untouched)."""
-    raw = src.read_bytes()
-    n = struct.unpack("<Q", raw[:8])[0]
-    meta = json.loads(raw[8:8 + n])
-    header = json.loads(meta["__metadata__"]["genstudio"])
-    change(header)
-    meta["__metadata__"]["genstudio"] = json.dumps(header)
-    blob = json.dumps(meta).encode()
-    blob += b" " * (-len(blob) % 8)
-    dst.write_bytes(struct.pack("<Q", len(blob)) + blob + raw[8 + n:])
-    return dst
-
-
 def test_unknown_version(good_file, tmp_path):
     path = rewrite_header(good_file, tmp_path / "future.safetensors", lambda h: h.update(format_version=99))
     with pytest.raises(CheckpointError) as exc:
@@ -160,7 +150,7 @@ def test_save_is_atomic(good_file, tmp_path, monkeypatch, mnist):
 
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(OSError):
-        save_checkpoint(target, loaded.model, preset="map", data=mnist.describe(), train={}, step=99)
+        save_checkpoint(target, loaded.model, loaded.card.with_step(99))
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.safetensors"]
 

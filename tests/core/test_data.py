@@ -304,8 +304,8 @@ def test_spec_keywords():
 
 
 def test_spec_torchvision_forms(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))                 # default root ~/.genstudio/data
-    with pytest.raises(DataError, match=str(tmp_path / "home" / ".genstudio" / "data" / "cifar-10-batches-py")):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))   # default root: the user data folder's datasets/
+    with pytest.raises(DataError, match=str(tmp_path / "data" / "genstudio" / "datasets" / "cifar-10-batches-py")):
         load_dataset("torchvision:cifar10")
     with pytest.raises(DataError, match=r"unknown torchvision data set 'svhn'"):
         load_dataset(f"torchvision:svhn:{tmp_path}")

@@ -11,7 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from genstudio.core.models.flow import PRESETS, Flow
+from genstudio.core import registry
+from genstudio.core.families.flow.config import FlowConfig
+from genstudio.core.families.flow.model import Flow
+
+PRESETS = registry.get("flow").presets
 
 torch.set_num_threads(2)
 
@@ -35,11 +39,11 @@ def ring8(n: int, generator: torch.Generator) -> torch.Tensor:
 
 
 def image_flow(**overrides) -> Flow:
-    return Flow({"data_shape": [1, 28, 28], **PRESETS["realnvp"]["model"], **overrides})
+    return Flow(FlowConfig.from_dict({"data_shape": [1, 28, 28], **PRESETS["realnvp"].model, **overrides}, complete=False))
 
 
 def point_flow(**overrides) -> Flow:
-    return Flow({"data_shape": [2], **PRESETS["toy"]["model"], **overrides})
+    return Flow(FlowConfig.from_dict({"data_shape": [2], **PRESETS["toy"].model, **overrides}, complete=False))
 
 
 def perturb(model: Flow, std: float, seed: int = 0) -> Flow:
@@ -54,14 +58,14 @@ def perturb(model: Flow, std: float, seed: int = 0) -> Flow:
 
 def test_preset_shapes_and_config_round_trip():
     assert set(PRESETS) >= {"realnvp", "toy"}
-    assert PRESETS["realnvp"]["data"] == "images" and PRESETS["toy"]["data"] == "points"
+    assert PRESETS["realnvp"].data == "images" and PRESETS["toy"].data == "points"
     for preset in PRESETS.values():
-        assert "data_shape" not in preset["model"]
-        json.dumps(preset)
+        assert "data_shape" not in preset.model
+        json.dumps(preset.model)
     model = image_flow()
     assert model.family == "flow" and model.optimizer_names == ("flow",)
-    assert model.latent_shape == (1, 28, 28) and model.can_encode
-    assert json.loads(json.dumps(model.config)) == model.config
+    assert model.latent_shape == (1, 28, 28)
+    assert FlowConfig.from_dict(json.loads(json.dumps(model.config.to_dict()))) == model.config
     weights_mb = sum(p.numel() for p in model.parameters()) * 4 / 2**20
     assert weights_mb < 4, f"the preset should stay small, has {weights_mb:.1f} MB of weights"
 
@@ -69,7 +73,7 @@ def test_preset_shapes_and_config_round_trip():
 def test_too_many_scales_is_a_clear_error():
     with pytest.raises(ValueError, match="at most 3 scales"):
         image_flow(num_scales=4)
-    with pytest.raises(ValueError, match="unknown flow config"):
+    with pytest.raises(ValueError, match="unknown config fields"):
         image_flow(hiden_channels=8)
 
 
@@ -89,7 +93,7 @@ def test_images_invert_exactly(mnist):
 
 @pytest.mark.parametrize("shape, scales", [((3, 32, 32), 3), ((1, 28, 28), 1), ((1, 28, 28), 2)])
 def test_other_shapes_and_scale_counts_invert(shape, scales):
-    model = perturb(Flow({"data_shape": list(shape), "num_scales": scales, "couplings_per_scale": 2,
+    model = perturb(registry.build_model("flow", {"data_shape": list(shape), "num_scales": scales, "couplings_per_scale": 2,
                           "hidden_channels": 4, "num_blocks": 1}), 0.05)
     x = torch.rand(2, *shape, generator=torch.Generator().manual_seed(5))
     with torch.no_grad():
@@ -123,7 +127,7 @@ def brute_force_log_prob(model: Flow, x: torch.Tensor) -> torch.Tensor:
 
 def test_image_log_det_matches_brute_force_jacobian():
     # (1, 4, 4) with two scales: checkerboard couplings, squeeze, channel couplings, factor-out.
-    model = Flow({"data_shape": [1, 4, 4], "num_scales": 2, "couplings_per_scale": 2,
+    model = registry.build_model("flow", {"data_shape": [1, 4, 4], "num_scales": 2, "couplings_per_scale": 2,
                   "hidden_channels": 8, "num_blocks": 1})
     model = perturb(model.double(), 0.3).eval()
     x = torch.rand(3, 1, 4, 4, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
@@ -160,7 +164,7 @@ def test_fresh_flow_has_finite_bits_per_dim(mnist):
 def test_training_on_mnist_lowers_bits_per_dim(mnist):
     torch.manual_seed(0)
     model = image_flow()
-    optimizers = model.make_optimizers(PRESETS["realnvp"]["hyper"])
+    optimizers = model.make_optimizers(PRESETS["realnvp"].hyper)
     held_out = mnist[448:]
     before = float(model.evaluate(held_out)["bits_per_dim"])
     losses = []
@@ -180,7 +184,7 @@ def test_toy_flow_learns_ring8():
     gen = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
     model = point_flow()
-    optimizers = model.make_optimizers(PRESETS["toy"]["hyper"])
+    optimizers = model.make_optimizers(PRESETS["toy"].hyper)
     held_out = ring8(1024, gen)
     before = float(model.evaluate(held_out)["nll"])
     for _ in range(150):
@@ -193,7 +197,7 @@ def test_toy_flow_learns_ring8():
 
 def test_rebuilt_flow_decodes_identically():
     source = perturb(image_flow(), 0.02)
-    rebuilt = Flow(json.loads(json.dumps(source.config)))
+    rebuilt = Flow(FlowConfig.from_dict(json.loads(json.dumps(source.config.to_dict()))))
     rebuilt.load_state_dict(source.state_dict())
     z = source.sample_latents(4, torch.Generator().manual_seed(3))
     with torch.no_grad():

@@ -46,7 +46,7 @@ def test_torch_export_generator(generator, tmp_path):
     program = torch.export.export(generator, (torch.randn(4, 8),), dynamic_shapes={"z": {0: batch}})
     torch.export.save(program, path)
     opened = open_model(path, latent_dim=8, output_range=(-1.0, 1.0))
-    assert opened.header["kind"] == "export"
+    assert opened.card.config.kind == "export" and opened.card.is_foreign
     z = torch.randn(3, 8)
     assert torch.allclose(opened.model.decode(z), (generator(z) + 1) / 2, atol=1e-6)
 

@@ -7,11 +7,11 @@ import torch
 from genstudio.core.engine import TrainConfig, Trainer
 from genstudio.core.inversion import project_image
 from genstudio.core.latent_map import encode_dataset, kl_per_dimension, manifold_grid, project, tile_images
-from genstudio.core.models.vae import VAE
+from genstudio.core.registry import build_model
 
 
 def test_two_d_latents_map_directly_and_decode_round_trips(mnist):
-    model = VAE({"data_shape": [1, 28, 28], "latent_dim": 2, "hidden": [64]}).eval()
+    model = build_model("vae", {"data_shape": [1, 28, 28], "latent_dim": 2, "hidden": [64]}).eval()
     latents = encode_dataset(model, mnist.data[:500])
     assert latents.shape == (500, 2)
     proj = project(latents)
@@ -21,7 +21,7 @@ def test_two_d_latents_map_directly_and_decode_round_trips(mnist):
 
 def test_kl_per_dimension_matches_the_training_figures_and_finds_collapsed_dimensions(mnist):
     torch.manual_seed(0)
-    model = VAE({"data_shape": [1, 28, 28], "latent_dim": 4, "hidden": [64]}).eval()
+    model = build_model("vae", {"data_shape": [1, 28, 28], "latent_dim": 4, "hidden": [64]}).eval()
     with torch.no_grad():                   # dimension 3 ignores x: q(z3|x) = N(0, 1) exactly
         model.encoder[-1].weight[[3, 7]] = 0.0
         model.encoder[-1].bias[[3, 7]] = 0.0
@@ -33,7 +33,7 @@ def test_kl_per_dimension_matches_the_training_figures_and_finds_collapsed_dimen
 
 
 def test_pca_projection_inverse_is_exact_on_the_plane(mnist):
-    model = VAE({"data_shape": [1, 28, 28], "latent_dim": 8, "hidden": [64]}).eval()
+    model = build_model("vae", {"data_shape": [1, 28, 28], "latent_dim": 8, "hidden": [64]}).eval()
     latents = encode_dataset(model, mnist.data[:1000])
     proj = project(latents, "pca")
     assert proj.points.shape == (1000, 2) and "PCA" in proj.description

@@ -360,7 +360,7 @@ def test_cheap_metrics_and_collapse_rule(mnist, space, cache, halves):
 def test_toy_best_preset_trains_and_keeps_its_fourier_features(tmp_path):
     from genstudio.core.checkpoints import load_checkpoint
     from genstudio.core.engine import TrainConfig, Trainer
-    from genstudio.core.models import build_model
+    from genstudio.core.registry import build_model
 
     config = TrainConfig(family="gan", preset="toy-best", steps=30, report_every=10, sample_every_s=0,
                          device="cpu", out_dir=str(tmp_path), n_samples=4)

@@ -131,7 +131,8 @@ def test_exports_through_the_dialogs(qtbot, window, monkeypatch, tmp_path):
 
     monkeypatch.setattr(GridExportDialog, "exec", accept)
     target["path"] = tmp_path / "grid.png"
-    window.export_grid_dialog()
+    with qtbot.waitSignal(window.exported, timeout=30000):
+        window.export_grid_dialog()
     with Image.open(target["path"]) as im:
         assert im.size == ((5 * 30 + 2) * 2, (3 * 30 + 2) * 2)
 
@@ -140,12 +141,14 @@ def test_exports_through_the_dialogs(qtbot, window, monkeypatch, tmp_path):
     with qtbot.waitSignal(window.explore.strip_view.shown, timeout=10000):
         window.explore.randomise_endpoints()
     target["path"] = tmp_path / "path.gif"
-    window.export_gif_dialog()
+    with qtbot.waitSignal(window.exported, timeout=30000):
+        window.export_gif_dialog()
     with Image.open(target["path"]) as gif:
         assert gif.n_frames == 24 + 22                # 24 frames there and 22 back (boomerang)
         assert gif.size == (28 * 4, 28 * 4)
     target["path"] = tmp_path / "strip.png"
-    window.export_strip_dialog()
+    with qtbot.waitSignal(window.exported, timeout=30000):
+        window.export_strip_dialog()
     with Image.open(target["path"]) as strip:
         frames = window.explore.frames.value()
         assert strip.size == ((frames * 30 + 2) * 2, 32 * 2)
@@ -159,6 +162,25 @@ def test_exports_through_the_dialogs(qtbot, window, monkeypatch, tmp_path):
     with qtbot.waitSignal(window.explore.image_view.shown, timeout=10000):
         window.explore.load_latent_json(target["path"])
     assert np.allclose(window.explore.last_image, shown, atol=1e-6)
+
+
+def test_a_saved_latent_renders_the_same_on_the_command_line(qtbot, window, monkeypatch, tmp_path):
+    """The latent record the app writes is what `genstudio sample --latent` reads: same pixels."""
+    from genstudio.cli import main
+    from genstudio.core.export import to_uint8_hwc
+
+    open_and_wait(qtbot, window, demo("gan-mnist"))
+    qtbot.waitUntil(lambda: window.explore.directions is not None, timeout=30000)
+    with qtbot.waitSignal(window.explore.image_view.shown, timeout=10000):
+        window.explore.sliders.sliders[1].setValue(-220)          # an edit no seed reproduces
+    record = tmp_path / "latent.json"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(record), ""))
+    window.save_latent_dialog()
+    out = tmp_path / "cli.png"
+    assert main(["sample", str(demo("gan-mnist")), "--latent", str(record), "--out", str(out)]) == 0
+    with Image.open(out) as im:
+        cli = np.asarray(im.convert("RGB"))
+    assert np.array_equal(cli, to_uint8_hwc(window.explore.last_image[None])[0])
 
 
 def test_nearest_neighbours(qtbot, window):

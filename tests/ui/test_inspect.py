@@ -8,8 +8,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from genstudio.core.checkpoints import save_checkpoint
+from genstudio.core.checkpoints import load_checkpoint, save_checkpoint
 from genstudio.core.engine import TrainConfig, Trainer
+from genstudio.core.families.family import Capability
 from genstudio.core.likelihood import image_bits_per_dim
 from genstudio.ui.model_list import demo_checkpoints
 
@@ -19,34 +20,35 @@ def small_flow_checkpoint(mnist, tmp_path):
                          model={"num_scales": 2, "couplings_per_scale": 2, "hidden_channels": 8}, batch_size=32)
     trainer = Trainer(config, dataset=mnist)
     list(trainer.run())
-    return save_checkpoint(tmp_path / "flow.safetensors", trainer.model, preset="realnvp",
-                           data=mnist.describe(), train={}, step=5)
+    return save_checkpoint(tmp_path / "flow.safetensors", trainer.model, trainer.card())
 
 
 def test_flow_bits_per_dim_of_data_and_dropped_image(qtbot, window, mnist, tmp_path):
     path = small_flow_checkpoint(mnist, tmp_path)
     with qtbot.waitSignal(window.explore.image_view.shown, timeout=30000):
         assert window.open_path(path)
-    panel = window.inspect
-    assert panel.stack.currentIndex() == 1
+    inspect = window.inspect
+    panel = inspect.tool(Capability.EXACT_LIKELIHOOD)
+    assert inspect.active_tools() == [panel] and inspect.pages.currentWidget() is panel
     small = type(mnist)("mnist", mnist.data[:600], mnist.labels[:600], mnist.label_names)
     panel.dataset = small
-    with qtbot.waitSignal(panel.tasks.finished, timeout=60000):
+    with qtbot.waitSignal(inspect.tasks.finished, timeout=60000):
         panel.measure_dataset()
     assert panel.bpd.shape == (600,) and np.isfinite(panel.bpd).all()
     heights = panel.bars.opts["height"]
     assert int(np.sum(heights)) == 600
     worst = panel.shown_indices[0]
     assert panel.bpd[worst] == panel.bpd.max()          # the tail is shown, worst first
-    assert f"mean {panel.bpd.mean():.4f}" in panel.message.text()
+    assert f"mean {panel.bpd.mean():.4f}" in inspect.message.text()
 
     digit = tmp_path / "digit.png"
     Image.fromarray(mnist.data[7, 0].numpy()).save(digit)
     window.drop_path(digit)
-    assert window.tabs.currentWidget() is panel
+    assert window.tabs.currentWidget() is inspect
+    qtbot.waitUntil(lambda: panel.dropped_bpd is not None, timeout=30000)
     shown = panel.dropped_bpd
-    assert f"{shown:.4f} bits/dim" in panel.message.text()
-    assert abs(shown - image_bits_per_dim(window.explore.model, digit)) < 1e-5
+    assert f"{shown:.4f} bits/dim" in inspect.message.text()
+    assert abs(shown - image_bits_per_dim(load_checkpoint(path).model.eval(), digit)) < 1e-5
     assert abs(shown - float(panel.bpd[7])) < 1e-3          # the same image measured in the data set
     cli = subprocess.run([sys.executable, "-m", "genstudio", "info", str(path), "--image", str(digit)],
                          capture_output=True, text=True)
@@ -63,8 +65,8 @@ def test_gan_projection_lands_in_the_explorer(qtbot, window, mnist):
     gan = next(p for p in demo_checkpoints() if p.stem == "gan-mnist")
     with qtbot.waitSignal(window.explore.image_view.shown, timeout=30000):
         window.open_path(gan)
-    panel = window.inspect
-    assert panel.stack.currentIndex() == 2
+    panel = window.inspect.tool(Capability.IMAGE_PROJECTION)
+    assert window.inspect.active_tools() == [panel]
     panel.steps.setValue(60)
     panel.restarts.setValue(4)
     with qtbot.waitSignal(panel.pinLatent, timeout=60000) as pinned:

@@ -3,17 +3,17 @@
 import logging
 import sys
 
-from PySide6.QtCore import QStandardPaths
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 
-def test_uncaught_exception_is_logged_and_shown(qtbot, monkeypatch):
-    QStandardPaths.setTestModeEnabled(True)   # write under ~/.qttest, not the user's data folder
+def test_uncaught_exception_is_logged_and_shown(qtbot, monkeypatch, tmp_path):
     from genstudio.ui.logs import install_excepthook, log_path, setup_logging
 
+    # Write under tmp_path, not the user's data folder.
+    monkeypatch.setattr("genstudio.ui.paths.user_data_dir", lambda: tmp_path / "genstudio")
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)   # restored after the test
     path = setup_logging()
-    assert path == log_path() and ".qttest" in str(path)
+    assert path == log_path() == tmp_path / "genstudio" / "logs" / "genstudio.log"
     install_excepthook(lambda: None)
     try:
         raise RuntimeError("the flux capacitor melted")

@@ -90,9 +90,8 @@ def test_larger_latent_gets_a_pca_map_whose_decode_round_trips(qtbot, window, mn
                       dataset=mnist)
     list(trainer.run())
     model = trainer.model.eval()
-    header = {"family": "vae", "preset": "mlp", "data": mnist.describe(), "label_names": mnist.label_names}
     with qtbot.waitSignal(window.explore.image_view.shown, timeout=30000):
-        window._show_model(OpenedModel(window.opened.path if window.opened else demo("vae-mnist"), model, header))
+        window._show_model(OpenedModel.of(demo("vae-mnist"), trainer.card(), model))
     subset = type(mnist)("mnist", mnist.data[:2000], mnist.labels[:2000], mnist.label_names)
     build(qtbot, window, subset)
     panel = window.map
@@ -110,4 +109,4 @@ def test_gan_has_no_map(qtbot, window):
     with qtbot.waitSignal(window.explore.image_view.shown, timeout=30000):
         window.open_path(demo("gan-mnist"))
     assert not window.map.build_button.isEnabled()
-    assert "needs a model with an encoder" in window.map.description.text()
+    assert "needs a model that encodes images" in window.map.description.text()

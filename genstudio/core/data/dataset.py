@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from genstudio.core.data.pixels import to_unit_float
+
 
 @dataclass
 class InMemoryDataset:
@@ -76,7 +78,7 @@ class InMemoryDataset:
         """Float batch (B, *shape) and its labels (B,) or None, for indices on the data's device."""
         x = self.data[index]
         if not self.is_points:
-            x = x.float().div_(255.0)
+            x = to_unit_float(x)
         y = None if self.labels is None else self.labels[index]
         return x, y
 

@@ -5,7 +5,9 @@ Grammar (keywords and prefixes are case-insensitive, paths are not; `~` is expan
     mnist                                the bundled MNIST test set (10,000 digits, works offline)
     ring8 | grid25                       2-D Gaussian mixtures, 100,000 points (see toy.py)
     torchvision:NAME[:ROOT][:test]       NAME is mnist, fashionmnist or cifar10; ROOT defaults to
-                                         ~/.genstudio/data; the train split unless `:test` ends it
+                                         `datasets` in the user data folder (torchvision_sets.
+                                         default_root: ~/.local/share/genstudio/datasets on Linux);
+                                         the train split unless `:test` ends it
                                          (`:train` is accepted too, and is what `source` spells out)
     folder:PATH[?size=N&channels=C]      every image under PATH, resized to N×N (default 64; also
                                          HxW) with C = 1 grey or 3 RGB (default 3); labelled by
@@ -29,15 +31,16 @@ from genstudio.core.data.dataset import InMemoryDataset
 from genstudio.core.data.idx import has_idx_files, load_idx_folder
 from genstudio.core.data.image_folder import load_image_folder
 from genstudio.core.data.toy import TOY_MIXTURES, load_toy
-from genstudio.core.data.torchvision_sets import DEFAULT_ROOT, canonical_torchvision_name, load_torchvision
+from genstudio.core.data.torchvision_sets import canonical_torchvision_name, default_root, load_torchvision
 from genstudio.core.errors import DataError
 
 SPEC_HELP = """\
 Data set SPEC, one of:
   mnist                             bundled MNIST test set (10,000 digits, offline)
   ring8 | grid25                    2-D Gaussian mixtures (100,000 points)
-  torchvision:NAME[:ROOT][:test]    NAME = mnist | fashionmnist | cifar10; ROOT default
-                                    ~/.genstudio/data; train split unless :test
+  torchvision:NAME[:ROOT][:test]    NAME = mnist | fashionmnist | cifar10; ROOT default: datasets/
+                                    in the user data folder (Linux: ~/.local/share/genstudio);
+                                    train split unless :test
   folder:PATH[?size=N&channels=C]   images under PATH resized to NxN (default 64), C = 1 or 3
                                     (default 3); sub-folder names become labels
   idx:PATH                          MNIST-layout folder of idx files (train-*/t10k-*[.gz])
@@ -92,7 +95,7 @@ def _load_torchvision(body: str, download: bool) -> InMemoryDataset:
             body, train = body[: -len(suffix)], is_train
             break
     name, _, root_text = body.partition(":")
-    root = _path(root_text or str(DEFAULT_ROOT))
+    root = _path(root_text or str(default_root()))
     key = canonical_torchvision_name(name)
     dataset = load_torchvision(key, root, train=train, download=download)
     dataset.source = f"torchvision:{key}:{root}:{'train' if train else 'test'}"

@@ -16,8 +16,15 @@ import torch
 from genstudio.core.data.dataset import InMemoryDataset
 from genstudio.core.data.idx import read_idx
 from genstudio.core.errors import DataError
+from genstudio.core.user_dirs import user_data_dir
 
-DEFAULT_ROOT = Path("~/.genstudio/data")
+
+def default_root() -> Path:
+    """Where torchvision data sets live unless a ROOT is given: `datasets` in the user data folder
+    (~/.local/share/genstudio/datasets on Linux, ~/Library/Application Support/genstudio/datasets on
+    macOS, %LOCALAPPDATA%\\genstudio\\datasets on Windows)."""
+    return user_data_dir() / "datasets"
+
 
 # genstudio name -> torchvision class name.
 TORCHVISION_SETS = {"mnist": "MNIST", "fashionmnist": "FashionMNIST", "cifar10": "CIFAR10"}
@@ -47,18 +54,19 @@ def _expected_files(cls: type, root: Path) -> tuple[Path, list[str], str]:
     return root / cls.__name__ / "raw", names, "gunzipped, not the .gz downloads"
 
 
-def load_torchvision(name: str, root: str | Path = DEFAULT_ROOT, train: bool = True,
+def load_torchvision(name: str, root: str | Path | None = None, train: bool = True,
                      download: bool = False) -> InMemoryDataset:
     """A torchvision data set as images (N, C, H, W) uint8 with int64 labels named by its `classes`.
 
-    MNIST/Fashion-MNIST give (N, 1, 28, 28), CIFAR-10 (N, 3, 32, 32). `download=True` lets
-    torchvision fetch missing files into `root` (needs a network connection).
+    MNIST/Fashion-MNIST give (N, 1, 28, 28), CIFAR-10 (N, 3, 32, 32). `root` defaults to
+    `default_root()`. `download=True` lets torchvision fetch missing files into `root` (needs a
+    network connection).
     """
     from torchvision import datasets  # deferred: importing torchvision costs about a second
 
     key = canonical_torchvision_name(name)
     cls = getattr(datasets, TORCHVISION_SETS[key])
-    root = Path(root).expanduser()
+    root = Path(root).expanduser() if root is not None else default_root()
     folder, needed, by_hand = _expected_files(cls, root)
     missing = [n for n in needed if not (folder / n).is_file()]
     if missing and not download:

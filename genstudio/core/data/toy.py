@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from genstudio.core.data.dataset import InMemoryDataset
@@ -72,3 +73,10 @@ def load_toy(name: str, n: int = 100_000, seed: int = 0) -> InMemoryDataset:
         label_names=[f"mode {i}" for i in range(mixture.num_modes)],
         source=name,
     )
+
+
+def plot_bounds(points: np.ndarray, margin: float = 0.15) -> tuple[float, float, float, float]:
+    """A square (x0, x1, y0, y1) around (N, 2) points with a margin, so the surface shows the edges."""
+    lo, hi = points.min(0), points.max(0)
+    centre, half = (lo + hi) / 2, float((hi - lo).max()) / 2 * (1 + margin) + 1e-3
+    return float(centre[0] - half), float(centre[0] + half), float(centre[1] - half), float(centre[1] + half)

@@ -8,6 +8,7 @@ PCA of the pixels (64-D), fit on the real images. Every report names the space i
 
 The classifier trains on 80 % of the data set and reports its accuracy on the other 20 % (MNIST's
 bundled 10k test set: 8,000 / 2,000). It is cached as a safetensors file in a cache folder (default
+`classifiers` in the user cache folder of genstudio.core.user_dirs: on Linux
 $XDG_CACHE_HOME/genstudio/classifiers, else ~/.cache/genstudio/classifiers), keyed by a hash of
 the data set's name, shape, labels and pixels, written atomically and loaded without pickle.
 """
@@ -18,7 +19,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import re
 import time
 from pathlib import Path
@@ -31,7 +31,9 @@ from torch import nn
 
 from genstudio.core.atomic import write_bytes_atomic
 from genstudio.core.data.dataset import InMemoryDataset
+from genstudio.core.data.pixels import to_unit_float
 from genstudio.core.metrics import check_stop
+from genstudio.core.user_dirs import user_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -51,15 +53,15 @@ EMBED_BATCH = 512          # images per forward: larger batches fall out of the 
 
 
 def default_cache_dir() -> Path:
-    """$XDG_CACHE_HOME/genstudio/classifiers, or ~/.cache/genstudio/classifiers."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base).expanduser() / "genstudio" / "classifiers"
+    """`classifiers` in the user cache folder: on Linux $XDG_CACHE_HOME/genstudio/classifiers, or
+    ~/.cache/genstudio/classifiers (macOS ~/Library/Caches/genstudio/classifiers, Windows
+    %LOCALAPPDATA%\\genstudio\\Cache\\classifiers)."""
+    return user_cache_dir() / "classifiers"
 
 
 def as_float_images(images: torch.Tensor) -> torch.Tensor:
     """uint8 0..255 or float [0, 1] images (n, C, H, W) -> float32 [0, 1] on the CPU."""
-    images = images.detach().cpu()
-    return images.float().div_(255.0) if images.dtype == torch.uint8 else images.float()
+    return to_unit_float(images.detach().cpu())
 
 
 class CNNClassifier(nn.Module):

@@ -5,8 +5,8 @@ Conventions (all families):
 - Data reaches `train_step` as float tensors: images in [0, 1] (B, C, H, W); points (B, 2) in
   data coordinates. `decode`/`sample` return the same range and shape, so "the data set's range"
   is always [0, 1] for images whatever a model uses inside (a GAN's tanh works in [-1, 1]).
-- `config` holds only JSON-serialisable architecture arguments: `build_model(family, config)`
-  rebuilds the same module, and a checkpoint stores `config` beside the weights.
+- `config` is the family's typed config (a frozen dataclass, see families/config.py): the family
+  rebuilds the same module from it, and a checkpoint stores every field beside the weights.
 - `train_step` does the whole update (forward, backward, optimiser steps) and returns detached
   tensors: 0-d scalars for curves, 1-d vectors (e.g. a VAE's KL per latent dimension) as extras.
   Returning tensors rather than floats avoids a device sync every step; the engine converts.
@@ -20,16 +20,18 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+from genstudio.core.families.config import ModelConfig
+
 
 class GenerativeModel(nn.Module):
     family: ClassVar[str] = ""
     # Names of the optimisers `make_optimizers` returns, in a stable order (checkpoint keys).
     optimizer_names: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, config: dict):
+    def __init__(self, config: ModelConfig):
         super().__init__()
-        self.config = dict(config)
-        self.data_shape = tuple(int(s) for s in config["data_shape"])
+        self.config = config
+        self.data_shape = tuple(config.data_shape)
 
     # --- shapes ---------------------------------------------------------------------------
     @property
@@ -47,7 +49,7 @@ class GenerativeModel(nn.Module):
     @property
     def num_classes(self) -> int:
         """> 0 for class-conditional models, whose decode takes labels."""
-        return int(self.config.get("num_classes", 0))
+        return self.config.num_classes
 
     @property
     def device(self) -> torch.device:
@@ -70,12 +72,17 @@ class GenerativeModel(nn.Module):
         return self.decode(self.sample_latents(n, generator), labels)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """(n, *data_shape) -> (n, *latent_shape); VAEs (posterior mean) and flows (exact inverse)."""
+        """(n, *data_shape) -> (n, *latent_shape) for families with the ENCODE capability: VAEs
+        (posterior mean) and flows (exact inverse)."""
         raise NotImplementedError(f"a {self.family} has no encoder")
 
-    @property
-    def can_encode(self) -> bool:
-        return type(self).encode is not GenerativeModel.encode
+    def decode_differentiable(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """`decode` with the autograd graph kept, for families with IMAGE_PROJECTION (GANs)."""
+        raise NotImplementedError(f"a {self.family} cannot project images")
+
+    def decision_surface(self, bounds: tuple[float, float, float, float], resolution: int = 64):
+        """A critic's score over the plane, (resolution, resolution), for DECISION_SURFACE families."""
+        raise NotImplementedError(f"a {self.family} has no decision surface")
 
     # --- training -------------------------------------------------------------------------
     def make_optimizers(self, hyper: dict) -> dict[str, torch.optim.Optimizer]:

@@ -13,10 +13,11 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QGroupBox, QHBoxLayout, Q
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 import genstudio.ui.widgets.plot_config  # noqa: F401  (global pyqtgraph options first)
-from genstudio.core.data.spec import load_dataset
 from genstudio.core.export import grid_image, points_image
-from genstudio.core.open_model import OpenedModel
-from genstudio.diagnostics_text import summary_lines
+from genstudio.core.metrics.summary import summary_lines
+from genstudio.core.open_model import ModelInfo
+from genstudio.core.tasks import Diagnose
+from genstudio.ui.render_worker import Renderer
 from genstudio.ui.task_runner import TaskRunner
 from genstudio.ui.widgets.image_view import ImageView
 
@@ -36,9 +37,10 @@ def _bars(title: str) -> tuple[pg.PlotWidget, pg.BarGraphItem, pg.BarGraphItem]:
 class DiagnosticsPanel(QWidget):
     status = Signal(str)
 
-    def __init__(self, parent=None):
+    def __init__(self, renderer: Renderer, parent=None):
         super().__init__(parent)
-        self.opened: OpenedModel | None = None
+        self.renderer = renderer
+        self.info: ModelInfo | None = None
         self.report: dict | None = None
         self.pair_images: np.ndarray | None = None
         self.tasks = TaskRunner(self)
@@ -101,47 +103,27 @@ class DiagnosticsPanel(QWidget):
         layout.addLayout(grid, 1)
         layout.addWidget(self.summary)
 
-    @property
-    def model(self):
-        return self.opened.model if self.opened else None
-
-    def set_model(self, opened: OpenedModel) -> None:
-        if self.opened is not None and self.opened.path == opened.path:
-            self.opened = opened
+    def set_model(self, info: ModelInfo) -> None:
+        if self.info is not None and self.info.path == info.path:
+            self.info = info
             return
         self.tasks.cancel()
-        self.opened = opened
-        source = (opened.header.get("data") or {}).get("source")
+        self.info = info
+        source = info.data_source
         if source:
             if self.data.findText(source) < 0:
                 self.data.addItem(source)
             self.data.setCurrentText(source)
-        self.samples.setValue(2500 if opened.model.is_points else 10_000)
+        self.samples.setValue(2500 if info.is_points else 10_000)
 
     def run(self, dataset=None) -> None:
-        if self.model is None:
+        if self.info is None:
             return
-        model, spec, n = self.model, self.data.currentText().strip(), self.samples.value()
-
-        def work(progress, should_stop):
-            from genstudio.core.metrics.report import diagnose, generate  # scikit-learn: not at start-up
-
-            data = dataset if dataset is not None else load_dataset(spec)
-            report = diagnose(model, data, samples=n, progress=progress, should_stop=should_stop)
-            # The closest pairs' images: generation is deterministic in (weights, seed), so regenerate.
-            pairs = report["duplicates"]["closest_pairs"][:PAIRS_SHOWN]
-            images = None
-            if pairs and not data.is_points:
-                fake = generate(model, n, report["seed"])
-                images = np.stack([fake[[p["i"], p["j"]]].numpy() for p in pairs])     # (P, 2, C, H, W)
-            points = generate(model, min(n, 2500), report["seed"]).numpy() if data.is_points else None
-            real_points = data.data[:2500].cpu().numpy() if data.is_points else None
-            return report, images, points, real_points
-
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.verdict.setText("running\u2026")
-        self.tasks.start(work)
+        self.renderer.start_task(self.tasks, Diagnose(self.data.currentText().strip(), self.samples.value(),
+                                                      pairs_shown=PAIRS_SHOWN, dataset=dataset))
 
     def _progress(self, fraction: float, message: str) -> None:
         self.progress.setValue(int(1000 * fraction))
@@ -158,7 +140,7 @@ class DiagnosticsPanel(QWidget):
         self._finish(message)
 
     def _done(self, result) -> None:
-        report, pair_images, points, real_points = result
+        report, pair_images, points, real_points = result.report, result.pair_images, result.points, result.real_points
         self.report = report
         self.save_button.setEnabled(True)
         signals = report.get("signals") or []

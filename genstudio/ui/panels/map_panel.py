@@ -14,11 +14,14 @@ from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
-from genstudio.core.data.spec import load_dataset
+from genstudio.core.data.pixels import to_unit_float
 from genstudio.core.export import grid_image
-from genstudio.core.latent import path as latent_path
-from genstudio.core.latent_map import encode_dataset, kl_per_dimension, manifold_grid, project, tile_images
-from genstudio.core.open_model import OpenedModel
+from genstudio.core.families.family import Capability
+from genstudio.core.latent import path as latent_path, seeded_latents
+from genstudio.core.latent_map import manifold_grid, tile_images
+from genstudio.core.open_model import ModelInfo
+from genstudio.core.render_requests import Decode
+from genstudio.core.tasks import BuildLatentMap
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.task_runner import TaskRunner
 from genstudio.ui.widgets.image_view import ImageView
@@ -42,13 +45,14 @@ class MapPanel(QWidget):
     def __init__(self, renderer: Renderer, parent=None):
         super().__init__(parent)
         self.renderer = renderer
-        self.opened: OpenedModel | None = None
+        self.info: ModelInfo | None = None
         self.dataset = None
         self.projection = None
         self.labels: np.ndarray | None = None
         self.scatter_items: list[pg.ScatterPlotItem] = []
         self.clicks: list[np.ndarray] = []          # map points of the last clicks (A, then B)
         self.picked: list[int] = []                 # data indices picked, for reconstructions
+        self._picked_originals: np.ndarray | None = None
         self.manifold_tiles = 0
         self.last_hover: np.ndarray | None = None
         self.tasks = TaskRunner(self)
@@ -170,27 +174,23 @@ class MapPanel(QWidget):
         layout.addWidget(split, 1)
 
     # --- model and building ---------------------------------------------------------------------
-    @property
-    def model(self):
-        return self.opened.model if self.opened else None
-
-    def set_model(self, opened: OpenedModel) -> None:
-        if self.opened is not None and self.opened.path == opened.path and self.projection is not None:
-            self.opened = opened   # a fresher snapshot of the same run: keep the map
+    def set_model(self, info: ModelInfo) -> None:
+        if self.info is not None and self.info.path == info.path and self.projection is not None:
+            self.info = info   # a fresher snapshot of the same run: keep the map
             return
         self.tasks.cancel()
-        self.opened = opened
+        self.info = info
         self._clear()
-        usable = opened.model.can_encode and not opened.model.is_points
+        usable = info.has(Capability.ENCODE) and not info.is_points
         self.build_button.setEnabled(usable)
-        self.method.setEnabled(usable and opened.model.latent_dim > 2)
-        source = (opened.header.get("data") or {}).get("source")
+        self.method.setEnabled(usable and info.latent_dim > 2)
+        source = info.data_source
         if source and self.data.findText(source) < 0:
             self.data.addItem(source)
         self.data.setCurrentText(source or "mnist")
         self.description.setText("Build the map to encode the data set with this model." if usable else
-                                 f"The latent map needs a model with an encoder (a VAE or a flow); "
-                                 f"this is a {opened.model.family}.")
+                                 f"The latent map needs a model that encodes images (a VAE or a flow); "
+                                 f"this is a {info.family}{' on 2-D points' if info.is_points else ''}.")
 
     def _clear(self) -> None:
         for item in self.scatter_items:
@@ -206,28 +206,15 @@ class MapPanel(QWidget):
             view.set_image(None)
 
     def build_map(self, dataset=None) -> None:
-        """Encode and project in a background thread; `dataset` skips loading the data spec."""
-        if self.model is None or not self.model.can_encode:
+        """Encode and project in a background task; `dataset` skips loading the data spec."""
+        if self.info is None or not self.info.has(Capability.ENCODE):
             return
-        model, method, spec = self.model, self.method.currentData(), self.data.currentText().strip()
-
-        def work(progress, should_stop):
-            data = dataset if dataset is not None else load_dataset(spec)
-            if tuple(data.shape) != tuple(model.data_shape):
-                raise ValueError(f"{spec}: samples of shape {data.shape}, the model takes {model.data_shape}")
-            progress(0.0, "encoding %p%")
-            latents = encode_dataset(model, data.data, progress=lambda f: progress(0.8 * f, "encoding %p%"),
-                                     should_stop=should_stop)
-            progress(0.8, "projecting\u2026")
-            projection = project(latents, method, should_stop=should_stop)
-            kl = kl_per_dimension(model, data.data) if model.family == "vae" else None
-            progress(1.0, "done")
-            return data, projection, kl
-
+        request = BuildLatentMap(self.data.currentText().strip(), self.method.currentData(),
+                                 with_kl=self.info.has(Capability.KL_PER_DIMENSION), dataset=dataset)
         self._clear()
         self.build_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self.tasks.start(work)
+        self.renderer.start_task(self.tasks, request)
 
     def _finish(self, message: str) -> None:
         self.build_button.setEnabled(True)
@@ -239,7 +226,7 @@ class MapPanel(QWidget):
         self._finish(message)
 
     def _built(self, result) -> None:
-        self.dataset, self.projection, kl = result
+        self.dataset, self.projection, kl = result.dataset, result.projection, result.kl
         points = self.projection.points
         labels = self.dataset.labels
         self.labels = None if labels is None else labels.cpu().numpy()
@@ -280,12 +267,9 @@ class MapPanel(QWidget):
         p = vb.mapSceneToView(scene_pos)
         return np.array([p.x(), p.y()], dtype=np.float32)
 
-    def _decode(self, latents: np.ndarray):
-        z = torch.from_numpy(np.asarray(latents, np.float32))
-
-        def work(model):
-            return model.decode(z.view(len(z), *model.latent_shape).to(model.device)).float().cpu().numpy()
-        return work
+    @staticmethod
+    def _decode(latents: np.ndarray) -> Decode:
+        return Decode(torch.from_numpy(np.asarray(latents, np.float32)))
 
     def _hovered(self, scene_pos) -> None:
         point = self._view_point(scene_pos)
@@ -324,13 +308,8 @@ class MapPanel(QWidget):
         return latent
 
     def _show_picked(self) -> None:
-        images = self.dataset.data[self.picked]
-        originals = (images.float() / 255).numpy()
-        latents = self.projection.latents[self.picked]
-
-        def work(model):
-            return originals, self._decode(latents)(model)
-        self.renderer.submit("map-recon", work)
+        self._picked_originals = to_unit_float(self.dataset.data[self.picked]).numpy()
+        self.renderer.submit("map-recon", self._decode(self.projection.latents[self.picked]))
 
     def _range_changed(self, *args) -> None:
         if self.manifold_check.isChecked() and self.projection is not None:
@@ -348,16 +327,15 @@ class MapPanel(QWidget):
             return
         (x0, x1), (y0, y1) = self.plot.getViewBox().viewRange()
         tiles = self.tiles.value()
-        latents = self.projection.to_latent(manifold_grid((x0, x1, y0, y1), tiles))
-        decode = self._decode(latents)
-        self.renderer.submit("map-manifold", lambda model: ((x0, x1, y0, y1), tiles, decode(model)))
+        self._manifold_view = ((x0, x1, y0, y1), tiles)
+        self.renderer.submit("map-manifold", self._decode(self.projection.to_latent(manifold_grid((x0, x1, y0, y1), tiles))))
 
     def _prior_toggled(self, on: bool) -> None:
         self.prior_view.setVisible(on)
         if not on or self.projection is None:
             self.prior_item.setData([], [])
             return
-        z = torch.randn(PRIOR_SAMPLES, self.model.latent_dim, generator=torch.Generator().manual_seed(0))
+        z = seeded_latents(PRIOR_SAMPLES, (self.info.latent_dim,), 0)
         plane = self.projection.to_plane(z.numpy())
         self.prior_item.setData(plane[:, 0], plane[:, 1])
         self.renderer.submit("map-prior", self._decode(z[:32].numpy()))
@@ -370,13 +348,14 @@ class MapPanel(QWidget):
         elif channel == "map-strip":
             self.strip_view.set_array(np.asarray(grid_image(result, cols=len(result), padding=1)))
         elif channel == "map-recon":
-            originals, recons = result
+            originals, recons = self._picked_originals, result
             self.recon_view.set_array(np.asarray(grid_image(np.concatenate([originals, recons]),
                                                             cols=len(originals), padding=2, pad_value=0.5)))
         elif channel == "map-prior":
             self.prior_view.set_array(np.asarray(grid_image(result, cols=8, padding=1)))
         elif channel == "map-manifold":
-            (x0, x1, y0, y1), tiles, images = result
+            (x0, x1, y0, y1), tiles = self._manifold_view
+            images = result
             mosaic = tile_images(images, tiles)[::-1]     # row 0 of an ImageItem is drawn at the bottom
             self.manifold_item.setImage(np.ascontiguousarray(mosaic), levels=(0, 1))
             self.manifold_item.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))

@@ -15,11 +15,12 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
                                QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox,
                                QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
+from genstudio.core import registry
 from genstudio.core.data.toy import TOY_MIXTURES
 from genstudio.core.devices import DEVICE_CHOICES, device_availability
 from genstudio.core.engine import TrainConfig
 from genstudio.core.export import grid_image
-from genstudio.core.models import PRESETS
+from genstudio.core.families.family import Capability
 from genstudio.ui.paths import runs_folder
 from genstudio.ui.live_diagnostics import LiveDiagnostics
 from genstudio.ui.training_worker import TrainingWorker
@@ -73,8 +74,9 @@ class TrainPanel(QWidget):
     # --- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
         self.family = QComboBox()
-        for key, label in (("gan", "GAN"), ("vae", "VAE"), ("flow", "Normalizing flow")):
-            self.family.addItem(label, key)
+        for family in registry.families():
+            self.family.addItem(family.label, family.name)
+            self.family.setItemData(self.family.count() - 1, family.description, Qt.ToolTipRole)
         self.family.currentIndexChanged.connect(self._family_changed)
         self.data = QComboBox()
         self.data.setEditable(True)
@@ -103,14 +105,10 @@ class TrainPanel(QWidget):
         self.steps.setSingleStep(500)
         self.batch = QSpinBox()
         self.batch.setRange(1, 65536)
-        self.lr = QDoubleSpinBox()
-        self.lr_d = QDoubleSpinBox()
-        for box in (self.lr, self.lr_d):
-            box.setDecimals(6)
-            box.setRange(1e-6, 1.0)
-            box.setSingleStep(1e-4)
-        self.lr_d_label = QLabel("D learning rate")
-        self.lr_label = QLabel("Learning rate")
+        # The family's hyper-parameters (its registry entry's hyper_fields), rebuilt per family.
+        self.hyper_form = QFormLayout()
+        self.hyper_form.setContentsMargins(0, 0, 0, 0)
+        self.hyper_boxes: dict[str, QDoubleSpinBox] = {}
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.diagnostics_every = QSpinBox()
@@ -139,8 +137,9 @@ class TrainPanel(QWidget):
         form.addRow("Device", self.device)
         form.addRow("Steps", self.steps)
         form.addRow("Batch size", self.batch)
-        form.addRow(self.lr_label, self.lr)
-        form.addRow(self.lr_d_label, self.lr_d)
+        hyper = QWidget()
+        hyper.setLayout(self.hyper_form)
+        form.addRow(hyper)
         form.addRow("Seed", self.seed)
         self.diagnostics_label = QLabel("Diagnostics every")
         form.addRow(self.diagnostics_label, self.diagnostics_every)
@@ -228,28 +227,38 @@ class TrainPanel(QWidget):
     def family_key(self) -> str:
         return self.family.currentData()
 
+    def family_entry(self):
+        return registry.get(self.family_key())
+
     def _data_is_points(self) -> bool:
         return self.data.currentText().strip().lower() in POINT_SETS
 
     def _family_changed(self) -> None:
-        gan = self.family_key() == "gan"
-        self.lr_d.setVisible(gan)
-        self.lr_d_label.setVisible(gan)
-        self.diagnostics_every.setVisible(gan)
-        self.diagnostics_label.setVisible(gan)
-        self.lr_label.setText("G learning rate" if gan else "Learning rate")
+        family = self.family_entry()
+        while self.hyper_form.rowCount():
+            self.hyper_form.removeRow(0)
+        self.hyper_boxes = {}
+        for field in family.hyper_fields:
+            box = QDoubleSpinBox()
+            box.setDecimals(field.decimals)
+            box.setRange(field.minimum, field.maximum)
+            box.setSingleStep(10 ** -min(field.decimals, 4))
+            box.setToolTip(field.help)
+            box.setEnabled(not self.running)
+            self.hyper_boxes[field.key] = box
+            self.hyper_form.addRow(field.label, box)
+        live = family.has(Capability.LIVE_DIAGNOSTICS)
+        self.diagnostics_every.setVisible(live)
+        self.diagnostics_label.setVisible(live)
         if not self.running:
-            self.plot.start(self.family_key())   # show this family's plot titles before a run
+            self.plot.start(family.name)   # show this family's plot titles before a run
         self._fill_presets()
 
     def _fill_presets(self) -> None:
-        kind = "points" if self._data_is_points() else "images"
         current = self.preset.currentText()
         self.preset.blockSignals(True)
         self.preset.clear()
-        for name, preset in PRESETS[self.family_key()].items():
-            if preset["data"] == kind:
-                self.preset.addItem(name)
+        self.preset.addItems(self.family_entry().presets_for(self._data_is_points()))
         index = self.preset.findText(current)
         self.preset.setCurrentIndex(max(index, 0))
         self.preset.blockSignals(False)
@@ -258,13 +267,14 @@ class TrainPanel(QWidget):
     def _preset_changed(self) -> None:
         name = self.preset.currentText()
         if not name:
+            self.preset_help.setText(f"The {self.family_entry().label} family has no preset for this kind of data.")
             return
-        preset = PRESETS[self.family_key()][name]
-        hyper = preset["hyper"]
-        self.preset_help.setText(preset["description"])
-        self.batch.setValue(int(hyper.get("batch_size", 64)))
-        self.lr.setValue(float(hyper.get("lr_g", hyper.get("lr", 1e-3))))
-        self.lr_d.setValue(float(hyper.get("lr_d", hyper.get("lr", 1e-3))))
+        preset = self.family_entry().presets[name]
+        self.preset_help.setText(preset.description)
+        self.batch.setValue(int(preset.hyper.get("batch_size", 64)))
+        for key, box in self.hyper_boxes.items():
+            if key in preset.hyper:
+                box.setValue(float(preset.hyper[key]))
 
     def _browse_data(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Train on a folder of images")
@@ -278,7 +288,7 @@ class TrainPanel(QWidget):
 
     def config(self) -> TrainConfig:
         family, preset = self.family_key(), self.preset.currentText()
-        hyper = {"lr_g": self.lr.value(), "lr_d": self.lr_d.value()} if family == "gan" else {"lr": self.lr.value()}
+        hyper = {key: box.value() for key, box in self.hyper_boxes.items()}
         out = self.out_dir.text().strip() or str(runs_folder() / f"{family}-{preset}-{time.strftime('%Y%m%d-%H%M%S')}")
         return TrainConfig(family=family, preset=preset, data=self.data.currentText().strip(),
                            steps=self.steps.value(), batch_size=self.batch.value(), hyper=hyper,
@@ -291,8 +301,8 @@ class TrainPanel(QWidget):
         return self.thread is not None
 
     def _set_running(self, running: bool) -> None:
-        for w in (self.family, self.data, self.preset, self.device, self.steps, self.batch, self.lr,
-                  self.lr_d, self.seed, self.out_dir, self.diagnostics_every):
+        for w in (self.family, self.data, self.preset, self.device, self.steps, self.batch, self.seed,
+                  self.out_dir, self.diagnostics_every, *self.hyper_boxes.values()):
             w.setEnabled(not running)
         self.start_button.setEnabled(not running)
         self.pause_button.setEnabled(running)
@@ -407,8 +417,9 @@ class TrainPanel(QWidget):
 
     # --- live diagnostics (GANs) ----------------------------------------------------------------
     def _maybe_diagnose(self, snapshot: dict) -> None:
-        every = self.diagnostics_every.value()
-        if snapshot["family"] != "gan" or not every or snapshot["step"] < self.last_diagnosed_step + every:
+        every, card = self.diagnostics_every.value(), snapshot["card"]
+        live = Capability.LIVE_DIAGNOSTICS in registry.get(card.family).capabilities_of(card.data_shape)
+        if not live or not every or card.step < self.last_diagnosed_step + every:
             return
         if self.live is None:
             trainer = self.worker.trainer if self.worker else None
@@ -418,7 +429,7 @@ class TrainPanel(QWidget):
             self.live.metrics.connect(self._on_metrics)
             self.live.preparing.connect(self.status)
             self.live.failed.connect(lambda m: self.status.emit(f"live diagnostics: {m}"))
-        self.last_diagnosed_step = snapshot["step"]
+        self.last_diagnosed_step = card.step
         self.live.submit(snapshot)
 
     def _on_metrics(self, step: int, metrics: dict) -> None:

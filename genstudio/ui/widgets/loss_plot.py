@@ -1,4 +1,7 @@
-"""Live training curves with pyqtgraph: curves made once per run, then only `setData`."""
+"""Live training curves with pyqtgraph: curves made once per run, then only `setData`.
+
+The plots and which report keys each shows come from the family's registry entry (`plots`); keys a
+family does not place go to the first plot (training figures) or are left out ("eval/" figures)."""
 
 from __future__ import annotations
 
@@ -8,15 +11,9 @@ import pyqtgraph as pg
 import genstudio.ui.widgets.plot_config  # noqa: F401  (global pyqtgraph options first)
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-# family -> (top plot title and keys, bottom plot title and keys)
-LAYOUTS = {
-    "gan": (("Losses", ["d_loss", "g_loss", "gradient_penalty"]),
-            ("Discriminator outputs: D(x), D(G(z))", ["d_real", "d_fake"])),
-    "vae": (("Loss (-ELBO) and reconstruction, nats", ["loss", "recon", "eval/recon"]),
-            ("KL, nats", ["kl", "eval/kl"])),
-    "flow": (("Bits per dimension", ["bits_per_dim", "eval/bits_per_dim", "nll", "eval/nll"]),
-             ("Invertibility error (max |x - f\u207b\u00b9(f(x))|)", ["eval/invertibility_error"])),
-}
+from genstudio.core import registry
+from genstudio.core.families.family import PlotSpec
+
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
 
 
@@ -27,20 +24,10 @@ class LossPlot(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
-        self.top = self.view.addPlot(row=0, col=0)
-        self.bottom = self.view.addPlot(row=1, col=0)
-        self.bottom.setXLink(self.top)
-        # No grid lines: redrawn with every new point, they cost more than the curves (a repaint
-        # of these plots took 36 ms with the axes' grid, 19 ms with a GridItem, 8.5 ms without).
-        for plot in (self.top, self.bottom):
-            # Long runs: draw a peak-preserving subsample of what is visible, not 10^5 segments.
-            plot.setDownsampling(auto=True, mode="peak")
-            plot.setClipToView(True)
-            plot.addLegend(offset=(-10, 10))
-        self.bottom.setLabel("bottom", "step")
+        self.plots: list[pg.PlotItem] = []
+        self.specs: tuple[PlotSpec, ...] = ()
         # Live mode-collapse figures (GANs), shown once the first arrive.
-        self.metrics_plot = self.view.addPlot(row=2, col=0, title="Live diagnostics: coverage, classes covered, diversity")
-        self.metrics_plot.setXLink(self.top)
+        self.metrics_plot = pg.PlotItem(title="Live diagnostics: coverage, classes covered, diversity")
         self.metrics_plot.addLegend(offset=(-10, 10))
         self.metrics_plot.setYRange(0, 1.05)
         self.metrics_plot.hide()
@@ -51,30 +38,56 @@ class LossPlot(QWidget):
         self.ys: dict[str, list[float]] = {}
         self.family = ""
 
+    def _make_plots(self, count: int) -> None:
+        """`count` stacked plots with linked step axes, the live-diagnostics plot below them."""
+        if len(self.plots) == count:
+            return
+        for plot in self.plots:
+            self.view.removeItem(plot)
+        if self.plots:
+            self.view.removeItem(self.metrics_plot)
+        self.plots = []
+        for row in range(count):
+            plot = self.view.addPlot(row=row, col=0)
+            # No grid lines: redrawn with every new point, they cost more than the curves (a repaint
+            # of these plots took 36 ms with the axes' grid, 19 ms with a GridItem, 8.5 ms without).
+            # Long runs: draw a peak-preserving subsample of what is visible, not 10^5 segments.
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.setClipToView(True)
+            plot.addLegend(offset=(-10, 10))
+            if self.plots:
+                plot.setXLink(self.plots[0])
+            self.plots.append(plot)
+        self.plots[-1].setLabel("bottom", "step")
+        self.view.addItem(self.metrics_plot, row=count, col=0)
+        self.metrics_plot.setXLink(self.plots[0])
+
     def start(self, family: str) -> None:
         """New run: forget the old curves; curves are created when their key first appears."""
         self.family = family
-        for plot in (self.top, self.bottom, self.metrics_plot):
+        self.specs = registry.get(family).plots if family in registry.names() else (PlotSpec("Losses", ()),)
+        self._make_plots(len(self.specs))
+        for plot in (*self.plots, self.metrics_plot):
             plot.clear()
             plot.legend.clear()
-        (top_title, _), (bottom_title, _) = LAYOUTS.get(family, (("Losses", []), ("", [])))
-        self.top.setTitle(top_title)
-        self.bottom.setTitle(bottom_title)
+        for plot, spec in zip(self.plots, self.specs):
+            plot.setTitle(spec.title)
         self.curves, self.xs, self.ys = {}, {}, {}
         self.metrics_plot.hide()
         self.metric_curves, self.metric_points = {}, {}
 
+    def plot_for(self, key: str) -> pg.PlotItem | None:
+        """The plot a report key is drawn on, or None when it is not shown."""
+        for plot, spec in zip(self.plots, self.specs):
+            if key in spec.keys:
+                return plot
+        return None if key.startswith("eval/") else self.plots[0]
+
     def _curve(self, key: str) -> pg.PlotDataItem | None:
         if key in self.curves:
             return self.curves[key]
-        (_, top_keys), (_, bottom_keys) = LAYOUTS.get(self.family, (("", []), ("", [])))
-        if key in top_keys:
-            plot = self.top
-        elif key in bottom_keys:
-            plot = self.bottom
-        elif not key.startswith("eval/") and self.family not in LAYOUTS:
-            plot = self.top
-        else:
+        plot = self.plot_for(key)
+        if plot is None:
             return None
         colour = COLOURS[len(self.curves) % len(COLOURS)]
         dashed = key.startswith("eval/")

@@ -5,7 +5,7 @@ likelihood: log p(x) = log N(f(x); 0, I) + log|det df/dx|.
 
 Images (data_shape (C, H, W)):
 - Training data is 8-bit, so its density is dequantised: x <- (255 x + u) / 256, u ~ U(0, 1)^D,
-  giving a density on [0, 1]^D whose bits/dim upper-bounds the discrete model's (diagnostics.md).
+  giving a density on [0, 1]^D whose bits/dim upper-bounds the discrete model's (docs/diagnostics.md).
 - Pre-processing y = logit(a + (1 - 2a) x), a = 0.05, maps [0, 1] onto the real line without
   infinities at pure black/white; its log-det is part of the density on [0, 1]^D.
 - Multi-scale architecture: every scale but the last runs affine couplings with checkerboard masks,
@@ -33,42 +33,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from genstudio.core.families.flow.config import FlowConfig
+from genstudio.core.latent import apply_temperature
 from genstudio.core.models.base import GenerativeModel, adam
 
-IMAGE_DEFAULTS = {
-    "num_scales": 3,
-    "couplings_per_scale": 3,
-    "hidden_channels": 32,
-    "num_blocks": 1,
-    "logit_alpha": 0.05,
-}
-POINT_DEFAULTS = {
-    "num_couplings": 8,
-    "hidden_features": 128,
-    "num_layers": 2,
-}
 LOG_2PI = math.log(2.0 * math.pi)
-
-PRESETS = {
-    "realnvp": {
-        "description": "RealNVP multi-scale flow for 28x28 digits, small enough to train on a laptop CPU "
-                       "in minutes (3 scales x 3 couplings, 32-channel one-block ResNets).",
-        "data": "images",
-        "model": dict(IMAGE_DEFAULTS),
-        # Batch 16: on 2 CPU cores the step time per image is flat from 16 to 64, and per image seen
-        # 16 learns fastest (held-out bits/dim after 38k MNIST images: 1.79 at 16, 2.01 at 32,
-        # 2.18 at 64; lr 2e-3 was no better).
-        "hyper": {"lr": 1e-3, "batch_size": 16, "betas": [0.9, 0.999], "weight_decay": 0.0,
-                  "grad_clip": 100.0},
-    },
-    "toy": {
-        "description": "Eight affine couplings with 128-unit MLPs for the 2-D mixtures (ring-8, grid-25).",
-        "data": "points",
-        "model": dict(POINT_DEFAULTS),
-        "hyper": {"lr": 1e-3, "batch_size": 256, "betas": [0.9, 0.999], "weight_decay": 0.0,
-                  "grad_clip": 100.0},
-    },
-}
 
 
 def squeeze(x: torch.Tensor) -> torch.Tensor:
@@ -265,16 +234,8 @@ class Flow(GenerativeModel):
     family = "flow"
     optimizer_names = ("flow",)
 
-    def __init__(self, config: dict):
+    def __init__(self, config: FlowConfig):
         super().__init__(config)
-        defaults = POINT_DEFAULTS if self.is_points else IMAGE_DEFAULTS
-        unknown = set(config) - set(defaults) - {"data_shape", "num_classes"}
-        if unknown:
-            raise ValueError(f"unknown flow config keys: {sorted(unknown)}")
-        if int(config.get("num_classes", 0)):
-            raise ValueError("the flow is unconditional: num_classes must be 0")
-        # Store the full configuration so a checkpoint rebuilds the same model if defaults change.
-        self.config = {**defaults, **self.config, "data_shape": list(self.data_shape)}
         self.grad_clip = 100.0   # replaced by make_optimizers from the preset's hyper-parameters
         if self.is_points:
             self._build_points()
@@ -282,35 +243,22 @@ class Flow(GenerativeModel):
             self._build_images()
 
     def _build_points(self) -> None:
-        if self.data_shape != (2,):
-            raise ValueError(f"point flows are 2-D, got data_shape {self.data_shape}")
-        cfg = self.config
+        cfg: FlowConfig = self.config
         dim = self.data_shape[0]
         masks = [torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]])]   # (1, 2), alternating
         self.couplings = nn.ModuleList(
-            MaskedCoupling(masks[i % 2], MLPNet(dim, int(cfg["hidden_features"]), int(cfg["num_layers"])),
+            MaskedCoupling(masks[i % 2], MLPNet(dim, cfg.hidden_features, cfg.num_layers),
                            feed_mask=False, scale_shape=(1, dim))
-            for i in range(int(cfg["num_couplings"])))
+            for i in range(cfg.num_couplings))
 
     def _build_images(self) -> None:
-        if len(self.data_shape) != 3:
-            raise ValueError(f"image flows need data_shape (C, H, W), got {self.data_shape}")
-        cfg = self.config
-        num_scales = int(cfg["num_scales"])
+        cfg: FlowConfig = self.config
         c, h, w = self.data_shape
-        self.alpha = float(cfg["logit_alpha"])
-        if not 0.0 < self.alpha < 0.5:
-            raise ValueError(f"logit_alpha must be in (0, 0.5), got {self.alpha}")
-        if num_scales < 1:
-            raise ValueError("num_scales must be >= 1")
+        self.alpha = cfg.logit_alpha
         scales = []
-        for i in range(num_scales):
-            final = i == num_scales - 1
-            if not final and (h % 2 or w % 2):
-                raise ValueError(f"{self.data_shape} fits at most {i + 1} scales: {h}x{w} cannot be "
-                                 f"squeezed (28x28 allows 3: 28 -> 14 -> 7)")
-            scales.append(Scale(c, h, w, int(cfg["couplings_per_scale"]), int(cfg["hidden_channels"]),
-                                int(cfg["num_blocks"]), final))
+        for i in range(cfg.num_scales):
+            final = i == cfg.num_scales - 1
+            scales.append(Scale(c, h, w, cfg.couplings_per_scale, cfg.hidden_channels, cfg.num_blocks, final))
             c, h, w = 2 * c, h // 2, w // 2       # squeeze gives 4C, factoring out keeps half
         self.scales = nn.ModuleList(scales)
 
@@ -381,7 +329,7 @@ class Flow(GenerativeModel):
     def sample_latents(self, n: int, generator: torch.Generator | None = None,
                        temperature: float = 1.0) -> torch.Tensor:
         """Standard-normal latents times `temperature` (< 1 trades diversity for cleaner samples)."""
-        return super().sample_latents(n, generator) * temperature
+        return apply_temperature(super().sample_latents(n, generator), temperature)
 
     # --- likelihood -----------------------------------------------------------------------
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
@@ -398,7 +346,7 @@ class Flow(GenerativeModel):
 
     def bits_per_dim(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Per-sample bits/dim (B,) of 8-bit images x in [0, 1]: dequantise (noise from `generator`),
-        then NLL_nats / (D ln 2) + 8, the discrete 8-bit likelihood's bound (diagnostics.md)."""
+        then NLL_nats / (D ln 2) + 8, the discrete 8-bit likelihood's bound (docs/diagnostics.md)."""
         if self.is_points:
             raise ValueError("bits/dim is for 8-bit images; use nats_per_dim for points")
         dims = math.prod(self.data_shape)

@@ -6,13 +6,6 @@ import numpy as np
 import torch
 
 
-def plot_bounds(points: np.ndarray, margin: float = 0.15) -> tuple[float, float, float, float]:
-    """A square (x0, x1, y0, y1) around (N, 2) points with a margin, so the surface shows the edges."""
-    lo, hi = points.min(0), points.max(0)
-    centre, half = (lo + hi) / 2, float((hi - lo).max()) / 2 * (1 + margin) + 1e-3
-    return float(centre[0] - half), float(centre[0] + half), float(centre[1] - half), float(centre[1] + half)
-
-
 @torch.no_grad()
 def decision_surface(gan, bounds: tuple[float, float, float, float], resolution: int = 64) -> np.ndarray:
     """D's verdict on a resolution x resolution grid (row 0 = bottom): the probability of "real" for a

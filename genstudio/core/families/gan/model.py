@@ -15,70 +15,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from genstudio.core.families.gan.config import GANConfig, conv_plan
+from genstudio.core.families.gan.decision_surface import decision_surface
 from genstudio.core.models.base import GenerativeModel, adam
 from genstudio.core.models.fast_dropout import FastDropout
-
-LOSSES = ("bce", "hinge", "wgan-gp")
-
-PRESETS = {
-    "mlp": {
-        "description": "The classic MNIST GAN: MLP G 100-256-512-1024-784, MLP D with dropout, BCE, Adam 2e-4.",
-        "data": "images",
-        "model": {"arch": "mlp", "latent_dim": 100, "g_hidden": [256, 512, 1024],
-                  "d_hidden": [1024, 512, 256], "dropout": 0.3, "loss": "bce"},
-        "hyper": {"lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999], "batch_size": 64},
-    },
-    "mlp-conditional": {
-        "description": "The MLP GAN conditioned on the class label (needs a labelled data set).",
-        "data": "images",
-        "model": {"arch": "mlp", "latent_dim": 100, "g_hidden": [256, 512, 1024],
-                  "d_hidden": [1024, 512, 256], "dropout": 0.3, "loss": "bce", "conditional": True},
-        "hyper": {"lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999], "batch_size": 64},
-    },
-    "dcgan": {
-        "description": "DCGAN-style conv G and D with batch norm, BCE (28, 32 or 64 px; grey or RGB).",
-        "data": "images",
-        "model": {"arch": "conv", "latent_dim": 64, "g_channels": 64, "d_channels": 64, "loss": "bce"},
-        "hyper": {"lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999], "batch_size": 64},
-    },
-    "dcgan-hinge-sn": {
-        "description": "Conv GAN with hinge loss, spectral-norm D, two time-scale learning rates and an EMA G.",
-        "data": "images",
-        "model": {"arch": "conv", "latent_dim": 64, "g_channels": 64, "d_channels": 64, "loss": "hinge",
-                  "spectral_norm": True, "ema_decay": 0.999},
-        "hyper": {"lr_g": 1e-4, "lr_d": 4e-4, "betas": [0.0, 0.9], "batch_size": 64},
-    },
-    "wgan-gp": {
-        "description": "Conv WGAN with gradient penalty (lambda 10) and 5 critic steps per G step.",
-        "data": "images",
-        "model": {"arch": "conv", "latent_dim": 64, "g_channels": 64, "d_channels": 64, "loss": "wgan-gp",
-                  "gp_weight": 10.0, "d_steps": 5},
-        "hyper": {"lr_g": 1e-4, "lr_d": 1e-4, "betas": [0.5, 0.9], "batch_size": 64},
-    },
-    "toy": {
-        "description": "Vanilla MLP GAN for the 2-D mixtures (ring-8, grid-25): the mode-collapse baseline.",
-        "data": "points",
-        "model": {"arch": "mlp", "latent_dim": 2, "g_hidden": [128, 128, 128],
-                  "d_hidden": [128, 128, 128], "dropout": 0.0, "loss": "bce", "activation": "relu"},
-        "hyper": {"lr_g": 1e-3, "lr_d": 1e-3, "betas": [0.5, 0.999], "batch_size": 256},
-    },
-    # Measured with training/toy_mode_benchmark.py (5 seeds, 12k steps): all 8 / 25 modes at >= 95 % HQ.
-    # Why each part: a plain ReLU D on raw coordinates learns the 0.05-std grid blobs too slowly to
-    # guide G (it sits at D(real) = D(fake)), so D sees random Fourier features of each point; a BCE D
-    # on those features wins outright and G collapses onto one or a few modes, so the loss is WGAN-GP,
-    # whose 1-Lipschitz critic pulls G towards every mode; the EMA G averages out Adam's jitter,
-    # which alone keeps several % of samples just outside the 3-std radius.
-    "toy-best": {
-        "description": "WGAN-GP for the 2-D mixtures with Fourier features of the points in D and an EMA G: "
-                       "covers every mode of ring-8 and grid-25 with >= 95 % high-quality samples.",
-        "data": "points",
-        "model": {"arch": "mlp", "latent_dim": 2, "g_hidden": [128, 128, 128], "d_hidden": [128, 128, 128],
-                  "dropout": 0.0, "activation": "relu", "loss": "wgan-gp", "gp_weight": 1.0, "d_steps": 1,
-                  "d_fourier_features": 32, "d_fourier_scale": 1.0, "ema_decay": 0.999},
-        "hyper": {"lr_g": 1e-3, "lr_d": 1e-3, "betas": [0.5, 0.9], "batch_size": 512},
-    },
-}
-
 
 def _activation(name: str) -> nn.Module:
     return nn.ReLU() if name == "relu" else nn.LeakyReLU(0.2)
@@ -121,13 +61,6 @@ class MLPFeatures(nn.Module):
         return self.net(x.flatten(1))
 
 
-def _conv_plan(size: int) -> tuple[int, int]:
-    """(base resolution, number of 2x up/down-samplings) for 28, 32 and 64 px images."""
-    base = 7 if size % 7 == 0 else 4
-    n = int(round(math.log2(size / base)))
-    if base * 2 ** n != size or n < 2:
-        raise ValueError(f"conv GAN supports 28, 32 and 64 px images (got {size})")
-    return base, n
 
 
 class ConvGenerator(nn.Module):
@@ -136,7 +69,7 @@ class ConvGenerator(nn.Module):
     def __init__(self, in_dim: int, data_shape: tuple[int, int, int], width: int):
         super().__init__()
         channels, size, _ = data_shape
-        self.base, n_up = _conv_plan(size)
+        self.base, n_up = conv_plan(size)
         self.c0 = width * 2 ** (n_up - 1)
         self.project = nn.Sequential(nn.Linear(in_dim, self.c0 * self.base ** 2),
                                      nn.BatchNorm1d(self.c0 * self.base ** 2), nn.ReLU())
@@ -158,7 +91,7 @@ class ConvFeatures(nn.Module):
     def __init__(self, data_shape: tuple[int, int, int], width: int, norm: bool, sn: bool):
         super().__init__()
         channels, size, _ = data_shape
-        base, n_down = _conv_plan(size)
+        base, n_down = conv_plan(size)
         wrap = spectral_norm if sn else (lambda m: m)
         layers: list[nn.Module] = [wrap(nn.Conv2d(channels, width, 4, 2, 1)), nn.LeakyReLU(0.2)]
         c = width
@@ -222,51 +155,39 @@ class GAN(GenerativeModel):
     family = "gan"
     optimizer_names = ("g", "d")
 
-    def __init__(self, config: dict):
+    def __init__(self, config: GANConfig):
         super().__init__(config)
-        cfg = self.config
-        self.loss_name = cfg.get("loss", "bce")
-        if self.loss_name not in LOSSES:
-            raise ValueError(f"unknown GAN loss '{self.loss_name}': choose one of {', '.join(LOSSES)}")
-        self.z_dim = int(cfg["latent_dim"])
-        self.arch = cfg.get("arch", "mlp")
+        cfg: GANConfig = self.config
+        self.loss_name = cfg.loss
+        self.z_dim = cfg.latent_dim
+        self.arch = cfg.arch
         n_classes = self.num_classes
-        sn = bool(cfg.get("spectral_norm", False))
+        sn = cfg.spectral_norm
         # Conditional G sees [z, embed(y)]: (B, latent_dim + embed_dim).
-        embed_dim = int(cfg.get("embed_dim", 32)) if n_classes else 0
+        embed_dim = cfg.embed_dim if n_classes else 0
         self.label_embed = nn.Embedding(n_classes, embed_dim) if n_classes else None
         g_in = self.z_dim + embed_dim
         out_dim = math.prod(self.data_shape)
-        activation = cfg.get("activation", "leaky_relu")
-        n_fourier = int(cfg.get("d_fourier_features", 0))
-        if n_fourier and not self.is_points:
-            raise ValueError("Fourier features in D (d_fourier_features) are for 2-D points only")
-        fourier = FourierFeatures(out_dim, n_fourier, float(cfg.get("d_fourier_scale", 1.0))) if n_fourier else None
+        fourier = FourierFeatures(out_dim, cfg.d_fourier_features, cfg.d_fourier_scale) if cfg.d_fourier_features else None
         d_in = fourier.out_dim if fourier else out_dim
         if self.arch == "mlp":
-            self.generator = MLPGenerator(g_in, list(cfg.get("g_hidden", [256, 512, 1024])), out_dim,
-                                          activation, tanh=not self.is_points)
-            features = MLPFeatures(d_in, list(cfg.get("d_hidden", [1024, 512, 256])), activation,
-                                   float(cfg.get("dropout", 0.0)), sn)
-        elif self.arch == "conv":
-            if self.is_points:
-                raise ValueError("the conv GAN is for images; use arch 'mlp' for 2-D points")
-            self.generator = ConvGenerator(g_in, self.data_shape, int(cfg.get("g_channels", 64)))
+            self.generator = MLPGenerator(g_in, list(cfg.g_hidden), out_dim, cfg.activation, tanh=not self.is_points)
+            features = MLPFeatures(d_in, list(cfg.d_hidden), cfg.activation, cfg.dropout, sn)
+        else:
+            self.generator = ConvGenerator(g_in, self.data_shape, cfg.g_channels)
             # Batch norm in D breaks the per-sample gradient penalty and fights spectral norm.
             norm = self.loss_name != "wgan-gp" and not sn
-            features = ConvFeatures(self.data_shape, int(cfg.get("d_channels", 64)), norm, sn)
+            features = ConvFeatures(self.data_shape, cfg.d_channels, norm, sn)
             self.apply(_dcgan_init)
-        else:
-            raise ValueError(f"unknown GAN arch '{self.arch}': choose mlp or conv")
         self.discriminator = Discriminator(features, n_classes, sn, fourier)
         self.d_has_batch_norm = any(isinstance(m, nn.BatchNorm2d) for m in self.discriminator.modules())
-        self.ema_decay = float(cfg.get("ema_decay", 0.0))
+        self.ema_decay = cfg.ema_decay
         # The EMA copy of G (and of the label embedding) is what decode uses when enabled.
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if self.ema_decay else None
         self.label_embed_ema = (copy.deepcopy(self.label_embed).requires_grad_(False)
                                 if self.ema_decay and self.label_embed is not None else None)
-        self.d_steps = int(cfg.get("d_steps", 1))
-        self.gp_weight = float(cfg.get("gp_weight", 10.0))
+        self.d_steps = cfg.d_steps
+        self.gp_weight = cfg.gp_weight
         # Counts D updates so that G steps every `d_steps` calls; a buffer, so resume is exact.
         self.register_buffer("d_updates", torch.zeros((), dtype=torch.long))
         self._last_g: dict[str, torch.Tensor] = {}
@@ -287,6 +208,22 @@ class GAN(GenerativeModel):
     def default_labels(self, n: int) -> torch.Tensor | None:
         """Conditional models decode with labels 0, 1, 2, ... when none are given (a readable grid)."""
         return torch.arange(n, device=self.device) % self.num_classes if self.num_classes else None
+
+    def decode_differentiable(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, latent) -> images in [0, 1] with the graph kept, for image projection; the EMA G
+        when present, batch norm on its running statistics (as decode)."""
+        if self.num_classes and labels is None:
+            labels = self.default_labels(len(z))
+        was_training = self.training
+        self.eval()     # a no-op for the renderer's models, which are always in eval mode
+        try:
+            return self._generate(z, labels, use_ema=True).add(1).mul(0.5)
+        finally:
+            self.train(was_training)
+
+    def decision_surface(self, bounds: tuple[float, float, float, float], resolution: int = 64):
+        """D over the plane (resolution, resolution) for 2-D point GANs (see decision_surface.py)."""
+        return decision_surface(self, bounds, resolution)
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:

@@ -12,37 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genstudio.core.families.vae.config import VAEConfig
 from genstudio.core.models.base import GenerativeModel, adam
-
-LIKELIHOODS = ("bernoulli", "gaussian")
-
-PRESETS = {
-    "mlp": {
-        "description": "MLP VAE, 16-D latent, Bernoulli pixels: sharp MNIST digits in a few CPU minutes.",
-        "data": "images",
-        "model": {"arch": "mlp", "latent_dim": 16, "hidden": [512, 256], "likelihood": "bernoulli", "beta": 1.0},
-        "hyper": {"lr": 1e-3, "batch_size": 128},
-    },
-    "conv": {
-        "description": "Conv VAE, 16-D latent (28, 32 or 64 px; grey or RGB), Bernoulli pixels.",
-        "data": "images",
-        "model": {"arch": "conv", "latent_dim": 16, "channels": 32, "likelihood": "bernoulli", "beta": 1.0},
-        "hyper": {"lr": 1e-3, "batch_size": 128},
-    },
-    "map": {
-        "description": "MLP VAE with a 2-D latent: the latent map shows the data set directly.",
-        "data": "images",
-        "model": {"arch": "mlp", "latent_dim": 2, "hidden": [512, 256], "likelihood": "bernoulli", "beta": 1.0},
-        "hyper": {"lr": 1e-3, "batch_size": 128},
-    },
-    "toy": {
-        "description": "Small MLP VAE with a Gaussian likelihood for the 2-D mixtures.",
-        "data": "points",
-        "model": {"arch": "mlp", "latent_dim": 2, "hidden": [128, 128], "likelihood": "gaussian", "beta": 1.0},
-        "hyper": {"lr": 1e-3, "batch_size": 256},
-    },
-}
-
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, exp(logvar)) || N(0, 1)) of each unit, in nats; same shape as mu, e.g. (B, D)."""
@@ -65,8 +36,6 @@ class ConvEncoder(nn.Module):
     def __init__(self, data_shape, width: int, latent_dim: int):
         super().__init__()
         channels, size, _ = data_shape
-        if size % 4:
-            raise ValueError(f"conv VAE needs a size divisible by 4 (got {size})")
         self.net = nn.Sequential(
             nn.Conv2d(channels, width, 4, 2, 1), nn.ReLU(),
             nn.Conv2d(width, 2 * width, 4, 2, 1), nn.ReLU(), nn.Flatten(),
@@ -96,31 +65,21 @@ class VAE(GenerativeModel):
     family = "vae"
     optimizer_names = ("vae",)
 
-    def __init__(self, config: dict):
+    def __init__(self, config: VAEConfig):
         super().__init__(config)
-        cfg = self.config
-        self.z_dim = int(cfg["latent_dim"])
-        self.beta = float(cfg.get("beta", 1.0))
-        self.likelihood = cfg.get("likelihood", "gaussian" if self.is_points else "bernoulli")
-        if self.likelihood not in LIKELIHOODS:
-            raise ValueError(f"unknown likelihood '{self.likelihood}': choose bernoulli or gaussian")
-        if self.likelihood == "bernoulli" and self.is_points:
-            raise ValueError("a Bernoulli likelihood needs images in [0, 1]; use gaussian for points")
-        arch = cfg.get("arch", "mlp")
+        cfg: VAEConfig = self.config
+        self.z_dim = cfg.latent_dim
+        self.beta = cfg.beta
+        self.likelihood = cfg.likelihood
         data_dim = math.prod(self.data_shape)
-        if arch == "mlp":
-            hidden = list(cfg.get("hidden", [512, 256]))
+        if cfg.arch == "mlp":
+            hidden = list(cfg.hidden)
             self.encoder = _mlp([data_dim, *hidden, 2 * self.z_dim])
             self.decoder = _mlp([self.z_dim, *hidden[::-1], data_dim])
-        elif arch == "conv":
-            if self.is_points:
-                raise ValueError("the conv VAE is for images; use arch 'mlp' for 2-D points")
-            width = int(cfg.get("channels", 32))
-            self.encoder = ConvEncoder(self.data_shape, width, self.z_dim)
-            self.decoder = ConvDecoder(self.data_shape, width, self.z_dim)
         else:
-            raise ValueError(f"unknown VAE arch '{arch}': choose mlp or conv")
-        self.arch = arch
+            self.encoder = ConvEncoder(self.data_shape, cfg.channels, self.z_dim)
+            self.decoder = ConvDecoder(self.data_shape, cfg.channels, self.z_dim)
+        self.arch = cfg.arch
         # Gaussian likelihood: one learned log-std per channel (or per coordinate for points).
         n_scales = self.data_shape[0]
         self.log_sigma = nn.Parameter(torch.full((n_scales,), -1.0)) if self.likelihood == "gaussian" else None

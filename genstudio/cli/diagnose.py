@@ -1,0 +1,61 @@
+"""`genstudio diagnose`: the mode-collapse and quality report of a checkpoint or foreign generator."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from genstudio.cli.arguments import add_foreign_options
+from genstudio.core.errors import GenStudioError
+
+NAME = "diagnose"
+
+
+def add_parser(sub) -> None:
+    from genstudio.core.data.spec import SPEC_HELP
+
+    diagnose = sub.add_parser(NAME, help="mode-collapse and quality report for a checkpoint or generator",
+                              formatter_class=argparse.RawDescriptionHelpFormatter, epilog=SPEC_HELP)
+    diagnose.add_argument("checkpoint", type=Path, help="a genstudio checkpoint or a TorchScript / torch.export generator")
+    diagnose.add_argument("--data", help="data set to compare with (default: the checkpoint's)")
+    diagnose.add_argument("--samples", type=int, default=10_000, help="generated samples (and as many real ones)")
+    diagnose.add_argument("--seed", type=int, default=0)
+    diagnose.add_argument("--json", nargs="?", const="-", metavar="PATH",
+                          help="write every figure with its settings as JSON (to PATH, or stdout)")
+    add_foreign_options(diagnose)
+
+
+def run(args) -> int:
+    from genstudio.core.atomic import write_bytes_atomic
+    from genstudio.core.data.spec import load_dataset
+    from genstudio.core.metrics.report import diagnose
+    from genstudio.core.metrics.summary import summary_lines
+    from genstudio.core.open_model import open_model
+
+    opened = open_model(args.checkpoint, latent_dim=args.latent_dim, output_range=args.output_range)
+    spec = args.data or opened.card.data_source
+    if not spec:
+        raise GenStudioError(f"{args.checkpoint}: say which data set to compare with (--data)")
+    dataset = load_dataset(spec)
+    to_stdout = args.json == "-"
+    progress = None if to_stdout else (lambda f, message: print(f"\r{100 * f:5.1f}% {message:<60}", end="",
+                                                                file=sys.stderr, flush=True))
+    try:
+        report = diagnose(opened.model, dataset, samples=args.samples, seed=args.seed, progress=progress)
+    except ValueError as exc:
+        raise GenStudioError(f"{args.checkpoint}: {exc}") from None
+    if progress:
+        print(file=sys.stderr)
+    text = json.dumps(report, indent=1)
+    if to_stdout:
+        print(text)
+        return 0
+    print(f"{args.checkpoint} ({opened.family})")
+    for line in summary_lines(report):
+        print(f"  {line}")
+    if args.json:
+        write_bytes_atomic(args.json, text.encode())
+        print(f"wrote {args.json}")
+    return 0

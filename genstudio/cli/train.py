@@ -1,0 +1,144 @@
+"""`genstudio train`: train any registered family headless, on one device or under torchrun."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+from pathlib import Path
+
+from genstudio.core.errors import GenStudioError
+
+NAME = "train"
+DEFAULT_FAMILY = "gan"
+
+
+def _hyper_fields():
+    """Every registered family's hyper-parameter fields, once per key (first family's wording)."""
+    from genstudio.core import registry
+
+    fields = {}
+    for family in registry.families():
+        for field in family.hyper_fields:
+            fields.setdefault(field.key, (field, []))[1].append(family.name)
+    return fields
+
+
+def add_parser(sub) -> None:
+    from genstudio.core import registry
+    from genstudio.core.data.spec import SPEC_HELP
+    from genstudio.core.devices import DEVICE_CHOICES
+
+    train = sub.add_parser(NAME, help="train a model headless", formatter_class=argparse.RawDescriptionHelpFormatter,
+                           epilog=SPEC_HELP)
+    families = ", ".join(f"{f.name} ({f.label})" for f in registry.families())
+    train.add_argument("--family", choices=registry.names(),
+                       help=f"model family: {families}; default {DEFAULT_FAMILY}, with --resume the checkpoint's")
+    train.add_argument("--preset", help="architecture/loss preset (see 'genstudio presets')")
+    train.add_argument("--data", help="data spec (default: the bundled MNIST test set; with --resume, "
+                       "the checkpoint's data)")
+    train.add_argument("--download", action="store_true", help="let torchvision data sets download (online)")
+    train.add_argument("--steps", type=int, default=1000, help="train until this total step count")
+    train.add_argument("--batch-size", type=int, help="default: the preset's")
+    train.add_argument("--lr", type=float, help="every learning rate of the family (e.g. a GAN's G and D)")
+    for key, (field, owners) in _hyper_fields().items():
+        if field.flag == "--lr":
+            continue      # the general --lr above sets it
+        train.add_argument(field.flag, dest=f"hyper_{key}", type=field.kind, metavar=field.kind.__name__.upper(),
+                           help=f"{field.help or field.label} ({', '.join(owners)})")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    train.add_argument("--out", type=Path, help="output folder for checkpoint.safetensors and samples.png")
+    train.add_argument("--resume", type=Path, help="continue from this checkpoint (exactly)")
+    train.add_argument("--autosave-every", type=int, default=500, help="steps between autosaves (0: end only)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+@contextlib.contextmanager
+def stop_on_interrupt(trainer):
+    """Ctrl-C stops between steps and saves, like the app's Stop button; a second Ctrl-C aborts."""
+    def handler(signum, frame):
+        signal.signal(signal.SIGINT, previous)
+        print("\nstopping after this step (Ctrl-C again to abort)...", file=sys.stderr)
+        trainer.stop()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def hyper_overrides(args, family) -> dict:
+    """The hyper-parameters given on the command line that this family takes."""
+    hyper = {}
+    own = {field.key for field in family.hyper_fields}
+    if args.lr is not None:
+        hyper.update({field.key: args.lr for field in family.hyper_fields if field.learning_rate})
+    for key in _hyper_fields():
+        value = getattr(args, f"hyper_{key}", None)  # None also for "lr", which --lr covers
+        if value is None:
+            continue
+        if key not in own:
+            raise GenStudioError(f"--{key.replace('_', '-')} is not a {family.label} hyper-parameter "
+                                 f"(it takes {', '.join(f.flag for f in family.hyper_fields) or 'none'})")
+        hyper[key] = value
+    return hyper
+
+
+def run(args) -> int:
+    from genstudio.cli.progress import ProgressPrinter
+    from genstudio.core import registry
+    from genstudio.core.checkpoints import read_card
+    from genstudio.core.data.spec import load_dataset
+    from genstudio.core.engine import TrainConfig, Trainer
+    from genstudio.core.export import points_image, save_grid, save_png
+
+    family = args.family
+    data_spec = args.data or "mnist"
+    if args.resume:
+        card = read_card(args.resume)
+        data_spec = args.data or card.data_source or "mnist"
+        if family and family != card.family:
+            raise GenStudioError(f"{args.resume}: is a {card.family} checkpoint, not a {family}")
+        family = card.family
+    family = registry.get(family or DEFAULT_FAMILY)
+    config = TrainConfig(family=family.name, preset=args.preset, data=data_spec, steps=args.steps,
+                         batch_size=args.batch_size, hyper=hyper_overrides(args, family), seed=args.seed,
+                         device=args.device, out_dir=str(args.out) if args.out else None,
+                         autosave_every=args.autosave_every, sample_every_s=0)
+    dataset = load_dataset(data_spec, download=args.download)
+    trainer = Trainer(config, dataset=dataset, resume=args.resume)
+    is_main = trainer.dist is None or trainer.dist.is_main  # under torchrun, rank 0 speaks and writes
+    if is_main:
+        processes = f", {trainer.dist.world_size} processes" if trainer.dist else ""
+        print(f"training {family.name} preset '{trainer.preset_name}' on {dataset.name} ({len(dataset)} samples, "
+              f"shape {dataset.shape}) on {trainer.device}, batch {trainer.batch_size}{processes}, "
+              f"steps {trainer.step}->{args.steps}", file=sys.stderr)
+    progress = ProgressPrinter(args.steps, trainer.step, enabled=is_main and not args.quiet)
+    last = None
+    samples = None
+    with stop_on_interrupt(trainer):
+        for report in trainer.run():
+            last = report
+            if report.kind == "step":
+                progress.update(report)
+            elif report.kind == "samples":
+                samples = report.samples
+            elif report.kind == "diverged":
+                progress.close()
+                print(f"genstudio: error: {report.message}", file=sys.stderr)
+                return 3
+    progress.close()
+    if args.out and samples is not None and is_main:
+        if dataset.is_points:
+            save_png(points_image(samples, real=dataset.data[:2000].cpu().numpy()), args.out / "samples.png")
+        else:
+            save_grid(samples, args.out / "samples.png", cols=8)
+    if last is not None and is_main:
+        summary = ", ".join(f"{k} {v:.4g}" for k, v in last.scalars.items())
+        print(f"{last.message}; {summary}" if summary else last.message, file=sys.stderr)
+        if last.path:
+            print(f"checkpoint: {last.path}", file=sys.stderr)
+    return 0

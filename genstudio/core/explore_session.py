@@ -1,0 +1,248 @@
+"""The explorer's state, Qt-free: the current latent, principal directions and slider offsets, the
+interpolation end points A and B with t, the seed, temperature and class. Views observe its events
+and render what it holds; the command line reads the latent record it writes.
+
+Events (`session.events.<name>.connect(callback)`, callbacks get the session):
+    latent      the current latent changed (slider, seed, temperature, t, load, pin from the map)
+    directions  new principal directions, or the slider offsets were reset (rebase)
+    path        A, B, spherical or frame count changed
+    settings    seed, temperature or class changed (the latent event follows when it moves)
+
+The latent record (`to_record`, `read_latent_record`) is the JSON that *Save latent* writes and
+`genstudio sample --latent FILE` renders, so a result made in the app reproduces on the command line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genstudio.core.errors import GenStudioError
+from genstudio.core.events import EventGroup
+from genstudio.core.latent import lerp, path as latent_path, seeded_latents, slerp
+
+RECORD_FORMAT = "genstudio-latent"
+RECORD_VERSION = 1
+
+
+class ExploreSession:
+    def __init__(self):
+        self.events = EventGroup("latent", "directions", "path", "settings")
+        self.latent_shape: tuple[int, ...] = (1,)
+        self.num_classes = 0
+        self.family = ""
+        self.checkpoint = ""
+        self.seed = 0
+        self.temperature = 1.0
+        self.label = 0
+        self.z = torch.zeros(1)                       # (D,) the current latent
+        self.base = torch.zeros(1)                    # (D,) origin of principal-direction moves
+        self.directions: torch.Tensor | None = None   # (k, D) unit directions
+        self.explained: np.ndarray | None = None      # (k,) share of output variance
+        self.alphas: list[float] = []                 # offset along each direction
+        self.a: torch.Tensor | None = None            # (D,) interpolation end points
+        self.b: torch.Tensor | None = None
+        self.t = 0.0
+        self.spherical = True
+        self.frames = 10
+
+    # --- the model ------------------------------------------------------------------------------
+    @property
+    def latent_dim(self) -> int:
+        return math.prod(self.latent_shape)
+
+    def configure(self, latent_shape: tuple[int, ...], num_classes: int, family: str, checkpoint: str,
+                  keep_latent: bool = False) -> None:
+        """A model was opened. With `keep_latent` (a fresher snapshot of the same run) and a latent of
+        the same size, everything stays; otherwise A, B and the directions go, and the latent restarts
+        from the seed."""
+        same = keep_latent and math.prod(latent_shape) == self.latent_dim
+        self.latent_shape, self.num_classes = tuple(latent_shape), int(num_classes)
+        self.family, self.checkpoint = family, str(checkpoint)
+        self.label = min(self.label, max(self.num_classes - 1, 0))
+        if same:
+            return
+        self.a = self.b = None
+        self.t = 0.0
+        self.directions, self.explained, self.alphas = None, None, []
+        self.events.path.emit(self)
+        self.events.directions.emit(self)
+        self.reset()
+
+    # --- the current latent ---------------------------------------------------------------------
+    def seeded_latent(self, seed: int) -> torch.Tensor:
+        """(D,) the latent a seed gives at the current temperature (as `genstudio sample --seed`)."""
+        return seeded_latents(1, (self.latent_dim,), seed, self.temperature)[0]
+
+    def reset(self) -> None:
+        """Back to the seed's latent, every slider move undone."""
+        self.set_latent(self.seeded_latent(self.seed))
+
+    def set_seed(self, seed: int) -> None:
+        self.seed = int(seed)
+        self.events.settings.emit(self)
+        self.reset()
+
+    def randomise(self, rng: random.Random | None = None) -> None:
+        self.set_seed((rng or random).randrange(2**31 - 1))
+
+    def set_temperature(self, temperature: float) -> None:
+        self.temperature = float(temperature)
+        self.events.settings.emit(self)
+        self.reset()
+
+    def set_label(self, label: int) -> None:
+        self.label = int(label)
+        self.events.settings.emit(self)
+
+    def set_latent(self, z: torch.Tensor) -> None:
+        """Make `z` (any shape with D values) current; direction sliders restart from it."""
+        z = torch.as_tensor(z).detach().reshape(-1).float().clone()
+        if z.numel() != self.latent_dim:
+            raise ValueError(f"a latent of {z.numel()} values; the model takes {self.latent_dim}")
+        self.z = z
+        self.base = z.clone()
+        self.alphas = [0.0] * (0 if self.directions is None else len(self.directions))
+        self.events.latent.emit(self)
+
+    def move_dimension(self, index: int, value: float) -> None:
+        self.z[index] = float(value)
+        self.events.latent.emit(self)
+
+    def move_direction(self, index: int, alpha: float) -> None:
+        """Set the offset along direction `index`: z = base + alphas @ directions."""
+        self.alphas[index] = float(alpha)
+        self.z = self.base + torch.tensor(self.alphas) @ self.directions          # (D,)
+        self.events.latent.emit(self)
+
+    def set_directions(self, directions: torch.Tensor, explained: np.ndarray) -> None:
+        """New principal directions (k, D); offsets start at 0 from the current latent."""
+        self.directions, self.explained = directions.float(), np.asarray(explained)
+        self.rebase()
+
+    def rebase(self) -> None:
+        """Direction offsets back to 0 around the current latent (the latent does not move)."""
+        self.base = self.z.clone()
+        self.alphas = [0.0] * (0 if self.directions is None else len(self.directions))
+        self.events.directions.emit(self)
+
+    def labels(self, n: int = 1) -> torch.Tensor | None:
+        """(n,) the chosen class for conditional models, else None."""
+        return torch.full((n,), self.label, dtype=torch.long) if self.num_classes else None
+
+    # --- interpolation --------------------------------------------------------------------------
+    def set_endpoint(self, which: str, z: torch.Tensor | None = None) -> None:
+        """A or B = `z` (the current latent by default); the other end starts at the same place."""
+        if which not in ("a", "b"):
+            raise ValueError(f"end point must be 'a' or 'b', not {which!r}")
+        z = self.z.clone() if z is None else torch.as_tensor(z).reshape(-1).float().clone()
+        setattr(self, which, z)
+        if self.a is None:
+            self.a = z.clone()
+        if self.b is None:
+            self.b = z.clone()
+        self.events.path.emit(self)
+
+    def set_endpoints(self, a: torch.Tensor, b: torch.Tensor) -> None:
+        self.a, self.b = a.reshape(-1).float().clone(), b.reshape(-1).float().clone()
+        self.events.path.emit(self)
+
+    def randomise_endpoints(self, seed: int | None = None) -> None:
+        seed = random.randrange(2**31 - 1) if seed is None else seed
+        self.set_endpoints(self.seeded_latent(seed), self.seeded_latent(seed + 1))
+        self.set_t(0.0)
+
+    def set_t(self, t: float) -> None:
+        """Move along A -> B: the current latent becomes the path's point at t."""
+        self.t = float(t)
+        if self.a is not None and self.b is not None:
+            self.set_latent((slerp if self.spherical else lerp)(self.a, self.b, self.t))
+
+    def set_spherical(self, spherical: bool) -> None:
+        self.spherical = bool(spherical)
+        self.events.path.emit(self)
+        self.set_t(self.t)
+
+    def set_frames(self, frames: int) -> None:
+        self.frames = int(frames)
+        self.events.path.emit(self)
+
+    @property
+    def has_path(self) -> bool:
+        return self.a is not None and self.b is not None
+
+    def path_latents(self, frames: int | None = None) -> torch.Tensor:
+        """(frames, D) latents from A to B inclusive."""
+        if not self.has_path:
+            raise ValueError("set interpolation end points A and B first")
+        return latent_path(self.a, self.b, frames or self.frames, self.spherical)
+
+    # --- the latent record ----------------------------------------------------------------------
+    def to_record(self) -> dict:
+        """Everything needed to reproduce what is shown (the JSON of *Save latent*)."""
+        record = {"format": RECORD_FORMAT, "version": RECORD_VERSION, "checkpoint": self.checkpoint,
+                  "family": self.family, "latent_shape": list(self.latent_shape), "seed": self.seed,
+                  "temperature": self.temperature, "latent": self.z.tolist()}
+        if self.num_classes:
+            record["label"] = self.label
+        if self.has_path:
+            record["interpolation"] = {"a": self.a.tolist(), "b": self.b.tolist(), "t": self.t,
+                                       "spherical": self.spherical, "frames": self.frames}
+        return record
+
+    def apply_record(self, record: dict) -> None:
+        """Show a record's latent (and its A/B path and class); its size must fit the model."""
+        record = check_latent_record(record, self.latent_dim, "the record")
+        if "label" in record and self.num_classes:
+            self.label = min(int(record["label"]), self.num_classes - 1)
+            self.events.settings.emit(self)
+        path = record.get("interpolation")
+        if path:
+            self.spherical = bool(path.get("spherical", True))
+            self.frames, self.t = int(path.get("frames", self.frames)), float(path.get("t", 0.0))
+            self.set_endpoints(torch.tensor(path["a"]), torch.tensor(path["b"]))
+        self.set_latent(torch.tensor(record["latent"], dtype=torch.float32))
+
+    def save_record(self, path: str | Path) -> Path:
+        from genstudio.core.atomic import write_bytes_atomic
+        return write_bytes_atomic(path, json.dumps(self.to_record(), indent=1).encode())
+
+
+def _numbers(value, count: int | None) -> bool:
+    return (isinstance(value, list) and (count is None or len(value) == count)
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value))
+
+
+def check_latent_record(record, latent_dim: int | None, where: str) -> dict:
+    """The record, if its latent (and A/B path) are lists of `latent_dim` finite numbers."""
+    if not isinstance(record, dict) or "latent" not in record:
+        raise GenStudioError(f"{where}: not a genstudio latent record (no 'latent' list)")
+    latent = record["latent"]
+    if not _numbers(latent, None) or not latent:
+        raise GenStudioError(f"{where}: 'latent' must be a list of finite numbers")
+    if latent_dim is not None and len(latent) != latent_dim:
+        raise GenStudioError(f"{where}: a latent of {len(latent)} values, the model takes {latent_dim}")
+    path = record.get("interpolation")
+    if path is not None and (not isinstance(path, dict) or not _numbers(path.get("a"), len(latent))
+                             or not _numbers(path.get("b"), len(latent))):
+        raise GenStudioError(f"{where}: 'interpolation' needs end points a and b of {len(latent)} values")
+    if "label" in record and (not isinstance(record["label"], int) or record["label"] < 0):
+        raise GenStudioError(f"{where}: 'label' must be a class index")
+    return record
+
+
+def read_latent_record(path: str | Path, latent_dim: int | None = None) -> dict:
+    """A latent record from a JSON file, checked; GenStudioError names the file and the reason."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise GenStudioError(f"{path}: no such file") from None
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise GenStudioError(f"{path}: not a readable JSON latent record ({type(exc).__name__})") from None
+    return check_latent_record(record, latent_dim, str(path))

@@ -1,0 +1,155 @@
+"""What the rest of genstudio needs to know about a model family, in one description.
+
+A `Family` is pure data: its model class, its typed config, presets, the curves it reports and how
+they group into plots, the hyper-parameters the Train form and the command line offer, what it can
+do (`Capability`), and the recipes of its bundled demos. The CLI, the app's panels, the checkpoint
+reader and the tests read these descriptions from the registry (`genstudio.core.families`) instead
+of switching on family names, so a new family is one folder plus one registration line.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from genstudio.core.families.config import ModelConfig
+    from genstudio.core.models.base import GenerativeModel
+
+
+class Capability(enum.Enum):
+    """What a family's models can do beyond decoding latents; tools are registered by these."""
+
+    ENCODE = "encode"                        # x -> latent (VAE posterior mean, flow inverse): latent map, drop to encode
+    EXACT_LIKELIHOOD = "exact likelihood"    # bits/dim of images (flows): Inspect histogram, info --image
+    CLASS_CONDITIONAL = "class-conditional"  # some presets decode with a class label
+    IMAGE_PROJECTION = "image projection"    # optimise a latent towards an image (GANs: no encoder)
+    POINTS = "2-D points"                    # has presets for the 2-D toy mixtures
+    KL_PER_DIMENSION = "KL per dimension"    # posterior KL of each latent dimension (VAEs)
+    DECISION_SURFACE = "decision surface"    # a critic over the plane for 2-D sets (GANs)
+    LIVE_DIAGNOSTICS = "live diagnostics"    # mode-collapse figures on snapshots while training (GANs)
+
+
+# Capabilities that only make sense for image models, and for 2-D point models.
+IMAGE_ONLY = frozenset({Capability.EXACT_LIKELIHOOD, Capability.IMAGE_PROJECTION, Capability.KL_PER_DIMENSION,
+                        Capability.LIVE_DIAGNOSTICS})
+POINTS_ONLY = frozenset({Capability.DECISION_SURFACE})
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named starting point: overrides of the config's defaults and the training hyper-parameters."""
+
+    description: str
+    data: str                                    # "images" or "points": the data it is made for
+    model: dict[str, Any] = field(default_factory=dict)
+    hyper: dict[str, Any] = field(default_factory=dict)
+    conditional: bool = False                    # takes the data set's labels (num_classes from the data)
+
+
+@dataclass(frozen=True)
+class PlotSpec:
+    """One live plot of the Train panel: its title and the report keys drawn on it ("eval/..." dashed)."""
+
+    title: str
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HyperField:
+    """A hyper-parameter the Train form shows and the command line takes (`--key-with-dashes`)."""
+
+    key: str
+    label: str
+    help: str = ""
+    kind: type = float
+    minimum: float = 1e-6
+    maximum: float = 1.0
+    decimals: int = 6
+    learning_rate: bool = False                  # `--lr` on the command line sets every such field
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.key.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class DemoRecipe:
+    """How a bundled demo checkpoint is trained (training/make_demo_checkpoints.py)."""
+
+    name: str                                    # file stem under resources/checkpoints
+    preset: str
+    steps: int
+    seed: int = 1
+    data: str = "mnist"
+    model: dict[str, Any] = field(default_factory=dict)
+    hyper: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str                                    # the key in checkpoints and on the command line
+    label: str                                   # what people read ("Normalizing flow")
+    description: str
+    model_class: type["GenerativeModel"]
+    config_class: type["ModelConfig"]
+    presets: dict[str, Preset]
+    plots: tuple[PlotSpec, ...]
+    hyper_fields: tuple[HyperField, ...] = ()
+    capabilities: frozenset[Capability] = frozenset()
+    demos: tuple[DemoRecipe, ...] = ()
+    # Architecture fields that format-1 checkpoints left out, as this family rebuilt them then:
+    # (data_shape) -> values. Frozen here, so changing a default later never changes an old file.
+    v1_defaults: Any = None
+
+    def __post_init__(self):
+        if not self.presets:
+            raise ValueError(f"family '{self.name}' has no presets")
+        for name, preset in self.presets.items():
+            if preset.data not in ("images", "points"):
+                raise ValueError(f"{self.name} preset '{name}': data must be 'images' or 'points'")
+            unknown = set(preset.model) - set(self.config_class.field_names())
+            if unknown:
+                raise ValueError(f"{self.name} preset '{name}' sets unknown config fields {sorted(unknown)}")
+
+    def has(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
+    def preset(self, name: str) -> Preset:
+        if name not in self.presets:
+            raise ValueError(f"unknown {self.name} preset '{name}': choose one of {', '.join(self.presets)}")
+        return self.presets[name]
+
+    def default_preset(self, points: bool) -> str:
+        """The first preset made for 2-D points or for images; a clear error when there is none."""
+        wanted = "points" if points else "images"
+        for name, preset in self.presets.items():
+            if preset.data == wanted:
+                return name
+        raise ValueError(f"the {self.label} family has no preset for {wanted}")
+
+    def presets_for(self, points: bool) -> list[str]:
+        wanted = "points" if points else "images"
+        return [name for name, preset in self.presets.items() if preset.data == wanted]
+
+    def make_config(self, values: dict) -> "ModelConfig":
+        """A validated config from plain values (defaults fill what is absent)."""
+        return self.config_class.from_dict(values, complete=False)
+
+    def build(self, config: "ModelConfig | dict") -> "GenerativeModel":
+        if isinstance(config, dict):
+            config = self.make_config(config)
+        return self.model_class(config)
+
+    def capabilities_of(self, data_shape: tuple[int, ...], num_classes: int = 0) -> frozenset[Capability]:
+        """What one model of this family can do, given its data (points or images) and classes."""
+        caps = set(self.capabilities)
+        if len(data_shape) == 1:
+            caps -= IMAGE_ONLY
+        else:
+            caps -= POINTS_ONLY | {Capability.POINTS}
+        if not num_classes:
+            caps.discard(Capability.CLASS_CONDITIONAL)
+        return frozenset(caps)

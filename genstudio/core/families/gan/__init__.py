@@ -1,0 +1,24 @@
+"""The GAN family: MLP and conv GANs (BCE, hinge, WGAN-GP), conditional, for images and 2-D points."""
+
+from genstudio.core.families.family import Capability, DemoRecipe, Family, HyperField, PlotSpec
+from genstudio.core.families.gan.config import GANConfig, v1_defaults
+from genstudio.core.families.gan.model import GAN
+from genstudio.core.families.gan.presets import PRESETS
+
+FAMILY = Family(
+    name="gan",
+    label="GAN",
+    description="Generative adversarial networks: a generator G against a discriminator D.",
+    model_class=GAN,
+    config_class=GANConfig,
+    presets=PRESETS,
+    plots=(PlotSpec("Losses", ("d_loss", "g_loss", "gradient_penalty")),
+           PlotSpec("Discriminator outputs: D(x), D(G(z))", ("d_real", "d_fake"))),
+    hyper_fields=(HyperField("lr_g", "G learning rate", "generator learning rate", learning_rate=True),
+                  HyperField("lr_d", "D learning rate", "discriminator learning rate", learning_rate=True)),
+    capabilities=frozenset({Capability.IMAGE_PROJECTION, Capability.CLASS_CONDITIONAL, Capability.POINTS,
+                            Capability.DECISION_SURFACE, Capability.LIVE_DIAGNOSTICS}),
+    # Conv GAN with 32-channel G and D: ~1 MB, recognisable digits after a few thousand steps.
+    demos=(DemoRecipe("gan-mnist", "dcgan", steps=3000, model={"g_channels": 32, "d_channels": 32}),),
+    v1_defaults=v1_defaults,
+)

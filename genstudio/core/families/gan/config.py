@@ -1,0 +1,57 @@
+"""The GAN's architecture fields, their defaults and the rules between them."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from genstudio.core.families.config import ConfigError, ModelConfig
+
+LOSSES = ("bce", "hinge", "wgan-gp")
+ACTIVATIONS = ("leaky_relu", "relu")
+WIDTH = {"min": 1, "max": 16384}
+
+
+def conv_plan(size: int) -> tuple[int, int]:
+    """(base resolution, number of 2x up/down-samplings) for 28, 32 and 64 px images."""
+    base = 7 if size % 7 == 0 else 4
+    n = int(round(math.log2(size / base))) if size >= base else 0
+    if base * 2 ** n != size or n < 2:
+        raise ConfigError(f"conv GAN supports 28, 32 and 64 px images (got {size})")
+    return base, n
+
+
+@dataclass(frozen=True)
+class GANConfig(ModelConfig):
+    arch: str = field(default="mlp", metadata={"choices": ("mlp", "conv")})
+    latent_dim: int = field(default=100, metadata={"min": 1, "max": 65536})
+    g_hidden: tuple[int, ...] = field(default=(256, 512, 1024), metadata=WIDTH)     # MLP G widths
+    d_hidden: tuple[int, ...] = field(default=(1024, 512, 256), metadata=WIDTH)     # MLP D widths
+    g_channels: int = field(default=64, metadata=WIDTH)                             # conv G width
+    d_channels: int = field(default=64, metadata=WIDTH)                             # conv D width
+    dropout: float = field(default=0.0, metadata={"min": 0.0, "max": 0.95})
+    loss: str = field(default="bce", metadata={"choices": LOSSES})
+    activation: str = field(default="leaky_relu", metadata={"choices": ACTIVATIONS})
+    spectral_norm: bool = False
+    ema_decay: float = field(default=0.0, metadata={"min": 0.0, "max": 0.999999})  # 0: no EMA G
+    gp_weight: float = field(default=10.0, metadata={"min": 0.0, "max": 1e6})       # WGAN-GP lambda
+    d_steps: int = field(default=1, metadata={"min": 1, "max": 100})                # D steps per G step
+    d_fourier_features: int = field(default=0, metadata={"min": 0, "max": 4096})    # 2-D points only
+    d_fourier_scale: float = field(default=1.0, metadata={"min": 0.0, "max": 1e4})
+    embed_dim: int = field(default=32, metadata={"min": 1, "max": 4096})            # conditional G
+
+    def check(self) -> None:
+        if self.d_fourier_features and not self.is_points:
+            raise ConfigError("Fourier features in D (d_fourier_features) are for 2-D points only")
+        if self.arch == "conv":
+            if self.is_points:
+                raise ConfigError("the conv GAN is for images; use arch 'mlp' for 2-D points")
+            conv_plan(self.data_shape[1])
+
+
+def v1_defaults(data_shape: tuple[int, ...]) -> dict:
+    """What format-1 checkpoints rebuilt for fields they did not store (the code's defaults then)."""
+    return {"arch": "mlp", "g_hidden": [256, 512, 1024], "d_hidden": [1024, 512, 256], "g_channels": 64,
+            "d_channels": 64, "dropout": 0.0, "loss": "bce", "activation": "leaky_relu", "spectral_norm": False,
+            "ema_decay": 0.0, "gp_weight": 10.0, "d_steps": 1, "d_fourier_features": 0, "d_fourier_scale": 1.0,
+            "embed_dim": 32, "num_classes": 0}

@@ -1,0 +1,190 @@
+"""Interactive work on the open model as plain-data requests: decode, paths, directions, neighbours,
+encodes, round trips and exports. Each request is a dataclass with `run(model, cache)`.
+
+The app's renderer (ui/render_worker.py) owns the model and runs these in its thread, dropping a
+request that a newer one of the same channel overtook; nothing else touches the model. `cache` is
+a dict that lives as long as the open model (point clouds, nearest-neighbour indexes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genstudio.core.data.pixels import to_unit_float
+from genstudio.core.latent import principal_directions, seeded_latents
+
+POINT_CLOUD = 2000       # samples drawn behind the current point of a 2-D model
+
+
+@torch.no_grad()
+def decode_numpy(model, latents: torch.Tensor, labels: torch.Tensor | None = None) -> np.ndarray:
+    """(n, D) or (n, *latent_shape) latents -> (n, *data_shape) float32 numpy on the CPU."""
+    z = latents.reshape(len(latents), *model.latent_shape).to(model.device)
+    if labels is not None:
+        labels = labels.to(model.device)
+    return model.decode(z, labels).float().cpu().numpy()
+
+
+@dataclass(frozen=True)
+class Decode:
+    """Decode latents (n, D) -> images (n, *data_shape)."""
+
+    latents: torch.Tensor
+    labels: torch.Tensor | None = None
+
+    def run(self, model, cache: dict) -> np.ndarray:
+        return decode_numpy(model, self.latents, self.labels)
+
+
+@dataclass(frozen=True)
+class DecodePoint:
+    """2-D models: the point of one latent, with a fixed cloud of samples to show it against."""
+
+    latent: torch.Tensor
+    labels: torch.Tensor | None = None
+
+    def run(self, model, cache: dict) -> tuple[np.ndarray, np.ndarray]:
+        if "cloud" not in cache:
+            cache["cloud"] = decode_numpy(model, seeded_latents(POINT_CLOUD, tuple(model.latent_shape), 0))
+        return cache["cloud"], decode_numpy(model, self.latent.view(1, -1), self.labels)
+
+
+@dataclass(frozen=True)
+class PrincipalDirections:
+    """GANSpace directions (k, D) of the model's output and their variance shares (k,)."""
+
+    k: int = 10
+    samples: int = 1024
+    seed: int = 0
+
+    def run(self, model, cache: dict) -> tuple[torch.Tensor, np.ndarray]:
+        decode = lambda z: torch.from_numpy(decode_numpy(model, z))
+        return principal_directions(decode, model.latent_dim, k=self.k, samples=self.samples, seed=self.seed)
+
+
+@dataclass
+class Neighbours:
+    image: np.ndarray                   # (C, H, W) the sample
+    found: np.ndarray                   # (k, C, H, W) its nearest data images
+    distances: np.ndarray               # (k,) pixel L2
+    source: str                         # the data set's name
+
+
+@dataclass(frozen=True)
+class NearestImages:
+    """The k data images nearest (pixel L2) to the decoded latent: the memorisation check."""
+
+    latent: torch.Tensor
+    labels: torch.Tensor | None
+    data_source: str
+    k: int = 6
+
+    def run(self, model, cache: dict) -> Neighbours:
+        from genstudio.core.data.spec import load_dataset
+        from genstudio.core.neighbours import NearestNeighbours
+
+        key = ("neighbours", self.data_source)
+        if key not in cache:
+            data = load_dataset(self.data_source)
+            if tuple(data.shape) != tuple(model.data_shape):
+                raise ValueError(f"the training data {self.data_source} has shape {data.shape}, "
+                                 f"the model makes {tuple(model.data_shape)}")
+            cache[key] = (NearestNeighbours(data.data), data.name)
+        index_, name = cache[key]
+        image = decode_numpy(model, self.latent.view(1, -1), self.labels)[0]
+        index, distances = index_.query(torch.from_numpy(image), k=self.k)
+        found = index_.data[index].view(-1, *index_.shape).numpy()
+        return Neighbours(image, found, distances.numpy(), name)
+
+
+@dataclass(frozen=True)
+class EncodeImageFile:
+    """An image file's latent (D,) under an ENCODE model (a dropped file)."""
+
+    path: Path
+
+    @torch.no_grad()
+    def run(self, model, cache: dict) -> torch.Tensor:
+        from genstudio.core.data.image_io import load_image_as
+
+        image = to_unit_float(load_image_as(self.path, tuple(model.data_shape)))[None]
+        return model.encode(image.to(model.device)).detach().cpu().reshape(-1)
+
+
+@dataclass(frozen=True)
+class MeasureImageFile:
+    """bits/dim of an image file under an EXACT_LIKELIHOOD model."""
+
+    path: Path
+
+    def run(self, model, cache: dict) -> float:
+        from genstudio.core.likelihood import image_bits_per_dim
+
+        return image_bits_per_dim(model, self.path)
+
+
+@dataclass
+class RoundTripResult:
+    original: np.ndarray                # (1, C, H, W)
+    decoded: np.ndarray                 # (1, C, H, W)
+    error: float                        # max |x - f^-1(f(x))|
+    latent: torch.Tensor                # (D,)
+
+
+@dataclass(frozen=True)
+class RoundTrip:
+    """Encode then decode one image (1, C, H, W) in [0, 1] with an invertible model."""
+
+    image: torch.Tensor
+
+    @torch.no_grad()
+    def run(self, model, cache: dict) -> RoundTripResult:
+        x = self.image.to(model.device)
+        z = model.encode(x)
+        back = model.decode(z)
+        return RoundTripResult(self.image.numpy(), back.float().cpu().numpy(), model.invertibility_error(x),
+                               z.flatten().cpu())
+
+
+@dataclass(frozen=True)
+class TemperatureSamples:
+    """n samples at a temperature, from a fixed seed."""
+
+    n: int
+    temperature: float
+    seed: int = 0
+
+    def run(self, model, cache: dict) -> np.ndarray:
+        return decode_numpy(model, seeded_latents(self.n, tuple(model.latent_shape), self.seed, self.temperature))
+
+
+@dataclass(frozen=True)
+class ExportImages:
+    """Decode latents (n, D) and write them: a grid ("grid"), one row ("strip"), an animated GIF ("gif"),
+    or a scatter for 2-D models. Returns the path written."""
+
+    path: Path
+    latents: torch.Tensor
+    labels: torch.Tensor | None = None
+    kind: str = "grid"
+    cols: int = 8
+    padding: int = 2
+    scale: int = 1
+    frame_ms: int = 80
+    boomerang: bool = True
+
+    def run(self, model, cache: dict) -> Path:
+        from genstudio.core import export
+
+        images = decode_numpy(model, self.latents, self.labels)
+        if model.is_points:
+            return export.save_png(export.points_image(images), self.path)
+        if self.kind == "gif":
+            return export.save_gif(images, self.path, frame_ms=self.frame_ms, scale=self.scale,
+                                   boomerang=self.boomerang)
+        cols = len(images) if self.kind == "strip" else self.cols
+        return export.save_grid(images, self.path, cols=cols, padding=self.padding, scale=self.scale)

@@ -1,0 +1,188 @@
+"""Long work on a model (map encode, t-SNE, likelihood over a data set, projection, diagnostics) as
+plain functions of their inputs and a `TaskState` (Orange3's convention).
+
+A task request is a small dataclass with `run(model, state)`: it reports progress and partial
+results through the state, polls `state.is_interruption_requested()` between chunks, and returns a
+named result object. The app runs requests in a background thread (ui/task_runner.py), the tests
+and the command line call `run` directly with a plain `TaskState()`. Requests never hold the model:
+the renderer that owns it passes it in, and a task only reads it (no training flags or
+requires_grad changes), so an interactive decode may run from the same model meanwhile.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from genstudio.core.data.dataset import InMemoryDataset
+from genstudio.core.errors import GenStudioError
+
+
+class TaskCancelled(GenStudioError):
+    """The task stopped because interruption was requested."""
+
+
+class TaskState:
+    """Progress, partial results and cancellation of one task; safe to use from two threads."""
+
+    def __init__(self, on_progress: Callable[[float, str], None] | None = None,
+                 on_partial: Callable[[Any], None] | None = None):
+        self._on_progress = on_progress
+        self._on_partial = on_partial
+        self._interrupt = threading.Event()
+        self.fraction = 0.0
+        self.message = ""
+
+    def set_progress(self, fraction: float, message: str = "") -> None:
+        self.fraction, self.message = float(fraction), message
+        if self._on_progress is not None:
+            self._on_progress(self.fraction, message)
+
+    def set_partial_result(self, value) -> None:
+        if self._on_partial is not None:
+            self._on_partial(value)
+
+    def request_interruption(self) -> None:
+        self._interrupt.set()
+
+    def is_interruption_requested(self) -> bool:
+        return self._interrupt.is_set()
+
+    def check(self, what: str = "") -> None:
+        """Raise TaskCancelled when interruption was requested."""
+        if self._interrupt.is_set():
+            raise TaskCancelled(f"cancelled{' while ' + what if what else ''}")
+
+
+def _dataset(spec: str, given: InMemoryDataset | None, data_shape: tuple[int, ...]) -> InMemoryDataset:
+    from genstudio.core.data.spec import load_dataset
+
+    data = given if given is not None else load_dataset(spec)
+    if tuple(data.shape) != tuple(data_shape):
+        raise GenStudioError(f"{spec or data.name}: samples of shape {data.shape}, the model takes {tuple(data_shape)}")
+    return data
+
+
+# --- the latent map ------------------------------------------------------------------------------
+@dataclass
+class LatentMap:
+    dataset: InMemoryDataset
+    projection: Any                     # latent_map.Projection
+    kl: np.ndarray | None               # (D,) nats, for KL_PER_DIMENSION models
+
+
+@dataclass
+class BuildLatentMap:
+    """Encode a data set, project the latents to 2-D (PCA / t-SNE), and (VAEs) KL per dimension."""
+
+    data_spec: str
+    method: str = "pca"
+    with_kl: bool = False
+    dataset: InMemoryDataset | None = None
+
+    def run(self, model, state: TaskState) -> LatentMap:
+        from genstudio.core.latent_map import encode_dataset, kl_per_dimension, project
+
+        data = _dataset(self.data_spec, self.dataset, model.data_shape)
+        state.set_progress(0.0, "encoding %p%")
+        latents = encode_dataset(model, data.data, progress=lambda f: state.set_progress(0.8 * f, "encoding %p%"),
+                                 should_stop=state.is_interruption_requested)
+        state.set_progress(0.8, "projecting\u2026")
+        projection = project(latents, self.method, should_stop=state.is_interruption_requested)
+        kl = kl_per_dimension(model, data.data) if self.with_kl else None
+        state.set_progress(1.0, "done")
+        return LatentMap(data, projection, kl)
+
+
+# --- exact likelihood -----------------------------------------------------------------------------
+@dataclass
+class Likelihoods:
+    dataset: InMemoryDataset
+    bits_per_dim: np.ndarray            # (N,) one per image
+
+
+@dataclass
+class MeasureLikelihood:
+    """bits/dim of every image of a data set (models with EXACT_LIKELIHOOD)."""
+
+    data_spec: str
+    dataset: InMemoryDataset | None = None
+
+    def run(self, model, state: TaskState) -> Likelihoods:
+        from genstudio.core.likelihood import bits_per_dim
+
+        data = _dataset(self.data_spec, self.dataset, model.data_shape)
+        values = bits_per_dim(model, data.data, progress=lambda f: state.set_progress(f, "measuring %p%"),
+                              should_stop=state.is_interruption_requested)
+        state.check("measuring bits/dim")
+        return Likelihoods(data, values)
+
+
+# --- image projection -----------------------------------------------------------------------------
+@dataclass
+class ProjectedImage:
+    target: np.ndarray                  # (C, H, W) in [0, 1]
+    image: np.ndarray                   # (C, H, W) the closest generated image
+    latent: torch.Tensor                # (D,)
+    info: dict                          # start_error, final_error, steps, restarts
+
+
+@dataclass
+class ProjectImage:
+    """The latent whose image is closest to `target` (C, H, W) in [0, 1] (IMAGE_PROJECTION models)."""
+
+    target: torch.Tensor
+    steps: int = 300
+    restarts: int = 8
+
+    def run(self, model, state: TaskState) -> ProjectedImage:
+        from genstudio.core.inversion import project_image
+
+        z, info = project_image(model, self.target, steps=self.steps, restarts=self.restarts,
+                                progress=lambda f, e: state.set_progress(f, f"error {e:.4f}"),
+                                should_stop=state.is_interruption_requested)
+        state.check("projecting")
+        with torch.no_grad():
+            image = model.decode(z.view(1, *model.latent_shape).to(model.device)).float().cpu().numpy()[0]
+        return ProjectedImage(self.target.float().numpy(), image, z, info)
+
+
+# --- diagnostics ------------------------------------------------------------------------------------
+@dataclass
+class DiagnosticsResult:
+    report: dict
+    pair_images: np.ndarray | None      # (P, 2, C, H, W) the closest generated pairs (images)
+    points: np.ndarray | None           # (n, 2) generated points (2-D sets)
+    real_points: np.ndarray | None      # (n, 2)
+
+
+@dataclass
+class Diagnose:
+    """The full mode-collapse report against a data set, with what the Diagnostics tab shows."""
+
+    data_spec: str
+    samples: int = 10_000
+    seed: int = 0
+    pairs_shown: int = 20
+    dataset: InMemoryDataset | None = None
+
+    def run(self, model, state: TaskState) -> DiagnosticsResult:
+        from genstudio.core.metrics.report import diagnose, generate  # scikit-learn: not at start-up
+
+        data = _dataset(self.data_spec, self.dataset, model.data_shape)
+        report = diagnose(model, data, samples=self.samples, seed=self.seed, progress=state.set_progress,
+                          should_stop=state.is_interruption_requested)
+        # The closest pairs' images: generation is deterministic in (weights, seed), so regenerate.
+        pairs = report["duplicates"]["closest_pairs"][:self.pairs_shown]
+        images = points = real = None
+        if pairs and not data.is_points:
+            fake = generate(model, self.samples, report["seed"])
+            images = np.stack([fake[[p["i"], p["j"]]].numpy() for p in pairs])
+        if data.is_points:
+            points = generate(model, min(self.samples, 2500), report["seed"]).numpy()
+            real = data.data[:2500].cpu().numpy()
+        return DiagnosticsResult(report, images, points, real)

@@ -1,0 +1,87 @@
+"""The model card: one writer, one reader; format-1 files (the demos users have) still open and
+decode exactly as they did, and a format-2 file rebuilds from what it stores, never from defaults."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from genstudio.core.checkpoints import load_checkpoint, read_card
+from genstudio.core.data.toy import load_toy
+from genstudio.core.engine import TrainConfig, Trainer
+from genstudio.core.errors import CheckpointError
+from genstudio.core.model_card import ModelCard
+from checkpoint_files import rewrite_header
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+V1_DECODES = np.load(FIXTURES / "v1-decodes.npz")
+
+
+@pytest.mark.parametrize("name", ["v1-gan-mlp", "v1-vae-toy"])
+def test_format_1_files_decode_as_they_did(name):
+    """Written by genstudio's format-1 code (the fixtures), decoded then: the same images now."""
+    loaded = load_checkpoint(FIXTURES / f"{name}.safetensors")
+    assert loaded.card.format_version == 1
+    model = loaded.model.eval()
+    z = torch.randn((5, *model.latent_shape), generator=torch.Generator().manual_seed(7))
+    with torch.no_grad():
+        np.testing.assert_array_equal(model.decode(z).numpy(), V1_DECODES[name])
+
+
+def test_format_1_file_resumes_and_is_written_back_as_format_2(mnist, tmp_path):
+    source = tmp_path / "old.safetensors"
+    shutil.copy(FIXTURES / "v1-gan-mlp.safetensors", source)
+    config = TrainConfig(family="gan", steps=5, sample_every_s=0, n_samples=4, device="cpu", out_dir=str(tmp_path))
+    trainer = Trainer(config, dataset=mnist, resume=source)
+    assert trainer.step == 3
+    reports = list(trainer.run())
+    card = read_card(reports[-1].path)
+    assert card.format_version == 2 and card.step == 5
+    assert card.config.g_hidden == (32,) and card.config.latent_dim == 8 and card.config.dropout == 0.3
+    assert card.config.activation == "leaky_relu"       # filled from the frozen v1 defaults
+
+
+def test_v2_rebuilds_from_what_it_stores_not_from_defaults(tmp_path):
+    ring8 = load_toy("ring8", n=512)
+    config = TrainConfig(family="vae", preset="toy", steps=2, sample_every_s=0, n_samples=4, device="cpu",
+                         out_dir=str(tmp_path), model={"beta": 0.5})
+    list(Trainer(config, dataset=ring8).run())
+    path = tmp_path / "checkpoint.safetensors"
+    card = read_card(path)
+    assert card.config.beta == 0.5 and card.config.hidden == (128, 128)
+    # A file missing a field is refused; it is not filled in with today's default.
+    broken = rewrite_header(path, tmp_path / "missing.safetensors", lambda h: h["model_config"].pop("beta"))
+    with pytest.raises(CheckpointError, match="config fields missing: beta"):
+        read_card(broken)
+
+
+@pytest.mark.parametrize("change,reason", [
+    (lambda h: h["model_config"].update(latent_dim="two"), "latent_dim must be an integer"),
+    (lambda h: h["model_config"].update(likelihood="poisson"), "likelihood 'poisson' is unknown"),
+    (lambda h: h["model_config"].update(hidden=[10**9]), "must be at most"),
+    (lambda h: h["model_config"].update(surprise=1), "unknown config fields surprise"),
+    (lambda h: h.update(family=["gan"]), "unknown model family"),
+    (lambda h: h.update(step=-3), "step must be a non-negative integer"),
+    (lambda h: h.update(model_config=None), "no model_config"),
+])
+def test_bad_card_fields_are_one_line_errors(tmp_path, change, reason):
+    ring8 = load_toy("ring8", n=512)
+    config = TrainConfig(family="vae", preset="toy", steps=1, sample_every_s=0, n_samples=4, device="cpu",
+                         out_dir=str(tmp_path))
+    list(Trainer(config, dataset=ring8).run())
+    bad = rewrite_header(tmp_path / "checkpoint.safetensors", tmp_path / "bad.safetensors", change)
+    with pytest.raises(CheckpointError) as exc:
+        load_checkpoint(bad)
+    assert reason in str(exc.value) and str(bad) in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_card_header_round_trip(mnist):
+    trainer = Trainer(TrainConfig(family="gan", preset="dcgan", model={"g_channels": 8, "d_channels": 8},
+                                  device="cpu", n_samples=4), dataset=mnist)
+    card = trainer.card()
+    again = ModelCard.from_header(json.loads(json.dumps(card.to_header())), "memory")
+    assert again == card
+    assert again.data_source == "mnist" and again.label_names == [str(i) for i in range(10)]
