@@ -11,7 +11,7 @@ from genstudio.ui.widgets.plot_config import add_grid  # (global pyqtgraph optio
 import pyqtgraph.exporters
 import torch
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QGroupBox, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
 from genstudio.core.data.pixels import to_unit_float
