@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-core test-ui test-frozen package install-desktop bench demos clean
+.PHONY: run test test-core test-ui test-reliability test-frozen package install-desktop bench demos clean
 
 # (Re)install when pyproject.toml or setup.py changes. torch/torchvision are pinned to the wheels on this
 # machine's disk (pyproject's ranges admit them), so pip does not download a newer CUDA build.
@@ -18,9 +18,9 @@ $(STAMP): pyproject.toml setup.py
 run: $(STAMP)
 	$(BIN)/genstudio
 
-# Core and UI tests (offscreen Qt without a display), then build the packaged app and test it.
+# Core, UI and reliability tests (offscreen Qt without a display), then build the packaged app and test it.
 test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q tests/core tests/ui
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q tests/core tests/ui tests/reliability
 	$(MAKE) test-frozen
 
 test-core: $(STAMP)
@@ -28,6 +28,9 @@ test-core: $(STAMP)
 
 test-ui: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q tests/ui
+
+test-reliability: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q tests/reliability
 
 test-frozen: package
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -s tests/frozen

@@ -1,7 +1,11 @@
-"""Shared fixtures: the real bundled MNIST test set, loaded once per session."""
+"""Shared fixtures: the real bundled MNIST test set, loaded once per session, and the main window."""
+
+import os
 
 import pytest
 import torch
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")     # Qt tests need no display
 
 torch.set_num_threads(2)
 
@@ -19,3 +23,19 @@ def mnist():
     from genstudio.core.data.bundled import load_bundled_mnist
 
     return load_bundled_mnist()
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    """A real MainWindow with its settings in a temporary file."""
+    from PySide6.QtCore import QSettings
+
+    from genstudio.ui.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    if win.isVisible():
+        win.close()

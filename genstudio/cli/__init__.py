@@ -1,12 +1,17 @@
 """The `genstudio` command: one module per subcommand; no subcommand opens the app.
 
-Each command module has `add_parser(subparsers)` and `run(args) -> exit code`. Bad input raises a
-GenStudioError whose one line is printed as `genstudio: error: ...` with exit code 1.
+Each command module has `add_parser(subparsers)` and `run(args) -> exit code`. Bad input (a file,
+a header, a data folder, an argument) raises a GenStudioError whose one line is printed as
+`genstudio: error: ...` with exit code 2, the code argparse itself uses for a bad argument. An
+OSError about a named file (an --out in a missing folder, a full disk) is printed the same way.
+Anything else is a bug and keeps its traceback. Exit codes: 0 done, 2 bad input, 3 training
+diverged (train), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import os
 import sys
@@ -14,16 +19,29 @@ import time
 
 from genstudio.cli import bench, diagnose, info, presets, sample, train
 from genstudio.core.errors import GenStudioError
+from genstudio.core.file_checks import printable
 
 EPILOG = "Run 'genstudio COMMAND --help' for a command's options."
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
 COMMANDS = {module.NAME: module for module in (train, info, sample, diagnose, presets, bench)}
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad argument prints one line (with a pointer to --help), not the whole usage.
+
+    The usage of `genstudio train` runs to a dozen lines, which buried the one that says what was
+    wrong; every other bad input gets one line too. Subcommand parsers inherit the class."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {printable(message)} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     from genstudio.core import registry
 
     labels = ", ".join(f.label + "s" if not f.label.endswith("s") else f.label for f in registry.families())
-    parser = argparse.ArgumentParser(prog="genstudio", epilog=EPILOG,
+    parser = OneLineParser(prog="genstudio", epilog=EPILOG,
                                      description=f"Train, load and explore generative models ({labels}). "
                                                  "Without a command, opens the desktop app.")
     parser.add_argument("--version", action="version", version=f"genstudio {_version()}")
@@ -48,9 +66,27 @@ def _ensure_stdio() -> None:
             setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))
 
 
+def _tolerate_unprintable() -> None:
+    """Print what the console cannot encode as escapes instead of dying with UnicodeEncodeError.
+
+    File names need not be UTF-8 and a checkpoint's label names may hold any character, while the
+    console may be strict UTF-8 or even ASCII (LANG=C): a message about such a file, a logged
+    warning or `genstudio info` output would otherwise end in a traceback of its own.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+
+
+def _error(message: str) -> None:
+    """The one line: newlines folded (a message quoting a multi-line reason), odd bytes escaped."""
+    print(f"genstudio: error: {printable(' '.join(message.splitlines()))}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     _ensure_stdio()
+    _tolerate_unprintable()
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
@@ -62,5 +98,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command].run(args)
     except GenStudioError as exc:
-        print(f"genstudio: error: {exc}", file=sys.stderr)
-        return 1
+        _error(str(exc))
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        # Only an error about a named file is the input's: a missing --out folder, a read-only or
+        # full disk. One without a file name is the system's or a bug's, and keeps its traceback.
+        if exc.filename is None:
+            raise
+        _error(f"{exc.filename}: {exc.strerror or type(exc).__name__}")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        # train stops cleanly on Ctrl-C by itself; elsewhere (loading, diagnose) stop without a traceback.
+        print("genstudio: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

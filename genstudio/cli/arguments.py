@@ -25,6 +25,18 @@ def value_range(text: str) -> tuple[float, float]:
 
 
 def add_foreign_options(parser: argparse.ArgumentParser) -> None:
-    """What a TorchScript / torch.export generator does not say about itself."""
+    """What a TorchScript / torch.export generator does not say about itself, and consent to run it."""
     parser.add_argument("--latent-dim", type=int, help="foreign generators: latent size")
     parser.add_argument("--output-range", type=value_range, help="foreign generators: output range, e.g. -1,1")
+    # Explicit and per command: a foreign generator is a program from its author, and the only
+    # consent a command line can give is the person typing this flag for this file.
+    parser.add_argument("--trust-code", action="store_true",
+                        help="run a TorchScript / torch.export generator: such files are programs from their "
+                             "author that run on this computer; give this only for files you trust")
+
+
+def foreign_consent(args: argparse.Namespace):
+    """The consent open_model needs for a foreign generator: given by --trust-code, else none."""
+    from genstudio.core.foreign import trust_code
+
+    return trust_code if args.trust_code else None

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from genstudio.cli.arguments import add_foreign_options
+from genstudio.cli.arguments import add_foreign_options, foreign_consent
 from genstudio.core.errors import GenStudioError
 
 NAME = "diagnose"
@@ -34,7 +34,8 @@ def run(args) -> int:
     from genstudio.core.metrics.summary import summary_lines
     from genstudio.core.open_model import open_model
 
-    opened = open_model(args.checkpoint, latent_dim=args.latent_dim, output_range=args.output_range)
+    opened = open_model(args.checkpoint, latent_dim=args.latent_dim, output_range=args.output_range,
+                        consent=foreign_consent(args))
     spec = args.data or opened.card.data_source
     if not spec:
         raise GenStudioError(f"{args.checkpoint}: say which data set to compare with (--data)")

@@ -23,12 +23,11 @@ def run(args) -> int:
     from genstudio.core import registry
     from genstudio.core.checkpoints import load_checkpoint, read_card, read_header
     from genstudio.core.families.family import Capability
-    from genstudio.core.foreign import WARNING
-    from genstudio.core.open_model import is_foreign_file
+    from genstudio.core.open_model import is_foreign_file, refuse_misnamed_archive
 
     if is_foreign_file(args.checkpoint):
-        print(f"{args.checkpoint}: a TorchScript / torch.export archive (foreign generator). {WARNING}.")
-        return 0
+        return _foreign_info(args)
+    refuse_misnamed_archive(args.checkpoint)
     if args.json:
         print(json.dumps(read_header(args.checkpoint), indent=2))
         return 0
@@ -68,3 +67,43 @@ def run(args) -> int:
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
     return 0
+
+
+def _foreign_info(args) -> int:
+    """A foreign generator described from its archive alone: loading it would run its author's code,
+    and `info` is the command one uses to decide whether to."""
+    from genstudio.core.foreign import HOW_TO_ALLOW, inspect_foreign_file
+
+    if args.image:
+        raise GenStudioError(f"{args.checkpoint}: --image needs a genstudio checkpoint of a flow, not a "
+                             "TorchScript / torch.export generator")
+    foreign = inspect_foreign_file(args.checkpoint, unpickle_tensors=False)
+    if args.json:
+        print(json.dumps(foreign.describe(), indent=2))
+        return 0
+    shown = list(foreign.entries[:20])
+    if len(foreign.entries) > 20:
+        shown.append(f"... {len(foreign.entries) - 20} more (all of them with --json)")
+    rows = [
+        ("file", str(args.checkpoint)),
+        ("kind", f"{foreign.label} archive (a foreign generator)"),
+        ("code", f"a program from its author: it runs on this computer when opened ({HOW_TO_ALLOW})"),
+        ("genstudio", _verdict(foreign)),
+        ("sha256", foreign.sha256),
+        ("size", f"{foreign.size} bytes"),
+        ("entries", f"{len(foreign.entries)}: " + ", ".join(shown)),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def _verdict(foreign) -> str:
+    if foreign.problem:
+        return f"refuses it: {foreign.problem}"
+    if foreign.kind == "export":
+        # the sample inputs are a pickle; even weights-only unpickling is left to the open itself
+        return ("would load it with your consent, if its sample inputs load with weights_only=True "
+                "(checked when it is opened: info unpickles nothing)")
+    return "would load it with your consent"

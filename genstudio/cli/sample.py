@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from genstudio.cli.arguments import add_foreign_options, grid
+from genstudio.cli.arguments import add_foreign_options, foreign_consent, grid
 
 NAME = "sample"
 
@@ -30,7 +30,8 @@ def run(args) -> int:
     from genstudio.core.open_model import open_model
     from genstudio.core.render_requests import decode_numpy
 
-    opened = open_model(args.checkpoint, latent_dim=args.latent_dim, output_range=args.output_range)
+    opened = open_model(args.checkpoint, latent_dim=args.latent_dim, output_range=args.output_range,
+                        consent=foreign_consent(args))
     model, info = opened.model, opened.info
     if args.latent:
         import torch

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import signal
 import sys
 from pathlib import Path
@@ -12,6 +13,70 @@ from genstudio.core.errors import GenStudioError
 
 NAME = "train"
 DEFAULT_FAMILY = "gan"
+MAX_SEED = 2**32 - 1      # the engine derives per-epoch seeds as seed * 1_000_003 + epoch: keep it in int64
+
+
+# --- argument types: a bad value is an argparse error (one line, exit code 2) naming the flag -----
+def _integer(text: str, what: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{what} must be a whole number, got {text!r}") from None
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{what} must be a number, got {text!r}") from None
+    # float() takes 'nan', 'inf' and '1e999': none of them is a setting anything can train with.
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{what} must be a finite number, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = _integer(text, "the value")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = _integer(text, "the value")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def seed(text: str) -> int:
+    value = _integer(text, "the seed")
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"the seed must be 0 to {MAX_SEED}, got {value}")
+    return value
+
+
+def learning_rate(text: str) -> float:
+    value = _number(text, "a learning rate")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"a learning rate must be positive, got {text!r}")
+    return value
+
+
+def hyper_value(field):
+    """The argparse type of one hyper-parameter flag: its kind, finite, and within the range the Train
+    form allows (learning rates: any positive value, as --lr takes)."""
+    if field.learning_rate:
+        return learning_rate
+
+    def parse(text: str):
+        value = _integer(text, field.label) if field.kind is int else _number(text, field.label)
+        if not field.minimum <= value <= field.maximum:
+            raise argparse.ArgumentTypeError(f"{field.label} must be {field.minimum:g} to {field.maximum:g}, got {text!r}")
+        return field.kind(value)
+
+    parse.__name__ = field.kind.__name__     # argparse names the type in some messages
+    return parse
 
 
 def _hyper_fields():
@@ -39,19 +104,22 @@ def add_parser(sub) -> None:
     train.add_argument("--data", help="data spec (default: the bundled MNIST test set; with --resume, "
                        "the checkpoint's data)")
     train.add_argument("--download", action="store_true", help="let torchvision data sets download (online)")
-    train.add_argument("--steps", type=int, default=1000, help="train until this total step count")
-    train.add_argument("--batch-size", type=int, help="default: the preset's")
-    train.add_argument("--lr", type=float, help="every learning rate of the family (e.g. a GAN's G and D)")
+    train.add_argument("--steps", type=positive_int, default=1000, help="train until this total step count")
+    train.add_argument("--batch-size", type=positive_int, help="default: the preset's")
+    train.add_argument("--lr", type=learning_rate, help="every learning rate of the family (e.g. a GAN's G and D)")
     for key, (field, owners) in _hyper_fields().items():
         if field.flag == "--lr":
             continue      # the general --lr above sets it
-        train.add_argument(field.flag, dest=f"hyper_{key}", type=field.kind, metavar=field.kind.__name__.upper(),
+        train.add_argument(field.flag, dest=f"hyper_{key}", type=hyper_value(field), metavar=field.kind.__name__.upper(),
                            help=f"{field.help or field.label} ({', '.join(owners)})")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=seed, default=0)
     train.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     train.add_argument("--out", type=Path, help="output folder for checkpoint.safetensors and samples.png")
     train.add_argument("--resume", type=Path, help="continue from this checkpoint (exactly)")
-    train.add_argument("--autosave-every", type=int, default=500, help="steps between autosaves (0: end only)")
+    train.add_argument("--autosave-every", type=non_negative_int, default=500,
+                       help="steps between autosaves (0: end only)")
+    train.add_argument("--keep", type=positive_int, default=3, metavar="K",
+                       help="keep the latest checkpoint and the K-1 autosaves before it (default 3)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -87,19 +155,39 @@ def hyper_overrides(args, family) -> dict:
     return hyper
 
 
+def resume_data(path, source: str) -> str:
+    """The data a resumed run trains on when --data is not given: the checkpoint's only if it is one
+    of the bundled sets. A header is the file's author's word, so a folder or download location it
+    names is never read without the person naming it again."""
+    from genstudio.core.data.toy import TOY_MIXTURES
+
+    if not source or source == "mnist" or source in TOY_MIXTURES:
+        return source or "mnist"
+    raise GenStudioError(f"{path}: was trained on '{source}'; name the data again with --data to go on "
+                         f"(a checkpoint's own data path is not followed)")
+
+
 def run(args) -> int:
     from genstudio.cli.progress import ProgressPrinter
     from genstudio.core import registry
     from genstudio.core.checkpoints import read_card
     from genstudio.core.data.spec import load_dataset
     from genstudio.core.engine import TrainConfig, Trainer
+    from genstudio.core.errors import CheckpointError
     from genstudio.core.export import points_image, save_grid, save_png
+    from genstudio.core.file_checks import check_readable_file
 
+    # Paths checked before anything is loaded or trained: a FIFO given as --resume would block,
+    # and an --out that is a file would fail only when the first checkpoint is written.
+    if args.resume:
+        check_readable_file(args.resume, "checkpoint file", error=CheckpointError)
+    if args.out and args.out.exists() and not args.out.is_dir():
+        raise GenStudioError(f"{args.out}: --out must be a folder, and this is a file")
     family = args.family
     data_spec = args.data or "mnist"
     if args.resume:
         card = read_card(args.resume)
-        data_spec = args.data or card.data_source or "mnist"
+        data_spec = args.data or resume_data(args.resume, card.data_source)
         if family and family != card.family:
             raise GenStudioError(f"{args.resume}: is a {card.family} checkpoint, not a {family}")
         family = card.family
@@ -107,9 +195,13 @@ def run(args) -> int:
     config = TrainConfig(family=family.name, preset=args.preset, data=data_spec, steps=args.steps,
                          batch_size=args.batch_size, hyper=hyper_overrides(args, family), seed=args.seed,
                          device=args.device, out_dir=str(args.out) if args.out else None,
-                         autosave_every=args.autosave_every, sample_every_s=0)
+                         autosave_every=args.autosave_every, keep_checkpoints=args.keep, sample_every_s=0)
     dataset = load_dataset(data_spec, download=args.download)
     trainer = Trainer(config, dataset=dataset, resume=args.resume)
+    if trainer.step >= args.steps:
+        # Said here, before the banner line, with the file named: --steps is the total, not "more".
+        raise GenStudioError(f"{args.resume}: already at step {trainer.step}; --steps is the total step count, "
+                             f"so ask for more than {trainer.step}")
     is_main = trainer.dist is None or trainer.dist.is_main  # under torchrun, rank 0 speaks and writes
     if is_main:
         processes = f", {trainer.dist.world_size} processes" if trainer.dist else ""

@@ -1,7 +1,12 @@
-"""Atomic file writes: a crash mid-save leaves the previous file intact."""
+"""Atomic file writes: a crash mid-save leaves the previous file intact, and no litter.
+
+The temporary file is `.NAME.PID.XXXX.tmp` beside the target. A process killed mid-save leaves one
+behind; the next write or read of NAME in that folder removes those whose writer is gone.
+"""
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 from pathlib import Path
@@ -16,11 +21,40 @@ def _default_mode(path: Path) -> int:
     return 0o666 & ~umask
 
 
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)            # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True                # exists, but is someone else's
+    return True
+
+
+def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
+    """Delete temporary files an interrupted write of `path` left in its folder; return them."""
+    path = Path(path)
+    removed = []
+    try:
+        candidates = list(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
+    except OSError:
+        return removed
+    for tmp in candidates:
+        parts = tmp.name[len(path.name) + 2:].split(".")
+        if parts and parts[0].isdigit() and not _alive(int(parts[0])):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
 def write_bytes_atomic(path: str | os.PathLike, payload: bytes) -> Path:
     """Write to a temporary file in the same folder, flush and fsync, then os.replace over `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temps(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
         # mkstemp makes the file private (0600); give it the mode an ordinary open() would.
         os.chmod(tmp, _default_mode(path))

@@ -6,13 +6,17 @@ Layout of the tensors:
     rng/torch_cpu, rng/cuda/<i>       torch RNG states (uint8)
 The safetensors metadata holds one entry, "genstudio", a JSON header: the model card's fields
 (model_card.py: format and version, family, preset, the full model config, data description,
-training settings, step, library versions) plus optimiser param groups and Python and NumPy RNG
-states. Loading reads the card, rebuilds the model from it, then loads the weights: nothing in
-the file is ever executed (safetensors holds only tensors and strings).
+training settings, step, library versions) plus optimiser param groups, Python and NumPy RNG
+states, and `content_sha256`, a digest of every tensor's name, dtype, shape and bytes (safetensors
+has no checksum of its own, so a flipped byte or a relabelled dtype would otherwise load quietly).
+Loading reads the card, checks that the model it describes fits in memory, rebuilds it, verifies
+the digest, and refuses weights that are not finite or not of the dtype the architecture uses:
+nothing in the file is ever executed (safetensors holds only tensors and strings).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from dataclasses import dataclass, field
@@ -24,8 +28,10 @@ import safetensors.torch
 import torch
 
 from genstudio.core import registry
-from genstudio.core.atomic import write_bytes_atomic
+from genstudio.core.atomic import remove_stale_temps, write_bytes_atomic
 from genstudio.core.errors import CheckpointError
+from genstudio.core.file_checks import read_regular_file
+from genstudio.core.memory_budget import budget_bytes
 from genstudio.core.model_card import ModelCard
 from genstudio.core.models.base import GenerativeModel
 
@@ -42,6 +48,7 @@ class Checkpoint:
     header: dict = field(default_factory=dict)        # the raw header (RNG states for resume)
     optimizer_states: dict[str, dict] = field(default_factory=dict)
     torch_rng: dict[str, torch.Tensor] = field(default_factory=dict)
+    rng_state: tuple | None = None                     # (Python's, NumPy's) states, checked
 
     @property
     def family(self) -> str:
@@ -97,8 +104,20 @@ def save_checkpoint(path: str | Path, model: GenerativeModel, card: ModelCard,
         header["optimizers"][name] = _flatten_optimizer(name, optimizer.state_dict(), tensors)
     if optimizers and include_rng:
         header["rng"] = capture_rng_state(tensors)
+    header["content_sha256"] = tensor_digest(tensors)
     payload = safetensors.torch.save(tensors, metadata={"genstudio": json.dumps(header)})
     return write_bytes_atomic(path, payload)
+
+
+def tensor_digest(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over each tensor's name, dtype, shape and raw bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().cpu().contiguous()
+        digest.update(f"{name}|{t.dtype}|{list(t.shape)}|".encode())
+        if t.numel():   # reshape first: a 0-d tensor cannot be viewed as bytes
+            digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 # --- loading --------------------------------------------------------------------------------
@@ -108,11 +127,8 @@ def _fail(path: Path, reason: str) -> CheckpointError:
 
 def _read_file(path: Path) -> tuple[ModelCard, dict, dict[str, torch.Tensor]]:
     """(card, header, tensors) of a genstudio checkpoint, or CheckpointError naming the file and reason."""
-    if not path.exists():
-        raise _fail(path, "no such file")
-    if path.is_dir():
-        raise _fail(path, "is a folder, not a checkpoint file")
-    raw = path.read_bytes()
+    # A regular file only (a FIFO or /dev/zero would block or never end), and no larger than memory allows.
+    raw = read_regular_file(path, "a checkpoint", error=CheckpointError, max_bytes=budget_bytes())
     if len(raw) < 8:
         raise _fail(path, f"not a genstudio checkpoint (only {len(raw)} bytes)")
     header_len = int.from_bytes(raw[:8], "little")
@@ -142,6 +158,12 @@ def _read_file(path: Path) -> tuple[ModelCard, dict, dict[str, torch.Tensor]]:
         if "incomplete" in reason.lower() or "not fully covered" in reason.lower() or "out of bounds" in reason.lower():
             raise _fail(path, f"truncated or damaged ({reason})") from None
         raise _fail(path, f"corrupt tensor data ({reason})") from None
+    # Every file this genstudio writes carries the digest; it is checked whenever present, and its
+    # absence is only accepted from format 1, which predates it.
+    stored = header.get("content_sha256")
+    if (stored is not None or card.format_version >= 2) and stored != tensor_digest(tensors):
+        raise _fail(path, "damaged: its tensors do not match the digest written with them" if stored else
+                          "has no content digest (format 2 files always have one): damaged or edited")
     return card, header, tensors
 
 
@@ -159,6 +181,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu",
                     expect_family: str | None = None) -> Checkpoint:
     """Rebuild the model from the card and load its weights; keep any resume state for the engine."""
     path = Path(path)
+    remove_stale_temps(path)
     card, header, tensors = _read_file(path)
     family = card.family
     if expect_family and family != expect_family:
@@ -184,33 +207,79 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu",
     for key, value in weights.items():
         if value.shape != expected[key].shape:
             raise _fail(path, f"weight {key} has shape {tuple(value.shape)}, the model needs {tuple(expected[key].shape)}")
+        if value.dtype != expected[key].dtype:   # load_state_dict would convert it quietly
+            raise _fail(path, f"weight {key} is {str(value.dtype).removeprefix('torch.')}, the model needs "
+                              f"{str(expected[key].dtype).removeprefix('torch.')}")
+        if value.is_floating_point() and not torch.isfinite(value).all():
+            raise _fail(path, f"weight {key} holds NaN or infinite values: the model was saved after training diverged")
     model.load_state_dict(weights)
     model.to(device)
-    optimizer_states = {}
-    for name, info in (header.get("optimizers") or {}).items():
+    optimizer_states = _optimizer_states(path, header, tensors, model.optimizer_names)
+    torch_rng = {k[len("rng/"):]: v for k, v in tensors.items() if k.startswith("rng/")}
+    return Checkpoint(path, card, model, header, optimizer_states, torch_rng, _rng_state(path, header.get("rng")))
+
+
+def _damaged(path: Path, what: str) -> CheckpointError:
+    return _fail(path, f"its resume state is damaged ({what})")
+
+
+def _optimizer_states(path: Path, header: dict, tensors: dict, names: tuple[str, ...]) -> dict[str, dict]:
+    """The optimisers' state dicts from header entries and `optim/<name>/<index>/<key>` tensors, checked."""
+    infos = header.get("optimizers") or {}
+    if not isinstance(infos, dict):
+        raise _damaged(path, "'optimizers' is not an object")
+    states = {}
+    for name, info in infos.items():
+        if name not in names:
+            raise _damaged(path, f"an optimiser {name!r:.30} this model does not have")
+        groups = info.get("param_groups") if isinstance(info, dict) else None
+        plain = info.get("plain_state", {}) if isinstance(info, dict) else None
+        if (not isinstance(groups, list) or not groups or not isinstance(plain, dict)
+                or not all(isinstance(g, dict) and isinstance(g.get("params"), list) for g in groups)):
+            raise _damaged(path, f"optimiser {name}'s parameter groups")
         state: dict[int, dict] = {}
         prefix = f"optim/{name}/"
         for key, value in tensors.items():
             if key.startswith(prefix):
-                index, entry = key[len(prefix):].split("/", 1)
+                index, _, entry = key[len(prefix):].partition("/")
+                if not index.isdigit() or not entry:
+                    raise _damaged(path, f"tensor {key!r:.40}")
                 state.setdefault(int(index), {})[entry] = value
-        for index, entries in info.get("plain_state", {}).items():
+        for index, entries in plain.items():
+            if not str(index).isdigit() or not isinstance(entries, dict):
+                raise _damaged(path, f"optimiser {name}'s entry {index!r:.20}")
             state.setdefault(int(index), {}).update(entries)
-        optimizer_states[name] = {"state": state, "param_groups": info["param_groups"]}
-    torch_rng = {k[len("rng/"):]: v for k, v in tensors.items() if k.startswith("rng/")}
-    return Checkpoint(path, card, model, header, optimizer_states, torch_rng)
+        states[name] = {"state": state, "param_groups": groups}
+    return states
+
+
+def _rng_state(path: Path, rng) -> tuple | None:
+    """(Python's, NumPy's) RNG states from the header, tried on throwaway generators first."""
+    if rng is None:
+        return None
+    try:
+        version, internal, gauss = rng["python"]
+        python_state = (version, tuple(internal), gauss)
+        random.Random().setstate(python_state)
+        kind, keys, pos, has_gauss, cached = rng["numpy"]
+        numpy_state = (kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached)
+        np.random.RandomState().set_state(numpy_state)
+    except (TypeError, ValueError, KeyError, IndexError, OverflowError):
+        raise _damaged(path, "the random number generators' state") from None
+    return python_state, numpy_state
 
 
 def restore_rng_state(checkpoint: Checkpoint) -> None:
     """Put the RNGs back where they were when the checkpoint was written (exact resume)."""
-    rng = checkpoint.header.get("rng")
-    if "torch_cpu" in checkpoint.torch_rng:
-        torch.set_rng_state(checkpoint.torch_rng["torch_cpu"])
-    cuda_states = [v for k, v in sorted(checkpoint.torch_rng.items()) if k.startswith("cuda/")]
-    if cuda_states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(cuda_states[:torch.cuda.device_count()])
-    if rng:
-        python_state = rng["python"]
-        random.setstate((python_state[0], tuple(python_state[1]), python_state[2]))
-        kind, keys, pos, has_gauss, cached = rng["numpy"]
-        np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+    try:
+        if "torch_cpu" in checkpoint.torch_rng:
+            torch.set_rng_state(checkpoint.torch_rng["torch_cpu"])
+        cuda_states = [v for k, v in sorted(checkpoint.torch_rng.items()) if k.startswith("cuda/")]
+        if cuda_states and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(cuda_states[:torch.cuda.device_count()])
+    except (RuntimeError, TypeError, ValueError):
+        raise _damaged(checkpoint.path, "torch's random number generator state") from None
+    if checkpoint.rng_state:
+        python_state, numpy_state = checkpoint.rng_state
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)

@@ -5,6 +5,11 @@ samples from fixed latents). Between steps it checks a stop flag and a pause fla
 Events a GUI thread may set at any time), autosaves every N steps and on stop, and stops on a
 NaN/Inf loss without overwriting the last good checkpoint. Reports never carry live tensors.
 
+A checkpoint is written only when the model is good: finite weights and a finite decode of a few
+fixed latents. So "the last good checkpoint" a diverged run names really is one. Autosave keeps
+the previous K-1 checkpoints beside the latest (`checkpoint-stepNNNNNNNN.safetensors`, hard links
+of the files as they were written, so keeping them costs no copy).
+
 Exact resume: batches come from a per-epoch permutation derived from (seed, epoch) alone, and the
 checkpoint stores optimiser and RNG states, so N steps + save + resume + M steps gives the same
 weights as N + M steps. Sampling and evaluation run inside `fork_rng` so that they never shift
@@ -13,9 +18,12 @@ the training RNG, however often the (time-based) sample reports come.
 
 from __future__ import annotations
 
+import glob
 import logging
 import math
+import os
 import random
+import shutil
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -30,9 +38,10 @@ from genstudio.core.checkpoints import Checkpoint, load_checkpoint, restore_rng_
 from genstudio.core.data.dataset import InMemoryDataset
 from genstudio.core.data.toy import plot_bounds
 from genstudio.core.devices import resolve_device
-from genstudio.core.errors import TrainingError
+from genstudio.core.errors import GenStudioError, TrainingError
 from genstudio.core.families.config import ConfigError
 from genstudio.core.families.family import Capability
+from genstudio.core.memory_budget import check_memory
 from genstudio.core.model_card import DataDescription, ModelCard
 from genstudio.core.models.base import GenerativeModel
 
@@ -54,6 +63,7 @@ class TrainConfig:
     device: str = "auto"
     out_dir: str | None = None         # None: no checkpoints are written
     autosave_every: int = 500          # steps; 0 saves only at the end and on stop
+    keep_checkpoints: int = 3          # the latest checkpoint and the K-1 autosaves before it
     report_every: int = 10             # steps between "step" reports
     sample_every_s: float = 2.0        # seconds between "samples" reports (0: only first and last)
     n_samples: int = 64                # fixed latents decoded for sample reports
@@ -120,11 +130,17 @@ class Trainer:
             preset = self.family.presets.get(self.preset_name) if checkpoint else self.family.preset(self.preset_name)
         except ValueError as exc:
             raise TrainingError(str(exc)) from None
-        self.hyper = {**(preset.hyper if preset else {}), **(checkpoint.card.train.get("hyper", {}) if checkpoint else {}),
-                      **config.hyper}
+        saved = checkpoint.card.train.get("hyper", {}) if checkpoint else {}
+        if not isinstance(saved, dict):
+            raise TrainingError(f"{checkpoint.path}: its training settings are damaged ('hyper' is not an object)")
+        self.hyper = {**(preset.hyper if preset else {}), **saved, **config.hyper}
         if config.batch_size:
             self.hyper["batch_size"] = int(config.batch_size)
-        self.batch_size = min(int(self.hyper.get("batch_size", 64)), len(self.dataset))
+        batch = self.hyper.get("batch_size", 64)
+        if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+            raise TrainingError(f"{checkpoint.path if checkpoint else 'the settings'}: batch size {batch!r:.20} "
+                                f"is not a positive integer")
+        self.batch_size = min(batch, len(self.dataset))
         if self.batch_size < 1:
             raise TrainingError(f"{self.dataset.source or self.dataset.name}: the data set is empty")
 
@@ -141,6 +157,10 @@ class Trainer:
                                                         "data_shape": list(self.dataset.shape)})
             except ConfigError as exc:
                 raise TrainingError(f"{self.family.name} preset '{self.preset_name}' on {self.dataset.name}: {exc}") from None
+            size = model_config.size()
+            check_memory(size.bytes(self.batch_size, training=True),
+                         f"training the {self.family.label} preset '{self.preset_name}' ({size.parameters:,} parameters) "
+                         f"at batch {self.batch_size}", error=TrainingError)
             self.model: GenerativeModel = self.family.build(model_config)
             self.step = 0
         else:
@@ -148,10 +168,19 @@ class Trainer:
             self.model = checkpoint.model
             self.step = checkpoint.step
         self.model.to(self.device).train()
-        self.optimizers = self.model.make_optimizers(self.hyper)
+        source = checkpoint.path if checkpoint is not None else f"{self.family.name} preset '{self.preset_name}'"
+        try:
+            self.optimizers = self.model.make_optimizers(self.hyper)
+        except (ValueError, TypeError, KeyError) as exc:     # e.g. a NaN learning rate from a header
+            raise TrainingError(f"{source}: its training settings are not usable ({exc})") from None
         if checkpoint is not None:
             for name, state in checkpoint.optimizer_states.items():
-                self.optimizers[name].load_state_dict(state)
+                try:
+                    self.optimizers[name].load_state_dict(state)
+                except (ValueError, TypeError, KeyError, IndexError, RuntimeError) as exc:
+                    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    raise TrainingError(f"{checkpoint.path}: its {name} optimiser state does not fit the model "
+                                        f"({first})") from None
             restore_rng_state(checkpoint)
         if self.dist:
             distributed.broadcast_module(self.model)
@@ -173,6 +202,10 @@ class Trainer:
         # Only the main process writes checkpoints: the weights are the same in every process.
         writes = config.out_dir and (self.dist is None or self.dist.is_main)
         self.checkpoint_path = Path(config.out_dir) / CHECKPOINT_NAME if writes else None
+        # The newest checkpoint known to be good, and the step of the file at checkpoint_path.
+        self.last_good: Path | None = checkpoint.path if checkpoint is not None else None
+        self._saved_step: int | None = (checkpoint.step if checkpoint is not None and self.checkpoint_path is not None
+                                        and checkpoint.path.resolve() == self.checkpoint_path.resolve() else None)
         self._perm_epoch = -1
         self._perm: torch.Tensor | None = None
         if self.dataset.is_points:
@@ -214,13 +247,24 @@ class Trainer:
         return self._perm[start:start + self.batch_size]
 
     @torch.no_grad()
-    def decode_fixed(self) -> np.ndarray:
-        """Decode the fixed latents: (n, *data_shape) float32 numpy on the CPU."""
+    def decode_fixed(self, count: int | None = None) -> np.ndarray:
+        """Decode the (first `count`) fixed latents: (n, *data_shape) float32 numpy on the CPU."""
+        latents = self.fixed_latents[:count]
         with torch.random.fork_rng(devices=self._rng_devices()):
             labels = None
             if self.model.num_classes:
-                labels = torch.arange(len(self.fixed_latents), device=self.device) % self.model.num_classes
-            return self.model.decode(self.fixed_latents, labels).float().cpu().numpy()
+                labels = torch.arange(len(latents), device=self.device) % self.model.num_classes
+            return self.model.decode(latents, labels).float().cpu().numpy()
+
+    def health_problem(self) -> str | None:
+        """Why the model as it stands must not be saved (non-finite weights, or a decode of four fixed
+        latents that is not finite), or None when it is good."""
+        for name, value in self.model.state_dict().items():
+            if value.is_floating_point() and not torch.isfinite(value).all():
+                return f"weight {name} became NaN/Inf"
+        if not np.isfinite(self.decode_fixed(4)).all():
+            return "the weights are finite but decode to NaN/Inf (they overflowed)"
+        return None
 
     def sample_report(self, report) -> "Report":
         """A "samples" report: decoded fixed latents, evaluation figures and, for a GAN on 2-D
@@ -260,7 +304,40 @@ class Trainer:
         path = Path(path) if path else self.checkpoint_path
         if path is None:
             raise TrainingError("no output folder was given, so there is nowhere to save")
-        return save_checkpoint(path, self.model, self.card(), optimizers=self.optimizers)
+        if path == self.checkpoint_path:
+            self._keep_previous(path)
+        written = save_checkpoint(path, self.model, self.card(), optimizers=self.optimizers)
+        self.last_good = written
+        if path == self.checkpoint_path:
+            self._saved_step = self.step
+        return written
+
+    def _keep_previous(self, path: Path) -> None:
+        """Before `path` is replaced, keep it as checkpoint-stepN (a hard link), and drop all but the
+        newest K-1 of those."""
+        keep = max(int(self.config.keep_checkpoints), 1)
+        if keep > 1 and path.exists():
+            step = self._saved_step
+            if step is None:
+                try:
+                    from genstudio.core.checkpoints import read_card
+                    step = read_card(path).step
+                except GenStudioError:
+                    step = None      # not ours, or damaged: it is simply replaced
+            if step is not None and step != self.step:
+                kept = path.with_name(f"{path.stem}-step{step:08d}{path.suffix}")
+                if not kept.exists():
+                    try:
+                        os.link(path, kept)
+                    except OSError:          # a file system without hard links
+                        shutil.copy2(path, kept)
+        previous = sorted(path.parent.glob(f"{glob.escape(path.stem)}-step*{path.suffix}"))
+        for old in previous[:max(len(previous) - (keep - 1), 0)]:
+            old.unlink(missing_ok=True)
+
+    def _diverged(self, report, what: str, scalars: dict | None = None) -> "Report":
+        kept = f"; the last good checkpoint is {self.last_good}" if self.last_good else ""
+        return report("diverged", scalars=scalars or {}, message=f"training diverged at step {self.step}: {what}{kept}")
 
     # --- the loop --------------------------------------------------------------------------------
     def run(self) -> Iterator[Report]:
@@ -311,12 +388,14 @@ class Trainer:
                 scalars = {k: float(v) for k, v in means.items() if v.ndim == 0}
                 bad = [k for k, v in scalars.items() if not math.isfinite(v)]
                 if bad:
-                    kept = f"; the last good checkpoint is {self.checkpoint_path}" if self.checkpoint_path and self.checkpoint_path.exists() else ""
-                    yield report("diverged", scalars=scalars,
-                                 message=f"training diverged at step {self.step}: {', '.join(bad)} became NaN/Inf{kept}")
+                    yield self._diverged(report, f"{', '.join(bad)} became NaN/Inf", scalars)
                     return
                 yield report("step", scalars=scalars, vectors={k: v.tolist() for k, v in means.items() if v.ndim == 1})
                 if due_save and self.checkpoint_path:
+                    problem = self.health_problem()
+                    if problem:
+                        yield self._diverged(report, problem, scalars)
+                        return
                     yield report("saved", path=str(self.save()))
                 if cfg.sample_every_s and time.perf_counter() - last_sample >= cfg.sample_every_s and self.step < total:
                     yield self.sample_report(report)
@@ -324,7 +403,13 @@ class Trainer:
                 window_start = time.perf_counter()  # reports, saves and samples are not training time
 
         stopped = self.step < total
-        path = str(self.save()) if self.checkpoint_path else None
+        path = None
+        if self.checkpoint_path:
+            problem = self.health_problem()
+            if problem:
+                yield self._diverged(report, problem)
+                return
+            path = str(self.save())
         yield self.sample_report(report)
         yield report("stopped" if stopped else "finished", path=path,
                      message=f"stopped at step {self.step} of {total}" if stopped else f"finished {total} steps")

@@ -20,6 +20,7 @@ from typing import Any
 from genstudio.core import registry
 from genstudio.core.errors import CheckpointError
 from genstudio.core.families.config import ConfigError, ModelConfig
+from genstudio.core.memory_budget import check_memory
 
 FORMAT = "genstudio-checkpoint"
 FORMAT_VERSION = 2
@@ -166,6 +167,9 @@ class ModelCard:
             config = family.config_class.from_dict(values, complete=True)
         except ConfigError as exc:
             raise _fail(path, f"cannot rebuild the {name} from its description ({exc})") from None
+        size = config.size()
+        check_memory(size.bytes(), f"{path}: the {family.label} it describes ({size.parameters:,} parameters)",
+                     error=CheckpointError)
         step = header.get("step", 0)
         if not isinstance(step, int) or isinstance(step, bool) or step < 0:
             raise _fail(path, f"step must be a non-negative integer, not {step!r:.30}")

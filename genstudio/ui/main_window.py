@@ -10,13 +10,15 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMainWindow,
                                QPushButton, QTabWidget, QVBoxLayout, QWidget)
 
-from genstudio.core.errors import GenStudioError
+from genstudio.core.errors import CheckpointError, GenStudioError
 from genstudio.core.explore_session import ExploreSession
+from genstudio.core.file_checks import printable
 from genstudio.core.families.family import Capability
-from genstudio.core.foreign import sidecar_path
+from genstudio.core.foreign import read_foreign_file, sidecar_path, trust_fingerprint
 from genstudio.core.latent import seeded_latents
 from genstudio.core.open_model import OpenedModel, is_foreign_file, open_model, snapshot_model
 from genstudio.core.render_requests import EncodeImageFile, ExportImages
+from genstudio.ui import consent_dialog
 from genstudio.ui.export_dialog import GridExportDialog
 from genstudio.ui.model_list import LIVE, ModelList, demo_checkpoints
 from genstudio.ui.panels.diagnostics_panel import DiagnosticsPanel
@@ -165,6 +167,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, 10000)
 
     def show_error(self, message: str) -> None:
+        message = printable(message)        # a non-UTF-8 file name shows as \xNN, not as a broken label
         log.warning("%s", message)
         self.banner.show_message(message)
         self.statusBar().showMessage(message, 15000)
@@ -183,26 +186,45 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(path)
 
-    def _foreign_details(self, path: Path) -> tuple[int | None, tuple[float, float] | None]:
-        """Ask for a foreign generator's latent size when no sidecar JSON gives it."""
+    def _foreign_details(self, path: Path) -> tuple[int | None, tuple[float, float] | None] | None:
+        """A foreign generator's latent size and output range, asked when no sidecar JSON gives them
+        (after consent: nothing is asked about a file that will not run). None: the person cancelled."""
         if sidecar_path(path).exists():
             return None, None
         dim, ok = QInputDialog.getInt(self, "Foreign generator", f"Latent size of {path.name}:", 128, 1, 1_000_000)
         if not ok:
-            return None, None
+            return None
         text, ok = QInputDialog.getText(self, "Foreign generator", "Output range (low, high):", text="-1, 1")
-        low, high = (float(v) for v in text.split(",")) if ok and "," in text else (-1.0, 1.0)
+        if not ok:
+            return None
+        try:
+            low, high = (float(v) for v in text.split(","))
+        except ValueError:
+            raise CheckpointError(f"{path}: the output range must look like -1, 1, not {text!r:.40}") from None
         return dim, (low, high)
 
     def open_path(self, path: str | Path) -> bool:
-        """Open a checkpoint or foreign generator; on failure say why and keep what was open."""
+        """Open a checkpoint or foreign generator; on failure say why and keep what was open.
+
+        A foreign generator (TorchScript / torch.export) is a program: it is read and checked without
+        running anything, then runs only if the person allows it (consent_dialog: Run once, Always
+        trust this file, or a fingerprint trusted before), and then only those exact bytes."""
         path = Path(path)
-        latent_dim = output_range = None
+        latent_dim = output_range = consent = None
         try:
             if is_foreign_file(path):
-                latent_dim, output_range = self._foreign_details(path)
-            opened = open_model(path, latent_dim=latent_dim, output_range=output_range)
-        except (GenStudioError, OSError, ValueError) as exc:
+                foreign = read_foreign_file(path)
+                if not consent_dialog.allowed(self, self.settings, foreign):
+                    self.show_status(f"{path.name} was not opened: its code was not allowed to run")
+                    return False
+                details = self._foreign_details(path)
+                if details is None:
+                    self.show_status(f"{path.name} was not opened")
+                    return False
+                latent_dim, output_range = details
+                consent = trust_fingerprint(foreign.sha256)
+            opened = open_model(path, latent_dim=latent_dim, output_range=output_range, consent=consent)
+        except (GenStudioError, OSError, ValueError) as exc:   # incl. ConsentRefused: the file changed after "yes"
             self.show_error(str(exc).splitlines()[0])
             return False
         self.following_live = False
@@ -210,7 +232,8 @@ class MainWindow(QMainWindow):
         self.models.add_recent(path)
         self.models.select_path(str(path))
         if opened.is_foreign:
-            self.show_status(f"opened {path.name}: TorchScript / torch.export files are code from their author")
+            self.show_status(f"opened {path.name}: a {opened.card.config.kind} program from its author, "
+                             "run with your consent")
         return True
 
     def _show_model(self, opened: OpenedModel, keep_latent: bool = False) -> None:

@@ -38,7 +38,7 @@ def test_train_info_sample_resume(tmp_path, capsys):
 def test_bad_file_is_one_line_error(tmp_path, capsys):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"hello, not a checkpoint at all")
-    assert main(["info", str(bad)]) == 1
+    assert main(["info", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and str(bad) in err and err.startswith("genstudio: error:")
 
@@ -46,11 +46,11 @@ def test_bad_file_is_one_line_error(tmp_path, capsys):
 def test_missing_device_and_data(tmp_path, capsys):
     import torch
     if not torch.cuda.is_available():
-        assert main(["train", "--device", "cuda", "--steps", "1"]) == 1
+        assert main(["train", "--device", "cuda", "--steps", "1"]) == 2
         assert "cuda" in capsys.readouterr().err
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert main(["train", "--data", f"folder:{empty}", "--steps", "1"]) == 1
+    assert main(["train", "--data", f"folder:{empty}", "--steps", "1"]) == 2
     err = capsys.readouterr().err
     assert str(empty) in err and err.count("\n") == 1
 

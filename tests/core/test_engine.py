@@ -212,3 +212,62 @@ def test_already_finished_checkpoint_cannot_go_on(mnist, tmp_path):
     again = Trainer(config, dataset=mnist, resume=tmp_path / "checkpoint.safetensors")
     with pytest.raises(TrainingError, match="already at step 5"):
         run_all(again)
+
+
+def test_weights_that_overflow_are_never_saved_as_good(mnist, tmp_path):
+    """Autosave every step; from step 7 the weights are blown up (finite, ~1e30) so they decode to
+    NaN: the save is refused and the run names step 6's file, which is good, as the last good one."""
+    config = TrainConfig(family="vae", preset="map", steps=30, report_every=1, autosave_every=1,
+                         sample_every_s=0, out_dir=str(tmp_path), device="cpu")
+    trainer = Trainer(config, dataset=mnist)
+    real_step = trainer.model.train_step
+
+    def blown_up(x, y, opts):
+        out = real_step(x, y, opts)
+        if trainer.step == 6:                       # the step being taken is the 7th
+            with torch.no_grad():
+                for p in trainer.model.decoder.parameters():
+                    p.mul_(1e30)
+        return out
+
+    trainer.model.train_step = blown_up
+    last = run_all(trainer)[-1]
+    assert last.kind == "diverged" and "decode to NaN/Inf" in last.message
+    assert last.message.endswith(f"the last good checkpoint is {tmp_path / 'checkpoint.safetensors'}")
+    kept = load_checkpoint(tmp_path / "checkpoint.safetensors")
+    assert kept.step == 6
+    with torch.no_grad():
+        assert torch.isfinite(kept.model.eval().decode(torch.randn(8, 2))).all()
+
+
+def test_autosave_keeps_the_last_k(mnist, tmp_path):
+    config = TrainConfig(family="vae", preset="map", steps=10, report_every=2, autosave_every=2,
+                         keep_checkpoints=3, sample_every_s=0, out_dir=str(tmp_path), device="cpu")
+    run_all(Trainer(config, dataset=mnist))
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["checkpoint-step00000006.safetensors", "checkpoint-step00000008.safetensors",
+                     "checkpoint.safetensors"]
+    assert [load_checkpoint(tmp_path / n).step for n in names] == [6, 8, 10]
+    # Resuming goes on from the latest and keeps rotating.
+    config.steps = 12
+    run_all(Trainer(config, dataset=mnist, resume=tmp_path / "checkpoint.safetensors"))
+    assert sorted(p.name for p in tmp_path.iterdir())[:2] == ["checkpoint-step00000008.safetensors",
+                                                             "checkpoint-step00000010.safetensors"]
+
+
+def test_temp_files_of_a_killed_save_are_cleaned_up(mnist, tmp_path):
+    import subprocess
+
+    config = TrainConfig(family="vae", preset="map", steps=2, sample_every_s=0, out_dir=str(tmp_path), device="cpu")
+    run_all(Trainer(config, dataset=mnist))
+    gone = subprocess.Popen(["true"])
+    gone.wait()                                     # a pid whose process has ended
+    litter = tmp_path / f".checkpoint.safetensors.{gone.pid}.abc123.tmp"
+    litter.write_bytes(b"half a checkpoint")
+    load_checkpoint(tmp_path / "checkpoint.safetensors")
+    assert not litter.exists()
+    litter.write_bytes(b"half a checkpoint")
+    config.steps = 4
+    run_all(Trainer(config, dataset=mnist, resume=tmp_path / "checkpoint.safetensors"))
+    assert not litter.exists()
+    assert not list(tmp_path.glob(".*.tmp"))

@@ -86,7 +86,7 @@ def test_the_cli_offers_and_trains_it(tiny_family, tmp_path, capsys):
     assert main(["info", str(out / "checkpoint.safetensors")]) == 0
     assert "Tiny linear" in capsys.readouterr().out
     assert main(["train", "--family", "tiny", "--steps", "2", "--lr-g", "0.1", "--out", str(tmp_path / "x"),
-                 "--quiet"]) == 1
+                 "--quiet"]) == 2
     assert "--lr-g is not a Tiny linear hyper-parameter" in capsys.readouterr().err
 
 

@@ -11,6 +11,8 @@ Files may be gzip-compressed; that is decided from the gzip magic bytes, never f
 from __future__ import annotations
 
 import gzip
+import math
+import os
 import zlib
 from pathlib import Path
 
@@ -19,6 +21,8 @@ import torch
 
 from genstudio.core.data.dataset import InMemoryDataset
 from genstudio.core.errors import DataError
+from genstudio.core.file_checks import open_regular_file
+from genstudio.core.memory_budget import check_memory
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -39,44 +43,64 @@ SPLITS = ("all", "train", "test")
 def read_idx(path: str | Path) -> np.ndarray:
     """The array stored in one idx file (gzip or raw), in native byte order and writable.
 
-    Raises DataError naming the file for a missing or unreadable file, a foreign file (bad magic),
-    an unknown dtype code, a header cut short, or a payload whose length disagrees with the header.
+    Raises DataError naming the file for a missing or unreadable file (FIFOs and devices are refused
+    before anything is opened), a foreign file (bad magic), an unknown dtype code, a header cut
+    short, a payload whose length disagrees with the header, or a header asking for more memory than
+    this process has. Sizes are multiplied as Python ints (numpy's int64 product of four large
+    dimensions wraps around, to 0 for 2^22 x 2^21 x 2^21), and a gzip stream is decompressed only as
+    far as the header says, so neither a lying header nor a gzip bomb can exhaust memory.
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise DataError(f"{path}: cannot read idx file ({e.strerror or e})") from e
-    if raw[:2] == _GZIP_MAGIC:
+    with open_regular_file(path, "idx file", error=DataError) as handle:
+        size = os.fstat(handle.fileno()).st_size
         try:
-            raw = gzip.decompress(raw)
+            compressed = handle.read(2) == _GZIP_MAGIC
+            handle.seek(0)
+            if compressed:
+                with gzip.GzipFile(fileobj=handle, mode="rb") as stream:
+                    return _parse(path, stream, None)
+            return _parse(path, handle, size)
         except EOFError as e:
             raise DataError(f"{path}: truncated gzip stream (the download was probably cut short)") from e
-        except (OSError, zlib.error) as e:
+        except (gzip.BadGzipFile, zlib.error) as e:
             raise DataError(f"{path}: corrupt gzip data ({e})") from e
+        except OSError as e:
+            raise DataError(f"{path}: cannot read idx file ({e.strerror or e})") from e
 
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise DataError(f"{path}: not an idx file (magic bytes {raw[:4].hex(' ') or 'none'}, expected 00 00 then dtype and rank)")
-    code, ndim = raw[2], raw[3]
+
+def _parse(path: Path, stream, size: int | None) -> np.ndarray:
+    """Header and payload from `stream` (decompressed already); `size` is the file's length when raw."""
+    head = stream.read(4)
+    if len(head) < 4 or head[0] != 0 or head[1] != 0:
+        raise DataError(f"{path}: not an idx file (magic bytes {head.hex(' ') or 'none'}, expected 00 00 then dtype and rank)")
+    code, ndim = head[2], head[3]
     if code not in _IDX_DTYPES:
         raise DataError(f"{path}: not an idx file (unknown dtype code 0x{code:02x})")
     if ndim == 0:
         raise DataError(f"{path}: not an idx file (header declares 0 dimensions)")
-    header_len = 4 + 4 * ndim
-    if len(raw) < header_len:
-        raise DataError(f"{path}: truncated idx file: header declares {ndim} dimensions but the file has {len(raw)} bytes")
+    dim_bytes = stream.read(4 * ndim)
+    if len(dim_bytes) < 4 * ndim:
+        raise DataError(f"{path}: truncated idx file: header declares {ndim} dimensions but the file has "
+                        f"{4 + len(dim_bytes)} bytes")
 
-    dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    dims = tuple(int.from_bytes(dim_bytes[4 * i:4 * i + 4], "big") for i in range(ndim))
     dtype = _IDX_DTYPES[code]
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
-    found = len(raw) - header_len
-    if found != expected:
-        what = "truncated idx file" if found < expected else "idx file longer than its header says"
-        shape = "×".join(str(d) for d in dims)
-        unit = "bytes" if dtype.itemsize == 1 else f"{dtype.name} values ({expected} bytes)"
-        raise DataError(f"{path}: {what}: header says {shape} {unit}, found {found} bytes")
+    expected = math.prod(dims) * dtype.itemsize             # a Python int: never wraps around
+    shape = "×".join(str(d) for d in dims)
+    unit = "bytes" if dtype.itemsize == 1 else f"{dtype.name} values ({expected} bytes)"
 
-    array = np.frombuffer(raw, dtype=dtype, offset=header_len).reshape(dims)
+    def mismatch(found: int, more: bool = False) -> DataError:
+        what = "truncated idx file" if found < expected else "idx file longer than its header says"
+        return DataError(f"{path}: {what}: header says {shape} {unit}, found {'more than ' if more else ''}{found} bytes")
+
+    if size is not None and size - 4 - 4 * ndim != expected:
+        raise mismatch(size - 4 - 4 * ndim)                 # raw file: decided from its length, nothing read
+    check_memory(expected, f"{path}: an idx array of {shape} {dtype.name}", error=DataError)
+    payload = stream.read(expected + 1)                      # one byte more tells a longer stream apart
+    if len(payload) != expected:
+        raise mismatch(len(payload) if len(payload) < expected else expected, more=len(payload) > expected)
+
+    array = np.frombuffer(payload, dtype=dtype).reshape(dims)
     # astype copies: native byte order for torch, and a writable array (frombuffer's is read-only).
     return array.astype(dtype.newbyteorder("="))
 
@@ -88,10 +112,13 @@ def idx_file_names(split: str) -> tuple[str, str]:
 
 
 def _find(folder: Path, base: str) -> Path | None:
-    """`base` or `base.gz` in `folder`; the content decides how it is read, the name only finds it."""
+    """`base` or `base.gz` in `folder`; the content decides how it is read, the name only finds it.
+
+    Anything by that name counts, a FIFO or a broken link too: read_idx then says what is wrong
+    with it, where skipping it would report the file as absent."""
     for name in (base, base + ".gz"):
         candidate = folder / name
-        if candidate.is_file():
+        if os.path.lexists(candidate):
             return candidate
     return None
 
@@ -119,6 +146,11 @@ def _read_split(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray] | Non
         raise DataError(f"{label_path}: expected uint8 labels (N,), header says {labels.dtype.name} {labels.shape}")
     if len(images) != len(labels):
         raise DataError(f"{image_path} has {len(images)} images but {label_path} has {len(labels)} labels")
+    # Well-formed idx files, but nothing a model can learn from (and a 0x0 image breaks every model).
+    if len(images) == 0:
+        raise DataError(f"{image_path}: holds no images (its header says 0 of them)")
+    if images.shape[1] == 0 or images.shape[2] == 0:
+        raise DataError(f"{image_path}: images of {images.shape[1]}×{images.shape[2]} pixels hold no pixels")
     return images, labels
 
 
@@ -133,6 +165,8 @@ def load_idx_folder(folder: str | Path, split: str = "all", name: str | None = N
         raise DataError(f"{folder}: unknown split {split!r} (expected one of {', '.join(SPLITS)})")
     wanted = list(SPLIT_PREFIXES) if split == "all" else [split]
     looked_for = ", ".join(f"{base}[.gz]" for s in wanted for base in idx_file_names(s))
+    if folder.exists() and not folder.is_dir():
+        raise DataError(f"{folder}: not a folder (idx: names a folder holding {looked_for})")
     if not folder.is_dir():
         raise DataError(f"{folder}: no such folder (looked for {looked_for})")
 

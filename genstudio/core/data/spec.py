@@ -29,7 +29,7 @@ from pathlib import Path
 from genstudio.core.data.bundled import load_bundled_mnist
 from genstudio.core.data.dataset import InMemoryDataset
 from genstudio.core.data.idx import has_idx_files, load_idx_folder
-from genstudio.core.data.image_folder import load_image_folder
+from genstudio.core.data.image_folder import MAX_SIDE, load_image_folder
 from genstudio.core.data.toy import TOY_MIXTURES, load_toy
 from genstudio.core.data.torchvision_sets import canonical_torchvision_name, default_root, load_torchvision
 from genstudio.core.errors import DataError
@@ -53,21 +53,30 @@ VALID_FORMS = ("mnist, ring8, grid25, torchvision:NAME[:ROOT][:test], "
 _FOLDER_DEFAULTS = {"size": "64", "channels": "3"}
 
 
+def _expand(text: str) -> Path:
+    """`~` and `~user` expanded; an unknown user is the spec's fault, so it gets the one-line error."""
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:
+        raise DataError(f"{text}: cannot expand '~' (no such user, or no home folder)") from None
+
+
 def _path(text: str) -> Path:
-    return Path(text).expanduser().resolve()
+    return _expand(text).resolve()
 
 
 def _parse_size(spec: str, text: str) -> int | tuple[int, int]:
-    """'64' -> 64 (square); '48x64' -> (48, 64) as (height, width)."""
+    """'64' -> 64 (square); '48x64' -> (48, 64) as (height, width); each side 1..MAX_SIDE."""
     try:
         parts = [int(p) for p in text.lower().split("x")]
     except ValueError:
         parts = []
-    if len(parts) == 1:
-        return parts[0]
-    if len(parts) == 2:
-        return parts[0], parts[1]
-    raise DataError(f"{spec}: size must be N or HxW, got {text!r}")
+    if len(parts) not in (1, 2):
+        raise DataError(f"{spec}: size must be N or HxW, got {text!r}")
+    # Checked here, before the folder is listed: the spec is what the person typed, so say it.
+    if not all(1 <= p <= MAX_SIDE for p in parts):
+        raise DataError(f"{spec}: size must be 1 to {MAX_SIDE} pixels a side, got {text!r}")
+    return parts[0] if len(parts) == 1 else (parts[0], parts[1])
 
 
 def _load_folder(spec: str, path: Path, query: str = "") -> InMemoryDataset:
@@ -78,10 +87,9 @@ def _load_folder(spec: str, path: Path, query: str = "") -> InMemoryDataset:
         if key not in options:
             raise DataError(f"{spec}: unknown folder option {key!r} (expected size=N and/or channels=C)")
         options[key] = value
-    try:
-        channels = int(options["channels"])
-    except ValueError:
-        raise DataError(f"{spec}: channels must be 1 or 3, got {options['channels']!r}") from None
+    if options["channels"] not in ("1", "3"):
+        raise DataError(f"{spec}: channels must be 1 (grey) or 3 (RGB), got {options['channels']!r}")
+    channels = int(options["channels"])
     dataset, _ = load_image_folder(path, _parse_size(spec, options["size"]), channels)
     dataset.source = f"folder:{dataset.source}?size={options['size'].lower()}&channels={channels}"
     return dataset
@@ -114,6 +122,17 @@ def load_dataset(spec: str, download: bool = False) -> InMemoryDataset:
     `download` only matters for torchvision: specs. Raises DataError, one line naming the spec or
     path and the reason, for an unknown spec or data that cannot be read.
     """
+    try:
+        return _load(spec, download)
+    except (ValueError, OSError) as exc:
+        # The loaders check what they know to go wrong; what still escapes them while reading files
+        # (an OSError from the file system, a ValueError from numpy or Pillow on odd data) is about
+        # the data, so it gets the same one line. Anything else is a bug and keeps its traceback.
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise DataError(f"{spec}: cannot load this data set ({reason[:200]})") from exc
+
+
+def _load(spec: str, download: bool) -> InMemoryDataset:
     text = spec.strip()
     keyword = text.lower()
     prefix, sep, body = text.partition(":")
@@ -125,12 +144,15 @@ def load_dataset(spec: str, download: bool = False) -> InMemoryDataset:
         return load_toy(keyword)
     if prefix == "torchvision":
         return _load_torchvision(body, download)
+    if prefix in ("folder", "idx") and not body.partition("?")[0].strip():
+        # An empty path would resolve to the working folder: load only what was named.
+        raise DataError(f"{spec}: {prefix}: needs a path (e.g. {prefix}:~/data/digits)")
     if prefix == "folder":
         path_text, _, query = body.partition("?")
         return _load_folder(text, _path(path_text), query)
     if prefix == "idx":
         return _load_idx(_path(body))
-    if text and Path(text).expanduser().exists():
+    if text and _expand(text).exists():
         path = _path(text)
         if path.is_dir() and has_idx_files(path):
             return _load_idx(path)

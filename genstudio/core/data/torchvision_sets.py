@@ -16,6 +16,7 @@ import torch
 from genstudio.core.data.dataset import InMemoryDataset
 from genstudio.core.data.idx import read_idx
 from genstudio.core.errors import DataError
+from genstudio.core.file_checks import check_readable_file
 from genstudio.core.user_dirs import user_data_dir
 
 
@@ -68,6 +69,11 @@ def load_torchvision(name: str, root: str | Path | None = None, train: bool = Tr
     cls = getattr(datasets, TORCHVISION_SETS[key])
     root = Path(root).expanduser() if root is not None else default_root()
     folder, needed, by_hand = _expected_files(cls, root)
+    # Present but not a regular file (a FIFO, a device, a folder): say so, rather than "missing",
+    # and never let torchvision open it (a FIFO blocks the open forever).
+    for name in needed:
+        if os.path.lexists(folder / name):
+            check_readable_file(folder / name, f"{cls.__name__} file", error=DataError)
     missing = [n for n in needed if not (folder / n).is_file()]
     if missing and not download:
         raise DataError(f"{cls.__name__} not found: {folder}{os.sep} lacks {', '.join(missing)}; "

@@ -75,6 +75,25 @@ def _check_range(name: str, value, meta: dict) -> None:
 
 
 @dataclass(frozen=True)
+class ModelSize:
+    """How big a described model is, in numbers (4 bytes each in float32)."""
+
+    parameters: int                  # parameters and buffers
+    activations: int                 # outputs of the layers for one sample's decode
+
+    def bytes(self, batch: int = 1, training: bool = False) -> int:
+        """Bytes to hold the weights and a batch's activations (training: Adam's two moments and the
+        gradients, and the activations kept for backward, about twice a forward's)."""
+        weights = self.parameters * (4 if training else 1)
+        return 4 * (weights + self.activations * batch * (2 if training else 1))
+
+
+def linear_size(sizes: list[int]) -> int:
+    """Parameters of Linear layers sizes[0] -> sizes[1] -> ... (weights and biases)."""
+    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     """Fields every family shares. `data_shape` is (C, H, W) for images, (2,) for points."""
 
@@ -114,6 +133,32 @@ class ModelConfig:
 
     def check(self) -> None:
         """Rules across fields (a family overrides it); raise ConfigError."""
+
+    def size(self) -> "ModelSize":
+        """Parameters (and buffers) and activations per sample of the model this config describes,
+        from the fields alone, so a budget can refuse a config before anything is allocated.
+        Families compute it in closed form; this fallback builds the model on the meta device
+        (no memory, but slow for very large module counts)."""
+        import torch
+
+        from genstudio.core import registry
+
+        activations = [0]
+
+        def count(module, inputs, output):
+            if torch.is_tensor(output):
+                activations[0] += output[:1].numel()
+
+        with torch.device("meta"):
+            family = next(f for f in registry.families() if f.config_class is type(self))
+            model = family.build(self)
+            handle = torch.nn.modules.module.register_module_forward_hook(count)
+            try:
+                model.eval().decode(torch.zeros(1, *model.latent_shape))
+            finally:
+                handle.remove()
+        tensors = sum(t.numel() for t in (*model.parameters(), *model.buffers()))
+        return ModelSize(tensors, activations[0])
 
     def to_dict(self) -> dict:
         """Every field as plain JSON values (tuples as lists)."""

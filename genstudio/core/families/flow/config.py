@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from genstudio.core.families.config import ConfigError, ModelConfig
+from genstudio.core.families.config import ConfigError, ModelConfig, ModelSize, linear_size
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,27 @@ class FlowConfig(ModelConfig):
     num_couplings: int = field(default=8, metadata={"min": 1, "max": 256})
     hidden_features: int = field(default=128, metadata={"min": 1, "max": 16384})
     num_layers: int = field(default=2, metadata={"min": 1, "max": 64})
+
+    def size(self) -> ModelSize:
+        if self.is_points:
+            net = linear_size([2] + [self.hidden_features] * self.num_layers + [4]) + 2
+            return ModelSize(self.num_couplings * net, self.num_couplings * self.num_layers * self.hidden_features)
+        hidden, blocks = self.hidden_channels, self.num_blocks
+
+        def conv_net(inp: int, out: int) -> int:     # 3x3 convs in -> hidden, blocks x 2 hidden, hidden -> 2 out
+            return inp * hidden * 9 + hidden + blocks * 2 * (hidden * hidden * 9 + hidden) + hidden * 2 * out * 9 + 2 * out
+
+        c, h, w = self.data_shape
+        params = acts = 0
+        for i in range(self.num_scales):
+            final = i == self.num_scales - 1
+            params += self.couplings_per_scale * (conv_net(c + 1, c) + c)
+            acts += self.couplings_per_scale * (2 * blocks + 2) * hidden * h * w
+            if not final:
+                params += self.couplings_per_scale * (conv_net(2 * c, 2 * c) + 2 * c)
+                acts += self.couplings_per_scale * (2 * blocks + 2) * hidden * (h // 2) * (w // 2)
+            c, h, w = 2 * c, h // 2, w // 2
+        return ModelSize(params, acts)
 
     def check(self) -> None:
         if self.num_classes:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from genstudio.core.families.config import ConfigError, ModelConfig
+from genstudio.core.families.config import ConfigError, ModelConfig, ModelSize, linear_size
 
 LOSSES = ("bce", "hinge", "wgan-gp")
 ACTIVATIONS = ("leaky_relu", "relu")
-WIDTH = {"min": 1, "max": 16384}
+WIDTH = {"min": 1, "max": 16384, "max_len": 32}
 
 
 def conv_plan(size: int) -> tuple[int, int]:
@@ -40,7 +40,44 @@ class GANConfig(ModelConfig):
     d_fourier_scale: float = field(default=1.0, metadata={"min": 0.0, "max": 1e4})
     embed_dim: int = field(default=32, metadata={"min": 1, "max": 4096})            # conditional G
 
+    def size(self) -> ModelSize:
+        out = math.prod(self.data_shape)
+        embed = self.embed_dim if self.num_classes else 0
+        g_in = self.latent_dim + embed
+        if self.arch == "mlp":
+            g = linear_size([g_in, *self.g_hidden, out])
+            g_acts = sum(self.g_hidden) + out
+            d_in = out + 2 * self.d_fourier_features
+            d = linear_size([d_in, *self.d_hidden]) + 2 * d_in * self.d_fourier_features // max(d_in, 1)
+            features = self.d_hidden[-1]
+        else:
+            channels, side = self.data_shape[0], self.data_shape[1]
+            base, n = conv_plan(side)
+            c = self.g_channels * 2 ** (n - 1)
+            g = linear_size([g_in, c * base * base]) + 4 * c * base * base      # + batch norm (2 params, 2 stats)
+            g_acts, res = 2 * c * base * base, base
+            for _ in range(n - 1):
+                g += c * (c // 2) * 16 + 4 * (c // 2)
+                c, res = c // 2, res * 2
+                g_acts += c * res * res
+            g += c * channels * 16 + channels
+            g_acts += channels * side * side
+            c = self.d_channels
+            d = channels * c * 16 + c
+            for _ in range(n - 1):
+                d += c * 2 * c * 16 + 6 * c
+                c *= 2
+            features = c * base * base
+        d += linear_size([features, 1]) + self.num_classes * features
+        if self.spectral_norm:      # power-iteration vectors u, v of each normalised weight
+            d += 2 * (features + (sum(self.d_hidden) if self.arch == "mlp" else 0))
+        g += self.num_classes * embed
+        copies = 2 if self.ema_decay else 1
+        return ModelSize(copies * g + d, g_acts)
+
     def check(self) -> None:
+        if not self.d_hidden or not self.g_hidden:
+            raise ConfigError("g_hidden and d_hidden need at least one layer")
         if self.d_fourier_features and not self.is_points:
             raise ConfigError("Fourier features in D (d_fourier_features) are for 2-D points only")
         if self.arch == "conv":
