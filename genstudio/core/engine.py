@@ -157,7 +157,7 @@ class Trainer:
                                                         "data_shape": list(self.dataset.shape)})
             except ConfigError as exc:
                 raise TrainingError(f"{self.family.name} preset '{self.preset_name}' on {self.dataset.name}: {exc}") from None
-            size = model_config.size()
+            size = self.family.size_of(model_config)
             check_memory(size.bytes(self.batch_size, training=True),
                          f"training the {self.family.label} preset '{self.preset_name}' ({size.parameters:,} parameters) "
                          f"at batch {self.batch_size}", error=TrainingError)

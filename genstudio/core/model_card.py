@@ -167,7 +167,7 @@ class ModelCard:
             config = family.config_class.from_dict(values, complete=True)
         except ConfigError as exc:
             raise _fail(path, f"cannot rebuild the {name} from its description ({exc})") from None
-        size = config.size()
+        size = family.size_of(config)
         check_memory(size.bytes(), f"{path}: the {family.label} it describes ({size.parameters:,} parameters)",
                      error=CheckpointError)
         step = header.get("step", 0)

@@ -57,6 +57,10 @@ def test_family_contract(family_name, preset_name, mnist, ring8, tmp_path):
         sampled = model.sample(3, torch.Generator().manual_seed(1), labels=None if labels is None else labels[:3])
         assert sampled.shape == (3, *data.shape)
 
+    # The size the memory budget checks, from the config alone, is the built model's (within 10 %).
+    actual = sum(t.numel() for t in (*model.parameters(), *model.buffers()))
+    assert 0.9 * actual <= family.size_of(loaded.card.config).parameters <= 1.1 * actual
+
     # Capabilities: what the family declares for this model works, and nothing else is claimed.
     capabilities = registry.capabilities_of(model)
     assert capabilities <= family.capabilities

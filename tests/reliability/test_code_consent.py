@@ -529,3 +529,29 @@ def test_symbolic_sizes_that_could_run_code_are_refused(text, why):
 
     problem = _check_sym_expr(text)
     assert problem is not None and why in problem
+
+
+# --- resume and plain pickles -----------------------------------------------------------------------
+@pytest.mark.parametrize("name", REFUSED + ASKED)
+def test_resume_never_loads_a_foreign_file(files, tmp_path, capsys, name):
+    """`train --resume` takes only genstudio checkpoints: an archive is refused before it is opened."""
+    assert cli("train", "--resume", str(files.crafted[name]), "--steps", "2", "--out", str(tmp_path / "run")) == 2
+    err = capsys.readouterr().err
+    assert str(files.crafted[name]) in err and err.count("\n") == 1
+    assert not files.marker.exists()
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".pth", ".ckpt", ".safetensors"])
+def test_a_plain_pickle_is_refused_everywhere(files, window, asked, tmp_path, capsys, suffix):
+    """A pickle (what torch.save writes) with a __reduce__ payload: no door unpickles it, consent or not."""
+    path = tmp_path / f"model{suffix}"
+    path.write_bytes(pickle.dumps(Payload(f"open({str(files.marker)!r}, 'w').close()")))
+    for argv in (["info", str(path)], ["sample", str(path), "--trust-code", "--latent-dim", "8",
+                                        "--out", str(tmp_path / "g.png")],
+                 ["train", "--resume", str(path), "--steps", "2"]):
+        assert cli(*argv) == 2
+        assert str(path) in capsys.readouterr().err
+    with pytest.raises(CheckpointError):
+        open_model(path, consent=trust_code)
+    assert not window.open_path(path)
+    assert asked.calls == [] and not files.marker.exists()

@@ -134,31 +134,11 @@ class ModelConfig:
     def check(self) -> None:
         """Rules across fields (a family overrides it); raise ConfigError."""
 
-    def size(self) -> "ModelSize":
+    def size(self) -> "ModelSize | None":
         """Parameters (and buffers) and activations per sample of the model this config describes,
-        from the fields alone, so a budget can refuse a config before anything is allocated.
-        Families compute it in closed form; this fallback builds the model on the meta device
-        (no memory, but slow for very large module counts)."""
-        import torch
-
-        from genstudio.core import registry
-
-        activations = [0]
-
-        def count(module, inputs, output):
-            if torch.is_tensor(output):
-                activations[0] += output[:1].numel()
-
-        with torch.device("meta"):
-            family = next(f for f in registry.families() if f.config_class is type(self))
-            model = family.build(self)
-            handle = torch.nn.modules.module.register_module_forward_hook(count)
-            try:
-                model.eval().decode(torch.zeros(1, *model.latent_shape))
-            finally:
-                handle.remove()
-        tensors = sum(t.numel() for t in (*model.parameters(), *model.buffers()))
-        return ModelSize(tensors, activations[0])
+        from the fields alone, so a budget can refuse a config before anything is allocated. Families
+        give it in closed form; None leaves it to `Family.size_of` (a build on the meta device)."""
+        return None
 
     def to_dict(self) -> dict:
         """Every field as plain JSON values (tuples as lists)."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from genstudio.core.families.config import ModelConfig
+    from genstudio.core.families.config import ModelConfig, ModelSize
     from genstudio.core.models.base import GenerativeModel
 
 
@@ -137,6 +137,31 @@ class Family:
     def make_config(self, values: dict) -> "ModelConfig":
         """A validated config from plain values (defaults fill what is absent)."""
         return self.config_class.from_dict(values, complete=False)
+
+    def size_of(self, config: "ModelConfig") -> "ModelSize":
+        """How big the described model is: the config's closed form, or else a build on the meta
+        device (no memory is allocated; slow only for models of thousands of modules)."""
+        size = config.size()
+        if size is not None:
+            return size
+        import torch
+
+        from genstudio.core.families.config import ModelSize
+
+        activations = [0]
+
+        def count(module, inputs, output):
+            if torch.is_tensor(output):
+                activations[0] += output[:1].numel()
+
+        with torch.device("meta"):
+            model = self.build(config)
+            handle = torch.nn.modules.module.register_module_forward_hook(count)
+            try:
+                model.eval().decode(torch.zeros(1, *model.latent_shape))
+            finally:
+                handle.remove()
+        return ModelSize(sum(t.numel() for t in (*model.parameters(), *model.buffers())), activations[0])
 
     def build(self, config: "ModelConfig | dict") -> "GenerativeModel":
         if isinstance(config, dict):
