@@ -104,9 +104,8 @@ class TrainPanel(QWidget):
         self.steps.setSingleStep(500)
         self.batch = QSpinBox()
         self.batch.setRange(1, 65536)
-        # The family's hyper-parameters (its registry entry's hyper_fields), rebuilt per family.
-        self.hyper_form = QFormLayout()
-        self.hyper_form.setContentsMargins(0, 0, 0, 0)
+        # The family's hyper-parameters (its registry entry's hyper_fields): rows of the form below
+        # the batch size, replaced when the family changes.
         self.hyper_boxes: dict[str, QDoubleSpinBox] = {}
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
@@ -122,7 +121,7 @@ class TrainPanel(QWidget):
         browse_out = QPushButton("\u2026")
         browse_out.clicked.connect(self._browse_out)
 
-        form = QFormLayout()
+        form = self.form = QFormLayout()
         form.addRow("Family", self.family)
         data_row = QHBoxLayout()
         data_row.addWidget(self.data, 1)
@@ -136,9 +135,7 @@ class TrainPanel(QWidget):
         form.addRow("Device", self.device)
         form.addRow("Steps", self.steps)
         form.addRow("Batch size", self.batch)
-        hyper = QWidget()
-        hyper.setLayout(self.hyper_form)
-        form.addRow(hyper)
+        self._hyper_row = form.rowCount()
         form.addRow("Seed", self.seed)
         self.diagnostics_label = QLabel("Diagnostics every")
         form.addRow(self.diagnostics_label, self.diagnostics_every)
@@ -234,8 +231,8 @@ class TrainPanel(QWidget):
 
     def _family_changed(self) -> None:
         family = self.family_entry()
-        while self.hyper_form.rowCount():
-            self.hyper_form.removeRow(0)
+        for box in self.hyper_boxes.values():
+            self.form.removeRow(box)
         self.hyper_boxes = {}
         for field in family.hyper_fields:
             box = QDoubleSpinBox()
@@ -245,7 +242,7 @@ class TrainPanel(QWidget):
             box.setToolTip(field.help)
             box.setEnabled(not self.running)
             self.hyper_boxes[field.key] = box
-            self.hyper_form.addRow(field.label, box)
+            self.form.insertRow(self._hyper_row + len(self.hyper_boxes) - 1, field.label, box)
         live = family.has(Capability.LIVE_DIAGNOSTICS)
         self.diagnostics_every.setVisible(live)
         self.diagnostics_label.setVisible(live)
