@@ -21,7 +21,8 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from genstudio.core import registry
-    from genstudio.core.checkpoints import load_checkpoint, read_card, read_header
+    from genstudio.core.checkpoints import load_checkpoint, read_header
+    from genstudio.core.model_card import ModelCard
     from genstudio.core.families.family import Capability
     from genstudio.core.open_model import is_foreign_file, refuse_misnamed_archive
 
@@ -31,7 +32,8 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(read_header(args.checkpoint), indent=2))
         return 0
-    card = read_card(args.checkpoint)
+    header = read_header(args.checkpoint)              # read and checked once; the card is its typed view
+    card = ModelCard.from_header(header, args.checkpoint)
     family = registry.get(card.family)
     data, train = card.data, card.train
     config = {k: v for k, v in card.config.to_dict().items() if k != "data_shape"}
@@ -47,7 +49,7 @@ def run(args) -> int:
         ("labels", ", ".join(card.label_names) or "none"),
         ("step", str(card.step)),
         ("hyper-parameters", json.dumps(train.get("hyper", {}))),
-        ("resumable", "yes" if read_header(args.checkpoint).get("optimizers") else "no (weights only)"),
+        ("resumable", "yes" if header.get("optimizers") else "no (weights only)"),
         ("created", card.created),
         ("format", f"genstudio-checkpoint v{card.format_version}"),
         ("versions", ", ".join(f"{k} {v}" for k, v in card.versions.items())),
