@@ -18,6 +18,7 @@ def test_train_live_pause_resume_stop(qtbot, window, tmp_path):
     configure(panel, tmp_path, "gan", preset="mlp")
     panel.start_button.click()
     assert panel.running and not panel.start_button.isEnabled()
+    assert not panel.browse_data.isEnabled() and not panel.hyper_boxes["lr_g"].isEnabled()   # no edits mid-run
     # Live plot: D and G loss curves get points; the sample grid is refreshed from fixed latents.
     qtbot.waitUntil(lambda: panel.plot.point_count("d_loss") >= 5 and panel.plot.point_count("g_loss") >= 5,
                     timeout=60000)

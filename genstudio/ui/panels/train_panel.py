@@ -83,7 +83,7 @@ class TrainPanel(QWidget):
         self.data.setToolTip("mnist: the bundled MNIST test set. ring8 / grid25: 2-D mixtures. "
                              "torchvision:NAME[:ROOT], folder:PATH[?size=N&channels=C], or a folder")
         self.data.currentTextChanged.connect(lambda _: self._fill_presets())
-        browse_data = QPushButton("Folder\u2026")
+        self.browse_data = browse_data = QPushButton("Folder\u2026")
         browse_data.setToolTip("Train on a folder of images (sub-folders become labels)")
         browse_data.clicked.connect(self._browse_data)
         self.preset = QComboBox()
@@ -118,7 +118,7 @@ class TrainPanel(QWidget):
                                           "on a snapshot (in another thread) and warn when collapse is suspected")
         self.out_dir = QLineEdit()
         self.out_dir.setPlaceholderText("a new folder under " + str(runs_folder()))
-        browse_out = QPushButton("\u2026")
+        self.browse_out = browse_out = QPushButton("\u2026")
         browse_out.clicked.connect(self._browse_out)
 
         form = self.form = QFormLayout()
@@ -298,7 +298,8 @@ class TrainPanel(QWidget):
 
     def _set_running(self, running: bool) -> None:
         for w in (self.family, self.data, self.preset, self.device, self.steps, self.batch, self.seed,
-                  self.out_dir, self.diagnostics_every, *self.hyper_boxes.values()):
+                  self.out_dir, self.diagnostics_every, self.browse_data, self.browse_out,
+                  *self.hyper_boxes.values()):
             w.setEnabled(not running)
         self.start_button.setEnabled(not running)
         self.pause_button.setEnabled(running)
