@@ -24,11 +24,10 @@ def run(args) -> int:
     from genstudio.core.checkpoints import load_checkpoint, read_header
     from genstudio.core.model_card import ModelCard
     from genstudio.core.families.family import Capability
-    from genstudio.core.open_model import is_foreign_file, refuse_misnamed_archive
+    from genstudio.core.foreign import is_foreign_name
 
-    if is_foreign_file(args.checkpoint):
+    if is_foreign_name(args.checkpoint):
         return _foreign_info(args)
-    refuse_misnamed_archive(args.checkpoint)
     if args.json:
         print(json.dumps(read_header(args.checkpoint), indent=2))
         return 0

@@ -17,8 +17,10 @@ nothing in the file is ever executed (safetensors holds only tensors and strings
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import random
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +33,7 @@ from genstudio.core import registry
 from genstudio.core.atomic import remove_stale_temps, write_bytes_atomic
 from genstudio.core.errors import CheckpointError
 from genstudio.core.file_checks import read_regular_file
+from genstudio.core.foreign import FOREIGN_SUFFIXES, is_foreign_name
 from genstudio.core.memory_budget import budget_bytes
 from genstudio.core.model_card import ModelCard
 from genstudio.core.models.base import GenerativeModel
@@ -129,6 +132,14 @@ def _read_file(path: Path) -> tuple[ModelCard, dict, dict[str, torch.Tensor]]:
     """(card, header, tensors) of a genstudio checkpoint, or CheckpointError naming the file and reason."""
     # A regular file only (a FIFO or /dev/zero would block or never end), and no larger than memory allows.
     raw = read_regular_file(path, "a checkpoint", error=CheckpointError, max_bytes=budget_bytes())
+    if zipfile.is_zipfile(io.BytesIO(raw)):
+        if is_foreign_name(path):
+            raise _fail(path, "is a TorchScript / torch.export generator, not a genstudio checkpoint: open it as "
+                              "a foreign generator")
+        # The name says data, the content may be a program: refused before any loader sees it.
+        raise _fail(path, f"a zip archive named {path.suffix or 'without an extension'}: genstudio checkpoints "
+                          f"are safetensors files; a TorchScript or torch.export generator must be named "
+                          f"{', '.join(FOREIGN_SUFFIXES)} (a file's name and content must agree)")
     if len(raw) < 8:
         raise _fail(path, f"not a genstudio checkpoint (only {len(raw)} bytes)")
     header_len = int.from_bytes(raw[:8], "little")

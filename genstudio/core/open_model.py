@@ -6,7 +6,7 @@ the GUI thread reads the info and hands the module to the renderer, which alone 
 
 from __future__ import annotations
 
-import zipfile
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,9 +15,7 @@ import torch
 from genstudio.core import registry
 from genstudio.core.checkpoints import load_checkpoint
 from genstudio.core.families.family import Capability
-from genstudio.core.errors import CheckpointError
-from genstudio.core.file_checks import open_regular_file
-from genstudio.core.foreign import (FOREIGN_SUFFIXES, Consent, ForeignGenerator, is_foreign_name,
+from genstudio.core.foreign import (Consent, ForeignGenerator, is_foreign_name,
                                     load_foreign_generator)
 from genstudio.core.model_card import ModelCard
 from genstudio.core.models.base import GenerativeModel
@@ -45,10 +43,7 @@ class ModelInfo:
 
     @property
     def latent_dim(self) -> int:
-        size = 1
-        for s in self.latent_shape:
-            size *= s
-        return size
+        return math.prod(self.latent_shape)
 
     @property
     def is_points(self) -> bool:
@@ -100,40 +95,15 @@ class OpenedModel:
         return self.info.is_foreign
 
 
-def is_foreign_file(path: str | Path) -> bool:
-    """Named as a TorchScript / torch.export generator (.pt, .pth, .ts, .pt2): such a file is a program
-    from its author and opens only as one, with consent, when its content agrees with its name."""
-    return is_foreign_name(path)
-
-
-def refuse_misnamed_archive(path: str | Path) -> None:
-    """A zip under any other name (.safetensors, .ckpt, ...) is refused before any loader sees it: the
-    name says data, the content may be a program. Anything but a regular file is left to the
-    checkpoint reader, which says what it is."""
-    path = Path(path)
-    if not path.is_file():
-        return
-    try:
-        with open_regular_file(path, "a model", error=CheckpointError) as handle:
-            is_zip = zipfile.is_zipfile(handle)
-    except OSError as exc:
-        raise CheckpointError(f"{path}: cannot read a model: {exc.strerror or type(exc).__name__}") from None
-    if is_zip:
-        raise CheckpointError(f"{path}: a zip archive named {path.suffix or 'without an extension'}: genstudio "
-                              "checkpoints are safetensors files; a TorchScript or torch.export generator must be "
-                              f"named {', '.join(FOREIGN_SUFFIXES)} (a file's name and content must agree)")
-
-
 def open_model(path: str | Path, device: str | torch.device = "cpu", latent_dim: int | None = None,
                output_range: tuple[float, float] | None = None, consent: Consent | None = None) -> OpenedModel:
     """Our safetensors checkpoints load as data. TorchScript / torch.export generators are programs:
     they load only when `consent` (foreign.Consent: `trust_code` for --trust-code, the app's dialog,
     a remembered fingerprint) allows the file as read; without it, ConsentRefused says how to allow it."""
     path = Path(path)
-    if is_foreign_file(path):
+    if is_foreign_name(path):
         generator = load_foreign_generator(path, latent_dim, output_range, consent=consent)
         return OpenedModel.of(path, generator.card(), generator)
-    refuse_misnamed_archive(path)
     checkpoint = load_checkpoint(path, device=device)
     return OpenedModel.of(path, checkpoint.card, checkpoint.model)
 

@@ -14,9 +14,9 @@ from genstudio.core.errors import CheckpointError, GenStudioError
 from genstudio.core.explore_session import ExploreSession
 from genstudio.core.file_checks import printable
 from genstudio.core.families.family import Capability
-from genstudio.core.foreign import read_foreign_file, sidecar_path, trust_fingerprint
+from genstudio.core.foreign import is_foreign_name, read_foreign_file, sidecar_path, trust_fingerprint
 from genstudio.core.latent import seeded_latents
-from genstudio.core.open_model import OpenedModel, is_foreign_file, open_model, snapshot_model
+from genstudio.core.open_model import OpenedModel, open_model, snapshot_model
 from genstudio.core.render_requests import EncodeImageFile, ExportImages
 from genstudio.ui import consent_dialog
 from genstudio.ui.export_dialog import GridExportDialog
@@ -212,7 +212,7 @@ class MainWindow(QMainWindow):
         path = Path(path)
         latent_dim = output_range = consent = None
         try:
-            if is_foreign_file(path):
+            if is_foreign_name(path):
                 foreign = read_foreign_file(path)
                 if not consent_dialog.allowed(self, self.settings, foreign):
                     self.show_status(f"{path.name} was not opened: its code was not allowed to run")
