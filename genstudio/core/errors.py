@@ -19,3 +19,7 @@ class DeviceError(GenStudioError):
 
 class TrainingError(GenStudioError):
     """Training cannot continue (NaN/Inf loss, incompatible resume checkpoint...)."""
+
+
+class Cancelled(GenStudioError):
+    """The caller asked a long computation to stop (a task's cancel, a `should_stop()` that said so)."""

@@ -16,14 +16,11 @@ import torch
 
 from genstudio.core import registry
 from genstudio.core.data.pixels import to_unit_float
+from genstudio.core.errors import Cancelled
 from genstudio.core.families.family import Capability
 from genstudio.core.families.vae.model import gaussian_kl
 
 PROJECTIONS = ("pca", "tsne")
-
-
-class Cancelled(Exception):
-    """The caller asked to stop a long computation."""
 
 
 def _float_batches(images: torch.Tensor, batch: int, device):

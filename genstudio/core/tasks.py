@@ -19,11 +19,7 @@ import numpy as np
 import torch
 
 from genstudio.core.data.dataset import InMemoryDataset
-from genstudio.core.errors import GenStudioError
-
-
-class TaskCancelled(GenStudioError):
-    """The task stopped because interruption was requested."""
+from genstudio.core.errors import Cancelled, GenStudioError
 
 
 class TaskState:
@@ -53,9 +49,9 @@ class TaskState:
         return self._interrupt.is_set()
 
     def check(self, what: str = "") -> None:
-        """Raise TaskCancelled when interruption was requested."""
+        """Raise Cancelled when interruption was requested."""
         if self._interrupt.is_set():
-            raise TaskCancelled(f"cancelled{' while ' + what if what else ''}")
+            raise Cancelled(f"cancelled{' while ' + what if what else ''}")
 
 
 def _dataset(spec: str, given: InMemoryDataset | None, data_shape: tuple[int, ...]) -> InMemoryDataset:

@@ -13,9 +13,8 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from genstudio.core.latent_map import Cancelled as MapCancelled
-from genstudio.core.metrics import DiagnosticsCancelled
-from genstudio.core.tasks import TaskCancelled, TaskState
+from genstudio.core.errors import Cancelled
+from genstudio.core.tasks import TaskState
 
 log = logging.getLogger(__name__)
 _retiring: set["_Job"] = set()        # abandoned jobs whose thread still runs
@@ -46,7 +45,7 @@ class _Job(QObject):
     def run(self) -> None:
         try:
             result = self.fn(self.state)
-        except (TaskCancelled, DiagnosticsCancelled, MapCancelled):
+        except Cancelled:             # a task's own check, a map's or the diagnostics' (subclasses)
             self.cancelled.emit(self.id)
         except Exception as exc:  # any failure becomes a message; the app keeps running
             if self.state.is_interruption_requested():

@@ -4,10 +4,10 @@ One job per module: `classifier` (feature spaces), `classes`, `prdc`, `ndb`, `du
 `frechet`, `toy` (2-D mixtures), `diversity`, and `report`, which runs them all on a generator.
 """
 
-from genstudio.core.errors import GenStudioError
+from genstudio.core.errors import Cancelled
 
 
-class DiagnosticsCancelled(GenStudioError):
+class DiagnosticsCancelled(Cancelled):
     """`should_stop()` returned True: the diagnostics stopped before finishing."""
 
 
