@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from genstudio.core import distributed, registry
-from genstudio.core.checkpoints import Checkpoint, load_checkpoint, restore_rng_state, save_checkpoint
+from genstudio.core.checkpoints import Checkpoint, load_checkpoint, read_card, restore_rng_state, save_checkpoint
 from genstudio.core.data.dataset import InMemoryDataset
 from genstudio.core.data.toy import plot_bounds
 from genstudio.core.devices import resolve_device
@@ -320,7 +320,6 @@ class Trainer:
             step = self._saved_step
             if step is None:
                 try:
-                    from genstudio.core.checkpoints import read_card
                     step = read_card(path).step
                 except GenStudioError:
                     step = None      # not ours, or damaged: it is simply replaced

@@ -56,10 +56,8 @@ class DataDescription:
 
     @classmethod
     def of(cls, dataset) -> "DataDescription":
-        """Describe an `InMemoryDataset`."""
-        return cls(name=dataset.name, source=dataset.source, size=len(dataset), shape=tuple(dataset.shape),
-                   value_range=tuple(float(v) for v in dataset.value_range), label_names=tuple(dataset.label_names),
-                   kind="points" if dataset.is_points else "images")
+        """Describe an `InMemoryDataset` (the fields its own `describe()` gives, typed)."""
+        return cls.from_dict(dataset.name, dataset.describe())
 
     @classmethod
     def from_dict(cls, path, values) -> "DataDescription":
