@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QSpinBox, QWidget
 
 from genstudio.core.open_model import ModelInfo
 from genstudio.ui.render_worker import Renderer
@@ -26,10 +26,32 @@ class InspectTool(QWidget):
         self.renderer = renderer
         self.tasks = tasks
         self.info: ModelInfo | None = None
+        self.dataset = None                        # the model's data set, once a tool needed it
+        self.index_box: QSpinBox | None = None     # a tool's data-image index; its range follows the data set
 
     def set_model(self, info: ModelInfo, same: bool) -> None:
         """A model was opened (`same`: a fresher snapshot of the one already shown)."""
         self.info = info
+        if not same:
+            self.dataset = None
+
+    @property
+    def data_spec(self) -> str:
+        """The data set the model was trained on (the bundled MNIST when its file does not say)."""
+        return self.info.data_source or "mnist"
+
+    def data(self):
+        """The model's data set, loaded when first needed."""
+        if self.dataset is None:
+            from genstudio.core.data.spec import load_dataset
+
+            self.use_dataset(load_dataset(self.data_spec))
+        return self.dataset
+
+    def use_dataset(self, dataset) -> None:
+        self.dataset = dataset
+        if self.index_box is not None:
+            self.index_box.setRange(0, len(dataset) - 1)
 
     def take_image(self, path: str | Path) -> bool:
         """A dropped image file: use it and say True, or say False to let another tool have it."""

@@ -30,7 +30,6 @@ class LikelihoodTool(InspectTool):
 
     def __init__(self, renderer, tasks, parent=None):
         super().__init__(renderer, tasks, parent)
-        self.dataset = None
         self.bpd: np.ndarray | None = None
         self.edges: np.ndarray | None = None
         self.shown_indices: np.ndarray | None = None
@@ -59,6 +58,7 @@ class LikelihoodTool(InspectTool):
         self.pick = QSpinBox()
         self.pick.setRange(0, 0)
         self.pick.setToolTip("Index of a data image for the round trip")
+        self.index_box = self.pick
         round_trip = QPushButton("Encode \u2192 decode")
         round_trip.clicked.connect(lambda: self.round_trip(self.pick.value()))
         self.round_view = ImageView(placeholder="original | decoded | 10x |difference|", min_size=80)
@@ -98,31 +98,23 @@ class LikelihoodTool(InspectTool):
     def set_model(self, info, same: bool) -> None:
         super().set_model(info, same)
         if not same:
-            self.bpd, self.dataset = None, None
+            self.bpd = None
             self.bars.setOpts(x=[], height=[])
             self.drop_line.setVisible(False)
             for view in (self.bin_view, self.round_view):
                 view.set_image(None)
         self.render_temperature()
 
-    def _data(self):
-        if self.dataset is None:
-            from genstudio.core.data.spec import load_dataset
-
-            self.dataset = load_dataset(self.info.data_source or "mnist")
-            self.pick.setRange(0, len(self.dataset) - 1)
-        return self.dataset
-
     # --- the data set's histogram ---------------------------------------------------------------
     def measure_dataset(self) -> None:
         self.message.emit("measuring the data set\u2026")
-        self.renderer.start_task(self.tasks, MeasureLikelihood(self.info.data_source or "mnist", dataset=self.dataset))
+        self.renderer.start_task(self.tasks, MeasureLikelihood(self.data_spec, dataset=self.dataset))
 
     def task_done(self, result) -> bool:
         if not isinstance(result, Likelihoods):
             return False
-        self.dataset, self.bpd = result.dataset, result.bits_per_dim
-        self.pick.setRange(0, len(self.dataset) - 1)
+        self.use_dataset(result.dataset)
+        self.bpd = result.bits_per_dim
         self._show_histogram()
         return True
 
@@ -162,7 +154,7 @@ class LikelihoodTool(InspectTool):
         self.renderer.submit("measure-file", MeasureImageFile(Path(path)))
 
     def round_trip(self, index: int) -> None:
-        self.renderer.submit("round-trip", RoundTrip(to_unit_float(self._data().data[index:index + 1])))
+        self.renderer.submit("round-trip", RoundTrip(to_unit_float(self.data().data[index:index + 1])))
 
     def render_temperature(self) -> None:
         t = self.temperature.value() / 100

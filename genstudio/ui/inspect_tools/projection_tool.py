@@ -21,10 +21,10 @@ class ProjectionTool(InspectTool):
 
     def __init__(self, renderer, tasks, parent=None):
         super().__init__(renderer, tasks, parent)
-        self.dataset = None
         self.projection_info: dict | None = None
         self.target_index = QSpinBox()
         self.target_index.setRange(0, 0)
+        self.index_box = self.target_index
         self.restarts = QSpinBox()
         self.restarts.setRange(1, 64)
         self.restarts.setValue(8)
@@ -55,21 +55,12 @@ class ProjectionTool(InspectTool):
     def set_model(self, info, same: bool) -> None:
         super().set_model(info, same)
         if not same:
-            self.dataset = None
             self.projection_view.set_image(None)
-
-    def _data(self):
-        if self.dataset is None:
-            from genstudio.core.data.spec import load_dataset
-
-            self.dataset = load_dataset(self.info.data_source or "mnist")
-            self.target_index.setRange(0, len(self.dataset) - 1)
-        return self.dataset
 
     def project(self, index: int | None = None, target=None) -> None:
         """Project a data image (by index) or a given (C, H, W) image, in the background."""
         if target is None:
-            target = self._data().data[index]
+            target = self.data().data[index]
         self.message.emit("projecting\u2026")
         self.renderer.start_task(self.tasks, ProjectImage(to_unit_float(target), self.steps.value(),
                                                           self.restarts.value()))
