@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
                                QPushButton, QScrollArea, QSlider, QSpinBox, QDoubleSpinBox, QVBoxLayout,
                                QWidget)
@@ -183,11 +183,10 @@ class ExplorePanel(QWidget):
         self.setEnabled(True)
         self.model_label.setText(f"<b>{info.path.name}</b> \u2014 {info.family} {info.card.preset}, latent "
                                  f"{info.latent_dim}-D, output {' x '.join(map(str, info.data_shape))}")
-        self.label_combo.blockSignals(True)
-        self.label_combo.clear()
-        if info.num_classes:
-            self.label_combo.addItems(info.label_names or [str(i) for i in range(info.num_classes)])
-        self.label_combo.blockSignals(False)
+        with QSignalBlocker(self.label_combo):
+            self.label_combo.clear()
+            if info.num_classes:
+                self.label_combo.addItems(info.label_names or [str(i) for i in range(info.num_classes)])
         self.label_combo.setVisible(bool(info.num_classes))
         self.label_caption.setVisible(bool(info.num_classes))
         same = keep_latent and previous is not None and previous.latent_dim == info.latent_dim
@@ -254,30 +253,21 @@ class ExplorePanel(QWidget):
         self.latentChanged.emit()
 
     def _settings_changed(self, session: ExploreSession) -> None:
-        for widget, value in ((self.seed, session.seed), (self.temperature, session.temperature)):
-            if widget.value() != value:
-                widget.blockSignals(True)
-                widget.setValue(value)
-                widget.blockSignals(False)
-        if session.num_classes and self.label_combo.currentIndex() != session.label:
-            self.label_combo.blockSignals(True)
-            self.label_combo.setCurrentIndex(session.label)
-            self.label_combo.blockSignals(False)
+        # The widgets show the session's values; blocked, so showing them changes nothing back.
+        with QSignalBlocker(self.seed), QSignalBlocker(self.temperature), QSignalBlocker(self.label_combo):
+            self.seed.setValue(session.seed)
+            self.temperature.setValue(session.temperature)
+            if session.num_classes:
+                self.label_combo.setCurrentIndex(session.label)
         if session.num_classes:
             self.render()
             self.render_strip()
 
     def _path_changed(self, session: ExploreSession) -> None:
-        for widget, value in ((self.slerp, session.spherical), (self.frames, session.frames)):
-            if (widget.isChecked() if widget is self.slerp else widget.value()) != value:
-                widget.blockSignals(True)
-                widget.setChecked(value) if widget is self.slerp else widget.setValue(value)
-                widget.blockSignals(False)
-        ticks = int(round(session.t * 1000))
-        if self.t_slider.value() != ticks:
-            self.t_slider.blockSignals(True)
-            self.t_slider.setValue(ticks)
-            self.t_slider.blockSignals(False)
+        with QSignalBlocker(self.slerp), QSignalBlocker(self.frames), QSignalBlocker(self.t_slider):
+            self.slerp.setChecked(session.spherical)
+            self.frames.setValue(session.frames)
+            self.t_slider.setValue(int(round(session.t * 1000)))
         self.t_label.setText(f"t = {session.t:.2f}")
         self.render_strip()
 
