@@ -119,6 +119,8 @@ class Trainer:
             from genstudio.core.data.spec import load_dataset
             dataset = load_dataset(config.data)
         self.dataset = dataset.to(self.device)
+        # Described once: every checkpoint and every 2-second snapshot carries the same description.
+        self.data_description = DataDescription.of(self.dataset)
         checkpoint = None
         if resume is not None:
             checkpoint = resume if isinstance(resume, Checkpoint) else load_checkpoint(resume, expect_family=config.family)
@@ -297,7 +299,7 @@ class Trainer:
 
     def card(self) -> ModelCard:
         """The model card of the model as it is now (what a checkpoint or snapshot carries)."""
-        return ModelCard.describe(self.model, preset=self.preset_name, data=DataDescription.of(self.dataset),
+        return ModelCard.describe(self.model, preset=self.preset_name, data=self.data_description,
                                   step=self.step, train=self.train_description())
 
     def save(self, path: str | Path | None = None) -> Path:

@@ -11,6 +11,7 @@ those are filled from the family's frozen `v1_defaults`.
 
 from __future__ import annotations
 
+import functools
 import math
 import platform
 import time
@@ -56,8 +57,8 @@ class DataDescription:
 
     @classmethod
     def of(cls, dataset) -> "DataDescription":
-        """Describe an `InMemoryDataset` (the fields its own `describe()` gives, typed)."""
-        return cls.from_dict(dataset.name, dataset.describe())
+        """Describe an `InMemoryDataset`: the fields its own `describe()` gives, lists as tuples."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in dataset.describe().items()})
 
     @classmethod
     def from_dict(cls, path, values) -> "DataDescription":
@@ -129,7 +130,7 @@ class ModelCard:
         """A fresh card for a model built by genstudio (training, snapshots, demos)."""
         return cls(family=model.family, config=model.config, latent_shape=tuple(model.latent_shape), preset=preset,
                    data=data, step=int(step), train=dict(train or {}),
-                   created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), versions=library_versions())
+                   created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), versions=dict(library_versions()))
 
     def to_header(self) -> dict:
         """The checkpoint header's description fields (checkpoints.py adds the resume state)."""
@@ -181,7 +182,9 @@ class ModelCard:
                    versions=versions if isinstance(versions, dict) else {}, format_version=version)
 
 
+@functools.cache
 def library_versions() -> dict:
+    """The versions a card records (fixed for the process: computed once, copied for each card)."""
     import numpy as np
     import torch
     import torchvision  # imported here: only needed for the version string
