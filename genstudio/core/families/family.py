@@ -29,6 +29,7 @@ class Capability(enum.Enum):
     KL_PER_DIMENSION = "KL per dimension"    # posterior KL of each latent dimension (VAEs)
     DECISION_SURFACE = "decision surface"    # a critic over the plane for 2-D sets (GANs)
     LIVE_DIAGNOSTICS = "live diagnostics"    # mode-collapse figures on snapshots while training (GANs)
+    VARIATIONS = "variations"                # variations(x, n, strength): noise an image part-way, redo it (diffusion)
 
 
 # Capabilities that only make sense for image models, and for 2-D point models.
@@ -75,6 +76,36 @@ class HyperField:
 
 
 @dataclass(frozen=True)
+class DecodeSetting:
+    """A setting of the family's decoder (a sampler's steps, eta, guidance): the Explore panel shows a
+    control for it, `genstudio sample` takes `--key-with-dashes`, and `decode(z, labels, key=value)`
+    receives it. A model's own default comes from its config field `default_field` when named.
+    `preview_field` names the config field whose value replaces this setting while a slider moves
+    (a progressive preview: a few sampling steps while dragging, the full count when it stops)."""
+
+    key: str
+    label: str
+    help: str = ""
+    kind: type = float
+    minimum: float = 0.0
+    maximum: float = 1.0
+    decimals: int = 2
+    default: float = 0.0
+    default_field: str = ""
+    preview_field: str = ""
+    conditional: bool = False                    # only shown for class-conditional models
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.key.replace("_", "-")
+
+    def default_for(self, config: dict):
+        """This setting's starting value for a model with these config values."""
+        value = config.get(self.default_field, self.default) if self.default_field else self.default
+        return self.kind(value)
+
+
+@dataclass(frozen=True)
 class DemoRecipe:
     """How a bundled demo checkpoint is trained (training/make_demo_checkpoints.py)."""
 
@@ -100,6 +131,7 @@ class Family:
     hyper_fields: tuple[HyperField, ...] = ()
     capabilities: frozenset[Capability] = frozenset()
     demos: tuple[DemoRecipe, ...] = ()
+    decode_settings: tuple[DecodeSetting, ...] = ()
     # Architecture fields that format-1 checkpoints left out, as this family rebuilt them then:
     # (data_shape) -> values. Frozen here, so changing a default later never changes an old file.
     v1_defaults: Any = None
@@ -167,6 +199,16 @@ class Family:
         if isinstance(config, dict):
             config = self.make_config(config)
         return self.model_class(config)
+
+    def decode_defaults(self, config: dict, num_classes: int = 0) -> dict:
+        """{setting: value} a model with these config values decodes with by default."""
+        return {s.key: s.default_for(config) for s in self.decode_settings if num_classes or not s.conditional}
+
+    def preview_options(self, config: dict) -> dict:
+        """{setting: value} that make a fast preview decode while a slider moves; empty when the
+        family decodes fast enough to show every position in full."""
+        return {s.key: s.kind(config[s.preview_field]) for s in self.decode_settings
+                if s.preview_field and s.preview_field in config}
 
     def capabilities_of(self, data_shape: tuple[int, ...], num_classes: int = 0) -> frozenset[Capability]:
         """What one model of this family can do, given its data (points or images) and classes."""
