@@ -15,7 +15,6 @@ backwards (inversion); `variations` noises an image part-way and denoises it (SD
 from __future__ import annotations
 
 import copy
-import math
 
 import torch
 import torch.nn.functional as F
