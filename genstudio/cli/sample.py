@@ -1,10 +1,18 @@
-"""`genstudio sample`: a grid of samples, or the image of a latent record saved by the app."""
+"""`genstudio sample`: a grid of samples, or the image of a latent record saved by the app.
+
+Families whose decoder has settings (Family.decode_settings: a diffusion sampler's steps, eta,
+guidance) get a flag for each; they are generated from the registry, so a new family's settings
+appear here with no edit. A latent record carries the settings the app showed it with; flags
+override them; a flag the checkpoint's family does not take is refused with the reason.
+"""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from genstudio.cli.arguments import add_foreign_options, foreign_consent, grid
+from genstudio.core.errors import GenStudioError
 
 NAME = "sample"
 
@@ -20,7 +28,54 @@ def add_parser(sub) -> None:
     sample.add_argument("--temperature", type=float, default=1.0, help="latent scale (flows: sampling temperature)")
     sample.add_argument("--latent", type=Path, metavar="FILE",
                         help="render this latent record (the app's File > Save latent as JSON) instead of a grid")
+    for key, (setting, owners) in _decode_settings().items():
+        sample.add_argument(setting.flag, dest=f"decode_{key}", type=_number(setting),
+                            metavar=setting.kind.__name__.upper(),
+                            help=f"{(setting.help or setting.label).replace('%', '%%')} ({', '.join(owners)}; default: the model's)")
     add_foreign_options(sample)
+
+
+def _decode_settings() -> dict:
+    """Every registered family's decode settings, once per key (first family's wording)."""
+    from genstudio.core import registry
+
+    settings = {}
+    for family in registry.families():
+        for setting in family.decode_settings:
+            settings.setdefault(setting.key, (setting, []))[1].append(family.name)
+    return settings
+
+
+def _number(setting):
+    def parse(text: str):
+        try:
+            return setting.kind(text) if setting.kind is int else float(text)
+        except ValueError:
+            what = "a whole number" if setting.kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{what} from {setting.minimum:g} to {setting.maximum:g}, "
+                                             f"not {text!r}") from None
+
+    parse.__name__ = setting.kind.__name__
+    return parse
+
+
+def decode_options(args, info, record: dict | None = None) -> dict:
+    """The model's default decode settings, then the record's, then the flags given; each checked."""
+    options = info.decode_defaults()
+    if record and "decode_options" in record:
+        options.update(info.check_decode_options(record["decode_options"], str(args.latent)))
+    given = {key: getattr(args, f"decode_{key}") for key in _decode_settings()
+             if getattr(args, f"decode_{key}", None) is not None}
+    if given:
+        own = {s.key for s in info.decode_settings}
+        for key in given:
+            if key not in own:
+                flags = ", ".join(s.flag for s in info.decode_settings) or "no decode settings"
+                what = "a foreign generator" if info.family_spec is None else f"this {info.family} model"
+                raise GenStudioError(f"{args.checkpoint}: --{key.replace('_', '-')} does not apply to {what} "
+                                     f"(it takes {flags})")
+        options.update(info.check_decode_options(given, str(args.checkpoint)))
+    return options
 
 
 def run(args) -> int:
@@ -28,7 +83,6 @@ def run(args) -> int:
     from genstudio.core.export import points_image, save_grid, save_png
     from genstudio.core.latent import seeded_latents
     from genstudio.core.open_model import open_model
-    from genstudio.core.render_requests import decode_numpy
 
     opened = open_model(args.checkpoint, latent_dim=args.latent_dim, output_range=args.output_range,
                         consent=foreign_consent(args))
@@ -39,16 +93,30 @@ def run(args) -> int:
         record = read_latent_record(args.latent, info.latent_dim)
         z = torch.tensor(record["latent"], dtype=torch.float32).view(1, -1)
         labels = torch.tensor([int(record.get("label", 0))]) if info.num_classes else None
-        images = decode_numpy(model, z, labels)
+        options = decode_options(args, info, record)
+        images = _decode(args, model, z, labels, options)
         what = f"the latent of {args.latent.name}"
         cols = 1
     else:
         rows, cols = args.grid
-        images = decode_numpy(model, seeded_latents(rows * cols, info.latent_shape, args.seed, args.temperature))
+        options = decode_options(args, info)
+        images = _decode(args, model, seeded_latents(rows * cols, info.latent_shape, args.seed, args.temperature),
+                         None, options)
         what = f"{rows}x{cols} samples, seed {args.seed}"
+    if options:
+        what += ", " + ", ".join(f"{key} {value:g}" for key, value in options.items())
     if info.is_points:
         save_png(points_image(images), args.out)
     else:
         save_grid(images, args.out, cols=cols, padding=0 if args.latent else args.padding, scale=args.scale)
     print(f"wrote {args.out} ({what})")
     return 0
+
+
+def _decode(args, model, z, labels, options: dict):
+    from genstudio.core.render_requests import decode_numpy
+
+    try:
+        return decode_numpy(model, z, labels, options)
+    except ValueError as exc:          # a setting the model's own limits refuse (steps above its T)
+        raise GenStudioError(f"{args.checkpoint}: {str(exc).splitlines()[0]}") from None

@@ -6,7 +6,11 @@ Events (`session.events.<name>.connect(callback)`, callbacks get the session):
     latent      the current latent changed (slider, seed, temperature, t, load, pin from the map)
     directions  new principal directions, or the slider offsets were reset (rebase)
     path        A, B, spherical or frame count changed
-    settings    seed, temperature or class changed (the latent event follows when it moves)
+    settings    seed, temperature, class or decode options changed (the latent event follows when it moves)
+
+Decode options are the family's decoder settings (a diffusion sampler's steps, eta, guidance; see
+Family.decode_settings): {} for families without any. The record keeps them, so the command line
+decodes a saved latent with the settings the app showed it with.
 
 The latent record (`to_record`, `read_latent_record`) is the JSON that *Save latent* writes and
 `genstudio sample --latent FILE` renders, so a result made in the app reproduces on the command line.
@@ -40,6 +44,7 @@ class ExploreSession:
         self.seed = 0
         self.temperature = 1.0
         self.label = 0
+        self.decode_options: dict = {}                # {setting: value} passed to model.decode
         self.z = torch.zeros(1)                       # (D,) the current latent
         self.base = torch.zeros(1)                    # (D,) origin of principal-direction moves
         self.directions: torch.Tensor | None = None   # (k, D) unit directions
@@ -57,14 +62,18 @@ class ExploreSession:
         return math.prod(self.latent_shape)
 
     def configure(self, latent_shape: tuple[int, ...], num_classes: int, family: str, checkpoint: str,
-                  keep_latent: bool = False) -> None:
+                  keep_latent: bool = False, decode_options: dict | None = None) -> None:
         """A model was opened. With `keep_latent` (a fresher snapshot of the same run) and a latent of
         the same size, everything stays; otherwise A, B and the directions go, and the latent restarts
-        from the seed."""
+        from the seed. `decode_options` are the model's defaults: they replace the current options
+        unless a kept model takes the same settings."""
         same = keep_latent and math.prod(latent_shape) == self.latent_dim
         self.latent_shape, self.num_classes = tuple(latent_shape), int(num_classes)
         self.family, self.checkpoint = family, str(checkpoint)
         self.label = min(self.label, max(self.num_classes - 1, 0))
+        defaults = dict(decode_options or {})
+        if not (same and set(defaults) == set(self.decode_options)):
+            self.decode_options = defaults
         if same:
             return
         self.a = self.b = None
@@ -98,6 +107,22 @@ class ExploreSession:
 
     def set_label(self, label: int) -> None:
         self.label = int(label)
+        self.events.settings.emit(self)
+
+    def set_decode_option(self, key: str, value) -> None:
+        """One decoder setting (the model must take it: the keys are the model's, set by configure)."""
+        if key not in self.decode_options:
+            raise ValueError(f"'{key}' is not a decode setting of this model (it takes "
+                             f"{', '.join(self.decode_options) or 'none'})")
+        self.decode_options[key] = value
+        self.events.settings.emit(self)
+
+    def set_decode_options(self, options: dict) -> None:
+        for key in options:
+            if key not in self.decode_options:
+                raise ValueError(f"'{key}' is not a decode setting of this model (it takes "
+                                 f"{', '.join(self.decode_options) or 'none'})")
+        self.decode_options.update(options)
         self.events.settings.emit(self)
 
     def set_latent(self, z: torch.Tensor) -> None:
@@ -190,16 +215,26 @@ class ExploreSession:
                   "temperature": self.temperature, "latent": self.z.tolist()}
         if self.num_classes:
             record["label"] = self.label
+        if self.decode_options:
+            record["decode_options"] = dict(self.decode_options)
         if self.has_path:
             record["interpolation"] = {"a": self.a.tolist(), "b": self.b.tolist(), "t": self.t,
                                        "spherical": self.spherical, "frames": self.frames}
         return record
 
     def apply_record(self, record: dict) -> None:
-        """Show a record's latent (and its A/B path and class); its size must fit the model."""
+        """Show a record's latent (and its A/B path, class and decode options); its size must fit the
+        model, and its decode options must be settings the model takes."""
         record = check_latent_record(record, self.latent_dim, "the record")
+        options = record.get("decode_options", {})
+        unknown = sorted(set(options) - set(self.decode_options))
+        if unknown:
+            raise GenStudioError(f"the record: decode option {unknown[0]!r} is not a setting of this model "
+                                 f"(it takes {', '.join(self.decode_options) or 'none'})")
         if "label" in record and self.num_classes:
             self.label = min(int(record["label"]), self.num_classes - 1)
+        if options or ("label" in record and self.num_classes):
+            self.decode_options.update(options)
             self.events.settings.emit(self)
         path = record.get("interpolation")
         if path:
@@ -233,6 +268,9 @@ def check_latent_record(record, latent_dim: int | None, where: str) -> dict:
         raise GenStudioError(f"{where}: 'interpolation' needs end points a and b of {len(latent)} values")
     if "label" in record and (not isinstance(record["label"], int) or record["label"] < 0):
         raise GenStudioError(f"{where}: 'label' must be a class index")
+    options = record.get("decode_options", {})
+    if not isinstance(options, dict) or not all(isinstance(k, str) and _numbers([v], 1) for k, v in options.items()):
+        raise GenStudioError(f"{where}: 'decode_options' must map setting names to finite numbers")
     return record
 
 

@@ -14,7 +14,9 @@ import torch
 
 from genstudio.core import registry
 from genstudio.core.checkpoints import load_checkpoint
-from genstudio.core.families.family import Capability
+from genstudio.core.diffusers_folder import load_diffusers_folder
+from genstudio.core.errors import GenStudioError
+from genstudio.core.families.family import Capability, DecodeSetting, Family
 from genstudio.core.foreign import (Consent, ForeignGenerator, is_foreign_name,
                                     load_foreign_generator)
 from genstudio.core.model_card import ModelCard
@@ -64,6 +66,56 @@ class ModelInfo:
     def has(self, capability: Capability) -> bool:
         return capability in self.capabilities
 
+    # --- the decoder's settings (a sampler's steps, eta, guidance) --------------------------------
+    @property
+    def family_spec(self) -> Family | None:
+        """The registered family; None for a foreign generator, which decodes with no settings."""
+        return registry.find(self.card.family)
+
+    @property
+    def decode_settings(self) -> tuple[DecodeSetting, ...]:
+        """The settings this model's decode takes (guidance-like ones only when it has classes)."""
+        family = self.family_spec
+        if family is None:
+            return ()
+        return tuple(s for s in family.decode_settings if self.num_classes or not s.conditional)
+
+    def decode_defaults(self) -> dict:
+        """{setting: value} this model decodes with unless told otherwise; {} when it has none."""
+        family = self.family_spec
+        return family.decode_defaults(self.card.config.to_dict(), self.num_classes) if family else {}
+
+    def preview_options(self) -> dict:
+        """{setting: value} of a fast preview decode while a slider moves; {} when every position
+        decodes fast enough in full."""
+        family = self.family_spec
+        if family is None:
+            return {}
+        own = {s.key for s in self.decode_settings}
+        return {k: v for k, v in family.preview_options(self.card.config.to_dict()).items() if k in own}
+
+    def check_decode_options(self, options, where: str) -> dict:
+        """`options` checked against this model's decode settings (known names, numbers in range)
+        and converted to each setting's kind; GenStudioError names `where` and the setting."""
+        if not isinstance(options, dict):
+            raise GenStudioError(f"{where}: decode options must be an object of setting names and numbers")
+        settings = {s.key: s for s in self.decode_settings}
+        checked = {}
+        for key, value in options.items():
+            setting = settings.get(key)
+            if setting is None:
+                takes = ", ".join(settings) or "none"
+                raise GenStudioError(f"{where}: '{key}' is not a decode setting of this {self.family} model "
+                                     f"(it takes {takes})")
+            number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            if not number or not setting.minimum <= value <= setting.maximum:
+                raise GenStudioError(f"{where}: {key} must be a number from {setting.minimum:g} to "
+                                     f"{setting.maximum:g}, not {value!r:.40}")
+            if setting.kind is int and value != int(value):
+                raise GenStudioError(f"{where}: {key} must be a whole number, not {value!r}")
+            checked[key] = setting.kind(value)
+        return checked
+
 
 @dataclass
 class OpenedModel:
@@ -99,8 +151,12 @@ def open_model(path: str | Path, device: str | torch.device = "cpu", latent_dim:
                output_range: tuple[float, float] | None = None, consent: Consent | None = None) -> OpenedModel:
     """Our safetensors checkpoints load as data. TorchScript / torch.export generators are programs:
     they load only when `consent` (foreign.Consent: `trust_code` for --trust-code, the app's dialog,
-    a remembered fingerprint) allows the file as read; without it, ConsentRefused says how to allow it."""
+    a remembered fingerprint) allows the file as read; without it, ConsentRefused says how to allow it.
+    A folder is read as one saved by Hugging Face diffusers (diffusers_folder.py), as data too."""
     path = Path(path)
+    if path.is_dir():
+        model, card = load_diffusers_folder(path, device)
+        return OpenedModel.of(path, card, model)
     if is_foreign_name(path):
         generator = load_foreign_generator(path, latent_dim, output_range, consent=consent)
         return OpenedModel.of(path, generator.card(), generator)

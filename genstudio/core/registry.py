@@ -43,6 +43,11 @@ def get(name: str) -> Family:
     return family
 
 
+def find(name: str) -> Family | None:
+    """The family of this name, or None (a foreign generator's card names no registered family)."""
+    return _FAMILIES.get(name) if isinstance(name, str) else None
+
+
 def build_model(family: str, config: ModelConfig | dict) -> GenerativeModel:
     """The family's model from a typed config or plain values (defaults fill the gaps)."""
     return get(family).build(config)
@@ -64,5 +69,5 @@ register(vae.FAMILY)
 register(flow.FAMILY)
 register(diffusion.FAMILY)
 
-__all__ = ["Capability", "ConfigError", "Family", "build_model", "capabilities_of", "families", "get", "names",
+__all__ = ["Capability", "ConfigError", "Family", "build_model", "capabilities_of", "families", "find", "get", "names",
            "register", "unregister"]

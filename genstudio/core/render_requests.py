@@ -4,11 +4,15 @@ encodes, round trips and exports. Each request is a dataclass with `run(model, c
 The app's renderer (ui/render_worker.py) owns the model and runs these in its thread, dropping a
 request that a newer one of the same channel overtook; nothing else touches the model. `cache` is
 a dict that lives as long as the open model (point clouds, nearest-neighbour indexes).
+
+Decoding requests carry `options`: the family's decode settings (a diffusion sampler's steps, eta,
+guidance; see Family.decode_settings) passed to `model.decode(z, labels, **options)`. Families
+without settings, and foreign generators, get an empty dict and are called as before.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +25,15 @@ POINT_CLOUD = 2000       # samples drawn behind the current point of a 2-D model
 
 
 @torch.no_grad()
-def decode_numpy(model, latents: torch.Tensor, labels: torch.Tensor | None = None) -> np.ndarray:
-    """(n, D) or (n, *latent_shape) latents -> (n, *data_shape) float32 numpy on the CPU."""
+def decode_numpy(model, latents: torch.Tensor, labels: torch.Tensor | None = None,
+                 options: dict | None = None) -> np.ndarray:
+    """(n, D) or (n, *latent_shape) latents -> (n, *data_shape) float32 numpy on the CPU, decoded
+    with the family's decode `options` when there are any."""
     z = latents.reshape(len(latents), *model.latent_shape).to(model.device)
     if labels is not None:
         labels = labels.to(model.device)
-    return model.decode(z, labels).float().cpu().numpy()
+    images = model.decode(z, labels, **options) if options else model.decode(z, labels)
+    return images.float().cpu().numpy()
 
 
 @dataclass(frozen=True)
@@ -35,9 +42,10 @@ class Decode:
 
     latents: torch.Tensor
     labels: torch.Tensor | None = None
+    options: dict = field(default_factory=dict)
 
     def run(self, model, cache: dict) -> np.ndarray:
-        return decode_numpy(model, self.latents, self.labels)
+        return decode_numpy(model, self.latents, self.labels, self.options)
 
 
 @dataclass(frozen=True)
@@ -46,11 +54,14 @@ class DecodePoint:
 
     latent: torch.Tensor
     labels: torch.Tensor | None = None
+    options: dict = field(default_factory=dict)
 
     def run(self, model, cache: dict) -> tuple[np.ndarray, np.ndarray]:
-        if "cloud" not in cache:
-            cache["cloud"] = decode_numpy(model, seeded_latents(POINT_CLOUD, tuple(model.latent_shape), 0))
-        return cache["cloud"], decode_numpy(model, self.latent.view(1, -1), self.labels)
+        key = ("cloud", tuple(sorted(self.options.items())))        # the cloud as these settings decode it
+        if key not in cache:
+            cache[key] = decode_numpy(model, seeded_latents(POINT_CLOUD, tuple(model.latent_shape), 0),
+                                      options=self.options)
+        return cache[key], decode_numpy(model, self.latent.view(1, -1), self.labels, self.options)
 
 
 @dataclass(frozen=True)
@@ -60,9 +71,10 @@ class PrincipalDirections:
     k: int = 10
     samples: int = 1024
     seed: int = 0
+    options: dict = field(default_factory=dict)
 
     def run(self, model, cache: dict) -> tuple[torch.Tensor, np.ndarray]:
-        decode = lambda z: torch.from_numpy(decode_numpy(model, z))
+        decode = lambda z: torch.from_numpy(decode_numpy(model, z, options=self.options))
         return principal_directions(decode, model.latent_dim, k=self.k, samples=self.samples, seed=self.seed)
 
 
@@ -82,6 +94,7 @@ class NearestImages:
     labels: torch.Tensor | None
     data_source: str
     k: int = 6
+    options: dict = field(default_factory=dict)
 
     def run(self, model, cache: dict) -> Neighbours:
         from genstudio.core.data.spec import load_dataset
@@ -95,7 +108,7 @@ class NearestImages:
                                  f"the model makes {tuple(model.data_shape)}")
             cache[key] = (NearestNeighbours(data.data), data.name)
         index_, name = cache[key]
-        image = decode_numpy(model, self.latent.view(1, -1), self.labels)[0]
+        image = decode_numpy(model, self.latent.view(1, -1), self.labels, self.options)[0]
         index, distances = index_.query(torch.from_numpy(image), k=self.k)
         found = index_.data[index].view(-1, *index_.shape).numpy()
         return Neighbours(image, found, distances.numpy(), name)
@@ -157,9 +170,11 @@ class TemperatureSamples:
     n: int
     temperature: float
     seed: int = 0
+    options: dict = field(default_factory=dict)
 
     def run(self, model, cache: dict) -> np.ndarray:
-        return decode_numpy(model, seeded_latents(self.n, tuple(model.latent_shape), self.seed, self.temperature))
+        return decode_numpy(model, seeded_latents(self.n, tuple(model.latent_shape), self.seed, self.temperature),
+                            options=self.options)
 
 
 @dataclass(frozen=True)
@@ -176,11 +191,12 @@ class ExportImages:
     scale: int = 1
     frame_ms: int = 80
     boomerang: bool = True
+    options: dict = field(default_factory=dict)
 
     def run(self, model, cache: dict) -> Path:
         from genstudio.core import export
 
-        images = decode_numpy(model, self.latents, self.labels)
+        images = decode_numpy(model, self.latents, self.labels, self.options)
         if model.is_points:
             return export.save_png(export.points_image(images), self.path)
         if self.kind == "gif":
