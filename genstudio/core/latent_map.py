@@ -33,15 +33,20 @@ def _float_batches(images: torch.Tensor, batch: int, device):
 @torch.no_grad()
 def encode_dataset(model, images: torch.Tensor, batch: int = 2000,
                    progress: Callable[[float], None] | None = None,
-                   should_stop: Callable[[], bool] | None = None) -> np.ndarray:
-    """Posterior means (VAE) or exact latents (flow), (N, D) float32, from uint8 or [0, 1] images."""
+                   should_stop: Callable[[], bool] | None = None, options: dict | None = None) -> np.ndarray:
+    """Posterior means (VAE), exact latents (flow) or DDIM inversions (diffusion), (N, D) float32,
+    from uint8 or [0, 1] images. `options`: decode settings, of which encode gets those it takes
+    (a diffusion model's steps); an encode that takes `should_stop` can be cancelled mid-batch."""
+    from genstudio.core.encode_requests import accepted
+
     if Capability.ENCODE not in registry.capabilities_of(model):
         raise ValueError(f"a {model.family} has no encoder: the latent map needs a model that encodes (VAE, flow)")
+    extra = accepted(model.encode, {**(options or {}), **({"should_stop": should_stop} if should_stop else {})})
     out = []
     for done, x in _float_batches(images, batch, model.device):
         if should_stop and should_stop():
             raise Cancelled()
-        out.append(model.encode(x).reshape(len(x), -1).float().cpu())
+        out.append(model.encode(x, **extra).reshape(len(x), -1).float().cpu())
         if progress:
             progress(done / len(images))
     return torch.cat(out).numpy()

@@ -12,7 +12,7 @@ requires_grad changes), so an interactive decode may run from the same model mea
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
@@ -73,20 +73,31 @@ class LatentMap:
 
 @dataclass
 class BuildLatentMap:
-    """Encode a data set, project the latents to 2-D (PCA / t-SNE), and (VAEs) KL per dimension."""
+    """Encode a data set, project the latents to 2-D (PCA / t-SNE), and (VAEs) KL per dimension.
+
+    A slow encoder (a diffusion model's DDIM inversion: one network pass per step) maps the first
+    `limit` images (0: all) with its decode `options` (fewer steps), in batches of `batch`."""
 
     data_spec: str
     method: str = "pca"
     with_kl: bool = False
     dataset: InMemoryDataset | None = None
+    limit: int = 0
+    options: dict = field(default_factory=dict)
+    batch: int = 2000
 
     def run(self, model, state: TaskState) -> LatentMap:
         from genstudio.core.latent_map import encode_dataset, kl_per_dimension, project
 
         data = _dataset(self.data_spec, self.dataset, model.data_shape)
+        if 0 < self.limit < len(data):
+            data = InMemoryDataset(data.name, data.data[:self.limit],
+                                   None if data.labels is None else data.labels[:self.limit], data.label_names,
+                                   data.source)
         state.set_progress(0.0, "encoding %p%")
-        latents = encode_dataset(model, data.data, progress=lambda f: state.set_progress(0.8 * f, "encoding %p%"),
-                                 should_stop=state.is_interruption_requested)
+        latents = encode_dataset(model, data.data, batch=self.batch,
+                                 progress=lambda f: state.set_progress(0.8 * f, "encoding %p%"),
+                                 should_stop=state.is_interruption_requested, options=self.options)
         state.set_progress(0.8, "projecting\u2026")
         projection = project(latents, self.method, should_stop=state.is_interruption_requested)
         kl = kl_per_dimension(model, data.data) if self.with_kl else None

@@ -1,0 +1,128 @@
+"""Encoding and variations as render requests: an image's latent and how well it decodes back (the
+Inspect tab's Encode tool, for any ENCODE family: a VAE's posterior mean, a flow's inverse, a
+diffusion model's DDIM inversion), and variations of one image (VARIATIONS: SDEdit).
+
+Like render_requests.py, each request is a frozen dataclass with `run(model, cache)` that the
+renderer's thread runs: a diffusion model's inversion runs its network once per sampling step, far
+too long for the GUI thread. Kept apart from render_requests.py so the two grow independently.
+
+Decode settings (a sampler's steps, eta, guidance; Family.decode_settings) are one dict for all
+three calls, but the methods take different subsets: DDIM inversion takes steps and guidance, not
+eta, and a VAE's encode(x) takes none. `accepted` keeps what a method names in its signature.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from genstudio.core.render_requests import decode_numpy
+
+PIXEL = 255.0            # errors are reported in 8-bit pixel units
+
+
+def accepted(method, options: dict) -> dict:
+    """The entries of `options` that `method` takes by name (all of them if it takes **kwargs)."""
+    parameters = inspect.signature(method).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return dict(options)
+    return {key: value for key, value in options.items() if key in parameters}
+
+
+def _labels(model, label: int | None) -> torch.Tensor | None:
+    """(1,) the class of a class-conditional model, else None."""
+    if label is None or not model.num_classes:
+        return None
+    return torch.tensor([int(label)], dtype=torch.long, device=model.device)
+
+
+def round_trip_error(original: np.ndarray, decoded: np.ndarray) -> tuple[float, float, float]:
+    """(mean |error|, max |error|) in 0..255 pixel units and PSNR in dB (peak 1 on [0, 1] images;
+    inf when the round trip is exact) of two (n, C, H, W) arrays."""
+    diff = np.abs(original.astype(np.float64) - decoded.astype(np.float64))
+    mse = float(np.mean(diff ** 2))
+    psnr = math.inf if mse == 0 else 10 * math.log10(1.0 / mse)
+    return float(diff.mean() * PIXEL), float(diff.max() * PIXEL), psnr
+
+
+@dataclass
+class RoundTripReport:
+    original: np.ndarray                # (1, C, H, W) in [0, 1]
+    decoded: np.ndarray                 # (1, C, H, W) decode(encode(original))
+    latent: torch.Tensor                # (D,) on the CPU
+    label: int | None                   # the class it was encoded and decoded with (conditional models)
+    options: dict                       # the decode settings of the round trip
+    mean_abs: float                     # mean |x - decode(encode(x))|, 0..255
+    max_abs: float                      # max |x - decode(encode(x))|, 0..255
+    psnr: float                         # dB
+    source: str                         # what the image was ("mnist #12", a file name)
+
+
+@dataclass(frozen=True)
+class EncodeRoundTrip:
+    """Encode one image (1, C, H, W) in [0, 1] and decode its latent back, with the same settings."""
+
+    image: torch.Tensor
+    label: int | None = None
+    options: dict = field(default_factory=dict)
+    source: str = ""
+
+    @torch.no_grad()
+    def run(self, model, cache: dict) -> RoundTripReport:
+        x = self.image.reshape(1, *model.data_shape).to(model.device, torch.float32)
+        labels = _labels(model, self.label)
+        given = dict(self.options, labels=labels) if labels is not None else dict(self.options)
+        z = model.encode(x, **accepted(model.encode, given))                       # (1, *latent_shape)
+        decoded = decode_numpy(model, z, labels, self.options)                      # (1, *data_shape)
+        original = x.float().cpu().numpy()
+        mean_abs, max_abs, psnr = round_trip_error(original, decoded)
+        return RoundTripReport(original, decoded, z.detach().float().cpu().reshape(-1),
+                               None if labels is None else int(self.label), dict(self.options), mean_abs,
+                               max_abs, psnr, self.source)
+
+
+@dataclass
+class VariationsResult:
+    source: np.ndarray                  # (1, C, H, W) the image varied
+    images: np.ndarray                  # (n, C, H, W) its variations
+    strength: float
+    seed: int
+    label: int | None
+    name: str                           # what the source was
+
+
+@dataclass(frozen=True)
+class Variations:
+    """n variations of one image: given as pixels (1, C, H, W) in [0, 1], or as a latent (1, D)
+    whose decoded image is varied (the explorer's image). `strength` in (0, 1]: how far down the
+    noise chain the image goes before it is denoised again."""
+
+    n: int
+    strength: float
+    seed: int = 0
+    image: torch.Tensor | None = None
+    latent: torch.Tensor | None = None
+    label: int | None = None
+    options: dict = field(default_factory=dict)
+    name: str = ""
+
+    @torch.no_grad()
+    def run(self, model, cache: dict) -> VariationsResult:
+        if (self.image is None) == (self.latent is None):
+            raise ValueError("variations need one source: an image or a latent")
+        if self.n < 1:
+            raise ValueError(f"the number of variations must be at least 1, not {self.n}")
+        labels = _labels(model, self.label)
+        if self.image is None:
+            source = decode_numpy(model, self.latent, labels, self.options)          # (1, *data_shape)
+        else:
+            source = self.image.reshape(1, *model.data_shape).float().numpy()
+        x = torch.from_numpy(source).to(model.device)
+        given = dict(self.options, labels=labels, seed=int(self.seed))
+        images = model.variations(x[0], int(self.n), float(self.strength), **accepted(model.variations, given))
+        return VariationsResult(source, images.float().cpu().numpy(), float(self.strength), int(self.seed),
+                                None if labels is None else int(self.label), self.name)
