@@ -309,7 +309,8 @@ class MainWindow(QMainWindow):
             count = v["rows"] * v["cols"]
             latents = seeded_latents(count, (self.session.latent_dim,), v["seed"], self.session.temperature)
             self.export(ExportImages(Path(path), latents, self.session.labels(count), kind="grid", cols=v["cols"],
-                                     padding=v["padding"], scale=v["scale"]))
+                                     padding=v["padding"], scale=v["scale"],
+                                     options=dict(self.session.decode_options)))
 
     def export_strip_dialog(self) -> None:
         if self._needs_path():
@@ -317,14 +318,15 @@ class MainWindow(QMainWindow):
             if path:
                 latents = self.session.path_latents()
                 self.export(ExportImages(Path(path), latents, self.session.labels(len(latents)), kind="strip",
-                                         scale=2))
+                                         scale=2, options=dict(self.session.decode_options)))
 
     def export_gif_dialog(self, frames: int = 24) -> None:
         if self._needs_path():
             path = self._save_path("Export interpolation GIF", "genstudio-path.gif", "GIF animation (*.gif)")
             if path:
                 latents = self.session.path_latents(frames)
-                self.export(ExportImages(Path(path), latents, self.session.labels(frames), kind="gif", scale=4))
+                self.export(ExportImages(Path(path), latents, self.session.labels(frames), kind="gif", scale=4,
+                                         options=dict(self.session.decode_options)))
 
     def export(self, request: ExportImages) -> None:
         """Exports decode in the renderer, each on a channel of its own (none may drop another)."""

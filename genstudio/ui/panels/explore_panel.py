@@ -1,12 +1,19 @@
 """The Explore panel: one generated image driven by latent sliders, A<->B interpolation and the
 nearest training images. Its state is a Qt-free `ExploreSession` the panel observes; all model work
-is a request to the Renderer, which owns the model."""
+is a request to the Renderer, which owns the model.
+
+A family whose decoder has settings (Family.decode_settings: a diffusion sampler's steps, eta,
+guidance) gets a "Sampler" group with one control each. A family with preview settings decodes
+too slowly to follow a hand: every latent change first decodes with the preview values (a few
+sampling steps), and once the latent has rested PREVIEW_REST_MS the full decode follows; the
+caption under the image says which of the two is shown.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
                                QPushButton, QScrollArea, QSlider, QSpinBox, QDoubleSpinBox, QVBoxLayout,
                                QWidget)
@@ -22,11 +29,16 @@ from genstudio.ui.widgets.readout import Readout
 
 DIRECT_LIMIT = 32        # latents up to this size get one slider per dimension by default
 PAGE = 16                # dimension sliders per page for larger latents
+PREVIEW_REST_MS = 180    # a latent unchanged this long gets its full decode after the preview
+DIRECTION_SAMPLES = 1024         # decodes behind the principal directions
+DIRECTION_SAMPLES_PREVIEW = 256  # ... for families that preview (each decode is a sampler run)
+SETTINGS_PER_ROW = 3     # decode-setting controls side by side in the Sampler group
 
 
 class ExplorePanel(QWidget):
     status = Signal(str)
     latentChanged = Signal()             # the session's latent moved (any cause)
+    imageRendered = Signal(str)          # "preview" or "full": which decode the image now shows
 
     def __init__(self, renderer: Renderer, session: ExploreSession | None = None, parent=None):
         super().__init__(parent)
@@ -36,7 +48,15 @@ class ExplorePanel(QWidget):
         self.last_image: np.ndarray | None = None     # (C, H, W) floats of the shown sample
         self.last_strip: np.ndarray | None = None     # (frames, C, H, W)
         self.last_decode_ms = 0.0
+        self.last_image_kind = ""                     # "preview" or "full"
+        self.option_boxes: dict[str, QSpinBox | QDoubleSpinBox] = {}
         self._from_sliders = False                    # a latent change made by the slider bank itself
+        self._image_request: tuple[str, dict, dict] = ("full", {}, {})  # kind, its options, the full options
+        self._settings_shown: tuple = ()              # (class, decode options) the image was last rendered with
+        self._full_timer = QTimer(self)
+        self._full_timer.setSingleShot(True)
+        self._full_timer.setInterval(PREVIEW_REST_MS)
+        self._full_timer.timeout.connect(lambda: self.render(full=True))
         self._build()
         events = self.session.events
         events.latent.connect(self._latent_changed)
@@ -51,7 +71,7 @@ class ExplorePanel(QWidget):
     def _build(self) -> None:
         self.image_view = ImageView(placeholder="Open a checkpoint to explore it", min_size=280)
         self.image_view.setObjectName("explore-image")
-        self.timing = Readout("decode 9999.9 ms")
+        self.timing = Readout("preview: 9999 of 9999 sampling steps \u00b7 decode 99999.9 ms")
         self.timing.setObjectName("frame-time")
         self.model_label = QLabel("")
         self.model_label.setWordWrap(True)
@@ -107,6 +127,12 @@ class ExplorePanel(QWidget):
         grid.addWidget(self.k_spin, 2, 3)
         grid.addWidget(scroll, 3, 0, 1, 4)
 
+        # The decoder's settings (filled per model from its family's decode_settings)
+        self.sampler_box = QGroupBox("Sampler")
+        self.sampler_box.setObjectName("sampler")
+        self.sampler_grid = QGridLayout(self.sampler_box)
+        self.sampler_box.setVisible(False)
+
         # Interpolation
         set_a = QPushButton("A = current")
         set_a.clicked.connect(lambda: self.session.set_endpoint("a"))
@@ -121,7 +147,10 @@ class ExplorePanel(QWidget):
         self.t_label = Readout("t = 0.00", "t = 0.00")
         self.slerp = QCheckBox("Spherical (slerp)")
         self.slerp.setChecked(True)
-        self.slerp.setToolTip("Follow the great circle between A and B: Gaussian latents keep their norm")
+        self.slerp.setToolTip("Follow the great circle between A and B: Gaussian latents keep their norm "
+                              "(|z| \u2248 \u221aD). Unticked, the straight line cuts through the inside of the "
+                              "sphere, where Gaussian noise never lies: the middle frames leave the typical set "
+                              "(tick \u201cshow |z|\u201d to see it)")
         self.slerp.toggled.connect(self.session.set_spherical)
         self.frames = QSpinBox()
         self.frames.setRange(2, 64)
@@ -132,6 +161,13 @@ class ExplorePanel(QWidget):
         self.strip_view.setObjectName("interpolation-strip")
         self.strip_view.setMinimumHeight(70)
         self.strip_timing = Readout("64 frames in 99999.9 ms (9999.99 ms per image)")
+        self.norm_check = QCheckBox("show |z|")
+        self.norm_check.setToolTip("Each frame's latent norm relative to \u221aD, the norm Gaussian latents have")
+        self.norm_check.toggled.connect(lambda _: self._show_norms())
+        self.norm_label = QLabel("")
+        self.norm_label.setObjectName("path-norms")
+        self.norm_label.setWordWrap(True)
+        self.norm_label.setVisible(False)
         interp_box = QGroupBox("Interpolate A \u2194 B")
         ilay = QGridLayout(interp_box)
         ilay.addWidget(set_a, 0, 0)
@@ -143,7 +179,9 @@ class ExplorePanel(QWidget):
         ilay.addWidget(self.t_slider, 1, 0, 1, 5)
         ilay.addWidget(self.t_label, 1, 5)
         ilay.addWidget(self.strip_view, 2, 0, 1, 6)
-        ilay.addWidget(self.strip_timing, 3, 0, 1, 6)
+        ilay.addWidget(self.strip_timing, 3, 0, 1, 5)
+        ilay.addWidget(self.norm_check, 3, 5)
+        ilay.addWidget(self.norm_label, 4, 0, 1, 6)
 
         # Nearest training images
         self.neighbours_check = QCheckBox("Show the nearest training images (memorisation check)")
@@ -169,6 +207,7 @@ class ExplorePanel(QWidget):
         left.addWidget(self.timing)
         left.addWidget(interp_box, 1)
         right = QVBoxLayout()
+        right.addWidget(self.sampler_box)
         right.addWidget(latent_box, 3)
         right.addWidget(nn_box, 1)
         layout = QHBoxLayout(self)
@@ -190,17 +229,72 @@ class ExplorePanel(QWidget):
         self.label_combo.setVisible(bool(info.num_classes))
         self.label_caption.setVisible(bool(info.num_classes))
         same = keep_latent and previous is not None and previous.latent_dim == info.latent_dim
+        self._full_timer.stop()
         if same:
-            self.session.configure(info.latent_shape, info.num_classes, info.family, str(info.path), keep_latent=True)
+            self.session.configure(info.latent_shape, info.num_classes, info.family, str(info.path), keep_latent=True,
+                                   decode_options=info.decode_defaults())
+            self._fill_sampler()
             if self.session.directions is not None and self._page() is None:
                 self._compute_directions()
             self.render()
             self.render_strip()
             return
         self._fill_modes()
-        self.session.configure(info.latent_shape, info.num_classes, info.family, str(info.path))
+        self.session.configure(info.latent_shape, info.num_classes, info.family, str(info.path),
+                               decode_options=info.decode_defaults())
+        self._fill_sampler()
         if self._uses_directions():
             self._compute_directions()
+
+    def _fill_sampler(self) -> None:
+        """One control per decode setting of the open model, showing the session's values."""
+        while self.sampler_grid.count():
+            item = self.sampler_grid.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        self.option_boxes = {}
+        settings = self.info.decode_settings
+        for i, setting in enumerate(settings):
+            if setting.kind is int:
+                box = QSpinBox()
+                box.setRange(int(setting.minimum), int(setting.maximum))
+            else:
+                box = QDoubleSpinBox()
+                box.setDecimals(setting.decimals)
+                box.setRange(setting.minimum, setting.maximum)
+                box.setSingleStep(5 * 10 ** -setting.decimals)
+            box.setObjectName(f"decode-{setting.key}")
+            box.setKeyboardTracking(False)           # typing "50" decodes once, not at "5" and again at "50"
+            box.setValue(self.session.decode_options.get(setting.key, setting.default))
+            box.setToolTip(setting.help)
+            box.valueChanged.connect(lambda value, key=setting.key: self.session.set_decode_option(key, value))
+            caption = QLabel(setting.label)
+            caption.setToolTip(setting.help)
+            row, col = divmod(i, SETTINGS_PER_ROW)
+            self.sampler_grid.addWidget(caption, row, 2 * col)
+            self.sampler_grid.addWidget(box, row, 2 * col + 1)
+            self.option_boxes[setting.key] = box
+        preview = self.info.preview_options()
+        if preview:
+            names = {s.key: s.label.lower() for s in settings}
+            note = QLabel("While the latent moves: a preview with " +
+                          ", ".join(f"{v:g} {names[k]}" for k, v in preview.items()) +
+                          "; the full decode follows when it rests.")
+            note.setWordWrap(True)
+            self.sampler_grid.addWidget(note, (len(settings) - 1) // SETTINGS_PER_ROW + 1, 0, 1, 2 * SETTINGS_PER_ROW)
+        self.sampler_box.setVisible(bool(settings))
+        self._settings_shown = self._settings_key()
+
+    def _settings_key(self) -> tuple:
+        return self.session.label, tuple(sorted(self.session.decode_options.items()))
+
+    def _preview_options(self) -> dict | None:
+        """The options of a preview decode, or None when the family has none (or they change nothing)."""
+        if self.info is None:
+            return None
+        full = dict(self.session.decode_options)
+        preview = {**full, **self.info.preview_options()}
+        return None if preview == full else preview
 
     def _uses_directions(self) -> bool:
         return self.info is not None and self.info.latent_dim > DIRECT_LIMIT
@@ -259,8 +353,16 @@ class ExplorePanel(QWidget):
             self.temperature.setValue(session.temperature)
             if session.num_classes:
                 self.label_combo.setCurrentIndex(session.label)
-        if session.num_classes:
-            self.render()
+        for key, box in self.option_boxes.items():
+            if key in session.decode_options:
+                with QSignalBlocker(box):
+                    box.setValue(session.decode_options[key])
+        # A seed or temperature change moves the latent, whose own event renders; a class or a
+        # decode setting changes the image of the same latent: render it in full now.
+        key = self._settings_key()
+        if key != self._settings_shown:
+            self._settings_shown = key
+            self.render(full=True)
             self.render_strip()
 
     def _path_changed(self, session: ExploreSession) -> None:
@@ -270,6 +372,24 @@ class ExplorePanel(QWidget):
             self.t_slider.setValue(int(round(session.t * 1000)))
         self.t_label.setText(f"t = {session.t:.2f}")
         self.render_strip()
+        self._show_norms()
+
+    def path_norms(self) -> np.ndarray | None:
+        """|z| / sqrt(D) of each frame of the A -> B path (frames,): about 1 for Gaussian latents."""
+        if not self.session.has_path:
+            return None
+        frames = self.session.path_latents()                                   # (frames, D)
+        return (frames.norm(dim=1) / self.session.latent_dim ** 0.5).numpy()
+
+    def _show_norms(self) -> None:
+        norms = self.path_norms() if self.norm_check.isChecked() else None
+        self.norm_label.setVisible(self.norm_check.isChecked())
+        if norms is None:
+            self.norm_label.setText("Set A and B to see the norms along the path." if self.norm_check.isChecked() else "")
+            return
+        kind = "slerp" if self.session.spherical else "linear"
+        self.norm_label.setText(f"|z| / \u221aD per frame ({kind}): {' '.join(f'{n:.2f}' for n in norms)} "
+                                f"\u2014 lowest {norms.min():.2f}; Gaussian noise has about 1.00")
 
     def _refresh_sliders(self) -> None:
         session = self.session
@@ -313,30 +433,60 @@ class ExplorePanel(QWidget):
         if not self._uses_directions():
             return
         k = self.k_spin.value()
-        self.status.emit(f"computing {k} principal directions of the generator...")
-        self.renderer.submit("directions", PrincipalDirections(k=k))
+        preview = self._preview_options()
+        samples = DIRECTION_SAMPLES if preview is None else DIRECTION_SAMPLES_PREVIEW
+        options = dict(self.session.decode_options) if preview is None else preview
+        self.status.emit(f"computing {k} principal directions of the generator ({samples} decodes"
+                         f"{' at the preview settings' if preview else ''})...")
+        self.renderer.submit("directions", PrincipalDirections(k=k, samples=samples, options=options))
 
     # --- rendering ------------------------------------------------------------------------------
-    def render(self) -> None:
+    def render(self, full: bool = False) -> None:
+        """Decode the current latent: a preview first (restarting the rest timer) when the family
+        has preview settings and `full` is not asked, else the full decode."""
         if self.info is None:
             return
-        z, labels = self.session.z.view(1, -1).clone(), self.session.labels()
-        self.renderer.submit("image", DecodePoint(z, labels) if self.info.is_points else Decode(z, labels))
+        options = dict(self.session.decode_options)
+        preview = None if full else self._preview_options()
+        if preview is not None:
+            self._submit_image("preview", preview, options)
+            self._full_timer.start()
+            return
+        self._full_timer.stop()
+        self._submit_image("full", options, options)
         if self.neighbours_check.isChecked():
             self.render_neighbours()
+
+    def _submit_image(self, kind: str, options: dict, full: dict) -> None:
+        z, labels = self.session.z.view(1, -1).clone(), self.session.labels()
+        # The renderer delivers only the newest request of a channel: the result is this one's.
+        self._image_request = (kind, options, full)
+        request = DecodePoint(z, labels, options) if self.info.is_points else Decode(z, labels, options)
+        self.renderer.submit("image", request)
+
+    def caption(self, kind: str, options: dict, full: dict, ms: float) -> str:
+        """What the image shows: "preview: 2 of 20 sampling steps" or "20 sampling steps", and the time."""
+        previewed = [s for s in self.info.decode_settings if s.key in self.info.preview_options()] if self.info else []
+        if not previewed:
+            return f"decode {ms:.1f} ms"
+        if kind == "preview":
+            parts = [f"{options[s.key]:g} of {full[s.key]:g} {s.label.lower()}" for s in previewed]
+            return f"preview: {', '.join(parts)} \u00b7 decode {ms:.1f} ms"
+        return f"{', '.join(f'{options[s.key]:g} {s.label.lower()}' for s in previewed)} \u00b7 decode {ms:.1f} ms"
 
     def render_strip(self) -> None:
         if self.info is None or not self.session.has_path or self.info.is_points:
             return
         frames = self.session.path_latents()
-        self.renderer.submit("strip", Decode(frames, self.session.labels(len(frames))))
+        self.renderer.submit("strip", Decode(frames, self.session.labels(len(frames)), dict(self.session.decode_options)))
 
     def render_neighbours(self) -> None:
         if self.info is None or self.info.is_points:
             self.neighbour_label.setText("Nearest neighbours are for image models.")
             return
         self.renderer.submit("neighbours", NearestImages(self.session.z.view(1, -1).clone(), self.session.labels(),
-                                                         self.info.data_source or "mnist"))
+                                                         self.info.data_source or "mnist",
+                                                         options=dict(self.session.decode_options)))
 
     def _on_done(self, channel: str, result, ms: float) -> None:
         if channel == "image":
@@ -348,7 +498,10 @@ class ExplorePanel(QWidget):
             else:
                 self.last_image = result[0]
                 self.image_view.set_array(result[0])
-            self.timing.setText(f"decode {ms:.1f} ms")
+            kind, options, full = self._image_request
+            self.last_image_kind = kind
+            self.timing.setText(self.caption(kind, options, full, ms))
+            self.imageRendered.emit(kind)
         elif channel == "strip":
             self.last_strip = result
             self.strip_view.set_array(np.asarray(grid_image(result, cols=len(result), padding=1)))
@@ -381,4 +534,7 @@ class ExplorePanel(QWidget):
     def load_latent_json(self, path) -> None:
         from genstudio.core.explore_session import read_latent_record
 
-        self.session.apply_record(read_latent_record(path, self.session.latent_dim))
+        record = read_latent_record(path, self.session.latent_dim)
+        if "decode_options" in record and self.info is not None:
+            record["decode_options"] = self.info.check_decode_options(record["decode_options"], str(path))
+        self.session.apply_record(record)
