@@ -78,7 +78,7 @@ class MainWindow(QMainWindow):
         self.explore = ExplorePanel(self.renderer, self.session)
         self.train = TrainPanel()
         self.map = MapPanel(self.renderer)
-        self.inspect = InspectPanel(self.renderer)
+        self.inspect = InspectPanel(self.renderer, self.session)
         self.diagnostics = DiagnosticsPanel(self.renderer)
         self.opened = None                 # the ModelInfo of the open model (the renderer has the module)
         self.live_snapshot: dict | None = None

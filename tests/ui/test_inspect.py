@@ -29,7 +29,9 @@ def test_flow_bits_per_dim_of_data_and_dropped_image(qtbot, window, mnist, tmp_p
         assert window.open_path(path)
     inspect = window.inspect
     panel = inspect.tool(Capability.EXACT_LIKELIHOOD)
-    assert inspect.active_tools() == [panel] and inspect.pages.currentWidget() is panel
+    # A flow also encodes: the Encode page follows, the likelihood page comes first and takes dropped images.
+    assert inspect.active_tools() == [panel, inspect.tool(Capability.ENCODE)]
+    assert inspect.pages.currentWidget() is panel
     small = type(mnist)("mnist", mnist.data[:600], mnist.labels[:600], mnist.label_names)
     panel.dataset = small
     with qtbot.waitSignal(inspect.tasks.finished, timeout=60000):

@@ -64,11 +64,15 @@ def test_no_model_work_in_the_gui_thread(qtbot, window, tmp_path, monkeypatch, f
         window.drop_path(digit)
     assert projection.projection_info["steps"] == 10
 
-    # VAE: a dropped image is encoded into the explorer; the latent map builds and hovers.
+    # VAE: a dropped image is encoded and decoded back (Inspect's Encode tool), its latent shown in
+    # the explorer; the latent map builds and hovers.
     open_demo(qtbot, window, "vae-mnist")
     before = explore.current_latent()
-    with qtbot.waitSignal(explore.image_view.shown, timeout=10000):
+    encode = window.inspect.tool(Capability.ENCODE)
+    with qtbot.waitSignal(encode.view.shown, timeout=10000):
         window.drop_path(digit)
+    with qtbot.waitSignal(explore.latentChanged, timeout=10000):
+        encode.show_button.click()
     assert not torch.equal(before, explore.current_latent())
     with qtbot.waitSignal(window.map.tasks.finished, timeout=60000):
         window.map.build_map()

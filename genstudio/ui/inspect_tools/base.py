@@ -7,6 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QSpinBox, QWidget
 
+from genstudio.core.explore_session import ExploreSession
 from genstudio.core.open_model import ModelInfo
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.task_runner import TaskRunner
@@ -26,8 +27,28 @@ class InspectTool(QWidget):
         self.renderer = renderer
         self.tasks = tasks
         self.info: ModelInfo | None = None
+        self.session: ExploreSession | None = None  # the explorer's state (set by the panel): its class,
+                                                    # decode options and A/B end points
         self.dataset = None                        # the model's data set, once a tool needed it
         self.index_box: QSpinBox | None = None     # a tool's data-image index; its range follows the data set
+
+    @classmethod
+    def applies_to(cls, info: ModelInfo) -> bool:
+        """Whether the tool has a page for this model, beyond its capability (e.g. images only)."""
+        return True
+
+    def decode_options(self) -> dict:
+        """The explorer's decoder settings, so what a tool decodes matches what the explorer shows."""
+        return dict(self.session.decode_options) if self.session is not None else self.info.decode_defaults()
+
+    def class_of(self, index: int | None = None) -> int | None:
+        """The class a conditional model works with: data image `index`'s own label when the data set
+        has labels, else the explorer's class; None for unconditional models."""
+        if self.info is None or not self.info.num_classes:
+            return None
+        if index is not None and self.dataset is not None and self.dataset.labels is not None:
+            return int(self.dataset.labels[index])
+        return self.session.label if self.session is not None else 0
 
     def set_model(self, info: ModelInfo, same: bool) -> None:
         """A model was opened (`same`: a fresher snapshot of the one already shown)."""

@@ -1,6 +1,7 @@
 """The Inspect tab: a page of tools for each capability the open model has (an exact likelihood's
-bits/dim histogram, a GAN's image projection, ...). Tools are registered by capability below, so a
-family gets them by declaring the capability, never by its name."""
+bits/dim histogram, a GAN's image projection, encoding an image, variations of one, ...). Tools are
+registered by capability below, so a family gets them by declaring the capability, never by its
+name. Tools read the explorer's session (its class, decode settings, A/B end points) when given."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QTabWidget, QVBoxLayout, QWidget
 
+from genstudio.core.explore_session import ExploreSession
 from genstudio.core.families.family import Capability
 from genstudio.core.open_model import ModelInfo
 from genstudio.ui.inspect_tools.base import InspectTool
+from genstudio.ui.inspect_tools.encode_tool import EncodeTool
 from genstudio.ui.inspect_tools.likelihood_tool import LikelihoodTool
 from genstudio.ui.inspect_tools.projection_tool import ProjectionTool
+from genstudio.ui.inspect_tools.variations_tool import VariationsTool
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.task_runner import TaskRunner
 
@@ -21,6 +25,8 @@ from genstudio.ui.task_runner import TaskRunner
 TOOLS: dict[Capability, type[InspectTool]] = {
     Capability.EXACT_LIKELIHOOD: LikelihoodTool,
     Capability.IMAGE_PROJECTION: ProjectionTool,
+    Capability.ENCODE: EncodeTool,
+    Capability.VARIATIONS: VariationsTool,
 }
 
 
@@ -28,16 +34,18 @@ class InspectPanel(QWidget):
     status = Signal(str)
     pinLatent = Signal(object)
 
-    def __init__(self, renderer: Renderer, parent=None):
+    def __init__(self, renderer: Renderer, session: ExploreSession | None = None, parent=None):
         super().__init__(parent)
         self.renderer = renderer
+        self.session = session
         self.info: ModelInfo | None = None
         self.tasks = TaskRunner(self)
         self.tasks.progress.connect(lambda f, m: self.progress.setValue(int(1000 * f)))
         self.tasks.done.connect(self._task_done)
         self.tasks.failed.connect(lambda m: (self.message.setText(f"<span style='color:#b00020'>{m}</span>"),
                                              self.status.emit(m)))
-        self.title = QLabel("Open a model with an exact likelihood (a flow) or one that projects images (a GAN).")
+        self.title = QLabel("Open a model to inspect it: exact likelihoods (flows), image projection (GANs), "
+                            "encoding images (VAEs, flows, diffusion), variations (diffusion).")
         self.title.setWordWrap(True)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -47,6 +55,7 @@ class InspectPanel(QWidget):
         self.tools: dict[Capability, InspectTool] = {}
         for capability, tool_class in TOOLS.items():
             tool = tool_class(renderer, self.tasks)
+            tool.session = session
             tool.status.connect(self.status)
             tool.pinLatent.connect(self.pinLatent)
             tool.message.connect(self.message.setText)
@@ -60,7 +69,8 @@ class InspectPanel(QWidget):
         layout.addWidget(self.pages, 1)
 
     def active_tools(self) -> list[InspectTool]:
-        return [tool for capability, tool in self.tools.items() if self.info is not None and self.info.has(capability)]
+        return [tool for capability, tool in self.tools.items()
+                if self.info is not None and self.info.has(capability) and tool.applies_to(self.info)]
 
     def tool(self, capability: Capability) -> InspectTool:
         return self.tools[capability]
