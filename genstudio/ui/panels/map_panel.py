@@ -1,6 +1,12 @@
-"""The latent map: a data set encoded by the open VAE (or flow), coloured by label; hover decodes,
-a click pins the latent in the explorer, two clicks draw an interpolation path; a decoded manifold
-and prior samples can be laid over it; per-dimension KL and reconstructions of picked points."""
+"""The latent map: a data set encoded by the open VAE (or flow, or diffusion model), coloured by
+label; hover decodes, a click pins the latent in the explorer, two clicks draw an interpolation path;
+a decoded manifold and prior samples can be laid over it; per-dimension KL and reconstructions of
+picked points.
+
+A family with preview decode settings (a diffusion model: its encode is a DDIM inversion, one
+network pass per step) is mapped with those settings, for encoding and for every decode of the map
+alike so picked points still reconstruct, and over SLOW_MAP_IMAGES images by default; the
+"Images" box changes that, and Cancel stops mid-batch."""
 
 from __future__ import annotations
 
@@ -31,6 +37,8 @@ from genstudio.ui.widgets.readout import Readout
 TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
          "#bcbd22", "#17becf"]
 PRIOR_SAMPLES = 400
+SLOW_MAP_IMAGES = 1000   # images a family with preview settings maps by default (about 10 s on a CPU)
+SLOW_MAP_BATCH = 100     # ... in batches this small, so progress moves and Cancel is prompt
 
 
 def label_colour(i: int, n: int) -> pg.QtGui.QColor:
@@ -46,6 +54,7 @@ class MapPanel(QWidget):
         super().__init__(parent)
         self.renderer = renderer
         self.info: ModelInfo | None = None
+        self.options: dict = {}                      # decode settings of the map's encode and decodes
         self.dataset = None
         self.projection = None
         self.labels: np.ndarray | None = None
@@ -77,6 +86,11 @@ class MapPanel(QWidget):
         self.method.addItem("PCA", "pca")
         self.method.addItem("t-SNE", "tsne")
         self.method.setToolTip("How latents of more than two dimensions are laid out in 2-D")
+        self.limit = QSpinBox()
+        self.limit.setRange(0, 10_000_000)
+        self.limit.setSingleStep(500)
+        self.limit.setSpecialValueText("all")
+        self.limit.setToolTip("Encode only the first N images of the data set (all: the whole set)")
         self.build_button = QPushButton("Build map")
         self.build_button.setObjectName("map-build")
         self.build_button.clicked.connect(lambda: self.build_map())
@@ -105,7 +119,8 @@ class MapPanel(QWidget):
         export_data.clicked.connect(self._export_latents_dialog)
 
         top = QHBoxLayout()
-        for w in (QLabel("Data"), self.data, QLabel("Projection"), self.method, self.build_button,
+        for w in (QLabel("Data"), self.data, QLabel("Images"), self.limit, QLabel("Projection"), self.method,
+                  self.build_button,
                   self.cancel_button, self.progress, self.manifold_check, self.tiles, self.prior_check,
                   export_png, export_data):
             top.addWidget(w)
@@ -181,6 +196,9 @@ class MapPanel(QWidget):
         self.tasks.cancel()
         self.info = info
         self._clear()
+        preview = info.preview_options()
+        self.options = {**info.decode_defaults(), **preview}
+        self.limit.setValue(SLOW_MAP_IMAGES if preview else 0)
         usable = info.has(Capability.ENCODE) and not info.is_points
         self.build_button.setEnabled(usable)
         self.method.setEnabled(usable and info.latent_dim > 2)
@@ -188,7 +206,10 @@ class MapPanel(QWidget):
         if source and self.data.findText(source) < 0:
             self.data.addItem(source)
         self.data.setCurrentText(source or "mnist")
-        self.description.setText("Build the map to encode the data set with this model." if usable else
+        settings = ", ".join(f"{key} {value:g}" for key, value in preview.items())
+        slow = (f" Encoding is slow for a {info.family} model: the map uses its preview settings ({settings}) "
+                f"to encode and decode, and the first {SLOW_MAP_IMAGES} images." if preview else "")
+        self.description.setText("Build the map to encode the data set with this model." + slow if usable else
                                  f"The latent map needs a model that encodes images (a VAE or a flow); "
                                  f"this is a {info.family}{' on 2-D points' if info.is_points else ''}.")
 
@@ -209,8 +230,11 @@ class MapPanel(QWidget):
         """Encode and project in a background task; `dataset` skips loading the data spec."""
         if self.info is None or not self.info.has(Capability.ENCODE):
             return
+        slow = bool(self.info.preview_options())
         request = BuildLatentMap(self.data.currentText().strip(), self.method.currentData(),
-                                 with_kl=self.info.has(Capability.KL_PER_DIMENSION), dataset=dataset)
+                                 with_kl=self.info.has(Capability.KL_PER_DIMENSION), dataset=dataset,
+                                 limit=self.limit.value(), options=dict(self.options),
+                                 batch=SLOW_MAP_BATCH if slow else 2000)
         self._clear()
         self.build_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
@@ -247,7 +271,9 @@ class MapPanel(QWidget):
             self.kl_bars.setOpts(x=np.arange(1, len(kl) + 1), height=kl)
             self.kl_plot.getPlotItem().setTitle(f"KL per dimension (nats): {int((kl < 0.01).sum())} of "
                                                 f"{len(kl)} collapsed")
-        self.description.setText(f"{len(points)} images of {self.dataset.name} encoded; "
+        settings = ", ".join(f"{key} {value:g}" for key, value in self.options.items())
+        self.description.setText(f"{len(points)} images of {self.dataset.name} encoded"
+                                 f"{' with ' + settings if settings else ''}; "
                                  f"{self.projection.description}. Hover to decode, click to pin in the "
                                  f"explorer, click again for a path.")
         self._finish(f"latent map of {len(points)} points built")
@@ -267,9 +293,9 @@ class MapPanel(QWidget):
         p = vb.mapSceneToView(scene_pos)
         return np.array([p.x(), p.y()], dtype=np.float32)
 
-    @staticmethod
-    def _decode(latents: np.ndarray) -> Decode:
-        return Decode(torch.from_numpy(np.asarray(latents, np.float32)))
+    def _decode(self, latents: np.ndarray) -> Decode:
+        """Map latents (n, D) decoded with the settings they were encoded with."""
+        return Decode(torch.from_numpy(np.asarray(latents, np.float32)), options=dict(self.options))
 
     def _hovered(self, scene_pos) -> None:
         point = self._view_point(scene_pos)
