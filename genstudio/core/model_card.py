@@ -98,6 +98,10 @@ class ModelCard:
     created: str = ""
     versions: dict = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
+    # A model opened from another program's files rather than a genstudio checkpoint: "diffusers" (a
+    # folder saved by Hugging Face diffusers), "" otherwise. Such a card is never written to a checkpoint.
+    origin: str = ""
+    notes: tuple[str, ...] = ()                    # what genstudio assumed or left out when it read them
 
     # --- what people ask of a card --------------------------------------------------------------
     @property
@@ -134,6 +138,9 @@ class ModelCard:
 
     def to_header(self) -> dict:
         """The checkpoint header's description fields (checkpoints.py adds the resume state)."""
+        if self.origin:
+            raise CheckpointError(f"a model opened from a {self.origin} folder is not saved as a genstudio "
+                                  "checkpoint")
         return {"format": FORMAT, "format_version": FORMAT_VERSION, "family": self.family, "preset": self.preset,
                 "model_config": self.config.to_dict(), "data_shape": list(self.data_shape),
                 "latent_shape": list(self.latent_shape), "value_range": list(self.value_range),

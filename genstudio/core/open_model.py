@@ -154,12 +154,12 @@ def open_model(path: str | Path, device: str | torch.device = "cpu", latent_dim:
     a remembered fingerprint) allows the file as read; without it, ConsentRefused says how to allow it.
     A folder is read as one saved by Hugging Face diffusers (diffusers_folder.py), as data too."""
     path = Path(path)
-    if path.is_dir():
-        model, card = load_diffusers_folder(path, device)
-        return OpenedModel.of(path, card, model)
     if is_foreign_name(path):
         generator = load_foreign_generator(path, latent_dim, output_range, consent=consent)
         return OpenedModel.of(path, generator.card(), generator)
+    if path.is_dir():
+        model, card = load_diffusers_folder(path, device)
+        return OpenedModel.of(path, card, model)
     checkpoint = load_checkpoint(path, device=device)
     return OpenedModel.of(path, checkpoint.card, checkpoint.model)
 
