@@ -18,7 +18,8 @@ def add_parser(sub) -> None:
 
     diagnose = sub.add_parser(NAME, help="mode-collapse and quality report for a checkpoint or generator",
                               formatter_class=argparse.RawDescriptionHelpFormatter, epilog=SPEC_HELP)
-    diagnose.add_argument("checkpoint", type=Path, help="a genstudio checkpoint or a TorchScript / torch.export generator")
+    diagnose.add_argument("checkpoint", type=Path, help="a genstudio checkpoint, a TorchScript / torch.export generator or a "
+                               "diffusers folder")
     diagnose.add_argument("--data", help="data set to compare with (default: the checkpoint's)")
     diagnose.add_argument("--samples", type=int, default=10_000, help="generated samples (and as many real ones)")
     diagnose.add_argument("--seed", type=int, default=0)

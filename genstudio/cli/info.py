@@ -1,4 +1,4 @@
-"""`genstudio info`: what a checkpoint (or a foreign generator) is."""
+"""`genstudio info`: what a checkpoint (or a foreign generator, or a diffusers folder) is."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ NAME = "info"
 
 def add_parser(sub) -> None:
     info = sub.add_parser(NAME, help="print a checkpoint's description")
-    info.add_argument("checkpoint", type=Path)
+    info.add_argument("checkpoint", type=Path, help="a genstudio checkpoint, a TorchScript / torch.export generator "
+                                                    "or a folder saved by Hugging Face diffusers")
     info.add_argument("--json", action="store_true", help="print the whole header as JSON")
     info.add_argument("--image", type=Path, action="append", default=[],
                       help="models with an exact likelihood (flows): also print the bits/dim of this image "
@@ -28,6 +29,8 @@ def run(args) -> int:
 
     if is_foreign_name(args.checkpoint):
         return _foreign_info(args)
+    if args.checkpoint.is_dir():
+        return _diffusers_info(args)
     if args.json:
         print(json.dumps(read_header(args.checkpoint), indent=2))
         return 0
@@ -108,3 +111,56 @@ def _verdict(foreign) -> str:
         return ("would load it with your consent, if its sample inputs load with weights_only=True "
                 "(checked when it is opened: info unpickles nothing)")
     return "would load it with your consent"
+
+
+def _diffusers_info(args) -> int:
+    """A diffusers folder described from its JSON and the weights' header: no tensor is loaded and
+    diffusers need not be installed, so this also says what opening it would take."""
+    from genstudio.core.diffusers_folder import INSTALL, inspect_diffusers_folder
+
+    if args.image:
+        raise GenStudioError(f"{args.checkpoint}: --image needs a genstudio checkpoint of a flow, not a diffusers "
+                             "folder")
+    found = inspect_diffusers_folder(args.checkpoint)
+    if args.json:
+        print(json.dumps(found.describe(), indent=2))
+        return 0
+    where = lambda path: str(path.relative_to(found.path))           # noqa: E731
+    kind = {"pipeline": f"diffusers pipeline folder ({found.pipeline})", "model": "diffusers model folder",
+            "bare model": "diffusers model folder, without a scheduler config"}[found.layout]
+    labels = "none"
+    if found.num_classes:
+        labels = f"{found.num_classes} classes (num_class_embeds); guidance not available (no 'no label' class)"
+    steps = min(50, found.schedule.timesteps)
+    rows = [
+        ("folder", str(args.checkpoint)),
+        ("kind", kind),
+        ("network", f"UNet2DModel ({where(found.unet_config_path)}), {found.weight_numbers:,} parameters in "
+                    f"{found.tensors} tensors ({where(found.weights)})"),
+        ("family", "diffusion (explored through DDIM: the latent is the starting noise x_T)"),
+        ("sample shape", " x ".join(map(str, found.data_shape))),
+        ("latent shape", " x ".join(map(str, found.data_shape))),
+        ("value range", "0 .. 1 (the U-Net's -1 .. 1)"),
+        ("labels", labels),
+        ("scheduler", f"{found.scheduler} ({where(found.scheduler_config_path)})" if found.scheduler else "none"),
+        ("schedule", found.schedule_text),
+        ("sampling", f"DDIM, {steps} steps and eta 0 unless told otherwise"),
+        ("code", "none runs: genstudio reads the config JSON and the safetensors weights as data"),
+        ("diffusers", f"saved by {found.diffusers_version or 'an unknown version'}; "
+                      f"{_installed('diffusers') or 'not installed here (opening it needs ' + INSTALL + ')'}"),
+    ]
+    rows += [("note", note) for note in found.notes]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def _installed(package: str) -> str:
+    """'installed 1.2.3', or '' when the package is not installed (nothing is imported)."""
+    from importlib import metadata
+
+    try:
+        return f"installed {metadata.version(package)}"
+    except metadata.PackageNotFoundError:
+        return ""
