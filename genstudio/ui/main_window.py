@@ -130,6 +130,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "&Open model\u2026", self.open_dialog, QKeySequence.Open)
+        self._action(file_menu, "Open &diffusers folder\u2026", self.open_folder_dialog)
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addSeparator()
@@ -186,6 +187,12 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(path)
 
+    def open_folder_dialog(self) -> None:
+        """A folder saved by Hugging Face diffusers (a DDPM / DDIM pipeline or a UNet2DModel)."""
+        path = QFileDialog.getExistingDirectory(self, "Open a diffusers folder", str(Path.home()))
+        if path:
+            self.open_path(path)
+
     def _foreign_details(self, path: Path) -> tuple[int | None, tuple[float, float] | None] | None:
         """A foreign generator's latent size and output range, asked when no sidecar JSON gives them
         (after consent: nothing is asked about a file that will not run). None: the person cancelled."""
@@ -204,7 +211,8 @@ class MainWindow(QMainWindow):
         return dim, (low, high)
 
     def open_path(self, path: str | Path) -> bool:
-        """Open a checkpoint or foreign generator; on failure say why and keep what was open.
+        """Open a checkpoint, foreign generator or diffusers folder; on failure say why and keep what
+        was open. A diffusers folder is read as data (diffusers_folder.py): nothing in it runs.
 
         A foreign generator (TorchScript / torch.export) is a program: it is read and checked without
         running anything, then runs only if the person allows it (consent_dialog: Run once, Always
@@ -234,6 +242,10 @@ class MainWindow(QMainWindow):
         if opened.is_foreign:
             self.show_status(f"opened {path.name}: a {opened.card.config.kind} program from its author, "
                              "run with your consent")
+        elif opened.card.origin:
+            notes = "".join(f"; {note}" for note in opened.card.notes)
+            self.show_status(f"opened {path.name}: a {opened.card.origin} {opened.card.preset}, sampled with "
+                             f"DDIM{notes}")
         return True
 
     def _show_model(self, opened: OpenedModel, keep_latent: bool = False) -> None:
@@ -382,11 +394,12 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def drop_path(self, path: str | Path) -> None:
-        """A dropped model opens. A dropped image goes to the first tool of the open model that takes
-        images (Inspect: a likelihood's measure, a GAN's projection), else it is encoded and pinned."""
+        """A dropped model (a file, or a diffusers folder) opens. A dropped image goes to the first tool
+        of the open model that takes images (Inspect: a likelihood's measure, a GAN's projection), else
+        it is encoded and pinned."""
         path = Path(path)
         info = self.opened
-        if path.suffix.lower() not in IMAGE_SUFFIXES or info is None or info.is_points:
+        if path.is_dir() or path.suffix.lower() not in IMAGE_SUFFIXES or info is None or info.is_points:
             self.open_path(path)
             return
         if self.inspect.take_image(path):
