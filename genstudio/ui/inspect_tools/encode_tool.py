@@ -59,10 +59,10 @@ class EncodeTool(InspectTool):
         grid.addWidget(self.show_button, 0, 3)
         grid.addWidget(self.a_button, 0, 4)
         grid.addWidget(self.b_button, 0, 5)
-        grid.addWidget(self.view, 1, 0, 1, 6)
-        grid.addWidget(self.label, 2, 0, 1, 6)
+        grid.addWidget(self.view, 1, 0, 1, 7)
+        grid.addWidget(self.label, 2, 0, 1, 7)
         grid.setRowStretch(1, 1)
-        grid.setColumnStretch(6, 1)
+        grid.setColumnStretch(6, 1)           # the buttons keep their size; the view takes the width
         self._enable_latent_buttons()
 
     @classmethod
@@ -87,6 +87,7 @@ class EncodeTool(InspectTool):
     def encode(self, index: int) -> None:
         """Encode data image `index` (with its own class, for conditional models) and decode it back."""
         data = self.data()
+        self.index.setValue(index)
         image = to_unit_float(data.data[index:index + 1])                          # (1, C, H, W)
         self._submit(EncodeRoundTrip(image, self.class_of(index), self.decode_options(), f"{data.name} #{index}"))
 
@@ -130,7 +131,7 @@ class EncodeTool(InspectTool):
             names = self.info.label_names
             label = f", class {names[report.label] if report.label < len(names) else report.label}"
         return (f"{report.source}{label}: encode \u2192 decode{' with ' + settings if settings else ''} in "
-                f"{ms:.0f} ms. Round-trip error: mean |x \u2212 x\u0302| {report.mean_abs:.2f}, max "
+                f"{ms:.0f} ms. Round-trip error |x \u2212 decode(encode(x))|: mean {report.mean_abs:.2f}, max "
                 f"{report.max_abs:.1f} (pixel values 0\u2013255); PSNR {self._psnr(report.psnr)}. "
                 f"Left to right: original, reconstruction, {DIFFERENCE_GAIN}\u00d7 their difference.")
 

@@ -47,6 +47,7 @@ class VariationsTool(InspectTool):
         self.strength.setValue(40)
         self.strength.setToolTip("How far down the noise chain the image goes before it is denoised: small keeps "
                                  "the image and changes details, 1 starts again from pure noise")
+        self.strength.setMinimumWidth(260)
         self.strength_label = Readout("strength 1.00", "strength 0.40")
         self.count = QSpinBox()
         self.count.setRange(2, 16)
@@ -82,9 +83,10 @@ class VariationsTool(InspectTool):
         grid.addWidget(self.strength, 1, 1, 1, 4)
         grid.addWidget(make, 1, 5)
         grid.addWidget(self.export_button, 1, 6)
-        grid.addWidget(self.view, 2, 0, 1, 7)
-        grid.addWidget(self.label, 3, 0, 1, 7)
+        grid.addWidget(self.view, 2, 0, 1, 8)
+        grid.addWidget(self.label, 3, 0, 1, 8)
         grid.setRowStretch(2, 1)
+        grid.setColumnStretch(7, 1)           # the controls keep their size; the row of images takes the width
 
     @classmethod
     def applies_to(cls, info) -> bool:
