@@ -201,6 +201,28 @@ def test_a_diffusers_card_is_never_saved_as_a_checkpoint(tmp_path):
         card.to_header()
 
 
+def test_weights_with_pre_0_14_attention_names_load(tmp_path):
+    """Folders saved before diffusers 0.14 (many on the Hub) name attention layers query / key / value /
+    proj_attn; they load as diffusers loads them, to the same U-Net."""
+    from safetensors.torch import load_file
+
+    unet = make_unet(seed=8)
+    unet.save_pretrained(tmp_path / "old")
+    weights = tmp_path / "old" / WEIGHTS
+    renamed = {"to_q": "query", "to_k": "key", "to_v": "value", "to_out.0": "proj_attn"}
+    old = {}
+    for key, value in load_file(str(weights)).items():
+        for new_name, old_name in renamed.items():
+            key = key.replace(f".{new_name}.", f".{old_name}.")
+        old[key] = value
+    assert any(".query." in key for key in old)
+    save_file(old, str(weights))
+    model = open_model(tmp_path / "old").model
+    x, t = noise(), torch.tensor([500, 500])
+    with torch.no_grad():
+        assert torch.equal(model.unet(x, t).sample, unet(x, t).sample)
+
+
 def test_truncated_or_mismatched_weights_are_refused(tmp_path):
     import diffusers
 
