@@ -53,6 +53,7 @@ class ExplorePanel(QWidget):
         self._from_sliders = False                    # a latent change made by the slider bank itself
         self._image_request: tuple[str, dict, dict] = ("full", {}, {})  # kind, its options, the full options
         self._settings_shown: tuple = ()              # (class, decode options) the image was last rendered with
+        self._sampler_layout: tuple | None = None     # (settings, preview) the Sampler controls were built for
         self._full_timer = QTimer(self)
         self._full_timer.setSingleShot(True)
         self._full_timer.setInterval(PREVIEW_REST_MS)
@@ -247,7 +248,14 @@ class ExplorePanel(QWidget):
             self._compute_directions()
 
     def _fill_sampler(self) -> None:
-        """One control per decode setting of the open model, showing the session's values."""
+        """One control per decode setting of the open model, showing the session's values. A fresher
+        snapshot with the same settings keeps its controls (a value being typed is not lost)."""
+        layout_key = (self.info.decode_settings, tuple(self.info.preview_options().items()))
+        if layout_key == self._sampler_layout:
+            self._show_options()
+            self._settings_shown = self._settings_key()
+            return
+        self._sampler_layout = layout_key
         while self.sampler_grid.count():
             item = self.sampler_grid.takeAt(0)
             if item.widget():
@@ -284,6 +292,13 @@ class ExplorePanel(QWidget):
             self.sampler_grid.addWidget(note, (len(settings) - 1) // SETTINGS_PER_ROW + 1, 0, 1, 2 * SETTINGS_PER_ROW)
         self.sampler_box.setVisible(bool(settings))
         self._settings_shown = self._settings_key()
+
+    def _show_options(self) -> None:
+        """The Sampler controls show the session's decode options (blocked: nothing changes back)."""
+        for key, box in self.option_boxes.items():
+            if key in self.session.decode_options:
+                with QSignalBlocker(box):
+                    box.setValue(self.session.decode_options[key])
 
     def _settings_key(self) -> tuple:
         return self.session.label, tuple(sorted(self.session.decode_options.items()))
@@ -353,10 +368,7 @@ class ExplorePanel(QWidget):
             self.temperature.setValue(session.temperature)
             if session.num_classes:
                 self.label_combo.setCurrentIndex(session.label)
-        for key, box in self.option_boxes.items():
-            if key in session.decode_options:
-                with QSignalBlocker(box):
-                    box.setValue(session.decode_options[key])
+        self._show_options()
         # A seed or temperature change moves the latent, whose own event renders; a class or a
         # decode setting changes the image of the same latent: render it in full now.
         key = self._settings_key()
