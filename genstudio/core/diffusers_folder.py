@@ -26,8 +26,9 @@ scaled_linear / squaredcos_cap_v2 = schedule.py's cosine, beta_start, beta_end, 
 prediction_type, clip_sample and clip_sample_range, set_alpha_to_one, steps_offset,
 timestep_spacing), read with DDIMScheduler's defaults for absent fields, as `DDIMPipeline` does
 when it converts a pipeline's scheduler. alpha-bar is computed in float32 as diffusers computes it,
-and eps is not recomputed after clipping (DDIMScheduler's default), so genstudio's DDIM decode of a
-folder equals diffusers' own DDIMScheduler loop on the same noise.
+eps is not recomputed after clipping (DDIMScheduler's default) and each step lands on t - T // steps
+as DDIMScheduler.step has it, so genstudio's DDIM decode of a folder equals diffusers' own
+DDIMScheduler loop on the same noise, for any number of steps.
 
 diffusers is an optional extra (`pip install "genstudio[diffusers]"`): it is imported only when a
 folder is opened, never by importing this module, and `inspect_diffusers_folder` (what `genstudio
@@ -326,7 +327,7 @@ def schedule_from_config(path: Path, config: dict | None) -> tuple[NoiseSchedule
     spacing = _choice(path, config, "timestep_spacing", "leading", SPACINGS)
     offset = _whole(path, config, "steps_offset", 0, 0, T - 1)
     schedule = NoiseSchedule(alphas_cumprod, final_alpha_cumprod=final, spacing=spacing, steps_offset=offset,
-                             prediction=prediction, clip=clip, recompute_eps=False)
+                             prediction=prediction, clip=clip, recompute_eps=False, previous="stride")
     text = (f"{T} timesteps, {described}, {prediction} prediction, "
             f"{'x_0 clipped to ' + format(clip, 'g') if clip is not None else 'x_0 not clipped'}, "
             f"{spacing} spacing" + (f" (offset {offset})" if offset else "") + f", final alpha-bar {final:.6g}")

@@ -79,6 +79,9 @@ CASES = {
     "v-cosine-clip-range": ("DDIMScheduler", dict(prediction_type="v_prediction", beta_schedule="squaredcos_cap_v2",
                                                   clip_sample=True, clip_sample_range=0.5, set_alpha_to_one=False,
                                                   timestep_spacing="trailing"), "beside", 10),
+    # 30 steps do not divide T: diffusers steps from t to t - T // 30, between the listed timesteps.
+    "trailing-30-steps": ("DDIMScheduler", dict(clip_sample=False, timestep_spacing="trailing"), "subfolder", 30),
+    "linspace-30-steps": ("DDIMScheduler", dict(clip_sample=True, timestep_spacing="linspace"), "pipeline", 30),
     "ddpm-scaled-linear-sample": ("DDPMScheduler", dict(beta_schedule="scaled_linear", beta_start=0.00085,
                                                         beta_end=0.012, prediction_type="sample",
                                                         num_train_timesteps=500), "pipeline", 20),
@@ -150,17 +153,19 @@ def test_class_conditional_unet_decodes_each_sample_with_its_label(tmp_path):
     assert any("guidance is not available" in note for note in opened.card.notes)
 
 
-def test_inverting_a_decoded_sample_returns_close_to_it(tmp_path):
-    """DDIM inversion with the folder's schedule and U-Net: decode(encode(x)) is close to x. The
-    U-Net's output is scaled down, so it is near the optimal v-predictor of N(0, I) data, for which
-    50 first-order DDIM steps invert to a few per cent."""
+@pytest.mark.parametrize("spacing", ["leading", "linspace"])
+def test_inverting_a_decoded_sample_returns_close_to_it(tmp_path, spacing):
+    """DDIM inversion with the folder's schedule and U-Net: decode(encode(x)) is close to x, also where
+    diffusers' steps land between the listed timesteps (linspace). The U-Net's output is scaled down,
+    so it is near the optimal v-predictor of N(0, I) data, for which 50 first-order DDIM steps invert
+    to a few per cent."""
     import diffusers
 
     unet = make_unet(seed=7)
     with torch.no_grad():
         unet.conv_out.weight.mul_(0.05)
         unet.conv_out.bias.mul_(0.05)
-    scheduler = diffusers.DDIMScheduler(prediction_type="v_prediction", clip_sample=False)
+    scheduler = diffusers.DDIMScheduler(prediction_type="v_prediction", clip_sample=False, timestep_spacing=spacing)
     model = open_model(save_pipeline(tmp_path / "inv", unet, scheduler)).model
     z = noise(4, seed=3) * 0.3                       # decodes inside [0, 1], so nothing is clamped
     x = model.decode(z)                              # the model's 50 steps

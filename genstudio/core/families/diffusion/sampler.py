@@ -64,7 +64,7 @@ def ddim_sample(predict: Predict, schedule: NoiseSchedule, x: torch.Tensor, step
     for i in range(start, len(timesteps)):
         _check(should_stop)
         t = timesteps[i]
-        prev = timesteps[i + 1] if i + 1 < len(timesteps) else -1
+        prev = schedule.previous_timestep(timesteps, i)
         a_t, a_p = schedule.alpha_bar(t), schedule.alpha_bar(prev)
         x0, eps = _x0_and_eps(schedule, x, predict(x, t), a_t)
         sigma = eta * ((1 - a_p) / (1 - a_t) * (1 - a_t / a_p)) ** 0.5 if eta > 0 else 0.0
@@ -81,14 +81,14 @@ def ddim_invert(predict: Predict, schedule: NoiseSchedule, x0: torch.Tensor, ste
     Each move from timestep p up to t evaluates the network at the point it leaves with t's
     conditioning (eps(x_p, t) stands in for eps(x_t, t), the usual first-order inversion), so
     decoding the result with the same `steps` returns close to x_0."""
-    timesteps = schedule.sampling_timesteps(steps)[::-1]           # ascending
-    x, prev = x0, -1
-    for t in timesteps:
+    timesteps = schedule.sampling_timesteps(steps)                 # descending; walked from the end
+    x = x0
+    for i in reversed(range(len(timesteps))):
         _check(should_stop)
-        a_p, a_t = schedule.alpha_bar(prev), schedule.alpha_bar(t)
+        t = timesteps[i]
+        a_p, a_t = schedule.alpha_bar(schedule.previous_timestep(timesteps, i)), schedule.alpha_bar(t)
         x0_hat, eps = _x0_and_eps(schedule, x, predict(x, t), a_p, clip=False)
         x = a_t ** 0.5 * x0_hat + (1 - a_t) ** 0.5 * eps
-        prev = t
     return x
 
 

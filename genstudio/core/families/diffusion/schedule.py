@@ -16,6 +16,7 @@ import torch
 
 BETA_SCHEDULES = ("linear", "cosine", "scaled_linear")
 SPACINGS = ("trailing", "leading", "linspace")
+PREVIOUS = ("listed", "stride")
 
 
 def make_betas(kind: str, timesteps: int, beta_start: float = 1e-4, beta_end: float = 0.02) -> torch.Tensor:
@@ -45,6 +46,7 @@ class NoiseSchedule:
     prediction: str = "epsilon"           # what the network predicts: epsilon, v_prediction or sample
     clip: float | None = 1.0              # clamp the predicted x_0 to [-clip, clip]; None: do not
     recompute_eps: bool = True            # after clamping x_0, make eps agree with it (diffusers' default: no)
+    previous: str = "listed"              # where a step from t lands: see previous_timestep
 
     @classmethod
     def from_betas(cls, betas: torch.Tensor, **kwargs) -> "NoiseSchedule":
@@ -72,6 +74,17 @@ class NoiseSchedule:
         else:
             raise ValueError(f"unknown timestep spacing '{self.spacing}': choose one of {', '.join(SPACINGS)}")
         return [int(t) for t in chosen.clamp(0, T - 1).flip(0).tolist()]
+
+    def previous_timestep(self, timesteps: list[int], i: int) -> int:
+        """The timestep a DDIM step from timesteps[i] (of the descending list) lands on; -1: the clean end.
+        "listed": the next timestep in the list. "stride": t - T // steps, as diffusers' DDIMScheduler.step
+        computes it for the folders it saved: the same for "leading" spacing, and for "trailing" when the
+        steps divide T; otherwise (and mostly for "linspace") it lands between listed timesteps."""
+        if self.previous == "stride":
+            return max(timesteps[i] - self.timesteps // len(timesteps), -1)
+        if self.previous != "listed":
+            raise ValueError(f"unknown previous-timestep rule '{self.previous}': choose one of {', '.join(PREVIOUS)}")
+        return timesteps[i + 1] if i + 1 < len(timesteps) else -1
 
     def add_noise(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         """x_t for a batch: x0 and noise (B, ...), t (B,) integer timesteps."""
