@@ -117,14 +117,6 @@ class ExploreSession:
         self.decode_options[key] = value
         self.events.settings.emit(self)
 
-    def set_decode_options(self, options: dict) -> None:
-        for key in options:
-            if key not in self.decode_options:
-                raise ValueError(f"'{key}' is not a decode setting of this model (it takes "
-                                 f"{', '.join(self.decode_options) or 'none'})")
-        self.decode_options.update(options)
-        self.events.settings.emit(self)
-
     def set_latent(self, z: torch.Tensor) -> None:
         """Make `z` (any shape with D values) current; direction sliders restart from it."""
         z = torch.as_tensor(z).detach().reshape(-1).float().clone()
