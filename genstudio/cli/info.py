@@ -144,7 +144,7 @@ def _diffusers_info(args) -> int:
         ("labels", labels),
         ("scheduler", f"{found.scheduler} ({where(found.scheduler_config_path)})" if found.scheduler else "none"),
         ("schedule", found.schedule_text),
-        ("sampling", f"DDIM, {steps} steps and eta 0 unless told otherwise"),
+        ("sampling", f"DDIM, {steps} steps and eta 0 unless told otherwise (genstudio sample --steps, --eta)"),
         ("code", "none runs: genstudio reads the config JSON and the safetensors weights as data"),
         ("diffusers", f"saved by {found.diffusers_version or 'an unknown version'}; "
                       f"{_installed('diffusers') or 'not installed here (opening it needs ' + INSTALL + ')'}"),

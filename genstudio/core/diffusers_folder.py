@@ -328,7 +328,7 @@ def schedule_from_config(path: Path, config: dict | None) -> tuple[NoiseSchedule
     offset = _whole(path, config, "steps_offset", 0, 0, T - 1)
     schedule = NoiseSchedule(alphas_cumprod, final_alpha_cumprod=final, spacing=spacing, steps_offset=offset,
                              prediction=prediction, clip=clip, recompute_eps=False, previous="stride")
-    text = (f"{T} timesteps, {described}, {prediction} prediction, "
+    text = (f"{T} timesteps, {described}, predicts {prediction}, "
             f"{'x_0 clipped to ' + format(clip, 'g') if clip is not None else 'x_0 not clipped'}, "
             f"{spacing} spacing" + (f" (offset {offset})" if offset else "") + f", final alpha-bar {final:.6g}")
     return schedule, text
