@@ -103,6 +103,12 @@ def test_sampler_settings_change_the_image(qtbot, window, diffusion, model):
     noisy = full_image(qtbot, explore, lambda: explore.option_boxes["eta"].setValue(0.8))
     assert not np.allclose(noisy, three, atol=1e-3)
     assert np.allclose(noisy, decoded(model, z, steps=3, eta=0.8), atol=1e-4)       # eta's noise is seeded
+    # With no more steps than the preview's, a moved latent decodes in full at once.
+    full_image(qtbot, explore, lambda: explore.option_boxes["steps"].setValue(PREVIEW_STEPS))
+    kinds = []
+    explore.imageRendered.connect(kinds.append)
+    full_image(qtbot, explore, lambda: explore.sliders.sliders[0].setValue(-150))
+    assert kinds == ["full"] and explore.timing.text().startswith(f"{PREVIEW_STEPS} sampling steps")
 
 
 def test_guidance_for_a_conditional_model(qtbot, window, mnist, tmp_path):

@@ -304,12 +304,14 @@ class ExplorePanel(QWidget):
         return self.session.label, tuple(sorted(self.session.decode_options.items()))
 
     def _preview_options(self) -> dict | None:
-        """The options of a preview decode, or None when the family has none (or they change nothing)."""
+        """The options of a preview decode, or None when the family has none or the chosen settings
+        are already as cheap (a preview value is the cheap end of its setting, e.g. 2 of 20 steps:
+        with 1 step chosen, a 2-step preview would only be slower)."""
         if self.info is None:
             return None
         full = dict(self.session.decode_options)
-        preview = {**full, **self.info.preview_options()}
-        return None if preview == full else preview
+        cheaper = {k: v for k, v in self.info.preview_options().items() if k in full and v < full[k]}
+        return {**full, **cheaper} if cheaper else None
 
     def _uses_directions(self) -> bool:
         return self.info is not None and self.info.latent_dim > DIRECT_LIMIT
