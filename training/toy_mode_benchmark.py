@@ -1,6 +1,7 @@
 """Reproduce the 2-D mode-collapse tables of docs/diagnostics.md with genstudio's engine.
 
-Trains the vanilla GAN (preset "toy") and genstudio's best point preset ("toy-best") on ring-8 and
+Trains the vanilla GAN (preset "toy"), genstudio's best GAN point preset ("toy-best") and the
+diffusion family's MLP denoiser ("diffusion:toy", sampled with its 100 DDIM steps) on ring-8 and
 grid-25, 5 seeds each, with the same step budget, then scores 2,500 samples per run the way the
 VEEGAN and PacGAN tables do (genstudio.core.metrics.toy): modes covered (>= 1 high-quality sample;
 PacGAN's >= 20 is shown too), % high-quality samples (within 3 std of the nearest mode) and the KL
@@ -8,6 +9,9 @@ of the HQ mode histogram against uniform. Prints mean ± std over seeds beside t
 
     .venv/bin/python training/toy_mode_benchmark.py                 # the full table
     .venv/bin/python training/toy_mode_benchmark.py --seeds 2 --presets toy-best --json out.json
+    .venv/bin/python training/toy_mode_benchmark.py --seeds 3 --presets diffusion:toy
+
+A preset is "name" (a GAN preset) or "family:name".
 
 Runs go to `--jobs` worker processes with one torch thread each (small MLPs use one core better
 than two threads). The full table (20 runs of 12,000 steps) took 1,015 s on 2 CPU cores with 2
@@ -35,7 +39,7 @@ from genstudio.core.engine import TrainConfig, Trainer  # noqa: E402
 from genstudio.core.metrics.toy import TOY_SAMPLES, toy_metrics  # noqa: E402
 
 STEPS = 12_000
-PRESETS = ("toy", "toy-best")
+PRESETS = ("toy", "toy-best", "diffusion:toy")
 MIXTURES = ("ring8", "grid25")
 
 # (model, source, ring-8 (modes, %HQ), grid-25 (modes, %HQ)) from docs/diagnostics.md.
@@ -49,11 +53,17 @@ PUBLISHED = [
 ]
 
 
+def family_and_preset(preset: str) -> tuple[str, str]:
+    family, _, name = preset.rpartition(":")
+    return family or "gan", name
+
+
 def run_one(preset: str, mixture: str, seed: int, steps: int) -> dict:
-    """Train one GAN with the engine and score 2,500 samples; runs in a worker process."""
+    """Train one model with the engine and score 2,500 samples; runs in a worker process."""
     torch.set_num_threads(1)
     start = time.perf_counter()
-    config = TrainConfig(family="gan", preset=preset, data=mixture, steps=steps, seed=seed, device="cpu",
+    family, name = family_and_preset(preset)
+    config = TrainConfig(family=family, preset=name, data=mixture, steps=steps, seed=seed, device="cpu",
                          sample_every_s=0, report_every=steps, autosave_every=0, n_samples=4)
     trainer = Trainer(config, dataset=load_toy(mixture))
     last = {}
@@ -62,6 +72,7 @@ def run_one(preset: str, mixture: str, seed: int, steps: int) -> dict:
             last = report.scalars
         elif report.kind == "diverged":
             raise RuntimeError(f"{preset} on {mixture}, seed {seed}: {report.message}")
+    trainer.model.eval()
     samples = trainer.model.sample(TOY_SAMPLES, torch.Generator().manual_seed(10_000 + seed))
     figures = toy_metrics(samples, TOY_MIXTURES[mixture])
     return {"preset": preset, "mixture": mixture, "seed": seed, "steps": steps,
@@ -112,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         for future in futures:
             r = future.result()
             results.append(r)
-            print(f"{r['preset']:>9} {r['mixture']:>6} seed {r['seed']}: modes {r['modes_covered']:>2} "
+            print(f"{r['preset']:>13} {r['mixture']:>6} seed {r['seed']}: modes {r['modes_covered']:>2} "
                   f"(>= 20: {r['modes_covered_min20']:>2})  HQ {r['hq_percent']:5.1f} %  "
                   f"KL {r['kl_modes_uniform'] if r['kl_modes_uniform'] is None else round(r['kl_modes_uniform'], 3)}  "
                   f"{r['seconds']:.0f} s", flush=True)

@@ -90,6 +90,16 @@ def test_family_contract(family_name, preset_name, mnist, ring8, tmp_path):
 
         kl = kl_per_dimension(model, data.data[:32])
         assert kl.shape == (model.latent_dim,) and (kl >= 0).all()
+    if Capability.VARIATIONS in capabilities:
+        with torch.no_grad():
+            varied = model.variations(x[0], 3, strength=0.5)
+        assert varied.shape == (3, *data.shape) and torch.isfinite(varied).all()
+    for setting in family.decode_settings:    # every decoder setting is accepted at its default
+        if model.num_classes or not setting.conditional:
+            with torch.no_grad():
+                out = model.decode(z[:1], labels[:1] if labels is not None else None,
+                                   **{setting.key: setting.default_for(loaded.card.config.to_dict())})
+            assert out.shape == (1, *data.shape)
     if Capability.DECISION_SURFACE in capabilities:
         surface = model.decision_surface((-1.5, 1.5, -1.5, 1.5), resolution=8)
         assert surface.shape == (8, 8) and np.isfinite(surface).all()
