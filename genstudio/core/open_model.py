@@ -100,6 +100,7 @@ class ModelInfo:
         if not isinstance(options, dict):
             raise GenStudioError(f"{where}: decode options must be an object of setting names and numbers")
         settings = {s.key: s for s in self.decode_settings}
+        config = self.card.config.to_dict()
         checked = {}
         for key, value in options.items():
             setting = settings.get(key)
@@ -108,9 +109,10 @@ class ModelInfo:
                 raise GenStudioError(f"{where}: '{key}' is not a decode setting of this {self.family} model "
                                      f"(it takes {takes})")
             number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-            if not number or not setting.minimum <= value <= setting.maximum:
+            maximum = setting.maximum_for(config)
+            if not number or not setting.minimum <= value <= maximum:
                 raise GenStudioError(f"{where}: {key} must be a number from {setting.minimum:g} to "
-                                     f"{setting.maximum:g}, not {value!r:.40}")
+                                     f"{maximum:g}, not {value!r:.40}")
             if setting.kind is int and value != int(value):
                 raise GenStudioError(f"{where}: {key} must be a whole number, not {value!r}")
             checked[key] = setting.kind(value)

@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genstudio.core.data.pixels import to_unit_float
 from genstudio.core.latent import principal_directions, seeded_latents
 
 POINT_CLOUD = 2000       # samples drawn behind the current point of a 2-D model
@@ -112,20 +111,6 @@ class NearestImages:
         index, distances = index_.query(torch.from_numpy(image), k=self.k)
         found = index_.data[index].view(-1, *index_.shape).numpy()
         return Neighbours(image, found, distances.numpy(), name)
-
-
-@dataclass(frozen=True)
-class EncodeImageFile:
-    """An image file's latent (D,) under an ENCODE model (a dropped file)."""
-
-    path: Path
-
-    @torch.no_grad()
-    def run(self, model, cache: dict) -> torch.Tensor:
-        from genstudio.core.data.image_io import load_image_as
-
-        image = to_unit_float(load_image_as(self.path, tuple(model.data_shape)))[None]
-        return model.encode(image.to(model.device)).detach().cpu().reshape(-1)
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,10 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QInputDial
 from genstudio.core.errors import CheckpointError, GenStudioError
 from genstudio.core.explore_session import ExploreSession
 from genstudio.core.file_checks import printable
-from genstudio.core.families.family import Capability
 from genstudio.core.foreign import is_foreign_name, read_foreign_file, sidecar_path, trust_fingerprint
 from genstudio.core.latent import seeded_latents
 from genstudio.core.open_model import OpenedModel, open_model, snapshot_model
-from genstudio.core.render_requests import EncodeImageFile, ExportImages
+from genstudio.core.render_requests import ExportImages
 from genstudio.ui import consent_dialog
 from genstudio.ui.export_dialog import GridExportDialog
 from genstudio.ui.model_list import LIVE, ModelList, demo_checkpoints
@@ -370,17 +369,12 @@ class MainWindow(QMainWindow):
         if channel.startswith("export-"):
             self.show_status(f"wrote {result}")
             self.exported.emit(str(result))
-        elif channel == "drop-encode":
-            self.session.set_latent(result)
-            self.show_status("the dropped image is encoded; its latent is in the explorer")
 
     def _render_failed(self, channel: str, message: str) -> None:
         if channel == "image":
             self.show_error(f"cannot decode: {message}")
         elif channel.startswith("export-"):
             self.show_error(f"export failed: {message}")
-        elif channel == "drop-encode":
-            self.show_error(message)
 
     # --- drag and drop --------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
@@ -395,8 +389,8 @@ class MainWindow(QMainWindow):
 
     def drop_path(self, path: str | Path) -> None:
         """A dropped model (a file, or a diffusers folder) opens. A dropped image goes to the first tool
-        of the open model that takes images (Inspect: a likelihood's measure, a GAN's projection), else
-        it is encoded and pinned."""
+        of the open model that takes images (Inspect: a likelihood's measure, a GAN's projection, an
+        encoder's round trip)."""
         path = Path(path)
         info = self.opened
         if path.is_dir() or path.suffix.lower() not in IMAGE_SUFFIXES or info is None or info.is_points:
@@ -404,8 +398,6 @@ class MainWindow(QMainWindow):
             return
         if self.inspect.take_image(path):
             self.tabs.setCurrentWidget(self.inspect)
-        elif info.has(Capability.ENCODE):
-            self.renderer.submit("drop-encode", EncodeImageFile(path))
         else:
             self.show_error(f"{path.name}: a {info.family} can neither measure, project nor encode an image")
 

@@ -93,6 +93,7 @@ class DecodeSetting:
     default: float = 0.0
     default_field: str = ""
     preview_field: str = ""
+    maximum_field: str = ""                      # a config field that lowers `maximum` for one model
     conditional: bool = False                    # only shown for class-conditional models
 
     @property
@@ -103,6 +104,12 @@ class DecodeSetting:
         """This setting's starting value for a model with these config values."""
         value = config.get(self.default_field, self.default) if self.default_field else self.default
         return self.kind(value)
+
+    def maximum_for(self, config: dict) -> float:
+        """The largest value a model with these config values takes (its timestep count for steps)."""
+        if self.maximum_field and self.maximum_field in config:
+            return min(self.maximum, config[self.maximum_field])
+        return self.maximum
 
 
 @dataclass(frozen=True)

@@ -262,14 +262,16 @@ class ExplorePanel(QWidget):
                 item.widget().deleteLater()
         self.option_boxes = {}
         settings = self.info.decode_settings
+        config = self.info.card.config.to_dict()
         for i, setting in enumerate(settings):
+            maximum = setting.maximum_for(config)
             if setting.kind is int:
                 box = QSpinBox()
-                box.setRange(int(setting.minimum), int(setting.maximum))
+                box.setRange(int(setting.minimum), int(maximum))
             else:
                 box = QDoubleSpinBox()
                 box.setDecimals(setting.decimals)
-                box.setRange(setting.minimum, setting.maximum)
+                box.setRange(setting.minimum, maximum)
                 box.setSingleStep(5 * 10 ** -setting.decimals)
             box.setObjectName(f"decode-{setting.key}")
             box.setKeyboardTracking(False)           # typing "50" decodes once, not at "5" and again at "50"

@@ -43,7 +43,7 @@ FAMILY = Family(
     decode_settings=(
         DecodeSetting("steps", "Sampling steps", "DDIM steps from x_T to the image: more is slower and finer",
                       kind=int, minimum=1, maximum=1000, decimals=0, default=20, default_field="sample_steps",
-                      preview_field="preview_steps"),
+                      preview_field="preview_steps", maximum_field="timesteps"),
         DecodeSetting("eta", "Eta", "0: deterministic DDIM (one image per latent); 1: DDPM-like fresh noise each step",
                       minimum=0.0, maximum=1.0, decimals=2),
         DecodeSetting("guidance", "Guidance", "Classifier-free guidance w: eps = (1 + w) eps(x, class) - w eps(x); "
