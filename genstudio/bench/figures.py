@@ -55,6 +55,15 @@ def bench_diagnostics() -> dict:
     return result
 
 
+def _previews(path: Path) -> bool:
+    """Whether a checkpoint's family decodes with a progressive preview (read from its card alone)."""
+    from genstudio.core import registry
+    from genstudio.core.checkpoints import read_card
+
+    card = read_card(path)
+    return bool(registry.get(card.family).preview_options(card.config.to_dict()))
+
+
 def bench_ui() -> dict:
     """Figures that need the window; offscreen when there is no display."""
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") and sys.platform.startswith("linux"):
@@ -65,13 +74,24 @@ def bench_ui() -> dict:
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:
         window = ui.make_window(Path(tmp))
-        latency = ui.slider_latency(window, demo_checkpoints())
+        demos = demo_checkpoints()
+        previewing = [p for p in demos if _previews(p)]
+        latency = ui.slider_latency(window, [p for p in demos if p not in previewing])
         figures["slider_latency_ms"] = latency
         print("slider latency (set slider -> decode -> image repainted), ms, bar p95 <= 8:")
         for family, row in latency.items():
             print(f"  {family:<5} {row['checkpoint']:<24} p50 {row['p50']:6.2f}   p95 {row['p95']:6.2f}   "
                   f"max {row['max']:6.1f}   (n={row['n']})", flush=True)
-        vae = [p for p in demo_checkpoints() if p.stem == "vae-mnist"]
+        for path in previewing:
+            row = ui.progressive_latency(window, path)
+            figures.setdefault("progressive_latency_ms", {})[path.stem] = row
+            steps = ", ".join(f"{k} {v:g}" for k, v in row["full_options"].items())
+            print(f"progressive preview ({path.name}; set slider -> preview on screen, rest -> full decode on "
+                  f"screen), ms: preview ({', '.join(f'{k} {v:g}' for k, v in row['preview_options'].items())}) "
+                  f"p50 {row['preview_ms']['p50']:.1f} p95 {row['preview_ms']['p95']:.1f} (bar <= 30); "
+                  f"full ({steps}) p50 {row['full_ms']['p50']:.1f} p95 {row['full_ms']['p95']:.1f} (bar <= 250)",
+                  flush=True)
+        vae = [p for p in demos if p.stem == "vae-mnist"]
         if vae:
             mapped = ui.latent_map(window, vae[0])
             figures["latent_map"] = mapped

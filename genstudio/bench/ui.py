@@ -86,6 +86,42 @@ def slider_latency(window, checkpoints: list[Path], moves: int = 200) -> dict:
     return results
 
 
+def progressive_latency(window, checkpoint: Path, moves: int = 60) -> dict:
+    """A family that previews (diffusion): set one latent slider -> the preview decode on screen, and,
+    once the hand rests, the full decode's request -> the full image on screen. Each move waits for
+    both, so every preview and every full decode is timed alone."""
+    window.open_path(checkpoint)
+    explore = window.explore
+    _wait(explore.imageRendered, 60_000)
+    if explore.slider_mode.currentText() == "Principal directions":
+        explore.slider_mode.setCurrentIndex(1)
+    slider = explore.sliders.sliders[0]
+    requested: dict[str, float] = {}
+    explore.imageRequested.connect(lambda kind: requested.__setitem__(kind, time.perf_counter()))
+    shown: list[str] = []
+    explore.imageRendered.connect(shown.append)
+    previews, fulls = [], []
+    for i in range(moves):
+        value = int(300 * np.sin(i / 7)) or 1
+        if value == slider.value():
+            value += 1
+        shown.clear()
+        start = time.perf_counter()
+        slider.setValue(value)
+        while "preview" not in shown:
+            if not _wait(explore.imageRendered, 30_000):
+                raise RuntimeError(f"{checkpoint.name}: no preview after moving the slider")
+        previews.append((time.perf_counter() - start) * 1000)
+        while "full" not in shown:
+            if not _wait(explore.imageRendered, 30_000):
+                raise RuntimeError(f"{checkpoint.name}: no full image after the slider rested")
+        fulls.append((time.perf_counter() - requested["full"]) * 1000)
+    options = window.opened.decode_defaults()
+    return {"checkpoint": checkpoint.name, "full_options": options, "preview_options": window.opened.preview_options(),
+            "preview_ms": _percentiles(previews[5:]), "full_ms": _percentiles(fulls[5:]),
+            "bar_preview_p95": 30.0, "bar_full_p95": 250.0}
+
+
 def latent_map(window, vae_checkpoint: Path, hovers: int = 100) -> dict:
     """Encode the data set with the demo VAE and draw the scatter; then hover decode latency."""
     from PySide6.QtWidgets import QApplication

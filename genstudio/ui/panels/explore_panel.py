@@ -38,6 +38,7 @@ SETTINGS_PER_ROW = 3     # decode-setting controls side by side in the Sampler g
 class ExplorePanel(QWidget):
     status = Signal(str)
     latentChanged = Signal()             # the session's latent moved (any cause)
+    imageRequested = Signal(str)         # "preview" or "full": a decode of the current latent was asked for
     imageRendered = Signal(str)          # "preview" or "full": which decode the image now shows
 
     def __init__(self, renderer: Renderer, session: ExploreSession | None = None, parent=None):
@@ -479,6 +480,7 @@ class ExplorePanel(QWidget):
         self._image_request = (kind, options, full)
         request = DecodePoint(z, labels, options) if self.info.is_points else Decode(z, labels, options)
         self.renderer.submit("image", request)
+        self.imageRequested.emit(kind)
 
     def caption(self, kind: str, options: dict, full: dict, ms: float) -> str:
         """What the image shows: "preview: 2 of 20 sampling steps" or "20 sampling steps", and the time."""
