@@ -27,6 +27,7 @@ import pytest
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
+DEMOS = sorted(p.name for p in (REPO / "resources" / "checkpoints").glob("*.safetensors"))   # the bundled demos
 RESOURCES = REPO / "resources"
 BUILD_INPUTS = ("pyproject.toml", "setup.py", "README.md", "genstudio", "resources")
 SKIP_NAMES = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
@@ -114,7 +115,7 @@ def test_wheel_carries_the_resources_and_every_module(install):
     resources = sorted(n.removeprefix("genstudio/resources/") for n in names if n.startswith("genstudio/resources/"))
     assert resources == _resource_files()
     for needed in ("checkpoints/gan-mnist.safetensors", "checkpoints/vae-mnist.safetensors",
-                   "checkpoints/flow-mnist.safetensors", "data/mnist/README.md", "icons/genstudio.png",
+                   "checkpoints/flow-mnist.safetensors", "checkpoints/diffusion-mnist.safetensors", "data/mnist/README.md", "icons/genstudio.png",
                    "genstudio.desktop"):
         assert needed in resources
     modules = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "genstudio").rglob("*.py")
@@ -131,7 +132,7 @@ def test_installed_package_resolves_to_the_venv(install):
         assert path.is_relative_to(venv), f"{key}: {path} is not under {venv}"
         assert not path.is_relative_to(REPO), f"{key}: {path} is in the source tree"
     assert Path(found["gan"]).is_file()
-    assert found["checkpoints"] == ["flow-mnist.safetensors", "gan-mnist.safetensors", "vae-mnist.safetensors"]
+    assert found["checkpoints"] == DEMOS
     assert found["editable_finder"] == []
 
 
@@ -170,7 +171,7 @@ def test_editable_install_finds_the_source_folder(install):
     assert Path(found["genstudio"]).resolve() == src / "genstudio" / "__init__.py"
     assert Path(found["genstudio.resources"]).resolve() == src / "resources" / "__init__.py"
     assert Path(found["resources_root"]).resolve() == src / "resources"
-    assert Path(found["gan"]).is_file() and len(found["checkpoints"]) == 3
+    assert Path(found["gan"]).is_file() and found["checkpoints"] == DEMOS
     assert found["editable_finder"]   # through setuptools' editable finder, not a copy
 
 
