@@ -35,9 +35,6 @@ class DDIMModel(GenerativeModel):
     def predictor(self, labels: torch.Tensor | None = None, guidance: float = 0.0):
         raise NotImplementedError
 
-    def sampler_defaults(self) -> dict:
-        return {"steps": self.config.sample_steps, "eta": 0.0, "guidance": self.config.guidance, "seed": 0}
-
     def _settings(self, steps, guidance) -> tuple[int, float]:
         steps = self.config.sample_steps if steps is None else int(steps)
         guidance = self.config.guidance if guidance is None else float(guidance)

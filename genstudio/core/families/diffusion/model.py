@@ -46,7 +46,6 @@ class Diffusion(DDIMModel):
         # Images clamp the predicted x_0 to the data range [-1, 1]; points have no such range.
         self.schedule = NoiseSchedule.from_betas(make_betas(cfg.schedule, cfg.timesteps, cfg.beta_start, cfg.beta_end),
                                                  spacing=cfg.spacing, clip=None if self.is_points else 1.0)
-        self._alphas = self.schedule.alphas_cumprod.float()          # (T,) for training on any device
 
     # --- the denoiser -------------------------------------------------------------------------------
     def predictor(self, labels: torch.Tensor | None = None, guidance: float = 0.0):
@@ -83,8 +82,7 @@ class Diffusion(DDIMModel):
         n = len(x0)
         t = self._stratified_timesteps(n, generator, x0.device)
         noise = torch.randn(x0.shape, generator=generator, device=x0.device)
-        a = self._alphas.to(x0.device)[t].view(-1, *([1] * (x0.ndim - 1)))
-        x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise
+        x_t = self.schedule.add_noise(x0, t, noise)
         labels = None
         if self.num_classes and y is not None:
             labels = y.long()
