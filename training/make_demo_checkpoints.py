@@ -1,15 +1,21 @@
 """Train the demo checkpoints shipped in resources/checkpoints/ on the bundled MNIST test set.
 
     python training/make_demo_checkpoints.py [--minutes-scale 1.0] [--out resources/checkpoints]
+                                             [--only NAME] [--refine-only]
 
 The recipes come from the family registry (each family's `demos`): a preset plus small overrides
-chosen so that the files stay a few MB in all and train on a 2-core laptop CPU in minutes. The files hold weights only (no optimiser state):
-they are for exploring, not resuming. A sample grid of each lands beside them in --grids.
+chosen so that the files stay a few MB in all and train on a 2-core laptop CPU. A recipe may have a
+second stage (`refine_steps`): more steps from the first stage's weights with a fresh optimiser and
+a lower learning rate. `--refine-only` runs only that stage, from the file already in --out (made
+by the first stage), so a demo can be settled further without training it again from scratch.
+The files hold weights only (no optimiser state): they are for exploring, not resuming. A sample
+grid of each lands beside them in --grids.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -17,44 +23,77 @@ from pathlib import Path
 import torch
 
 from genstudio.core import registry
-from genstudio.core.checkpoints import save_checkpoint
+from genstudio.core.checkpoints import load_checkpoint, save_checkpoint
 from genstudio.core.data.spec import load_dataset
 from genstudio.core.engine import TrainConfig, Trainer
 from genstudio.core.export import save_grid
+from genstudio.core.families.family import DemoRecipe
 
 
-def recipes() -> dict[str, TrainConfig]:
-    """Every registered family's demo recipes as training configs, by file stem."""
-    return {demo.name: TrainConfig(family=family.name, preset=demo.preset, data=demo.data, steps=demo.steps,
-                                   seed=demo.seed, model=dict(demo.model), hyper=dict(demo.hyper))
-            for family in registry.families() for demo in family.demos}
+def recipes() -> dict[str, tuple[str, DemoRecipe]]:
+    """Every registered family's demo recipes, with their family's name, by file stem."""
+    return {demo.name: (family.name, demo) for family in registry.families() for demo in family.demos}
 
 
-def train_recipe(name: str, config: TrainConfig, out: Path, grids: Path, scale: float) -> dict:
-    config.steps = max(int(config.steps * scale), 1)
-    config.sample_every_s = 0
-    config.report_every = 50
-    config.eval_batch = 1000
-    dataset = load_dataset(config.data)
-    trainer = Trainer(config, dataset=dataset)
-    start = time.perf_counter()
-    last_step = None
+def stage_config(family: str, demo: DemoRecipe, steps: int, hyper: dict) -> TrainConfig:
+    return TrainConfig(family=family, preset=demo.preset, data=demo.data, steps=steps, seed=demo.seed,
+                       model=dict(demo.model), hyper=hyper, sample_every_s=0, report_every=50, eval_batch=1000)
+
+
+def run_stage(name: str, trainer: Trainer) -> dict:
+    """Train to the config's step count; the last samples and their evaluation."""
+    result = {}
     for report in trainer.run():
         if report.kind == "step":
-            last_step = report
+            result["last_train_figures"] = report.scalars
             if report.step % 500 == 0:
                 figures = ", ".join(f"{k} {v:.3f}" for k, v in report.scalars.items())
                 print(f"  {name} step {report.step}: {figures} ({report.images_per_sec:.0f} img/s)", flush=True)
         elif report.kind == "samples":
-            samples, evaluation = report.samples, report.scalars
+            result["samples"], result["evaluation"] = report.samples, report.scalars
         elif report.kind == "diverged":
             raise SystemExit(f"{name}: {report.message}")
+    return result
+
+
+def train_recipe(name: str, family: str, demo: DemoRecipe, out: Path, grids: Path, scale: float,
+                 refine_only: bool) -> dict:
+    path = out / f"{name}.safetensors"
+    dataset = load_dataset(demo.data)
+    first_steps = max(int(demo.steps * scale), 1)
+    refine_steps = int(demo.refine_steps * scale)
+    stages = []
+    start = time.perf_counter()
+    if refine_only:
+        if not refine_steps:
+            raise SystemExit(f"{name}: its recipe has no refine stage")
+        previous = load_checkpoint(path, expect_family=family)
+        first_steps = previous.step
+        recorded = previous.card.train              # the first stage, as the file records it
+        stages.append(recorded["stages"][0] if recorded.get("stages") else
+                      {"steps": first_steps, "hyper": recorded.get("hyper")})
+    else:
+        trainer = Trainer(stage_config(family, demo, first_steps, dict(demo.hyper)), dataset=dataset)
+        result = run_stage(name, trainer)
+        previous = trainer
+        stages.append({"steps": first_steps, "hyper": trainer.hyper})
+    if refine_steps:
+        trainer = Trainer(stage_config(family, demo, first_steps + refine_steps,
+                                       {**demo.hyper, **demo.refine_hyper}), dataset=dataset)
+        # The first stage's weights and EMA (load_state_dict copies into the parameters the fresh
+        # optimiser already holds), and its step count, so the batches go on where it stopped.
+        trainer.model.load_state_dict(previous.model.state_dict())
+        trainer.step = first_steps
+        result = run_stage(name, trainer)
+        stages.append({"steps": refine_steps, "hyper": trainer.hyper, "from_step": first_steps})
     minutes = (time.perf_counter() - start) / 60
-    path = save_checkpoint(out / f"{name}.safetensors", trainer.model, trainer.card())
-    grid = save_grid(samples, grids / f"{name}.png", cols=8, scale=2)
-    summary = {"checkpoint": str(path), "bytes": path.stat().st_size, "steps": trainer.step,
+    card = trainer.card()
+    card = dataclasses.replace(card, train={**card.train, "stages": stages})
+    path = save_checkpoint(path, trainer.model, card)
+    grid = save_grid(result["samples"], grids / f"{name}.png", cols=8, scale=2)
+    summary = {"checkpoint": str(path), "bytes": path.stat().st_size, "steps": trainer.step, "stages": stages,
                "cpu_minutes": round(minutes, 2), "threads": torch.get_num_threads(), "grid": str(grid),
-               "last_train_figures": last_step.scalars if last_step else {}, "evaluation": evaluation}
+               "last_train_figures": result.get("last_train_figures", {}), "evaluation": result["evaluation"]}
     print(json.dumps({name: summary}, indent=2), flush=True)
     return summary
 
@@ -66,10 +105,12 @@ def main() -> None:
     all_recipes = recipes()
     parser.add_argument("--only", choices=sorted(all_recipes), action="append")
     parser.add_argument("--minutes-scale", type=float, default=1.0, help="scale every recipe's step count")
+    parser.add_argument("--refine-only", action="store_true",
+                        help="run only the refine stage, from the demo file already in --out")
     args = parser.parse_args()
     args.grids.mkdir(parents=True, exist_ok=True)
-    results = {name: train_recipe(name, config, args.out, args.grids, args.minutes_scale)
-               for name, config in all_recipes.items() if not args.only or name in args.only}
+    results = {name: train_recipe(name, family, demo, args.out, args.grids, args.minutes_scale, args.refine_only)
+               for name, (family, demo) in all_recipes.items() if not args.only or name in args.only}
     (args.grids / "summary.json").write_text(json.dumps(results, indent=2))
 
 

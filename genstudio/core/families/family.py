@@ -124,6 +124,10 @@ class DemoRecipe:
     model: dict[str, Any] = field(default_factory=dict)
     hyper: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    # A second stage: this many more steps from the first stage's weights (EMA included) with a fresh
+    # optimiser and these hyper-parameter overrides, e.g. a lower learning rate to settle the weights.
+    refine_steps: int = 0
+    refine_hyper: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
