@@ -203,3 +203,45 @@ def test_decode_settings_follow_the_model():
     assert FAMILY.preview_options(config) == {"steps": 3}
     steps = next(s for s in FAMILY.decode_settings if s.key == "steps")
     assert steps.maximum_for(config) == 50 and steps.maximum_for({}) == steps.maximum
+
+
+def test_cached_conditioning_follows_the_weights(mnist):
+    """Inference reuses each (t, label)'s per-block shifts; an optimiser step and the EMA update must
+    not leave it serving the old weights' shifts, and a batch of mixed timesteps must not use them."""
+    model = build("digits-conditional", num_classes=10, ema_decay=0.99)
+    net = model.ema
+    x, y = mnist.batch(torch.arange(4))
+    x_t = torch.randn(4, 1, 28, 28)
+    same_t = torch.full((4,), 300)
+
+    def fresh(t):                                  # train mode computes the shifts every time
+        net.train()
+        try:
+            with torch.no_grad():
+                return net(x_t, t, y)
+        finally:
+            net.eval()
+
+    with torch.no_grad():
+        first = net(x_t, same_t, y)
+        assert len(net._shift_cache) == 0          # four different labels: not a shared condition
+        shared = torch.full((4,), 3)
+        cached = net(x_t, same_t, shared)
+        assert len(net._shift_cache) == 1
+    torch.testing.assert_close(first, fresh(same_t), rtol=0, atol=1e-5)
+    torch.testing.assert_close(cached, net.train()(x_t, same_t, shared), rtol=0, atol=1e-5)
+    net.eval()
+
+    model.train()
+    model.train_step(x, y, model.make_optimizers({"lr": 1e-2}))       # moves the EMA copy too
+    model.eval()
+    with torch.no_grad():
+        after = net(x_t, same_t, shared)
+    assert (after - cached).abs().max() > 1e-4
+    net.train()
+    with torch.no_grad():
+        torch.testing.assert_close(after, net(x_t, same_t, shared), rtol=0, atol=1e-5)
+    net.eval()
+    mixed = torch.tensor([100, 200, 300, 400])
+    with torch.no_grad():
+        torch.testing.assert_close(net(x_t, mixed, y), fresh(mixed), rtol=0, atol=1e-5)
