@@ -126,3 +126,46 @@ class Variations:
         images = model.variations(x[0], int(self.n), float(self.strength), **accepted(model.variations, given))
         return VariationsResult(source, images.float().cpu().numpy(), float(self.strength), int(self.seed),
                                 None if labels is None else int(self.label), self.name)
+
+
+@dataclass
+class CompletionResult:
+    source: np.ndarray                  # (1, C, H, W) in [0, 1]: the image, as its 8-bit values
+    known: np.ndarray                   # (H, W) bool: the pixels kept
+    images: np.ndarray                  # (n, C, H, W): the completions
+    seed: int
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Complete:
+    """n completions of one image (C, H, W) in [0, 1] by a COMPLETION model (a PixelCNN): the pixels
+    where `known` (H, W) is true are kept, the others drawn in raster order given those before them.
+    Streams the completions row by row: `emit((row, rows, images (n, C, H, W)))`."""
+
+    image: torch.Tensor
+    known: torch.Tensor
+    n: int
+    seed: int = 0
+    label: int | None = None
+    options: dict = field(default_factory=dict)
+    name: str = ""
+
+    def run(self, model, cache: dict) -> CompletionResult:
+        return self.run_streaming(model, cache, lambda part: None, lambda: False)
+
+    @torch.no_grad()
+    def run_streaming(self, model, cache: dict, emit, should_stop) -> CompletionResult:
+        if self.n < 1:
+            raise ValueError(f"the number of completions must be at least 1, not {self.n}")
+        known = self.known.bool()
+        if tuple(known.shape) != tuple(model.data_shape[1:]):
+            raise ValueError(f"the mask is {tuple(known.shape)}, the model's images {tuple(model.data_shape[1:])}")
+        x = self.image.reshape(*model.data_shape).float().to(model.device)
+        labels = _labels(model, self.label)
+        rows = model.data_shape[1]
+        given = dict(self.options, labels=labels, seed=int(self.seed), should_stop=should_stop,
+                     on_row=lambda row, images: emit((row, rows, images.float().cpu().numpy().copy())))
+        images = model.complete(x, known, int(self.n), **accepted(model.complete, given))
+        source = ((x.clamp(0, 1) * 255).round() / 255).cpu().numpy()[None]
+        return CompletionResult(source, known.cpu().numpy(), images.float().cpu().numpy(), int(self.seed), self.name)

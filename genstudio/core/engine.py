@@ -48,6 +48,8 @@ from genstudio.core.models.base import GenerativeModel
 log = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
+# Share of the time between sample reports that a row-by-row model's live grid may take to draw.
+LIVE_ROWS_SHARE = 0.1
 
 
 @dataclass
@@ -86,6 +88,7 @@ class Report:
     message: str = ""
     surface: np.ndarray | None = None  # 2-D GANs: D over the plane (R, R), row 0 at the bottom
     surface_bounds: tuple | None = None  # (x0, x1, y0, y1) of `surface`
+    rows_drawn: int | None = None      # a row-by-row model's live samples: rows drawn so far (None: whole)
 
     batch_size: int = 0
 
@@ -210,6 +213,8 @@ class Trainer:
                                         and checkpoint.path.resolve() == self.checkpoint_path.resolve() else None)
         self._perm_epoch = -1
         self._perm: torch.Tensor | None = None
+        self._live: torch.Tensor | None = None      # a row-by-row model's live grid, drawn so far
+        self._live_row = 0
         if self.dataset.is_points:
             self._surface_bounds = plot_bounds(self.dataset.data[:5000].cpu().numpy())
 
@@ -249,14 +254,31 @@ class Trainer:
         return self._perm[start:start + self.batch_size]
 
     @torch.no_grad()
+    def _fixed_labels(self, count: int) -> torch.Tensor | None:
+        return torch.arange(count, device=self.device) % self.model.num_classes if self.model.num_classes else None
+
     def decode_fixed(self, count: int | None = None) -> np.ndarray:
         """Decode the (first `count`) fixed latents: (n, *data_shape) float32 numpy on the CPU."""
         latents = self.fixed_latents[:count]
         with torch.random.fork_rng(devices=self._rng_devices()):
-            labels = None
-            if self.model.num_classes:
-                labels = torch.arange(len(latents), device=self.device) % self.model.num_classes
-            return self.model.decode(latents, labels).float().cpu().numpy()
+            return self.model.decode(latents, self._fixed_labels(len(latents))).float().cpu().numpy()
+
+    def draw_live_rows(self, budget_s: float) -> np.ndarray:
+        """For a model that samples row by row: draw the next rows of the fixed latents' images for
+        about `budget_s` (at least one row) and return the grid so far; after the last row the next
+        call starts a fresh grid. So the live samples fill in as they are drawn, at a bounded cost."""
+        height = self.model.data_shape[1]
+        if self._live_row >= height or self._live is None:
+            self._live, self._live_row = torch.zeros_like(self.fixed_latents), 0
+        start = time.perf_counter()
+        with torch.random.fork_rng(devices=self._rng_devices()):
+            while self._live_row < height:
+                self._live = self.model.draw_rows(self.fixed_latents, self._live, self._live_row, self._live_row + 1,
+                                                  self._fixed_labels(len(self.fixed_latents)))
+                self._live_row += 1
+                if time.perf_counter() - start >= budget_s:
+                    break
+        return self._live.float().cpu().numpy()
 
     def health_problem(self) -> str | None:
         """Why the model as it stands must not be saved (non-finite weights, or a decode of four fixed
@@ -268,11 +290,16 @@ class Trainer:
             return "the weights are finite but decode to NaN/Inf (they overflowed)"
         return None
 
-    def sample_report(self, report) -> "Report":
+    def sample_report(self, report, whole: bool = True) -> "Report":
         """A "samples" report: decoded fixed latents, evaluation figures and, for a GAN on 2-D
-        points, its discriminator's surface over the data's bounds."""
-        samples = self.decode_fixed()
+        points, its discriminator's surface over the data's bounds. A model that samples row by row
+        gives, between the first and the last report (`whole`), the next few rows of its grid."""
         extra = {}
+        if not whole and Capability.SEQUENTIAL_DECODE in registry.capabilities_of(self.model):
+            samples = self.draw_live_rows(LIVE_ROWS_SHARE * self.config.sample_every_s)
+            extra["rows_drawn"] = self._live_row
+        else:
+            samples = self.decode_fixed()
         if Capability.DECISION_SURFACE in registry.capabilities_of(self.model):
             bounds = self._surface_bounds
             extra = {"surface": self.model.decision_surface(bounds), "surface_bounds": bounds}
@@ -399,7 +426,7 @@ class Trainer:
                         return
                     yield report("saved", path=str(self.save()))
                 if cfg.sample_every_s and time.perf_counter() - last_sample >= cfg.sample_every_s and self.step < total:
-                    yield self.sample_report(report)
+                    yield self.sample_report(report, whole=False)
                     last_sample = time.perf_counter()
                 window_start = time.perf_counter()  # reports, saves and samples are not training time
 

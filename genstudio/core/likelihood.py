@@ -45,3 +45,28 @@ def image_bits_per_dim(model, path: str | Path) -> float:
     check_likelihood(model)
     image = load_image_as(path, tuple(model.data_shape))
     return float(bits_per_dim(model, image[None])[0])
+
+
+# A dark-to-bright ramp (black, purple, red, orange, pale yellow) for surprise maps: readable on
+# light and dark themes, and monotone in brightness, so it still reads in grey.
+HEAT = np.array([[0.0, 0.0, 0.02], [0.34, 0.06, 0.43], [0.73, 0.21, 0.33], [0.98, 0.55, 0.04], [0.99, 1.0, 0.64]])
+
+
+def heat_colours(values: np.ndarray, top: float | None = None) -> np.ndarray:
+    """(H, W) non-negative values -> (3, H, W) RGB in [0, 1]: 0 is black, `top` (default the maximum)
+    the brightest."""
+    top = float(values.max()) if top is None else float(top)
+    t = np.clip(values / top, 0.0, 1.0) if top > 0 else np.zeros_like(values)
+    stops = np.linspace(0.0, 1.0, len(HEAT))
+    return np.stack([np.interp(t, stops, HEAT[:, c]) for c in range(3)]).astype(np.float32)
+
+
+@torch.no_grad()
+def surprise_map(model, image: torch.Tensor, label: int | None = None) -> np.ndarray:
+    """-log p(x_i | x_<i) in nats per pixel (H, W) of one image (C, H, W) in [0, 1] or uint8, under a
+    model with the PIXEL_LIKELIHOOD capability (its channels summed)."""
+    if Capability.PIXEL_LIKELIHOOD not in registry.capabilities_of(model):
+        raise ValueError(f"a per-pixel likelihood needs an autoregressive image model; this is a {model.family}")
+    x = to_unit_float(image) if image.dtype == torch.uint8 else image.float()
+    labels = None if label is None or not model.num_classes else torch.tensor([int(label)], device=model.device)
+    return model.pixel_nll(x.reshape(1, *model.data_shape).to(model.device), labels)[0].float().cpu().numpy()

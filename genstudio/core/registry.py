@@ -62,12 +62,13 @@ def capabilities_of(model) -> frozenset[Capability]:
 
 
 # The built-in families.
-from genstudio.core.families import diffusion, flow, gan, vae  # noqa: E402  (the registry's own names come first)
+from genstudio.core.families import autoregressive, diffusion, flow, gan, vae  # noqa: E402  (the registry's own names come first)
 
 register(gan.FAMILY)
 register(vae.FAMILY)
 register(flow.FAMILY)
 register(diffusion.FAMILY)
+register(autoregressive.FAMILY)
 
 __all__ = ["Capability", "ConfigError", "Family", "build_model", "capabilities_of", "families", "find", "get", "names",
            "register", "unregister"]

@@ -48,6 +48,32 @@ class Decode:
 
 
 @dataclass(frozen=True)
+class DecodeRows:
+    """Decode latents (n, D) with a family that draws rows in order (SEQUENTIAL_DECODE), reporting
+    the image so far after each row: `emit((row, rows, images (n, *data_shape)))`. `should_stop()`
+    (the renderer: a newer request of the channel arrived) ends the drawing early."""
+
+    latents: torch.Tensor
+    labels: torch.Tensor | None = None
+    options: dict = field(default_factory=dict)
+
+    def run(self, model, cache: dict) -> np.ndarray:
+        return decode_numpy(model, self.latents, self.labels, self.options)
+
+    @torch.no_grad()
+    def run_streaming(self, model, cache: dict, emit, should_stop) -> np.ndarray:
+        z = self.latents.reshape(len(self.latents), *model.latent_shape).to(model.device)
+        labels = None if self.labels is None else self.labels.to(model.device)
+        rows = model.data_shape[1]
+
+        def on_row(row: int, images: torch.Tensor) -> None:
+            emit((row, rows, images.float().cpu().numpy().copy()))   # a copy: the sampler goes on writing its buffer
+
+        images = model.decode(z, labels, on_row=on_row, should_stop=should_stop, **self.options)
+        return images.float().cpu().numpy()
+
+
+@dataclass(frozen=True)
 class DecodePoint:
     """2-D models: the point of one latent, with a fixed cloud of samples to show it against."""
 
@@ -123,6 +149,33 @@ class MeasureImageFile:
         from genstudio.core.likelihood import image_bits_per_dim
 
         return image_bits_per_dim(model, self.path)
+
+
+@dataclass
+class SurpriseResult:
+    original: np.ndarray                # (C, H, W) in [0, 1]
+    nats: np.ndarray                    # (H, W): -log p(x_i | x_<i), channels summed
+    bits_per_dim: float
+
+
+@dataclass(frozen=True)
+class Surprise:
+    """Where a PIXEL_LIKELIHOOD model is surprised by one image: an image (C, H, W) in [0, 1], or an
+    image file resized to the model's shape."""
+
+    image: torch.Tensor | None = None
+    path: Path | None = None
+    label: int | None = None
+
+    def run(self, model, cache: dict) -> SurpriseResult:
+        from genstudio.core.data.image_io import load_image_as
+        from genstudio.core.data.pixels import to_unit_float
+        from genstudio.core.likelihood import surprise_map
+
+        image = self.image if self.path is None else to_unit_float(load_image_as(self.path, tuple(model.data_shape)))
+        nats = surprise_map(model, image, self.label)
+        bits = float(nats.sum() / (image.numel() * np.log(2.0)))
+        return SurpriseResult(image.float().numpy(), nats, bits)
 
 
 @dataclass

@@ -30,11 +30,16 @@ class Capability(enum.Enum):
     DECISION_SURFACE = "decision surface"    # a critic over the plane for 2-D sets (GANs)
     LIVE_DIAGNOSTICS = "live diagnostics"    # mode-collapse figures on snapshots while training (GANs)
     VARIATIONS = "variations"                # variations(x, n, strength): noise an image part-way, redo it (diffusion)
+    SEQUENTIAL_DECODE = "sequential decode"  # decode draws rows in order: decode(z, labels, on_row=, should_stop=),
+                                             # draw_rows(z, x, first, last, labels) draws a few of them
+    PIXEL_LIKELIHOOD = "per-pixel likelihood"  # pixel_nll(x, labels): -log p(x_i | x_<i) per pixel (autoregressive)
+    COMPLETION = "completion"                # complete(x, known, n, seed, labels): redraw the unknown pixels
 
 
 # Capabilities that only make sense for image models, and for 2-D point models.
 IMAGE_ONLY = frozenset({Capability.EXACT_LIKELIHOOD, Capability.IMAGE_PROJECTION, Capability.KL_PER_DIMENSION,
-                        Capability.LIVE_DIAGNOSTICS})
+                        Capability.LIVE_DIAGNOSTICS, Capability.SEQUENTIAL_DECODE, Capability.PIXEL_LIKELIHOOD,
+                        Capability.COMPLETION})
 POINTS_ONLY = frozenset({Capability.DECISION_SURFACE})
 
 
