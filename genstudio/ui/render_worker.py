@@ -19,6 +19,7 @@ import time
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from genstudio.core.errors import Cancelled
 from genstudio.core.tasks import TaskState
 from genstudio.ui.task_runner import TaskRunner
 from genstudio.ui.torch_threads import single_threaded
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 class _Worker(QObject):
     done = Signal(str, int, object, float)      # channel, stamp, result, milliseconds
     failed = Signal(str, int, str)              # channel, stamp, one-line message
+    partial = Signal(str, int, object)          # channel, stamp, what a streaming request has so far
 
     def __init__(self, latest: dict[str, int]):
         super().__init__()
@@ -51,7 +53,16 @@ class _Worker(QObject):
             return  # overtaken by a newer request of the same channel
         start = time.perf_counter()
         try:
-            result = request.run(self.model, self.cache)
+            if hasattr(request, "run_streaming"):
+                # Drawn in steps (a PixelCNN's rows): each step is shown, and a newer request of the
+                # channel stops this one where it is.
+                result = request.run_streaming(self.model, self.cache,
+                                               lambda part: self.partial.emit(channel, stamp, part),
+                                               lambda: self.latest.get(channel) != stamp)
+            else:
+                result = request.run(self.model, self.cache)
+        except Cancelled:
+            return  # overtaken while it ran
         except Exception as exc:  # report, never kill the thread: the next request may work
             log.exception("render request %s failed", channel)
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -66,6 +77,7 @@ class Renderer(QObject):
 
     done = Signal(str, object, float)           # channel, result, milliseconds
     failed = Signal(str, str)
+    partial = Signal(str, object)               # channel, a streaming request's progress so far
     _set_model = Signal(object)
     _run = Signal(str, int, object)
 
@@ -81,6 +93,7 @@ class Renderer(QObject):
         self._run.connect(self._worker.run)
         self._worker.done.connect(self._deliver)
         self._worker.failed.connect(self._fail)
+        self._worker.partial.connect(self._progress)
         self._thread.started.connect(self._worker.started)
         self._thread.start()
         self._model = None              # held only to hand to long tasks; never called here
@@ -112,6 +125,11 @@ class Renderer(QObject):
     def _deliver(self, channel: str, stamp: int, result, ms: float) -> None:
         if self._latest.get(channel) == stamp:
             self.done.emit(channel, result, ms)
+
+    @Slot(str, int, object)
+    def _progress(self, channel: str, stamp: int, part) -> None:
+        if self._latest.get(channel) == stamp:
+            self.partial.emit(channel, part)
 
     @Slot(str, int, str)
     def _fail(self, channel: str, stamp: int, message: str) -> None:

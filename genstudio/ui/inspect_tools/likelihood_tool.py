@@ -1,6 +1,7 @@
-"""Inspect tool for models with an exact likelihood (flows): bits/dim of every image of a data set
-as a histogram with clickable bars, dropped images measured, an encode -> decode round trip with
-its invertibility error, and samples at a chosen temperature."""
+"""Inspect tool for models with an exact likelihood (flows, PixelCNNs): bits/dim of every image of a
+data set as a histogram with clickable bars and dropped images measured; for invertible models
+(flows) also an encode -> decode round trip with its invertibility error, and samples at a chosen
+latent temperature."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QPushButton, QSlid
 
 from genstudio.core.data.pixels import to_unit_float
 from genstudio.core.export import grid_image
-from genstudio.core.render_requests import MeasureImageFile, RoundTrip, TemperatureSamples
+from genstudio.core.families.family import Capability
+from genstudio.core.likelihood import heat_colours
+from genstudio.core.render_requests import MeasureImageFile, RoundTrip, Surprise, TemperatureSamples
 from genstudio.core.tasks import Likelihoods, MeasureLikelihood
 from genstudio.ui.inspect_tools.base import InspectTool
 from genstudio.ui.widgets.image_view import ImageView
@@ -25,8 +28,8 @@ SHOWN = 24
 
 
 class LikelihoodTool(InspectTool):
-    title = ("Exact log-likelihood of the open model, in bits per dimension (8-bit dequantised). "
-             "Drop an image on the window to measure it.")
+    title = ("Exact log-likelihood of the open model, in bits per dimension of 8-bit images (a flow's is "
+             "dequantised, an upper bound on a PixelCNN's discrete one). Drop an image on the window to measure it.")
 
     def __init__(self, renderer, tasks, parent=None):
         super().__init__(renderer, tasks, parent)
@@ -35,8 +38,9 @@ class LikelihoodTool(InspectTool):
         self.shown_indices: np.ndarray | None = None
         self.dropped_bpd: float | None = None
         self._dropped_name = ""
+        self._surprise_name = ""
         renderer.done.connect(self._rendered)
-        renderer.failed.connect(lambda channel, m: channel in ("round-trip", "measure-file", "temperature")
+        renderer.failed.connect(lambda channel, m: channel in ("round-trip", "measure-file", "temperature", "surprise")
                                 and self.message.emit(f"{channel}: {m}"))
         self._build()
 
@@ -86,24 +90,54 @@ class LikelihoodTool(InspectTool):
         rl.addWidget(self.round_view, 1, 0, 1, 3)
         rl.addWidget(self.round_label, 2, 0, 1, 3)
         grid.addWidget(trip, 2, 1)
+        self.round_trip_box = trip
         temp = QGroupBox("Sampling temperature")
+        self.temperature_box = temp
         tl2 = QVBoxLayout(temp)
         tl2.addWidget(self.temperature)
         tl2.addWidget(self.temperature_label)
         tl2.addWidget(self.temperature_view, 1)
         grid.addWidget(temp, 3, 0, 1, 2)
+        surprise = QGroupBox("Where the model is surprised: -log p(pixel | the pixels before it)")
+        self.surprise_box = surprise
+        self.surprise_pick = QSpinBox()
+        self.surprise_pick.setRange(0, 0)
+        self.surprise_pick.setToolTip("Index of a data image (a chosen bar's worst image is put here)")
+        show = QPushButton("Show the surprise map")
+        show.clicked.connect(lambda: self.surprise(self.surprise_pick.value()))
+        self.surprise_view = ImageView(placeholder="image | per-pixel surprise (bright: unlikely)", min_size=80)
+        self.surprise_label = QLabel("")
+        self.surprise_label.setWordWrap(True)
+        sl = QGridLayout(surprise)
+        sl.addWidget(QLabel("Image"), 0, 0)
+        sl.addWidget(self.surprise_pick, 0, 1)
+        sl.addWidget(show, 0, 2)
+        sl.addWidget(self.surprise_view, 1, 0, 1, 3)
+        sl.addWidget(self.surprise_label, 2, 0, 1, 3)
+        grid.addWidget(surprise, 4, 0, 1, 2)
         grid.setRowStretch(1, 2)
         grid.setRowStretch(3, 1)
+        grid.setRowStretch(4, 1)
 
     def set_model(self, info, same: bool) -> None:
         super().set_model(info, same)
+        # The round trip and the latent temperature are an invertible model's (a flow's); a PixelCNN
+        # has neither an encoder nor a latent whose scale is a temperature (its softmax temperature
+        # is the explorer's Sampler setting).
+        invertible = info.has(Capability.ENCODE)
+        self.round_trip_box.setVisible(invertible)
+        self.temperature_box.setVisible(invertible)
+        self.surprise_box.setVisible(info.has(Capability.PIXEL_LIKELIHOOD))
         if not same:
+            self.surprise_view.set_image(None)
+            self.surprise_label.setText("")
             self.bpd = None
             self.bars.setOpts(x=[], height=[])
             self.drop_line.setVisible(False)
             for view in (self.bin_view, self.round_view):
                 view.set_image(None)
-        self.render_temperature()
+        if invertible:
+            self.render_temperature()
 
     # --- the data set's histogram ---------------------------------------------------------------
     def measure_dataset(self) -> None:
@@ -136,6 +170,9 @@ class LikelihoodTool(InspectTool):
             self.bin_view.set_array(np.asarray(grid_image(images, cols=8, padding=2, pad_value=0.5)))
         self.bin_label.setText(f"bits/dim {lo:.3f}\u2013{hi:.3f}: {len(inside)} shown, worst first "
                                f"(indices {', '.join(map(str, inside[:8]))}\u2026)")
+        if len(inside) and self.info is not None and self.info.has(Capability.PIXEL_LIKELIHOOD):
+            self.surprise_pick.setValue(int(inside[0]))
+            self.surprise(int(inside[0]))
 
     def _hist_clicked(self, event) -> None:
         if self.bpd is None:
@@ -146,7 +183,19 @@ class LikelihoodTool(InspectTool):
     # --- one image --------------------------------------------------------------------------------
     def take_image(self, path) -> bool:
         self.measure_image(path)
+        if self.info is not None and self.info.has(Capability.PIXEL_LIKELIHOOD):
+            self.renderer.submit("surprise", Surprise(path=Path(path), label=self.class_of()))
+            self._surprise_name = Path(path).name
         return True
+
+    def use_dataset(self, dataset) -> None:
+        super().use_dataset(dataset)
+        self.surprise_pick.setRange(0, len(dataset) - 1)
+
+    def surprise(self, index: int) -> None:
+        """The per-pixel surprise map of data image `index` (PIXEL_LIKELIHOOD models)."""
+        self._surprise_name = f"{self.data().name} image {index}"
+        self.renderer.submit("surprise", Surprise(to_unit_float(self.data().data[index]), label=self.class_of(index)))
 
     def measure_image(self, path: str | Path) -> None:
         """bits/dim of a dropped image file, marked on the histogram when it arrives."""
@@ -168,6 +217,16 @@ class LikelihoodTool(InspectTool):
                                                             cols=3, padding=2, pad_value=0.5)))
             self.round_label.setText(f"invertibility error max|x - f\u207b\u00b9(f(x))| = {result.error:.2e} "
                                      f"(float32 precision is ~1e-6)")
+        elif channel == "surprise":
+            nats = result.nats
+            heat = heat_colours(nats)
+            original = np.repeat(result.original, 3 // result.original.shape[0], axis=0)
+            self.surprise_view.set_array(np.asarray(grid_image(np.stack([original, heat]), cols=2, padding=2,
+                                                               pad_value=0.5)))
+            r, c = np.unravel_index(int(np.argmax(nats)), nats.shape)
+            self.surprise_label.setText(f"{self._surprise_name}: {result.bits_per_dim:.3f} bits/dim; the most "
+                                        f"surprising pixel is row {r}, column {c} at {nats[r, c]:.2f} nats "
+                                        f"(brightest); mean {nats.mean():.2f} nats per pixel")
         elif channel == "temperature":
             self.temperature_view.set_array(np.asarray(grid_image(result, cols=8, padding=1)))
         elif channel == "measure-file":

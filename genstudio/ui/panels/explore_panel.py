@@ -6,7 +6,9 @@ A family whose decoder has settings (Family.decode_settings: a diffusion sampler
 guidance) gets a "Sampler" group with one control each. A family with preview settings decodes
 too slowly to follow a hand: every latent change first decodes with the preview values (a few
 sampling steps), and once the latent has rested PREVIEW_REST_MS the full decode follows; the
-caption under the image says which of the two is shown.
+caption under the image says which of the two is shown. A family that draws pixel by pixel
+(SEQUENTIAL_DECODE: a PixelCNN) is shown row by row as it draws, and a newer latent stops the
+drawing in progress; such models get no principal directions (each decode is a sampling run).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHB
 from genstudio.core.explore_session import ExploreSession
 from genstudio.core.export import grid_image, points_image
 from genstudio.core.open_model import ModelInfo
-from genstudio.core.render_requests import Decode, DecodePoint, NearestImages, PrincipalDirections
+from genstudio.core.families.family import Capability
+from genstudio.core.render_requests import Decode, DecodePoint, DecodeRows, NearestImages, PrincipalDirections
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.widgets.image_view import ImageView
 from genstudio.ui.widgets.latent_sliders import LatentSliders
@@ -67,6 +70,7 @@ class ExplorePanel(QWidget):
         events.settings.connect(self._settings_changed)
         renderer.done.connect(self._on_done)
         renderer.failed.connect(self._on_failed)
+        renderer.partial.connect(self._on_partial)
         self.setEnabled(False)
 
     # --- layout ---------------------------------------------------------------------------------
@@ -317,7 +321,10 @@ class ExplorePanel(QWidget):
         return {**full, **cheaper} if cheaper else None
 
     def _uses_directions(self) -> bool:
-        return self.info is not None and self.info.latent_dim > DIRECT_LIMIT
+        # Not for models that draw pixel by pixel: every one of the decodes behind the directions
+        # would be a whole sampling run, and their latent is per-pixel sampling noise anyway.
+        return (self.info is not None and self.info.latent_dim > DIRECT_LIMIT
+                and not self.info.has(Capability.SEQUENTIAL_DECODE))
 
     def _fill_modes(self) -> None:
         d = self.info.latent_dim
@@ -478,7 +485,12 @@ class ExplorePanel(QWidget):
         z, labels = self.session.z.view(1, -1).clone(), self.session.labels()
         # The renderer delivers only the newest request of a channel: the result is this one's.
         self._image_request = (kind, options, full)
-        request = DecodePoint(z, labels, options) if self.info.is_points else Decode(z, labels, options)
+        if self.info.is_points:
+            request = DecodePoint(z, labels, options)
+        elif self.info.has(Capability.SEQUENTIAL_DECODE):
+            request = DecodeRows(z, labels, options)         # shown row by row as it is drawn
+        else:
+            request = Decode(z, labels, options)
         self.renderer.submit("image", request)
         self.imageRequested.emit(kind)
 
@@ -505,6 +517,14 @@ class ExplorePanel(QWidget):
         self.renderer.submit("neighbours", NearestImages(self.session.z.view(1, -1).clone(), self.session.labels(),
                                                          self.info.data_source or "mnist",
                                                          options=dict(self.session.decode_options)))
+
+    def _on_partial(self, channel: str, part) -> None:
+        """A row-by-row decode's image so far: (row, rows, images (1, C, H, W))."""
+        if channel != "image":
+            return
+        row, rows, images = part
+        self.image_view.set_array(images[0])
+        self.timing.setText(f"drawing: row {row + 1} of {rows}")
 
     def _on_done(self, channel: str, result, ms: float) -> None:
         if channel == "image":

@@ -14,6 +14,7 @@ from genstudio.core.explore_session import ExploreSession
 from genstudio.core.families.family import Capability
 from genstudio.core.open_model import ModelInfo
 from genstudio.ui.inspect_tools.base import InspectTool
+from genstudio.ui.inspect_tools.completion_tool import CompletionTool
 from genstudio.ui.inspect_tools.encode_tool import EncodeTool
 from genstudio.ui.inspect_tools.likelihood_tool import LikelihoodTool
 from genstudio.ui.inspect_tools.projection_tool import ProjectionTool
@@ -27,6 +28,7 @@ TOOLS: dict[Capability, type[InspectTool]] = {
     Capability.IMAGE_PROJECTION: ProjectionTool,
     Capability.ENCODE: EncodeTool,
     Capability.VARIATIONS: VariationsTool,
+    Capability.COMPLETION: CompletionTool,
 }
 
 
@@ -45,7 +47,7 @@ class InspectPanel(QWidget):
         self.tasks.failed.connect(lambda m: (self.message.setText(f"<span style='color:#b00020'>{m}</span>"),
                                              self.status.emit(m)))
         self.title = QLabel("Open a model to inspect it: exact likelihoods (flows), image projection (GANs), "
-                            "encoding images (VAEs, flows, diffusion), variations (diffusion).")
+                            "encoding images (VAEs, flows, diffusion), variations (diffusion), completion (PixelCNN).")
         self.title.setWordWrap(True)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -91,8 +93,10 @@ class InspectPanel(QWidget):
                            f"the latent map and the diagnostics apply.")
 
     def take_image(self, path: str | Path) -> bool:
-        """A dropped image goes to the first active tool that takes images."""
-        for tool in self.active_tools():
+        """A dropped image goes to the page on show if it takes images, else to the first active tool that does."""
+        tools = self.active_tools()
+        current = self.pages.currentWidget()
+        for tool in sorted(tools, key=lambda t: t is not current):
             if tool.take_image(path):
                 self.pages.setCurrentWidget(tool)
                 return True

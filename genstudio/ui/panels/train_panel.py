@@ -208,6 +208,7 @@ class TrainPanel(QWidget):
         self.samples_stack.addWidget(self.sample_view)
         self.samples_stack.addWidget(self.scatter)
         samples_box = QGroupBox("Live samples (fixed latents)")
+        self.samples_box = samples_box
         QVBoxLayout(samples_box).addWidget(self.samples_stack)
 
         right = QSplitter(Qt.Vertical)
@@ -411,6 +412,10 @@ class TrainPanel(QWidget):
         else:
             cols = int(np.ceil(np.sqrt(len(samples))))
             self.sample_view.set_array(np.asarray(grid_image(samples, cols=cols, padding=2)))
+            # A row-by-row model's live grid fills in a few rows per report.
+            drawing = "" if report.rows_drawn is None else \
+                f" \u2014 drawing pixel by pixel: row {report.rows_drawn} of {samples.shape[-2]}"
+            self.samples_box.setTitle(f"Live samples (fixed latents){drawing}")
 
     # --- live diagnostics (GANs) ----------------------------------------------------------------
     def _maybe_diagnose(self, snapshot: dict) -> None:
