@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-GROUPS = ("train", "diagnostics", "ui")
+GROUPS = ("train", "diagnostics", "sampling", "ui")
 
 
 def run(groups: tuple[str, ...] = GROUPS, batch_size: int = 64, rounds: int = 5, steps: int = 60,
@@ -17,6 +17,8 @@ def run(groups: tuple[str, ...] = GROUPS, batch_size: int = 64, rounds: int = 5,
         figures["train"] = bench_training(batch_size, rounds, steps, device)
     if "diagnostics" in groups:
         figures["diagnostics"] = bench_diagnostics()
+    if "sampling" in groups:
+        figures["sampling"] = bench_sampling(device)
     if "ui" in groups:
         figures.update(bench_ui())
     return figures
@@ -55,6 +57,32 @@ def bench_diagnostics() -> dict:
     return result
 
 
+def bench_sampling(device: str) -> dict:
+    """Pixel-by-pixel sampling of the autoregressive family: its demo, or else its digits preset
+    (the speed depends on the architecture, not on the weights)."""
+    from genstudio.bench.sampling import time_sampling
+    from genstudio.core import registry
+    from genstudio.core.devices import resolve_device
+    from genstudio.core.open_model import open_model
+    from genstudio.core.resources import resource_path
+
+    family = registry.get("autoregressive")
+    shipped = [path for demo in family.demos if (path := resource_path("checkpoints", f"{demo.name}.safetensors")).exists()]
+    device = resolve_device(device)
+    if shipped:
+        model, what = open_model(shipped[0], device=device).model, shipped[0].name
+    else:
+        model = family.build({**family.presets["digits"].model, "data_shape": [1, 28, 28]}).to(device)
+        what = "the digits preset (no demo shipped)"
+    row = time_sampling(model)
+    row["model"] = what
+    print(f"PixelCNN sampling, {what}, 28 x 28, {device}, {row['threads']} threads: one digit "
+          f"{row['one_digit_s']:.2f} s ({1 / row['one_digit_s']:.1f} digits/s; the naive whole-network loop "
+          f"{row['naive_one_digit_s']:.1f} s, {row['speed_up']:.0f}x slower); a {row['grid']}-digit grid "
+          f"{row['grid_s']:.1f} s ({row['grid_digits_per_s']:.1f} digits/s)", flush=True)
+    return row
+
+
 def _previews(path: Path) -> bool:
     """Whether a checkpoint's family decodes with a progressive preview (read from its card alone)."""
     from genstudio.core import registry
@@ -62,6 +90,15 @@ def _previews(path: Path) -> bool:
 
     card = read_card(path)
     return bool(registry.get(card.family).preview_options(card.config.to_dict()))
+
+
+def _draws_rows(path: Path) -> bool:
+    """Whether a checkpoint's family samples pixel by pixel (read from its card alone)."""
+    from genstudio.core import registry
+    from genstudio.core.checkpoints import read_card
+    from genstudio.core.families.family import Capability
+
+    return registry.get(read_card(path).family).has(Capability.SEQUENTIAL_DECODE)
 
 
 def bench_ui() -> dict:
@@ -76,7 +113,8 @@ def bench_ui() -> dict:
         window = ui.make_window(Path(tmp))
         demos = demo_checkpoints()
         previewing = [p for p in demos if _previews(p)]
-        latency = ui.slider_latency(window, [p for p in demos if p not in previewing])
+        drawn = [p for p in demos if _draws_rows(p)]        # seconds per image: the sampling group times them
+        latency = ui.slider_latency(window, [p for p in demos if p not in previewing and p not in drawn])
         figures["slider_latency_ms"] = latency
         print("slider latency (set slider -> decode -> image repainted), ms, bar p95 <= 8:")
         for family, row in latency.items():
