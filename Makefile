@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-core test-ui test-reliability test-frozen package install-desktop bench demos clean
+.PHONY: run test test-long test-core test-ui test-reliability test-frozen package install-desktop bench demos clean
 
 # (Re)install when pyproject.toml or setup.py changes. torch/torchvision are pinned to the wheels on this
 # machine's disk (pyproject's ranges admit them), so pip does not download a newer CUDA build.
@@ -20,9 +20,13 @@ run: $(STAMP)
 	$(BIN)/genstudio
 
 # Core, UI and reliability tests (offscreen Qt without a display), then build the packaged app and test it.
+# Tests marked `long` (minutes each on 2 cores) run with `make test-long`.
 test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q tests/core tests/ui tests/reliability
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m "not long" tests/core tests/ui tests/reliability
 	$(MAKE) test-frozen
+
+test-long: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m long tests/core tests/ui tests/reliability
 
 test-core: $(STAMP)
 	$(BIN)/python -m pytest -q tests/core

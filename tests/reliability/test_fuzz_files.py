@@ -193,6 +193,7 @@ def report(jobs, results, files, title, stats) -> list[str]:
 
 
 # --- the tests ------------------------------------------------------------------------------------
+@pytest.mark.long          # about 35 s on 2 cores: `make test-long`
 def test_fuzz_checkpoints(tmp_path):
     markers = tmp_path / "markers"
     markers.mkdir()

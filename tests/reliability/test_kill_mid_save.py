@@ -36,6 +36,7 @@ def temps(out: Path) -> list[Path]:
     return [out / name for name in os.listdir(out) if name.endswith(".tmp")]
 
 
+@pytest.mark.long          # about 35 s on 2 cores: `make test-long`
 def test_kill_at_random_moments_and_mid_save(tmp_path):
     rng = random.Random(11)
     out = tmp_path / "run"
