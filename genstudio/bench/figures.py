@@ -76,9 +76,9 @@ def bench_sampling(device: str) -> dict:
         what = "the digits preset (no demo shipped)"
     row = time_sampling(model)
     row["model"] = what
-    print(f"PixelCNN sampling, {what}, 28 x 28, {device}, {row['threads']} threads: one digit "
-          f"{row['one_digit_s']:.2f} s ({1 / row['one_digit_s']:.1f} digits/s; the naive whole-network loop "
-          f"{row['naive_one_digit_s']:.1f} s, {row['speed_up']:.0f}x slower); a {row['grid']}-digit grid "
+    print(f"PixelCNN sampling, {what}, 28 x 28, {device}: one digit on one thread {row['one_digit_s']:.2f} s "
+          f"({1 / row['one_digit_s']:.1f} digits/s; the naive whole-network loop {row['naive_one_digit_s']:.1f} s, "
+          f"{row['speed_up']:.0f}x slower); a {row['grid']}-digit grid on {row['grid_threads']} threads "
           f"{row['grid_s']:.1f} s ({row['grid_digits_per_s']:.1f} digits/s)", flush=True)
     return row
 

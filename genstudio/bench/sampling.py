@@ -28,21 +28,28 @@ def _naive(net, z: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def time_sampling(model, grid: int = 64, repeats: int = 3) -> dict:
-    """Seconds for one digit (best of `repeats`), one `grid`-digit batch, and one naive digit."""
+    """Seconds for one digit (best of `repeats`) and one naive digit on one thread, as the app's
+    render thread decodes (genstudio/ui/torch_threads.py), and for one `grid`-digit batch on every
+    core, as an export or a training run draws."""
     model.eval()
-    one = []
-    for seed in range(repeats):
-        z = model.sample_latents(1, torch.Generator().manual_seed(seed))
+    cores = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        one = []
+        for seed in range(repeats):
+            z = model.sample_latents(1, torch.Generator().manual_seed(seed))
+            start = time.perf_counter()
+            model.decode(z)
+            one.append(time.perf_counter() - start)
+        z = model.sample_latents(1, torch.Generator().manual_seed(0))
         start = time.perf_counter()
-        model.decode(z)
-        one.append(time.perf_counter() - start)
+        _naive(model.net, z.to(model.device))
+        naive_s = time.perf_counter() - start
+    finally:
+        torch.set_num_threads(cores)
     z = model.sample_latents(grid, torch.Generator().manual_seed(repeats))
     start = time.perf_counter()
     model.decode(z)
     grid_s = time.perf_counter() - start
-    z = model.sample_latents(1, torch.Generator().manual_seed(0))
-    start = time.perf_counter()
-    _naive(model.net, z.to(model.device))
-    naive_s = time.perf_counter() - start
     return {"one_digit_s": min(one), "grid": grid, "grid_s": grid_s, "grid_digits_per_s": grid / grid_s,
-            "naive_one_digit_s": naive_s, "speed_up": naive_s / min(one), "threads": torch.get_num_threads()}
+            "naive_one_digit_s": naive_s, "speed_up": naive_s / min(one), "grid_threads": cores}
