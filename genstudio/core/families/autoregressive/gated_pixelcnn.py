@@ -123,10 +123,8 @@ class GatedPixelCNN(nn.Module):
             self.register_buffer("channel_mask", mask, persistent=False)
         else:
             self.previous_channels = None
-        # Rows above row r that the vertical stack at row r can see, and columns left of c that the
-        # horizontal stack at (r, c) can see (the sampler crops to these).
+        # Rows above row r that the vertical stack at row r can see (the sampler crops to these).
         self.rows_seen = first_kernel // 2 + layers * (kernel // 2)
-        self.cols_seen = first_kernel // 2 + layers * (kernel // 2)
 
     def _biases(self, labels: torch.Tensor | None, batch: int, device) -> list[tuple]:
         """Per layer (vertical bias, horizontal bias), each (B, 2F, 1, 1), or None for unconditional models."""
