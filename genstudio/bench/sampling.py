@@ -2,7 +2,7 @@
 
 Times one digit (batch 1, the explorer's case) and a 64-digit grid (batch 64, the grid export's),
 with genstudio's sampler (the vertical stack once per row on the rows it sees, the horizontal stack
-per pixel on the columns it sees) and, for one digit, the naive loop that runs the whole network on
+one cached column per pixel: row_cache.py) and, for one digit, the naive loop that runs the whole network on
 the whole image for every pixel, which draws the same digit (tests/core/test_autoregressive.py).
 """
 
