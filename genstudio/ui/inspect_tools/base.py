@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QSpinBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QSpinBox, QWidget
 
 from genstudio.core.explore_session import ExploreSession
+from genstudio.core.export import save_grid
 from genstudio.core.open_model import ModelInfo
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.task_runner import TaskRunner
@@ -81,3 +83,22 @@ class InspectTool(QWidget):
     def task_done(self, result) -> bool:
         """A long task of this tool finished; True if the result was this tool's."""
         return False
+
+    # --- a row of images side by side (variations, completions) ---------------------------------
+    def row(self) -> np.ndarray:
+        """The images the tool shows side by side (n, C, H, W), for its PNG export."""
+        raise NotImplementedError(f"{type(self).__name__} shows no row of images")
+
+    def export_row(self, path: str | Path) -> Path:
+        """The shown row as one PNG."""
+        row = self.row()
+        return save_grid(row, path, cols=len(row), padding=2)
+
+    def export_row_dialog(self, title: str, suggestion: str) -> None:
+        """Ask where to save the shown row, and save it there; a failure is one message line."""
+        path, _ = QFileDialog.getSaveFileName(self, title, suggestion, "PNG image (*.png)")
+        if path:
+            try:
+                self.status.emit(f"wrote {self.export_row(path)}")
+            except OSError as exc:
+                self.message.emit(f"{path}: {exc}")

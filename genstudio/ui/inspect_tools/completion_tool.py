@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QGridLayout, QLabel, QPushButton, QSlider, QSpinBox
+from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSlider, QSpinBox
 
 from genstudio.core.data.image_io import load_image_as
 from genstudio.core.data.pixels import to_unit_float
 from genstudio.core.encode_requests import Complete, CompletionResult
-from genstudio.core.export import grid_image, save_grid
+from genstudio.core.export import grid_image
 from genstudio.ui.inspect_tools.base import InspectTool
 from genstudio.ui.widgets.image_view import ImageView
 from genstudio.ui.widgets.mask_painter import MaskPainter
@@ -167,15 +167,6 @@ class CompletionTool(InspectTool):
         self.message.emit(f"{len(result.images)} completions of {result.name}")
         self.export_button.setEnabled(True)
 
-    def export_row(self, path: str | Path) -> Path:
-        return save_grid(self.row(), path, cols=len(self.row()), padding=2)
-
     def _export_dialog(self) -> None:
-        if self.result is None:
-            return
-        path, _ = QFileDialog.getSaveFileName(self, "Export the completions", "completions.png", "PNG image (*.png)")
-        if path:
-            try:
-                self.status.emit(f"wrote {self.export_row(path)}")
-            except OSError as exc:
-                self.message.emit(f"{path}: {exc}")
+        if self.result is not None:
+            self.export_row_dialog("Export the completions", "completions.png")

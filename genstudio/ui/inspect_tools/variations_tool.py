@@ -5,15 +5,13 @@ Small strengths keep the image and change details; a strength of 1 starts again 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QFileDialog, QGridLayout, QLabel, QPushButton, QSlider, QSpinBox
+from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QPushButton, QSlider, QSpinBox
 
 from genstudio.core.data.pixels import to_unit_float
 from genstudio.core.encode_requests import Variations, VariationsResult
-from genstudio.core.export import grid_image, save_grid
+from genstudio.core.export import grid_image
 from genstudio.ui.inspect_tools.base import InspectTool
 from genstudio.ui.widgets.image_view import ImageView
 from genstudio.ui.widgets.readout import Readout
@@ -150,17 +148,6 @@ class VariationsTool(InspectTool):
         self.message.emit(f"{len(images)} variations of {result.name}")
         self.export_button.setEnabled(True)
 
-    # --- export -------------------------------------------------------------------------------------
-    def export_row(self, path: str | Path) -> Path:
-        """The shown row (source, variations) as one PNG."""
-        return save_grid(self.row(), path, cols=len(self.row()), padding=2)
-
     def _export_dialog(self) -> None:
-        if self.result is None:
-            return
-        path, _ = QFileDialog.getSaveFileName(self, "Export the variations", "variations.png", "PNG image (*.png)")
-        if path:
-            try:
-                self.status.emit(f"wrote {self.export_row(path)}")
-            except OSError as exc:
-                self.message.emit(f"{path}: {exc}")
+        if self.result is not None:
+            self.export_row_dialog("Export the variations", "variations.png")
