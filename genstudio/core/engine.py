@@ -253,10 +253,10 @@ class Trainer:
         start = (position * world + rank) * self.batch_size
         return self._perm[start:start + self.batch_size]
 
-    @torch.no_grad()
     def _fixed_labels(self, count: int) -> torch.Tensor | None:
         return torch.arange(count, device=self.device) % self.model.num_classes if self.model.num_classes else None
 
+    @torch.no_grad()
     def decode_fixed(self, count: int | None = None) -> np.ndarray:
         """Decode the (first `count`) fixed latents: (n, *data_shape) float32 numpy on the CPU."""
         latents = self.fixed_latents[:count]
@@ -295,14 +295,15 @@ class Trainer:
         points, its discriminator's surface over the data's bounds. A model that samples row by row
         gives, between the first and the last report (`whole`), the next few rows of its grid."""
         extra = {}
-        if not whole and Capability.SEQUENTIAL_DECODE in registry.capabilities_of(self.model):
+        capabilities = registry.capabilities_of(self.model)
+        if not whole and Capability.SEQUENTIAL_DECODE in capabilities:
             samples = self.draw_live_rows(LIVE_ROWS_SHARE * self.config.sample_every_s)
             extra["rows_drawn"] = self._live_row
         else:
             samples = self.decode_fixed()
-        if Capability.DECISION_SURFACE in registry.capabilities_of(self.model):
+        if Capability.DECISION_SURFACE in capabilities:
             bounds = self._surface_bounds
-            extra = {"surface": self.model.decision_surface(bounds), "surface_bounds": bounds}
+            extra.update(surface=self.model.decision_surface(bounds), surface_bounds=bounds)
         return report("samples", samples=samples, scalars=self.evaluate(), **extra)
 
     @torch.no_grad()
