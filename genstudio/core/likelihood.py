@@ -52,10 +52,9 @@ def image_bits_per_dim(model, path: str | Path) -> float:
 HEAT = np.array([[0.0, 0.0, 0.02], [0.34, 0.06, 0.43], [0.73, 0.21, 0.33], [0.98, 0.55, 0.04], [0.99, 1.0, 0.64]])
 
 
-def heat_colours(values: np.ndarray, top: float | None = None) -> np.ndarray:
-    """(H, W) non-negative values -> (3, H, W) RGB in [0, 1]: 0 is black, `top` (default the maximum)
-    the brightest."""
-    top = float(values.max()) if top is None else float(top)
+def heat_colours(values: np.ndarray) -> np.ndarray:
+    """(H, W) non-negative values -> (3, H, W) RGB in [0, 1]: 0 is black, the maximum the brightest."""
+    top = float(values.max())
     t = np.clip(values / top, 0.0, 1.0) if top > 0 else np.zeros_like(values)
     stops = np.linspace(0.0, 1.0, len(HEAT))
     return np.stack([np.interp(t, stops, HEAT[:, c]) for c in range(3)]).astype(np.float32)

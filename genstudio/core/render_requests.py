@@ -60,17 +60,14 @@ class DecodeRows:
     def run(self, model, cache: dict) -> np.ndarray:
         return decode_numpy(model, self.latents, self.labels, self.options)
 
-    @torch.no_grad()
     def run_streaming(self, model, cache: dict, emit, should_stop) -> np.ndarray:
-        z = self.latents.reshape(len(self.latents), *model.latent_shape).to(model.device)
-        labels = None if self.labels is None else self.labels.to(model.device)
         rows = model.data_shape[1]
 
         def on_row(row: int, images: torch.Tensor) -> None:
             emit((row, rows, images.float().cpu().numpy().copy()))   # a copy: the sampler goes on writing its buffer
 
-        images = model.decode(z, labels, on_row=on_row, should_stop=should_stop, **self.options)
-        return images.float().cpu().numpy()
+        return decode_numpy(model, self.latents, self.labels, {**self.options, "on_row": on_row,
+                                                               "should_stop": should_stop})
 
 
 @dataclass(frozen=True)
