@@ -351,3 +351,23 @@ def test_spec_unknown_lists_valid_forms(tmp_path):
                      "folder:PATH[?size=N&channels=C]", "idx:PATH"):
             assert form in message
     assert "torchvision:NAME" in SPEC_HELP and "folder:PATH" in SPEC_HELP
+
+
+def test_spec_slices_rows_and_keeps_a_reloadable_source(tmp_path):
+    whole = load_dataset("mnist")
+    train, held = load_dataset("mnist[:9000]"), load_dataset("mnist[-1000:]")
+    assert (len(train), len(held)) == (9000, 1000)
+    assert torch.equal(held.data, whole.data[9000:]) and torch.equal(held.labels, whole.labels[9000:])
+    assert held.source == "mnist[9000:10000]"
+    assert torch.equal(load_dataset(held.source).data, held.data)         # a checkpoint's source reloads it
+    # a slice of a slice, and a folder whose name merely ends in brackets is still a folder
+    assert torch.equal(load_dataset("mnist[100:200][10:20]").data, whole.data[110:120])
+    odd = tmp_path / "scans[1:2]"
+    odd.mkdir()
+    Image.new("L", (8, 8), 200).save(odd / "a.png")
+    assert len(load_dataset(str(odd))) == 1
+    for spec, reason in (("mnist[10000:]", "holds none of the 10000 samples"), ("mnist[5:5]", "holds none"),
+                         ("nowhere[:3]", "unknown data set")):
+        with pytest.raises(DataError) as info:
+            load_dataset(spec)
+        assert reason in str(info.value) and "\n" not in str(info.value)

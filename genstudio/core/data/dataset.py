@@ -74,6 +74,11 @@ class InMemoryDataset:
         labels = None if self.labels is None else self.labels.to(device)
         return InMemoryDataset(self.name, self.data.to(device), labels, list(self.label_names), self.source)
 
+    def rows(self, start: int, stop: int) -> "InMemoryDataset":
+        """Samples start..stop-1 as a data set of their own (a view: no copy of the pixels)."""
+        labels = None if self.labels is None else self.labels[start:stop]
+        return InMemoryDataset(self.name, self.data[start:stop], labels, list(self.label_names), self.source)
+
     def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Float batch (B, *shape) and its labels (B,) or None, for indices on the data's device."""
         x = self.data[index]

@@ -14,6 +14,9 @@ Grammar (keywords and prefixes are case-insensitive, paths are not; `~` is expan
                                          first-level sub-folder when all images sit in one
     idx:PATH                             an MNIST-layout folder of idx files (train and/or t10k)
     PATH                                 an existing folder: idx files if it holds any, else images
+    SPEC[START:STOP]                     a contiguous slice of any of the above, Python-style (either
+                                         end may be left out or negative): `mnist[:9000]` to train,
+                                         `mnist[9000:]` for the 1,000 digits it never saw
 
 Keywords win over same-named folders: write `./mnist` for a folder called mnist. ROOT may itself
 contain ':' (a Windows drive), since NAME is split off at the first ':' and `:test` at the end.
@@ -24,6 +27,7 @@ so `load_dataset(ds.source)` loads the same data again, e.g. when resuming from 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from genstudio.core.data.bundled import load_bundled_mnist
@@ -45,10 +49,14 @@ Data set SPEC, one of:
                                     (default 3); sub-folder names become labels
   idx:PATH                          MNIST-layout folder of idx files (train-*/t10k-*[.gz])
   PATH                              existing folder: idx files if present, else images
+  SPEC[START:STOP]                  a slice of any of these, e.g. mnist[:9000] and mnist[9000:]
 Add --download to let torchvision: specs fetch missing files (needs a connection)."""
 
 VALID_FORMS = ("mnist, ring8, grid25, torchvision:NAME[:ROOT][:test], "
-               "folder:PATH[?size=N&channels=C], idx:PATH, or an existing folder")
+               "folder:PATH[?size=N&channels=C], idx:PATH, or an existing folder, each optionally sliced [START:STOP]")
+
+# A trailing Python slice; only integers, so a folder whose name ends in '[...]' of other text is a path.
+_SLICE = re.compile(r"^(?P<spec>.+)\[(?P<start>-?\d*):(?P<stop>-?\d*)\]$")
 
 _FOLDER_DEFAULTS = {"size": "64", "channels": "3"}
 
@@ -110,6 +118,20 @@ def _load_torchvision(body: str, download: bool) -> InMemoryDataset:
     return dataset
 
 
+def _load_slice(spec: str, sliced: re.Match, download: bool) -> InMemoryDataset:
+    """`SPEC[START:STOP]`: the named rows of SPEC's data set, whose source is SPEC's canonical form
+    with the same slice, so a checkpoint trained on it reloads exactly those rows."""
+    whole = _load(sliced["spec"], download)
+    start, stop = (int(sliced[k]) if sliced[k] else None for k in ("start", "stop"))
+    rows = range(len(whole))[start:stop]
+    if not rows:
+        raise DataError(f"{spec}: the slice [{sliced['start']}:{sliced['stop']}] holds none of the "
+                        f"{len(whole)} samples of {whole.source or sliced['spec']}")
+    part = whole.rows(rows.start, rows.stop)
+    part.source = f"{whole.source}[{rows.start}:{rows.stop}]"
+    return part
+
+
 def _load_idx(path: Path) -> InMemoryDataset:
     dataset = load_idx_folder(path)
     dataset.source = f"idx:{path}"
@@ -134,6 +156,9 @@ def load_dataset(spec: str, download: bool = False) -> InMemoryDataset:
 
 def _load(spec: str, download: bool) -> InMemoryDataset:
     text = spec.strip()
+    sliced = _SLICE.match(text)
+    if sliced and not _expand(text).exists():
+        return _load_slice(text, sliced, download)
     keyword = text.lower()
     prefix, sep, body = text.partition(":")
     prefix = prefix.lower() if sep else ""
