@@ -69,7 +69,7 @@ class TrainConfig:
     report_every: int = 10             # steps between "step" reports
     sample_every_s: float = 2.0        # seconds between "samples" reports (0: only first and last)
     n_samples: int = 64                # fixed latents decoded for sample reports
-    eval_batch: int = 256              # samples of the data set evaluated with each sample report
+    eval_batch: int = 256              # samples held out of training and evaluated with each sample report
 
 
 @dataclass
@@ -104,6 +104,12 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def held_out_count(size: int, eval_batch: int) -> int:
+    """How many of a data set's `size` samples are kept out of training for the 'eval/' figures:
+    `eval_batch`, but never more than a fifth of the data (a set of under 5 samples keeps none)."""
+    return min(eval_batch, size // 5)
 
 
 class Trainer:
@@ -145,7 +151,7 @@ class Trainer:
         if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
             raise TrainingError(f"{checkpoint.path if checkpoint else 'the settings'}: batch size {batch!r:.20} "
                                 f"is not a positive integer")
-        self.batch_size = min(batch, len(self.dataset))
+        self.batch_size = min(batch, len(self.dataset) - held_out_count(len(self.dataset), config.eval_batch))
         if self.batch_size < 1:
             raise TrainingError(f"{self.dataset.source or self.dataset.name}: the data set is empty")
 
@@ -197,8 +203,11 @@ class Trainer:
         # Fixed latents for sample reports: their own generator, so they never touch the training RNG.
         fixed = torch.Generator().manual_seed(config.seed + 1)
         self.fixed_latents = torch.randn((config.n_samples, *self.model.latent_shape), generator=fixed).to(self.device)
-        eval_count = min(config.eval_batch, len(self.dataset))
-        self.eval_index = torch.randperm(len(self.dataset), generator=fixed)[:eval_count].to(self.device)
+        # The 'eval/' figures come from a fixed slice that training never draws from.
+        eval_count = held_out_count(len(self.dataset), config.eval_batch)
+        order = torch.randperm(len(self.dataset), generator=fixed)
+        self.eval_index = order[:eval_count].to(self.device)
+        self.train_index = order[eval_count:].sort().values.to(self.device)     # (N - eval_count,)
 
         self.stop_event = threading.Event()
         self.pause_event = threading.Event()    # set while paused
@@ -244,11 +253,12 @@ class Trainer:
         """Indices (B,) of the batch for `step`: epoch-wise shuffles that depend on (seed, epoch) only.
         Under torchrun a step consumes world_size consecutive batches, one per process."""
         world, rank = (self.dist.world_size, self.dist.rank) if self.dist else (1, 0)
-        per_epoch = max(len(self.dataset) // (self.batch_size * world), 1)
+        count = len(self.train_index)
+        per_epoch = max(count // (self.batch_size * world), 1)
         epoch, position = divmod(step, per_epoch)
         if epoch != self._perm_epoch:
             g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
-            self._perm = torch.randperm(len(self.dataset), generator=g).to(self.device)
+            self._perm = self.train_index[torch.randperm(count, generator=g).to(self.device)]
             self._perm_epoch = epoch
         start = (position * world + rank) * self.batch_size
         return self._perm[start:start + self.batch_size]
@@ -308,7 +318,10 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
-        """The model's held-out style figures on a fixed slice of the data (names prefixed 'eval/')."""
+        """The model's figures on the held-out slice of the data (names prefixed 'eval/'); none when
+        the data set is too small to hold any out."""
+        if not len(self.eval_index):
+            return {}
         with torch.random.fork_rng(devices=self._rng_devices()):
             torch.manual_seed(self.config.seed + 2)
             x, y = self.dataset.batch(self.eval_index)

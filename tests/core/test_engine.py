@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from genstudio.core.checkpoints import load_checkpoint
+from genstudio.core.data import InMemoryDataset
 from genstudio.core.engine import TrainConfig, Trainer
 from genstudio.core.errors import DeviceError, TrainingError
 
@@ -271,3 +272,20 @@ def test_temp_files_of_a_killed_save_are_cleaned_up(mnist, tmp_path):
     run_all(Trainer(config, dataset=mnist, resume=tmp_path / "checkpoint.safetensors"))
     assert not litter.exists()
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_eval_figures_come_from_data_training_never_draws(mnist):
+    """The 'eval/' slice is held out: no training batch of a whole epoch touches it, and every other
+    sample is drawn; a data set too small to hold anything out trains on all of it and reports none."""
+    trainer = Trainer(TrainConfig(family="vae", preset="mlp", steps=1, eval_batch=1000), dataset=mnist)
+    per_epoch = (len(mnist) - 1000) // trainer.batch_size
+    drawn = torch.cat([trainer._batch_index(step) for step in range(per_epoch)])
+    held = set(trainer.eval_index.tolist())
+    assert len(held) == 1000 and held.isdisjoint(drawn.tolist())
+    assert len(set(drawn.tolist())) == len(drawn) >= len(mnist) - 1000 - trainer.batch_size
+    figures = trainer.evaluate()
+    assert figures and all(key.startswith("eval/") and math.isfinite(v) for key, v in figures.items())
+    tiny = InMemoryDataset("tiny", mnist.data[:4], mnist.labels[:4], list(mnist.label_names))
+    small = Trainer(TrainConfig(family="vae", preset="mlp", steps=1), dataset=tiny)
+    assert len(small.eval_index) == 0 and small.evaluate() == {}
+    assert sorted(small._batch_index(0).tolist()) == [0, 1, 2, 3]

@@ -93,7 +93,7 @@ class LossPlot(QWidget):
         dashed = key.startswith("eval/")
         pen = pg.mkPen(colour, width=2 if not dashed else 1.5, style=pg.QtCore.Qt.DashLine if dashed else pg.QtCore.Qt.SolidLine)
         symbol = "o" if dashed else None
-        curve = plot.plot([], [], pen=pen, name=key.replace("eval/", "eval ").replace("_", " "),
+        curve = plot.plot([], [], pen=pen, name=key.replace("eval/", "held-out ").replace("_", " "),
                           symbol=symbol, symbolSize=5, symbolBrush=colour)
         self.curves[key], self.xs[key], self.ys[key] = curve, [], []
         return curve
