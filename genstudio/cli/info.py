@@ -8,6 +8,7 @@ from pathlib import Path
 from genstudio.core.errors import GenStudioError
 
 NAME = "info"
+LIKELIHOOD_OPTIONS = "--image and --data need a genstudio checkpoint of a model with an exact likelihood"
 
 
 def add_parser(sub) -> None:
@@ -18,6 +19,9 @@ def add_parser(sub) -> None:
     info.add_argument("--image", type=Path, action="append", default=[],
                       help="models with an exact likelihood (flows): also print the bits/dim of this image "
                            "file (repeatable)")
+    info.add_argument("--data", metavar="SPEC",
+                      help="models with an exact likelihood: also print the mean bits/dim of this data set, e.g. "
+                           "mnist[9000:] for the bundled digits the demos never trained on")
 
 
 def run(args) -> int:
@@ -56,21 +60,67 @@ def run(args) -> int:
         ("format", f"genstudio-checkpoint v{card.format_version}"),
         ("versions", ", ".join(f"{k} {v}" for k, v in card.versions.items())),
     ]
-    if args.image:
-        from genstudio.core.likelihood import image_bits_per_dim
-
+    if args.image or args.data:
         if not family.has(Capability.EXACT_LIKELIHOOD):
-            raise GenStudioError(f"{args.checkpoint}: --image needs a model with an exact likelihood (a flow); "
-                                 f"this is a {family.label}")
+            option = "--image" if args.image else "--data"
+            raise GenStudioError(f"{args.checkpoint}: {option} needs a model with an exact likelihood (a flow or "
+                                 f"an autoregressive model); this is a {family.label}")
         model = load_checkpoint(args.checkpoint).model.eval()
-        try:
-            rows += [(f"bits/dim {path.name}", f"{image_bits_per_dim(model, path):.6f}") for path in args.image]
-        except ValueError as exc:
-            raise GenStudioError(f"{args.checkpoint}: {exc}") from None
+        rows += _likelihood_rows(args, model)
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
     return 0
+
+
+def _likelihood_rows(args, model) -> list[tuple[str, str]]:
+    """bits/dim of each --image file, and the mean (with its standard error) over --data."""
+    from genstudio.core.data.spec import load_dataset
+    from genstudio.core.likelihood import bits_per_dim, image_bits_per_dim
+
+    try:
+        rows = [(f"bits/dim {path.name}", f"{image_bits_per_dim(model, path):.6f}") for path in args.image]
+        if args.data:
+            dataset = load_dataset(args.data)
+            if dataset.is_points or dataset.shape != tuple(model.data_shape):
+                raise ValueError(f"{args.data} holds samples of shape {dataset.shape}, the model takes "
+                                 f"{tuple(model.data_shape)}")
+            unlabelled = " (no label)" if model.num_classes else ""
+            rows.append((f"bits/dim {dataset.source}{unlabelled}", _mean_text(bits_per_dim(model, dataset.data))))
+            if model.num_classes:
+                rows += _conditional_rows(model, dataset)
+    except ValueError as exc:
+        raise GenStudioError(f"{args.checkpoint}: {exc}") from None
+    return rows
+
+
+def _conditional_rows(model, dataset) -> list[tuple[str, str]]:
+    """A class-conditional model's other figures. The row before is p(x | no label), the model label
+    dropout trains. p(x) = mean over classes of p(x | y) is the exact likelihood of the model with a
+    uniform class prior (K passes), comparable with an unconditional model's; p(x | y) given each
+    image's own label is lower and is not."""
+    import math
+
+    import numpy as np
+    import torch
+
+    from genstudio.core.likelihood import bits_per_dim
+
+    dims = math.prod(model.data_shape)
+    per_class = np.stack([bits_per_dim(model, dataset.data, labels=torch.full((len(dataset),), c))
+                          for c in range(model.num_classes)], axis=1).astype(np.float64)     # (N, K)
+    log_p = -per_class * dims * math.log(2.0)                                             # nats
+    top = log_p.max(1, keepdims=True)
+    mixture = top[:, 0] + np.log(np.exp(log_p - top).mean(1))
+    rows = [("  mean over classes", _mean_text(-mixture / (dims * math.log(2.0))))]
+    if dataset.labels is not None:
+        rows.append(("  given each label", _mean_text(bits_per_dim(model, dataset.data, labels=dataset.labels))))
+    return rows
+
+
+def _mean_text(values) -> str:
+    error = values.std(ddof=1) / len(values) ** 0.5 if len(values) > 1 else float("nan")
+    return f"{values.mean():.4f} +- {error:.4f} (mean +- standard error over {len(values)} images)"
 
 
 def _foreign_info(args) -> int:
@@ -78,9 +128,8 @@ def _foreign_info(args) -> int:
     and `info` is the command one uses to decide whether to."""
     from genstudio.core.foreign import HOW_TO_ALLOW, inspect_foreign_file
 
-    if args.image:
-        raise GenStudioError(f"{args.checkpoint}: --image needs a genstudio checkpoint of a flow, not a "
-                             "TorchScript / torch.export generator")
+    if args.image or args.data:
+        raise GenStudioError(f"{args.checkpoint}: {LIKELIHOOD_OPTIONS}, not a TorchScript / torch.export generator")
     foreign = inspect_foreign_file(args.checkpoint, unpickle_tensors=False)
     if args.json:
         print(json.dumps(foreign.describe(), indent=2))
@@ -118,9 +167,8 @@ def _diffusers_info(args) -> int:
     diffusers need not be installed, so this also says what opening it would take."""
     from genstudio.core.diffusers_folder import INSTALL, inspect_diffusers_folder
 
-    if args.image:
-        raise GenStudioError(f"{args.checkpoint}: --image needs a genstudio checkpoint of a flow, not a diffusers "
-                             "folder")
+    if args.image or args.data:
+        raise GenStudioError(f"{args.checkpoint}: {LIKELIHOOD_OPTIONS}, not a diffusers folder")
     found = inspect_diffusers_folder(args.checkpoint)
     if args.json:
         print(json.dumps(found.describe(), indent=2))

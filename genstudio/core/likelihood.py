@@ -25,8 +25,10 @@ def check_likelihood(model) -> None:
 @torch.no_grad()
 def bits_per_dim(model, images: torch.Tensor, batch: int = 500,
                  progress: Callable[[float], None] | None = None,
-                 should_stop: Callable[[], bool] | None = None) -> np.ndarray:
-    """Per-image bits/dim (N,) of uint8 images (N, C, H, W), dequantised with a fixed seed."""
+                 should_stop: Callable[[], bool] | None = None,
+                 labels: torch.Tensor | None = None) -> np.ndarray:
+    """Per-image bits/dim (N,) of uint8 images (N, C, H, W), dequantised with a fixed seed. A class-
+    conditional model is given each image's label (N,) when `labels` is passed, else no label."""
     check_likelihood(model)
     out = []
     generator = torch.Generator(device=model.device).manual_seed(DEQUANTISATION_SEED)
@@ -34,7 +36,8 @@ def bits_per_dim(model, images: torch.Tensor, batch: int = 500,
         if should_stop and should_stop():
             break
         x = to_unit_float(images[start:start + batch].to(model.device))
-        out.append(model.bits_per_dim(x, generator).float().cpu())
+        given = {} if labels is None else {"labels": labels[start:start + batch].to(model.device)}
+        out.append(model.bits_per_dim(x, generator, **given).float().cpu())
         if progress:
             progress(min(1.0, (start + batch) / len(images)))
     return torch.cat(out).numpy() if out else np.zeros(0, np.float32)

@@ -3,6 +3,7 @@ sum of its per-pixel terms, the cached sampler draws what the naive one does, se
 completion keeps the given pixels, and a few real training steps on MNIST lower bits/dim."""
 
 import math
+import re
 
 import pytest
 import torch
@@ -200,3 +201,34 @@ def test_live_samples_fill_in_row_by_row(mnist):
     for report in live:
         assert report.samples.shape == (2, 1, 28, 28)
         assert not report.samples[:, :, report.rows_drawn:].any()             # rows not drawn yet are empty
+
+
+def test_info_reports_held_out_bits_per_dim_three_ways(mnist, tmp_path, capsys):
+    """`genstudio info --data` of a class-conditional model: p(x | no label), p(x) as the exact mean over
+    classes, and p(x | y); the mean over classes lies between the best class and the true label's
+    figure plus log2(K) / D, as a mixture must."""
+    from genstudio.cli import main
+    from genstudio.core.checkpoints import save_checkpoint
+    from genstudio.core.data import load_dataset
+    from genstudio.core.likelihood import bits_per_dim
+    from genstudio.core.model_card import DataDescription, ModelCard
+
+    model = build("digits-conditional", num_classes=10, layers=2)
+    with torch.no_grad():
+        for p in model.net.label_bias.parameters():
+            p.normal_(0, 1.0)
+    path = save_checkpoint(tmp_path / "pcnn.safetensors", model,
+                           ModelCard.describe(model, preset="digits-conditional", data=DataDescription.of(mnist),
+                                              step=0))
+    assert main(["info", str(path), "--data", "mnist[9990:]"]) == 0
+    found = (re.match(r"^\s*(.*?)\s+(\d+\.\d+) \+- ", line) for line in capsys.readouterr().out.splitlines())
+    figures = {match[1]: float(match[2]) for match in found if match}
+    held = load_dataset("mnist[9990:]")
+    per_class = torch.stack([torch.from_numpy(bits_per_dim(model, held.data, labels=torch.full((10,), c)))
+                             for c in range(10)], 1)
+    given = torch.from_numpy(bits_per_dim(model, held.data, labels=held.labels))
+    assert math.isclose(figures["bits/dim mnist[9990:10000] (no label)"],
+                        float(torch.from_numpy(bits_per_dim(model, held.data)).mean()), abs_tol=1e-4)
+    assert math.isclose(figures["given each label"], float(given.mean()), abs_tol=1e-4)
+    mixture = figures["mean over classes"]
+    assert float(per_class.min(1).values.mean()) - 1e-4 <= mixture <= float(given.mean()) + math.log2(10) / 784 + 1e-4
