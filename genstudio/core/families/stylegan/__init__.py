@@ -1,0 +1,54 @@
+"""The style-based GAN family: StyleGAN2's generator (mapping network, learned constant, modulated
+convolutions, noise inputs, toRGB skips) with truncation in W, trained against a residual
+discriminator; NVIDIA stylegan2-ada-pytorch snapshots convert to it (core/stylegan_pickle.py)."""
+
+from genstudio.core.families.family import Capability, DecodeSetting, Family, HyperField, PlotSpec, Preset
+from genstudio.core.families.stylegan.config import StyleGANConfig
+from genstudio.core.families.stylegan.model import NOISE_FIXED, StyleGAN
+
+HYPER = {"lr_g": 2e-3, "lr_d": 2e-3, "betas": [0.0, 0.99], "batch_size": 32}
+# 28-32 px: a 128-D z and w, 4 mapping layers, 64 feature maps at 4-16 px and 32 at 32 px in G and
+# D (about 0.2 GFLOP per image for G and for D), so a batch of 32 trains in well under a second on
+# two CPU cores; 128 maps made each step about 4x slower.
+DIGITS = {"z_dim": 128, "w_dim": 128, "mapping_layers": 4, "channel_base": 1024, "channel_max": 64,
+          "d_channel_base": 1024, "d_channel_max": 64, "r1_gamma": 0.1}
+
+FAMILY = Family(
+    name="stylegan",
+    label="Style-based GAN (StyleGAN2)",
+    description="A GAN whose generator maps z to a style vector w that modulates every layer: explore Z, W and W+ "
+                "with truncation, style mixing and noise; opens NVIDIA StyleGAN2-ADA pickles without running them.",
+    model_class=StyleGAN,
+    config_class=StyleGANConfig,
+    presets={
+        "digits": Preset("StyleGAN2 for 28-32 px grey or RGB images: 128-D z and w, 4 mapping layers, 32-64 "
+                         "feature maps; non-saturating loss with lazy R1 (gamma 0.1), style mixing, EMA G.",
+                         "images", DIGITS, HYPER),
+        "digits-conditional": Preset("The digits StyleGAN2 with the class embedded beside z and a projection "
+                                     "discriminator (needs a labelled data set).", "images", DIGITS, HYPER,
+                                     conditional=True),
+        "rgb-64": Preset("StyleGAN2 for 64 px RGB folders: 256-D z and w, 8 mapping layers, 128-256 feature maps, "
+                         "R1 gamma 1 (a GPU helps).", "images",
+                         {"z_dim": 256, "w_dim": 256, "mapping_layers": 8, "channel_base": 8192, "channel_max": 256,
+                          "d_channel_base": 8192, "d_channel_max": 256, "r1_gamma": 1.0},
+                         {**HYPER, "batch_size": 16}),
+    },
+    plots=(PlotSpec("Losses", ("d_loss", "g_loss")),
+           PlotSpec("Discriminator outputs: D(x), D(G(z))", ("d_real", "d_fake")),
+           PlotSpec("R1 penalty |grad D(x)|^2", ("r1_penalty",))),
+    hyper_fields=(HyperField("lr_g", "G learning rate", "generator learning rate", learning_rate=True),
+                  HyperField("lr_d", "D learning rate", "discriminator learning rate", learning_rate=True)),
+    capabilities=frozenset({Capability.IMAGE_PROJECTION, Capability.CLASS_CONDITIONAL,
+                            Capability.LIVE_DIAGNOSTICS}),
+    decode_settings=(
+        DecodeSetting("truncation_psi", "Truncation psi",
+                      "Pulls w towards the mean w: 1 leaves it, 0 gives the mean image, between trades variety "
+                      "for typical images", minimum=0.0, maximum=2.0, decimals=2, default=1.0),
+        DecodeSetting("truncation_cutoff", "Truncation up to layer",
+                      "Truncate only the first this many w's (coarse layers first); 0 truncates them all",
+                      kind=int, minimum=0, maximum=18, decimals=0, default=0),
+        DecodeSetting("noise", "Noise (0 fixed, 1 fresh, 2 off)",
+                      "The per-pixel noise inputs: the model's fixed noise, fresh noise at each decode, or none",
+                      kind=int, minimum=0, maximum=2, decimals=0, default=NOISE_FIXED),
+    ),
+)

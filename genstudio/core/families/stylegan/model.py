@@ -1,0 +1,179 @@
+"""A style-based GAN: StyleGAN2's generator (generator.py) against a residual discriminator
+(discriminator.py), trained with the non-saturating logistic loss and a lazy R1 penalty on real
+images, with style-mixing regularisation and an EMA copy of G that every decode uses.
+
+Why non-saturating + R1 rather than hinge + spectral norm: spectral norm would fight the equalized
+learning rate (both rescale D's weights), and R1 is what StyleGAN2 was tuned with; at 28-32 px a
+small gamma (0.1) keeps D smooth around the data without slowing it (docs/stylegan.md).
+
+Latent z (N, z_dim); decode options: truncation psi (pull w towards the tracked mean w), the layer
+cut-off it stops at, and the noise inputs (fixed per model, fresh per decode, or off).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+
+from genstudio.core.errors import TrainingError
+from genstudio.core.families.stylegan.config import StyleGANConfig
+from genstudio.core.families.stylegan.discriminator import Discriminator
+from genstudio.core.families.stylegan.generator import Generator
+from genstudio.core.models.base import GenerativeModel, adam
+
+NOISE_FIXED, NOISE_RANDOM, NOISE_OFF = 0, 1, 2          # the decode setting's values
+NOISE_MODE_OF = {NOISE_FIXED: "const", NOISE_RANDOM: "random", NOISE_OFF: "none"}     # generator.NOISE_MODES
+
+
+class StyleGAN(GenerativeModel):
+    family = "stylegan"
+    optimizer_names = ("g", "d")
+
+    def __init__(self, config: StyleGANConfig):
+        super().__init__(config)
+        channels = self.data_shape[0]
+        self.resolution = config.resolution
+        generator = Generator(
+            config.z_dim, config.num_classes, config.w_dim, self.resolution, channels,
+            mapping_kwargs={"num_layers": config.mapping_layers, "lr_multiplier": config.mapping_lr,
+                            "w_avg_beta": config.w_avg_beta},
+            synthesis_kwargs={"channel_base": config.channel_base, "channel_max": config.channel_max,
+                              "architecture": config.architecture, "use_noise": config.use_noise,
+                              "conv_clamp": config.conv_clamp or None})
+        if config.trainable:
+            self.generator = generator
+            self.generator_ema = copy.deepcopy(generator).requires_grad_(False)
+            self.discriminator = Discriminator(self.resolution, channels, config.num_classes, config.d_channel_base,
+                                               config.d_channel_max, config.mbstd_group)
+        else:
+            self.generator_ema = generator.requires_grad_(False)   # a converted snapshot's G_ema alone
+        self.register_buffer("d_updates", torch.zeros((), dtype=torch.long))
+        self._last_r1 = {}
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        return (self.config.z_dim,)
+
+    @property
+    def num_ws(self) -> int:
+        return self.generator_ema.num_ws
+
+    # --- images between the canvas and the data ------------------------------------------------
+    def _crop(self, img: torch.Tensor) -> torch.Tensor:
+        """(N, C, R, R) canvas -> (N, *data_shape), centre-cropped (28 px data from a 32 px canvas)."""
+        h, w = self.data_shape[1:]
+        top, left = (self.resolution - h) // 2, (self.resolution - w) // 2
+        return img[:, :, top:top + h, left:left + w]
+
+    def _pad(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, *data_shape) in [-1, 1] -> the canvas, padded with -1 (the background of dark-ground data)."""
+        h, w = self.data_shape[1:]
+        top, left = (self.resolution - h) // 2, (self.resolution - w) // 2
+        pad = [left, self.resolution - w - left, top, self.resolution - h - top]
+        return F.pad(x, pad, value=-1.0) if any(pad) else x
+
+    def _one_hot(self, labels: torch.Tensor | None, n: int) -> torch.Tensor | None:
+        if not self.num_classes:
+            return None
+        if labels is None:
+            return torch.zeros(n, self.num_classes, device=self.device)
+        return F.one_hot(labels.reshape(-1).long().expand(n) if labels.numel() == 1 else labels.long(),
+                         self.num_classes).float().to(self.device)
+
+    # --- generation ---------------------------------------------------------------------------
+    def mapping(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """z (N, z_dim) -> ws (N, num_ws, w_dim) of the EMA generator."""
+        return self.generator_ema.mapping(z.to(self.device), self._one_hot(labels, len(z)))
+
+    def synthesize(self, ws: torch.Tensor, truncation_psi: float = 1.0, truncation_cutoff: int = 0,
+                   noise: int = NOISE_FIXED, generator: torch.Generator | None = None) -> torch.Tensor:
+        """ws (N, num_ws, w_dim) -> images (N, *data_shape) in [0, 1], truncated towards the mean w on
+        the first `truncation_cutoff` layers (0: all)."""
+        g = self.generator_ema
+        ws = g.truncate(ws, truncation_psi, truncation_cutoff or None)
+        img = g.synthesis(ws, NOISE_MODE_OF[int(noise)], generator)
+        return self._crop(img).add(1).mul(0.5).clamp(0, 1)
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None, truncation_psi: float = 1.0,
+               truncation_cutoff: int = 0, noise: int = NOISE_FIXED) -> torch.Tensor:
+        return self.synthesize(self.mapping(z.reshape(len(z), -1), labels), truncation_psi, truncation_cutoff, noise)
+
+    def decode_differentiable(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.synthesize(self.mapping(z, labels))
+
+    # --- training -----------------------------------------------------------------------------
+    def make_optimizers(self, hyper: dict) -> dict[str, torch.optim.Optimizer]:
+        if not self.config.trainable:
+            raise TrainingError("this style-based GAN holds only a converted generator (no discriminator or "
+                                "live G), so it can be explored but not trained")
+        # Lazy R1 every k steps: Adam's betas and rate scaled by k / (k + 1) as StyleGAN2 does, so the
+        # occasional larger step does not change the effective momentum.
+        ratio = self.config.r1_every / (self.config.r1_every + 1)
+        betas = [b ** ratio for b in hyper.get("betas", (0.0, 0.99))]
+        d_hyper = {**hyper, "lr_d": float(hyper["lr_d"]) * ratio, "betas": betas}
+        return {"g": adam(self.generator.parameters(), hyper, "lr_g"),
+                "d": adam(self.discriminator.parameters(), d_hyper, "lr_d")}
+
+    def _fake(self, n: int, labels: torch.Tensor | None) -> torch.Tensor:
+        """n images from the live G on the canvas, with style mixing: for a share of batches a
+        second z takes over from a random layer on, so no layer can rely on its neighbours' w."""
+        g, device = self.generator, self.device
+        c = self._one_hot(labels, n)
+        ws = g.mapping(torch.randn(n, self.config.z_dim, device=device), c, update_w_avg=self.training)
+        if self.config.style_mixing > 0 and torch.rand(()) < self.config.style_mixing:
+            cutoff = int(torch.randint(1, self.num_ws, ()))
+            other = g.mapping(torch.randn(n, self.config.z_dim, device=device), c)
+            ws = torch.cat([ws[:, :cutoff], other[:, cutoff:]], dim=1)
+        return g.synthesis(ws, "random")
+
+    def train_step(self, x, y, optimizers):
+        opt_g, opt_d = optimizers["g"], optimizers["d"]
+        n = len(x)
+        real = self._pad(x * 2 - 1)
+        if self.num_classes:
+            if y is None:
+                raise ValueError("a class-conditional GAN needs a labelled data set")
+            y_fake = torch.randint(0, self.num_classes, (n,), device=x.device)
+        else:
+            y, y_fake = None, None
+
+        # G step: non-saturating loss, D frozen (no gradients for its weights).
+        self.discriminator.requires_grad_(False)
+        g_loss = F.softplus(-self.discriminator(self._fake(n, y_fake), y_fake)).mean()
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        self.discriminator.requires_grad_(True)
+        self._update_ema()
+
+        # D step on a fresh fake batch, plus R1 = gamma / 2 * |grad_x D(x)|^2 on reals every r1_every steps.
+        with torch.no_grad():
+            fake = self._fake(n, y_fake)
+        lazy_r1 = int(self.d_updates) % self.config.r1_every == 0 and self.config.r1_gamma > 0
+        real_in = real.detach().requires_grad_(lazy_r1)
+        scores = self.discriminator(torch.cat([real_in, fake]), None if y is None else torch.cat([y, y_fake]))
+        d_real, d_fake = scores[:n], scores[n:]
+        d_loss = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+        total = d_loss
+        if lazy_r1:
+            grad, = torch.autograd.grad(d_real.sum(), real_in, create_graph=True)
+            penalty = grad.square().flatten(1).sum(1).mean()
+            total = total + penalty * (self.config.r1_gamma / 2 * self.config.r1_every)
+            self._last_r1 = {"r1_penalty": penalty.detach()}
+        opt_d.zero_grad(set_to_none=True)
+        total.backward()
+        opt_d.step()
+        self.d_updates += 1
+        return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "d_real": torch.sigmoid(d_real.detach()).mean(),
+                "d_fake": torch.sigmoid(d_fake.detach()).mean(), **self._last_r1}
+
+    @torch.no_grad()
+    def _update_ema(self):
+        ema_p, live_p = list(self.generator_ema.parameters()), list(self.generator.parameters())
+        torch._foreach_lerp_(ema_p, live_p, 1.0 - self.config.ema_decay)
+        for b_ema, b_live in zip(self.generator_ema.buffers(), self.generator.buffers()):
+            b_ema.copy_(b_live)          # w_avg and the fixed noise follow the live G
+

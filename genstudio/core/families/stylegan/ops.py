@@ -1,0 +1,124 @@
+"""StyleGAN2's numerical building blocks in plain PyTorch (Karras et al. 2020, "Analyzing and
+Improving the Image Quality of StyleGAN"), written from the paper and the documented behaviour of
+NVIDIA's stylegan2-ada-pytorch so that a generator saved by that code decodes the same images here.
+
+Written here rather than imported: NVIDIA's implementation reaches a user only as source code
+inside its pickles (which genstudio never runs) and leans on custom CUDA kernels; what those
+kernels compute is a handful of standard convolutions, written out below (docs/stylegan.md).
+
+- Equalized learning rate: weights are stored at unit scale and multiplied by 1/sqrt(fan_in) (times
+  a layer's learning-rate multiplier) when used, so Adam's step is the same size for every layer.
+- `bias_act`: add the bias, apply the activation, multiply by its gain (sqrt(2) after leaky ReLU, so
+  activations keep unit variance), then clamp (`conv_clamp`) when one is set.
+- Up-sampling is 2x zero insertion followed by the [1, 3, 3, 1] FIR low-pass filter (outer product,
+  normalised to sum 1, times 4 to keep the gain); as a stride-2 transposed convolution it is one op.
+- Modulated convolution: each sample's style scales the weight's input channels; demodulation
+  rescales each output channel of the modulated weight to unit norm. Computed "non-fused" (scale
+  the input, one shared convolution, scale the output), which equals the per-sample grouped
+  convolution and keeps one ordinary convolution for the whole batch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LRELU_SLOPE = 0.2
+LRELU_GAIN = math.sqrt(2.0)
+FIR_TAPS = (1.0, 3.0, 3.0, 1.0)
+ACTIVATIONS = ("linear", "lrelu")
+
+
+def fir_filter() -> torch.Tensor:
+    """The 2-D resampling filter (4, 4): outer([1, 3, 3, 1]) / 64, summing to 1."""
+    taps = torch.tensor(FIR_TAPS)
+    kernel = torch.outer(taps, taps)
+    return kernel / kernel.sum()
+
+
+def bias_act(x: torch.Tensor, bias: torch.Tensor | None, activation: str = "linear", gain: float | None = None,
+             clamp: float | None = None) -> torch.Tensor:
+    """x (N, C, ...) + bias (C,), then the activation times its gain (default: sqrt(2) for lrelu,
+    1 for linear), then clamped to +-clamp."""
+    if bias is not None:
+        x = x + bias.view(1, -1, *([1] * (x.ndim - 2)))
+    if activation == "lrelu":
+        x = F.leaky_relu(x, LRELU_SLOPE)
+        gain = LRELU_GAIN if gain is None else gain
+    if gain is not None and gain != 1:
+        x = x * gain
+    if clamp is not None:
+        x = x.clamp(-clamp, clamp)
+    return x
+
+
+def upsample2d(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) -> (N, C, 2H, 2W): zero insertion, then the FIR filter `kernel` (4, 4) times 4.
+
+    Zero insertion, padding 2 before and 1 after, and a valid 4x4 convolution equal a stride-2
+    transposed convolution with padding 1 when the kernel is symmetric, as [1, 3, 3, 1] is."""
+    channels = x.shape[1]
+    weight = (kernel * 4).to(x.dtype).expand(channels, 1, *kernel.shape)
+    return F.conv_transpose2d(x, weight, stride=2, padding=1, groups=channels)
+
+
+def fir_blur(x: torch.Tensor, kernel: torch.Tensor, pad: int, gain: float = 4.0, stride: int = 1) -> torch.Tensor:
+    """Depthwise valid convolution of x (N, C, H, W), zero-padded by `pad`, with `kernel` (4, 4) x gain
+    (4 after zero insertion, 1 before a stride-2 down-sampling)."""
+    channels = x.shape[1]
+    weight = (kernel * gain).to(x.dtype).expand(channels, 1, *kernel.shape)
+    return F.conv2d(F.pad(x, [pad] * 4), weight, groups=channels, stride=stride)
+
+
+def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, *, demodulate: bool = True,
+                     up: bool = False, kernel: torch.Tensor | None = None,
+                     noise: torch.Tensor | None = None) -> torch.Tensor:
+    """x (N, I, H, W), weight (O, I, k, k), styles (N, I) -> (N, O, H', W'), H' = 2H when `up`.
+
+    Demodulation divides each sample's output channel o by sqrt(sum_{i,kh,kw} (w[o,i] s[i])^2 + 1e-8).
+    `noise` ((N or 1, 1, H', W') or (H', W')) is added after demodulation. With `up`, the stride-2
+    transposed convolution (weight unflipped, padding 0: 2H + 1 rows) is followed by padding 1 and
+    the FIR filter, as StyleGAN2's resampling convolution does."""
+    x = x * styles[:, :, None, None]
+    if up:
+        x = F.conv_transpose2d(x, weight.transpose(0, 1), stride=2)                  # (N, O, 2H+1, 2W+1)
+        x = fir_blur(x, kernel, pad=1)                                                # (N, O, 2H, 2W)
+    else:
+        x = F.conv2d(x, weight, padding=weight.shape[-1] // 2)
+    if demodulate:
+        # sum over (i, kh, kw) of (w s)^2 = s^2 @ (sum over kh, kw of w^2)^T: (N, O) without a (N, O, I, k, k) tensor
+        scale = (styles.square() @ weight.square().sum((2, 3)).t() + 1e-8).rsqrt()
+        x = x * scale[:, :, None, None]
+    if noise is not None:
+        x = x + noise
+    return x
+
+
+class FullyConnectedLayer(nn.Module):
+    """y = act(x W^T g + b m) with g = lr_multiplier / sqrt(in_features), m = lr_multiplier.
+
+    Parameters `weight` (out, in) and `bias` (out,): NVIDIA's names and scales."""
+
+    def __init__(self, in_features: int, out_features: int, activation: str = "linear",
+                 lr_multiplier: float = 1.0, bias_init: float = 0.0):
+        super().__init__()
+        self.activation = activation
+        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_multiplier)
+        self.bias = nn.Parameter(torch.full((out_features,), float(bias_init)))
+        self.weight_gain = lr_multiplier / math.sqrt(in_features)
+        self.bias_gain = lr_multiplier
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight = self.weight * self.weight_gain
+        bias = self.bias * self.bias_gain if self.bias_gain != 1 else self.bias
+        if self.activation == "linear":
+            return torch.addmm(bias, x, weight.t())
+        return bias_act(x @ weight.t(), bias, self.activation)
+
+
+def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """x (N, D) scaled so that each row's mean square is 1."""
+    return x * (x.square().mean(1, keepdim=True) + eps).rsqrt()
