@@ -1,0 +1,212 @@
+"""The style-based GAN: NVIDIA's StyleGAN2 layout (names, shapes, counts), the resampling and
+modulated convolutions against their textbook definitions, truncation, a few real training steps,
+and StyleGAN2-ADA snapshot pickles read as data: the right network rebuilt, the same images, and
+hostile pickles refused with one line and no trace."""
+
+import io
+import math
+import pickle
+from collections import OrderedDict
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from genstudio.core import registry
+from genstudio.core.families.stylegan.generator import Generator
+from genstudio.core.families.stylegan.nvidia import model_from_snapshot
+from genstudio.core.families.stylegan.ops import fir_filter, modulated_conv2d, upsample2d
+from genstudio.core.stylegan_pickle import UnsupportedPickle, read_snapshot
+
+from stylegan_snapshots import PersistentRecord, fake_nvidia_modules, small_generator, write_snapshot
+
+FAMILY = registry.get("stylegan")
+
+
+@pytest.mark.parametrize("resolution,layers,base,keys,params,num_ws", [
+    (32, 2, 16384, 75, 19_947_539, 8),          # stylegan2-ada's 'auto' config at 32 px, RGB
+    (1024, 8, 32768, 182, 30_370_060, 18),      # the FFHQ 1024 generator
+])
+def test_generator_has_nvidias_names_shapes_and_counts(resolution, layers, base, keys, params, num_ws):
+    g = Generator(512, 0, 512, resolution, 3, {"num_layers": layers}, {"channel_base": base})
+    state = g.state_dict()
+    assert (len(state), sum(p.numel() for p in g.parameters()), g.num_ws) == (keys, params, num_ws)
+    assert list(state)[:3] == ["synthesis.b4.const", "synthesis.b4.resample_filter", "synthesis.b4.conv1.weight"]
+    assert state["synthesis.b8.conv0.affine.weight"].shape == (512, 512)      # affine maps w to the *input* channels
+    assert state["mapping.w_avg"].shape == (512,) and state["synthesis.b4.conv1.noise_strength"].shape == ()
+
+
+def zero_insert(x):
+    n, c, h, w = x.shape
+    out = x.new_zeros(n, c, 2 * h, 2 * w)
+    out[:, :, ::2, ::2] = x
+    return out
+
+
+def test_upsampling_is_zero_insertion_then_the_fir_filter():
+    x = torch.randn(2, 3, 5, 5, dtype=torch.float64)
+    k = fir_filter().double()
+    expected = F.conv2d(F.pad(zero_insert(x), [2, 1, 2, 1]), (k * 4).flip([0, 1]).expand(3, 1, 4, 4), groups=3)
+    assert torch.allclose(upsample2d(x, k), expected, atol=1e-12)
+
+
+def test_modulated_convolution_matches_the_per_sample_definition():
+    """Against the paper's form: each sample's weight w'[o,i] = w[o,i] s[i], demodulated to unit norm
+    per output channel; up-sampling layers insert zeros, pad [3, 2], FIR, then convolve flipped."""
+    torch.manual_seed(0)
+    x, weight, styles = (torch.randn(2, 4, 6, 6, dtype=torch.float64), torch.randn(5, 4, 3, 3, dtype=torch.float64),
+                         torch.randn(2, 4, dtype=torch.float64))
+    k = fir_filter().double()
+    for up in (False, True):
+        got = modulated_conv2d(x, weight, styles, up=up, kernel=k)
+        for n in range(2):
+            w = weight * styles[n][None, :, None, None]
+            w = w / (w.square().sum((1, 2, 3), keepdim=True) + 1e-8).sqrt()
+            if up:
+                blurred = F.conv2d(F.pad(zero_insert(x[n:n + 1]), [3, 2, 3, 2]), (k * 4).expand(4, 1, 4, 4), groups=4)
+                expected = F.conv2d(blurred, w.flip([2, 3]))
+            else:
+                expected = F.conv2d(x[n:n + 1], w, padding=1)
+            assert torch.allclose(got[n:n + 1], expected, atol=1e-10), up
+
+
+def test_truncation_and_w_plus():
+    g = small_generator()
+    z = torch.randn(3, 32)
+    with torch.no_grad():
+        ws = g.mapping(z, None)
+        assert torch.equal(g.truncate(ws, 1.0), ws)                                   # psi 1: unchanged
+        mean = g.synthesis(g.truncate(ws, 0.0), "const")
+        assert torch.allclose(mean[0], mean[1], atol=1e-6) and torch.allclose(mean[0], mean[2], atol=1e-6)
+        assert torch.allclose(mean[0], g.synthesis(g.mapping.w_avg.expand(1, g.num_ws, -1), "const")[0], atol=1e-6)
+        # W+ with every row the same w is W; a cut-off truncates only the first layers
+        assert torch.equal(g.synthesis(ws.clone(), "const"), g(z, noise_mode="const"))
+        cut = g.truncate(ws, 0.5, cutoff=3)
+        assert torch.equal(cut[:, 3:], ws[:, 3:]) and not torch.allclose(cut[:, :3], ws[:, :3])
+
+
+def test_a_few_real_training_steps(mnist):
+    model = FAMILY.build({**FAMILY.presets["digits"].model, "data_shape": [1, 28, 28]}).train()
+    optimizers = model.make_optimizers(FAMILY.presets["digits"].hyper)
+    before = {k: v.clone() for k, v in model.generator_ema.state_dict().items()}
+    for step in range(3):
+        figures = model.train_step(*mnist.batch(torch.arange(16 * step, 16 * step + 16)), optimizers)
+        assert all(math.isfinite(float(v)) for v in figures.values())
+    assert "r1_penalty" in figures and float(figures["r1_penalty"]) >= 0
+    after = model.generator_ema.state_dict()
+    assert not torch.equal(after["mapping.w_avg"], before["mapping.w_avg"])            # the mean w is tracked
+    assert not torch.equal(after["synthesis.b4.const"], before["synthesis.b4.const"])  # the EMA follows G
+    images = model.eval().decode(torch.randn(4, 128))
+    assert images.shape == (4, 1, 28, 28) and 0 <= images.min() and images.max() <= 1
+
+
+# --- NVIDIA snapshots ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("protocol,c_dim", [(3, 0), (4, 0), (4, 4)])
+def test_snapshot_rebuilds_the_generator_and_draws_the_same_images(tmp_path, protocol, c_dim):
+    g = small_generator(c_dim=c_dim)
+    path = tmp_path / "network-snapshot-000100.pkl"
+    write_snapshot(path, g, protocol)
+    model, card = model_from_snapshot(read_snapshot(path))
+    assert (model.config.data_shape, model.num_ws, model.num_classes) == ((3, 16, 16), 6, c_dim)
+    assert not model.config.trainable and card.train["converted_from"]["network"] == "G_ema"
+    z = torch.randn(3, 32)
+    c = torch.eye(4)[[0, 2, 3]] if c_dim else None
+    with torch.no_grad():
+        for psi, cutoff in ((1.0, None), (0.7, None), (0.5, 2)):
+            theirs = g(z, c, psi, cutoff, noise_mode="const").add(1).mul(0.5).clamp(0, 1)
+            ours = model.decode(z, torch.tensor([0, 2, 3]) if c_dim else None, truncation_psi=psi,
+                                truncation_cutoff=cutoff or 0)
+            assert torch.allclose(ours, theirs, atol=1e-6)
+
+
+def assert_refused(path, *words, marker=None):
+    with pytest.raises(UnsupportedPickle) as info:
+        model_from_snapshot(read_snapshot(path))
+    message = str(info.value)
+    assert str(path) in message and "\n" not in message and all(w in message for w in words), message
+    if marker is not None:
+        assert not marker.exists(), "something from the file ran"
+
+
+class OpenFile:
+    """Pickles as a call to open(marker, 'w'): what a hostile __reduce__ would make the reader run."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return open, (str(self.marker), "w")
+
+
+class HostileBlob:
+    """A storage blob in torch's legacy layout whose storage record is a call to open(marker, 'w')."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        from torch.storage import _load_from_bytes
+
+        blob = b"".join(pickle.dumps(v, protocol=2) for v in (0x1950A86A20F9469CFC6C, 1001, {"little_endian": True}))
+        return _load_from_bytes, (blob + pickle.dumps(OpenFile(self.marker), protocol=2),)
+
+
+class TensorOver:
+    def __init__(self, storage):
+        self.storage = storage
+
+    def __reduce__(self):
+        return torch._utils._rebuild_tensor_v2, (self.storage, 0, (1,), (1,), False, OrderedDict())
+
+
+def test_hostile_snapshots_are_refused_and_leave_no_trace(tmp_path):
+    g = small_generator(resolution=8)
+    marker = tmp_path / "ran"
+    cases = {
+        "reduce": dict(g_ema_extra={"_init_kwargs": {"payload": OpenFile(marker)}}),
+        "source": dict(source=f"import torch\nopen({str(marker)!r}, 'w').write('ran')\n"),
+        "blob": dict(g_ema_extra={"_buffers": OrderedDict(evil=TensorOver(HostileBlob(marker)))}),
+    }
+    for name, options in cases.items():
+        path = tmp_path / f"{name}.pkl"
+        write_snapshot(path, g, **options)
+        if name == "source":
+            assert_refused(path, "runs code when imported", "line 2", marker=marker)
+        else:
+            assert_refused(path, "refused", "io.open", "nothing from the file was run", marker=marker)
+
+
+def test_other_pickles_get_a_clear_line(tmp_path):
+    g = small_generator(resolution=8)
+    sg3 = tmp_path / "stylegan3.pkl"
+    write_snapshot(sg3, g, source='"""Generator architecture from the paper\n"Alias-Free Generative Adversarial '
+                                  'Networks"."""\nimport torch\n')
+    assert_refused(sg3, "StyleGAN3", "not yet")
+    tf = tmp_path / "tf.pkl"
+    tf.write_bytes(b"\x80\x02cdnnlib.tflib.network\nNetwork\nq\x00)\x81q\x01.")
+    assert_refused(tf, "TensorFlow", "legacy.py")
+    plain = tmp_path / "plain.pkl"
+    plain.write_bytes(pickle.dumps({"weights": [1, 2, 3]}))
+    assert_refused(plain, "no 'G_ema' or 'G'")
+    whole = tmp_path / "whole.pkl"
+    write_snapshot(whole, g)
+    cut = tmp_path / "cut.pkl"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    assert_refused(cut, "not a readable pickle")
+    with fake_nvidia_modules():
+        odd = tmp_path / "odd.pkl"
+        odd.write_bytes(pickle.dumps({"G_ema": PersistentRecord("Generator", {"z_dim": "512"}, "import torch\n")}))
+    assert_refused(odd, "z_dim")
+
+
+def test_snapshot_reader_needs_no_nvidia_code():
+    """The names a snapshot refers to are resolved by the reader itself: the test's stand-ins are gone."""
+    import sys
+
+    assert "torch_utils" not in sys.modules and "dnnlib" not in sys.modules
+    with fake_nvidia_modules():
+        data = pickle.dumps({"G_ema": PersistentRecord("Generator", {}, "")})
+    from genstudio.core.stylegan_pickle import Record, SnapshotUnpickler
+
+    assert isinstance(SnapshotUnpickler(io.BytesIO(data)).load()["G_ema"], Record)
