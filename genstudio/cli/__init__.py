@@ -17,14 +17,14 @@ import os
 import sys
 import time
 
-from genstudio.cli import bench, diagnose, info, presets, sample, train
+from genstudio.cli import bench, convert, diagnose, info, presets, sample, train
 from genstudio.core.errors import GenStudioError
 from genstudio.core.file_checks import printable
 
 EPILOG = "Run 'genstudio COMMAND --help' for a command's options."
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
-COMMANDS = {module.NAME: module for module in (train, info, sample, diagnose, presets, bench)}
+COMMANDS = {module.NAME: module for module in (train, info, sample, convert, diagnose, presets, bench)}
 
 
 class OneLineParser(argparse.ArgumentParser):

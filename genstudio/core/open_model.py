@@ -17,9 +17,11 @@ from genstudio.core.checkpoints import load_checkpoint
 from genstudio.core.diffusers_folder import load_diffusers_folder
 from genstudio.core.errors import GenStudioError
 from genstudio.core.families.family import Capability, DecodeSetting, Family
+from genstudio.core.families.stylegan.nvidia import model_from_snapshot
 from genstudio.core.foreign import (Consent, ForeignGenerator, is_foreign_name,
                                     load_foreign_generator)
 from genstudio.core.model_card import ModelCard
+from genstudio.core.stylegan_pickle import is_stylegan_pickle_name, read_snapshot
 from genstudio.core.models.base import GenerativeModel
 
 
@@ -154,7 +156,8 @@ def open_model(path: str | Path, device: str | torch.device = "cpu", latent_dim:
     """Our safetensors checkpoints load as data. TorchScript / torch.export generators are programs:
     they load only when `consent` (foreign.Consent: `trust_code` for --trust-code, the app's dialog,
     a remembered fingerprint) allows the file as read; without it, ConsentRefused says how to allow it.
-    A folder is read as one saved by Hugging Face diffusers (diffusers_folder.py), as data too."""
+    A folder is read as one saved by Hugging Face diffusers (diffusers_folder.py), and a .pkl as an
+    NVIDIA StyleGAN2-ADA snapshot (stylegan_pickle.py), both as data too."""
     path = Path(path)
     if is_foreign_name(path):
         generator = load_foreign_generator(path, latent_dim, output_range, consent=consent)
@@ -162,6 +165,9 @@ def open_model(path: str | Path, device: str | torch.device = "cpu", latent_dim:
     if path.is_dir():
         model, card = load_diffusers_folder(path, device)
         return OpenedModel.of(path, card, model)
+    if is_stylegan_pickle_name(path):
+        model, card = model_from_snapshot(read_snapshot(path))
+        return OpenedModel.of(path, card, model.to(device))
     checkpoint = load_checkpoint(path, device=device)
     return OpenedModel.of(path, checkpoint.card, checkpoint.model)
 

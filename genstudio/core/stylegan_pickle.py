@@ -48,6 +48,11 @@ STORAGE_DTYPES = {"FloatStorage": torch.float32, "DoubleStorage": torch.float64,
 STYLEGAN3_MARK = "Alias-Free Generative Adversarial Networks"
 
 
+def is_stylegan_pickle_name(path: str | Path) -> bool:
+    """Named like a StyleGAN2-ADA snapshot (`network-snapshot-*.pkl`, or any .pkl): read by this module."""
+    return Path(path).suffix.lower() == ".pkl"
+
+
 class UnsupportedPickle(CheckpointError):
     """The pickle is not a StyleGAN2-ADA snapshot this reader can take, or refers to code."""
 

@@ -31,7 +31,8 @@ from genstudio.ui.torch_threads import single_threaded
 
 log = logging.getLogger(__name__)
 
-OPEN_FILTER = "Models (*.safetensors *.pt *.pt2 *.pth *.ts);;genstudio checkpoints (*.safetensors);;All files (*)"
+OPEN_FILTER = ("Models (*.safetensors *.pt *.pt2 *.pth *.ts *.pkl);;genstudio checkpoints (*.safetensors);;"
+               "StyleGAN2-ADA snapshots (*.pkl);;All files (*)")
 DEFAULT_DEMO = "gan-mnist"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 

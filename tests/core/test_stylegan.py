@@ -210,3 +210,33 @@ def test_snapshot_reader_needs_no_nvidia_code():
     from genstudio.core.stylegan_pickle import Record, SnapshotUnpickler
 
     assert isinstance(SnapshotUnpickler(io.BytesIO(data)).load()["G_ema"], Record)
+
+
+def test_info_convert_sample_and_open_a_snapshot(tmp_path, capsys):
+    from genstudio.cli import main
+    from genstudio.core.checkpoints import load_checkpoint
+    from genstudio.core.open_model import open_model
+
+    g = small_generator(resolution=16, channels=1)
+    path = tmp_path / "network-snapshot-000200.pkl"
+    write_snapshot(path, g)
+    assert main(["info", str(path)]) == 0
+    shown = capsys.readouterr().out
+    assert "16 x 16 px, 1 channels" in shown and "none runs" in shown and "faces.zip" in shown
+    out = tmp_path / "converted.safetensors"
+    assert main(["convert", str(path), str(out)]) == 0
+    converted = load_checkpoint(out)
+    assert converted.card.family == "stylegan" and converted.card.train["converted_from"]["file"] == path.name
+    opened = open_model(path)
+    z = torch.randn(2, 32)
+    with torch.no_grad():
+        expected = g(z, noise_mode="const").add(1).mul(0.5).clamp(0, 1)
+        assert torch.allclose(converted.model.decode(z), expected, atol=1e-6)
+        assert torch.allclose(opened.model.decode(z), expected, atol=1e-6)
+    assert main(["sample", str(path), "--grid", "2x2", "--out", str(tmp_path / "grid.png"),
+                 "--truncation-psi", "0.5"]) == 0
+    assert (tmp_path / "grid.png").stat().st_size > 0
+    assert main(["convert", str(out), str(tmp_path / "again.safetensors")]) == 2         # one line, no traceback
+    assert "convert reads StyleGAN2-ADA snapshots" in capsys.readouterr().err
+    with pytest.raises(Exception, match="explored but not trained"):
+        converted.model.make_optimizers({"lr_g": 1e-3, "lr_d": 1e-3})
