@@ -1,5 +1,5 @@
-"""Latent-space geometry: seeded latents, temperature, interpolation paths and principal directions
-(GANSpace-style PCA)."""
+"""Latent-space geometry: seeded latents, temperature, truncation, interpolation paths and principal
+directions (GANSpace-style PCA)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,20 @@ def apply_temperature(z: torch.Tensor, temperature: float) -> torch.Tensor:
     """Scale standard-normal latents by T: T < 1 trades diversity for cleaner samples (a flow's
     sampling temperature; the truncation of the Gaussian shell for the other families)."""
     return z * float(temperature)
+
+
+def truncated_normal(z: torch.Tensor, threshold: float) -> torch.Tensor:
+    """BigGAN's truncation trick (Brock et al. 2019): latents from N(0, 1) restricted to
+    [-threshold, threshold]. BigGAN resamples each value beyond the threshold; mapping every value
+    through the truncated normal's inverse CDF, z' = Phi^-1(Phi(-t) + Phi(z) (Phi(t) - Phi(-t))),
+    draws from the same distribution but deterministically, so a latent keeps naming one image.
+    A threshold of 0 leaves z unchanged (no truncation)."""
+    if threshold <= 0:
+        return z
+    t = torch.tensor(float(threshold), dtype=torch.float64)
+    low, high = torch.special.ndtr(-t), torch.special.ndtr(t)
+    u = low + torch.special.ndtr(z.double()) * (high - low)
+    return torch.special.ndtri(u).clamp(-t, t).to(z.dtype)
 
 
 def seeded_latents(count: int, latent_shape: tuple[int, ...], seed: int, temperature: float = 1.0) -> torch.Tensor:

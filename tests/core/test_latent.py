@@ -29,3 +29,26 @@ def test_principal_directions_find_the_generator_s_dominant_axis():
     assert directions.shape == (3, 8)
     assert abs(float(directions[0, 3])) > 0.99
     assert explained[0] > 0.95 and explained[0] >= explained[1] >= explained[2]
+
+
+def test_truncated_normal_is_the_truncated_distribution_and_deterministic():
+    from genstudio.core.latent import truncated_normal
+
+    z = torch.randn(200_000, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(truncated_normal(z, 0.0), z)                                   # 0: off
+    t = truncated_normal(z, 1.0)
+    assert t.abs().max() <= 1.0 and torch.equal(t, truncated_normal(z, 1.0))
+    assert torch.all(torch.diff(truncated_normal(torch.linspace(-5, 5, 101), 1.0)) >= 0)   # order kept
+    # N(0, 1) truncated to [-1, 1] has variance 1 - 2 phi(1) / (Phi(1) - Phi(-1)) = 0.2911
+    assert abs(float(t.var()) - 0.2911) < 0.005 and abs(float(t.mean())) < 0.005
+
+
+def test_gan_truncation_pulls_samples_together():
+    from genstudio.core import registry
+
+    family = registry.get("gan")
+    model = family.build({**family.presets["dcgan"].model, "data_shape": [1, 28, 28]}).eval()
+    z = torch.randn(8, model.latent_dim, generator=torch.Generator().manual_seed(1))
+    free, tight = model.decode(z), model.decode(z, truncation=0.05)
+    assert torch.equal(model.decode(z, truncation=0.0), free)
+    assert tight.std(0).mean() < 0.5 * free.std(0).mean()

@@ -1,6 +1,6 @@
 """The GAN family: MLP and conv GANs (BCE, hinge, WGAN-GP), conditional, for images and 2-D points."""
 
-from genstudio.core.families.family import Capability, DemoRecipe, Family, HyperField, PlotSpec
+from genstudio.core.families.family import Capability, DecodeSetting, DemoRecipe, Family, HyperField, PlotSpec
 from genstudio.core.families.gan.config import GANConfig, v1_defaults
 from genstudio.core.families.gan.model import GAN
 from genstudio.core.families.gan.presets import PRESETS
@@ -20,5 +20,10 @@ FAMILY = Family(
                             Capability.DECISION_SURFACE, Capability.LIVE_DIAGNOSTICS}),
     # Conv GAN with 32-channel G and D: ~1 MB, recognisable digits after a few thousand steps.
     demos=(DemoRecipe("gan-mnist", "dcgan", steps=3000, model={"g_channels": 32, "d_channels": 32}),),
+    decode_settings=(
+        DecodeSetting("truncation", "Truncation threshold (0: off)",
+                      "BigGAN's truncation trick: latents restricted to +-this many standard deviations; smaller "
+                      "trades variety for typical samples", minimum=0.0, maximum=4.0, decimals=2, default=0.0),
+    ),
     v1_defaults=v1_defaults,
 )

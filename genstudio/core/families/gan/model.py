@@ -17,6 +17,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from genstudio.core.families.gan.config import GANConfig, conv_plan
 from genstudio.core.families.gan.decision_surface import decision_surface
+from genstudio.core.latent import truncated_normal
 from genstudio.core.models.base import GenerativeModel, adam
 from genstudio.core.models.fast_dropout import FastDropout
 
@@ -226,7 +227,9 @@ class GAN(GenerativeModel):
         return decision_surface(self, bounds, resolution)
 
     @torch.no_grad()
-    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None, truncation: float = 0.0) -> torch.Tensor:
+        """`truncation` > 0: BigGAN's truncation trick, z restricted to [-truncation, truncation]."""
+        z = truncated_normal(z, truncation)
         if self.num_classes and labels is None:
             labels = self.default_labels(len(z))
         was_training = self.training
