@@ -32,6 +32,12 @@ def add_parser(sub) -> None:
         sample.add_argument(setting.flag, dest=f"decode_{key}", type=_number(setting),
                             metavar=setting.kind.__name__.upper(),
                             help=f"{(setting.help or setting.label).replace('%', '%%')} ({', '.join(owners)}; default: the model's)")
+    sample.add_argument("--style-mix", metavar="A,../B,..",
+                        help="style-based models: the style-mixing grid, seeds A down the side, seeds B across the top "
+                             "(e.g. 1,2,3/10,11,12,13)")
+    sample.add_argument("--layers", default="coarse",
+                        help="with --style-mix: the layers that take B's styles: coarse, middle, fine or A-B "
+                             "(0-based w indices; default coarse)")
     add_foreign_options(sample)
 
 
@@ -87,6 +93,8 @@ def run(args) -> int:
     opened = open_model(args.checkpoint, latent_dim=args.latent_dim, output_range=args.output_range,
                         consent=foreign_consent(args))
     model, info = opened.model, opened.info
+    if args.style_mix:
+        return _style_mixing(args, opened, decode_options(args, info))
     if args.latent:
         import torch
 
@@ -110,6 +118,38 @@ def run(args) -> int:
     else:
         save_grid(images, args.out, cols=cols, padding=0 if args.latent else args.padding, scale=args.scale)
     print(f"wrote {args.out} ({what})")
+    return 0
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        seeds = []
+    if not seeds:
+        raise GenStudioError(f"--style-mix: seeds are whole numbers separated by commas, not {text!r}")
+    return seeds
+
+
+def _style_mixing(args, opened, options: dict) -> int:
+    from genstudio.core.export import save_grid
+    from genstudio.core.families.family import Capability
+    from genstudio.core.families.stylegan.style_mixing import layer_group, mixing_grid
+
+    if not opened.info.has(Capability.STYLE_SPACE):
+        raise GenStudioError(f"{args.checkpoint}: --style-mix needs a style-based model (one with a W space)")
+    a_text, slash, b_text = args.style_mix.partition("/")
+    if not slash:
+        raise GenStudioError(f"--style-mix takes SEEDS_A/SEEDS_B, e.g. 1,2,3/10,11,12, not {args.style_mix!r}")
+    seeds_a, seeds_b = _seeds(a_text), _seeds(b_text)
+    try:
+        layers = layer_group(args.layers, opened.model.num_ws)
+    except ValueError as exc:
+        raise GenStudioError(f"{args.checkpoint}: --layers: {exc}") from None
+    images = mixing_grid(opened.model, seeds_a, seeds_b, layers, **options)
+    save_grid(images.numpy(), args.out, cols=len(seeds_b) + 1, padding=args.padding, scale=args.scale)
+    print(f"wrote {args.out} (style mixing: rows seeds {a_text}, columns seeds {b_text}, B's styles on w's "
+          f"{layers.start}-{layers.stop - 1 if len(layers) else layers.start} ({args.layers}))")
     return 0
 
 

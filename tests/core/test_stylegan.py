@@ -16,6 +16,7 @@ from genstudio.core import registry
 from genstudio.core.families.stylegan.generator import Generator
 from genstudio.core.families.stylegan.nvidia import model_from_snapshot
 from genstudio.core.families.stylegan.ops import fir_filter, modulated_conv2d, upsample2d
+from genstudio.core.latent import seeded_latents
 from genstudio.core.stylegan_pickle import UnsupportedPickle, read_snapshot
 
 from stylegan_snapshots import PersistentRecord, fake_nvidia_modules, small_generator, write_snapshot
@@ -236,7 +237,37 @@ def test_info_convert_sample_and_open_a_snapshot(tmp_path, capsys):
     assert main(["sample", str(path), "--grid", "2x2", "--out", str(tmp_path / "grid.png"),
                  "--truncation-psi", "0.5"]) == 0
     assert (tmp_path / "grid.png").stat().st_size > 0
+    assert main(["sample", str(path), "--style-mix", "1,2/3,4,5", "--layers", "middle", "--out",
+                 str(tmp_path / "mix.png")]) == 0
+    from PIL import Image
+
+    assert Image.open(tmp_path / "mix.png").size == (4 * 16 + 5 * 2, 3 * 16 + 4 * 2)     # (1 + 3) x (1 + 2) cells
+    assert main(["sample", str(path), "--style-mix", "1/2", "--layers", "0-40", "--out", str(tmp_path / "x.png")]) == 2
+    assert "--layers: layers 0-40 are outside 0-5" in capsys.readouterr().err
     assert main(["convert", str(out), str(tmp_path / "again.safetensors")]) == 2         # one line, no traceback
     assert "convert reads StyleGAN2-ADA snapshots" in capsys.readouterr().err
     with pytest.raises(Exception, match="explored but not trained"):
         converted.model.make_optimizers({"lr_g": 1e-3, "lr_d": 1e-3})
+
+
+def test_style_mixing():
+    from genstudio.core.families.stylegan.style_mixing import layer_group, mix, mixing_grid
+
+    assert [list(layer_group(g, 8)) for g in ("coarse", "middle", "fine")] == [[0, 1, 2, 3], [4, 5, 6, 7], []]
+    assert list(layer_group("fine", 18)) == list(range(8, 18)) and list(layer_group("2-5", 8)) == [2, 3, 4, 5]
+    for bad in ("3-1", "0-8", "top"):
+        with pytest.raises(ValueError):
+            layer_group(bad, 8)
+    model = FAMILY.build({**FAMILY.presets["digits"].model, "data_shape": [1, 28, 28]}).eval()
+    ws_a, ws_b = model.mapping(torch.randn(2, 128)), model.mapping(torch.randn(2, 128))
+    assert torch.equal(mix(ws_a, ws_b, range(0)), ws_a)                                # an empty range: a no-op
+    assert torch.equal(mix(ws_a, ws_b, range(0, 8)), ws_b)                             # every layer: B
+    mixed = mix(ws_a, ws_b, layer_group("middle", 8))
+    assert torch.equal(mixed[:, :4], ws_a[:, :4]) and torch.equal(mixed[:, 4:], ws_b[:, 4:])
+    grid = mixing_grid(model, [1, 2], [3, 4, 5], layer_group("coarse", 8))
+    assert grid.shape == (3 * 4, 1, 28, 28)
+    with torch.no_grad():
+        z = lambda seed: seeded_latents(1, (128,), seed)                              # noqa: E731
+        close = lambda a, b: torch.allclose(a, b, atol=1e-5)                          # noqa: E731  (batch sizes differ)
+        assert close(grid[1], model.decode(z(3))[0]) and close(grid[4], model.decode(z(1))[0])
+        assert close(grid[5], model.synthesize(mix(model.mapping(z(1)), model.mapping(z(3)), range(4)))[0])

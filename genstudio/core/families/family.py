@@ -34,12 +34,14 @@ class Capability(enum.Enum):
                                              # draw_rows(z, x, first, last, labels) draws a few of them
     PIXEL_LIKELIHOOD = "per-pixel likelihood"  # pixel_nll(x, labels): -log p(x_i | x_<i) per pixel (autoregressive)
     COMPLETION = "completion"                # complete(x, known, n, seed, labels): redraw the unknown pixels
+    STYLE_SPACE = "style space"              # mapping(z, labels) -> ws (N, num_ws, w_dim), synthesize(ws, **options):
+                                             # W / W+ and style mixing (style-based GANs)
 
 
 # Capabilities that only make sense for image models, and for 2-D point models.
 IMAGE_ONLY = frozenset({Capability.EXACT_LIKELIHOOD, Capability.IMAGE_PROJECTION, Capability.KL_PER_DIMENSION,
                         Capability.LIVE_DIAGNOSTICS, Capability.SEQUENTIAL_DECODE, Capability.PIXEL_LIKELIHOOD,
-                        Capability.COMPLETION})
+                        Capability.COMPLETION, Capability.STYLE_SPACE})
 POINTS_ONLY = frozenset({Capability.DECISION_SURFACE})
 
 

@@ -39,7 +39,7 @@ FAMILY = Family(
     hyper_fields=(HyperField("lr_g", "G learning rate", "generator learning rate", learning_rate=True),
                   HyperField("lr_d", "D learning rate", "discriminator learning rate", learning_rate=True)),
     capabilities=frozenset({Capability.IMAGE_PROJECTION, Capability.CLASS_CONDITIONAL,
-                            Capability.LIVE_DIAGNOSTICS}),
+                            Capability.LIVE_DIAGNOSTICS, Capability.STYLE_SPACE}),
     decode_settings=(
         DecodeSetting("truncation_psi", "Truncation psi",
                       "Pulls w towards the mean w: 1 leaves it, 0 gives the mean image, between trades variety "

@@ -1,0 +1,57 @@
+"""Style mixing: one image's w's on some layers replaced by another's, and the grid the StyleGAN
+paper shows (Karras et al. 2019, figure 3): a row of source images B across the top, a column of
+destination images A down the side, and in each cell A with B's styles on the chosen layers.
+
+Layer groups follow the paper's split of the w's: coarse (the first 4: pose, shape), middle (the
+next 4: features), fine (the rest: colour scheme, micro-structure). A 32 px generator has 8 w's,
+so its fine group is empty.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from genstudio.core.latent import seeded_latents
+
+GROUPS = ("coarse", "middle", "fine")
+
+
+def layer_group(name: str, num_ws: int) -> range:
+    """The w indices of a group ('coarse', 'middle', 'fine') or of 'A-B' (inclusive, 0-based)."""
+    bounds = {"coarse": (0, 4), "middle": (4, 8), "fine": (8, num_ws)}
+    if name in bounds:
+        first, end = bounds[name]
+        return range(min(first, num_ws), min(end, num_ws))
+    first, dash, last = name.partition("-")
+    try:
+        first_i, last_i = int(first), int(last if dash else first)
+    except ValueError:
+        raise ValueError(f"layers must be coarse, middle, fine or A-B, not {name!r}") from None
+    if not 0 <= first_i <= last_i < num_ws:
+        raise ValueError(f"layers {name} are outside 0-{num_ws - 1}")
+    return range(first_i, last_i + 1)
+
+
+def mix(ws: torch.Tensor, other: torch.Tensor, layers: range) -> torch.Tensor:
+    """ws (N, num_ws, w_dim) with rows `layers` taken from `other` (N or 1, num_ws, w_dim)."""
+    mixed = ws.clone()
+    if len(layers):
+        mixed[:, layers.start:layers.stop] = other[:, layers.start:layers.stop]
+    return mixed
+
+
+@torch.no_grad()
+def mixing_grid(model, seeds_a: list[int], seeds_b: list[int], layers: range, label: int | None = None,
+                **decode_options) -> torch.Tensor:
+    """((len(a) + 1) * (len(b) + 1), C, H, W) images in [0, 1], row-major: a blank corner, the B
+    images along the top, then for each A its own image followed by A mixed with each B."""
+    z_a = torch.cat([seeded_latents(1, model.latent_shape, s) for s in seeds_a])
+    z_b = torch.cat([seeded_latents(1, model.latent_shape, s) for s in seeds_b])
+    labels = None if label is None or not model.num_classes else torch.tensor([label])
+    ws_a, ws_b = model.mapping(z_a, labels), model.mapping(z_b, labels)
+    rows = [torch.cat([torch.ones(1, *model.data_shape), model.synthesize(ws_b, **decode_options).cpu()])]
+    for i in range(len(seeds_a)):
+        mixed = mix(ws_a[i:i + 1].expand(len(seeds_b), -1, -1), ws_b, layers)
+        rows.append(torch.cat([model.synthesize(ws_a[i:i + 1], **decode_options).cpu(),
+                               model.synthesize(mixed, **decode_options).cpu()]))
+    return torch.cat(rows)
