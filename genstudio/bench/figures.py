@@ -1,4 +1,5 @@
-"""Run the benchmark groups of `genstudio bench` (train, diagnostics, ui) and print their figures."""
+"""Run the benchmark groups of `genstudio bench` (train, diagnostics, sampling, stylegan, ui) and print
+their figures."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-GROUPS = ("train", "diagnostics", "sampling", "ui")
+GROUPS = ("train", "diagnostics", "sampling", "stylegan", "ui")
 
 
 def run(groups: tuple[str, ...] = GROUPS, batch_size: int = 64, rounds: int = 5, steps: int = 60,
@@ -19,6 +20,8 @@ def run(groups: tuple[str, ...] = GROUPS, batch_size: int = 64, rounds: int = 5,
         figures["diagnostics"] = bench_diagnostics()
     if "sampling" in groups:
         figures["sampling"] = bench_sampling(device)
+    if "stylegan" in groups:
+        figures["stylegan_decode"] = bench_style_decode(device)
     if "ui" in groups:
         figures.update(bench_ui())
     return figures
@@ -81,6 +84,21 @@ def bench_sampling(device: str) -> dict:
           f"{row['speed_up']:.0f}x slower); a {row['grid']}-digit grid on {row['grid_threads']} threads "
           f"{row['grid_s']:.1f} s ({row['grid_digits_per_s']:.1f} digits/s)", flush=True)
     return row
+
+
+def bench_style_decode(device: str) -> dict:
+    """One image from StyleGAN2 generators of NVIDIA's 256 px and 1024 px configurations."""
+    from genstudio.bench.style_decode import time_style_decode
+    from genstudio.core.devices import resolve_device
+
+    device = resolve_device(device)
+    rows = {}
+    for resolution in (256, 1024):
+        row = rows[resolution] = time_style_decode(resolution, device)
+        print(f"StyleGAN2 decode, {resolution} px ({row['parameters'] / 1e6:.1f} M parameters, random weights), "
+              f"one image, {device}, {row['threads']} threads: median {row['median_ms']:.0f} ms, "
+              f"best {row['min_ms']:.0f} ms (of {row['repeats']})", flush=True)
+    return rows
 
 
 def _previews(path: Path) -> bool:
