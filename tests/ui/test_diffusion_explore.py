@@ -14,6 +14,7 @@ from genstudio.core.checkpoints import load_checkpoint
 from genstudio.core.engine import TrainConfig, Trainer
 from genstudio.core.families.family import Capability
 from genstudio.ui.inspect_tools.encode_tool import EncodeTool
+from genstudio.ui.inspect_tools.layer_tool import LayerTool
 from genstudio.ui.inspect_tools.variations_tool import VariationsTool
 
 SAMPLE_STEPS, PREVIEW_STEPS = 4, 2
@@ -169,7 +170,7 @@ def test_encode_tool_round_trip_and_end_points(qtbot, window, diffusion, model, 
     open_full(qtbot, window, diffusion)
     inspect = window.inspect
     tools = inspect.active_tools()
-    assert [type(t) for t in tools] == [EncodeTool, VariationsTool]      # no projection, no likelihood
+    assert [type(t) for t in tools] == [EncodeTool, VariationsTool, LayerTool]      # no projection, no likelihood
     encode = inspect.tool(Capability.ENCODE)
     encode.use_dataset(small)
     window.tabs.setCurrentWidget(inspect)              # a view says "shown" once painted

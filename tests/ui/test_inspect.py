@@ -30,7 +30,7 @@ def test_flow_bits_per_dim_of_data_and_dropped_image(qtbot, window, mnist, tmp_p
     inspect = window.inspect
     panel = inspect.tool(Capability.EXACT_LIKELIHOOD)
     # A flow also encodes: the Encode page follows, the likelihood page comes first and takes dropped images.
-    assert inspect.active_tools() == [panel, inspect.tool(Capability.ENCODE)]
+    assert inspect.active_tools() == [panel, inspect.tool(Capability.ENCODE), inspect.tool(None)]
     assert inspect.pages.currentWidget() is panel
     small = type(mnist)("mnist", mnist.data[:600], mnist.labels[:600], mnist.label_names)
     panel.dataset = small
@@ -68,7 +68,7 @@ def test_gan_projection_lands_in_the_explorer(qtbot, window, mnist):
     with qtbot.waitSignal(window.explore.image_view.shown, timeout=30000):
         window.open_path(gan)
     panel = window.inspect.tool(Capability.IMAGE_PROJECTION)
-    assert window.inspect.active_tools() == [panel]
+    assert window.inspect.active_tools() == [panel, window.inspect.tool(None)]     # and the layer view
     panel.steps.setValue(60)
     panel.restarts.setValue(4)
     with qtbot.waitSignal(panel.pinLatent, timeout=60000) as pinned:
@@ -76,3 +76,27 @@ def test_gan_projection_lands_in_the_explorer(qtbot, window, mnist):
     info = panel.projection_info
     assert info["final_error"] < info["start_error"]
     assert torch.allclose(window.explore.current_latent(), pinned.args[0])
+
+
+def test_layer_view_follows_the_explorer(qtbot, window):
+    """Inspect -> Layers: the explorer's image beside the tiled channels of a layer; another layer
+    and another latent redraw it."""
+    gan = next(p for p in demo_checkpoints() if p.stem == "gan-mnist")
+    with qtbot.waitSignal(window.explore.image_view.shown, timeout=30000):
+        window.open_path(gan)
+    inspect = window.inspect
+    tool = inspect.tool(None)
+    window.tabs.setCurrentWidget(inspect)
+    with qtbot.waitSignal(tool.tiles_view.shown, timeout=30000):
+        inspect.pages.setCurrentWidget(tool)
+    names = [tool.layers.itemData(i) for i in range(tool.layers.count())]
+    assert len(names) >= 3 and tool.result.shapes[tool.result.chosen][0] > 3       # opens on a feature layer
+    assert np.allclose(tool.result.image, window.explore.last_image, atol=1e-6)
+    first = tool.result.image
+    with qtbot.waitSignal(tool.tiles_view.shown, timeout=30000):
+        tool.layers.setCurrentIndex(1)
+        tool.layers.activated.emit(1)
+    assert tool.result.chosen == names[1] and names[1] in tool.caption.text()
+    with qtbot.waitSignal(tool.tiles_view.shown, timeout=30000):
+        window.explore.session.set_seed(window.explore.session.seed + 1)
+    assert tool.result.chosen == names[1] and not np.allclose(tool.result.image, first)

@@ -16,19 +16,22 @@ from genstudio.core.open_model import ModelInfo
 from genstudio.ui.inspect_tools.base import InspectTool
 from genstudio.ui.inspect_tools.completion_tool import CompletionTool
 from genstudio.ui.inspect_tools.encode_tool import EncodeTool
+from genstudio.ui.inspect_tools.layer_tool import LayerTool
 from genstudio.ui.inspect_tools.likelihood_tool import LikelihoodTool
 from genstudio.ui.inspect_tools.projection_tool import ProjectionTool
 from genstudio.ui.inspect_tools.variations_tool import VariationsTool
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.task_runner import TaskRunner
 
-# capability -> tool page, in the order the pages (and dropped images) are offered.
-TOOLS: dict[Capability, type[InspectTool]] = {
+# capability -> tool page, in the order the pages (and dropped images) are offered; None: a page for
+# every model the tool's `applies_to` accepts, whatever its capabilities.
+TOOLS: dict[Capability | None, type[InspectTool]] = {
     Capability.EXACT_LIKELIHOOD: LikelihoodTool,
     Capability.IMAGE_PROJECTION: ProjectionTool,
     Capability.ENCODE: EncodeTool,
     Capability.VARIATIONS: VariationsTool,
     Capability.COMPLETION: CompletionTool,
+    None: LayerTool,
 }
 
 
@@ -54,7 +57,7 @@ class InspectPanel(QWidget):
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.pages = QTabWidget()
-        self.tools: dict[Capability, InspectTool] = {}
+        self.tools: dict[Capability | None, InspectTool] = {}
         for capability, tool_class in TOOLS.items():
             tool = tool_class(renderer, self.tasks)
             tool.session = session
@@ -71,10 +74,10 @@ class InspectPanel(QWidget):
         layout.addWidget(self.pages, 1)
 
     def active_tools(self) -> list[InspectTool]:
-        return [tool for capability, tool in self.tools.items()
-                if self.info is not None and self.info.has(capability) and tool.applies_to(self.info)]
+        return [tool for capability, tool in self.tools.items() if self.info is not None
+                and (capability is None or self.info.has(capability)) and tool.applies_to(self.info)]
 
-    def tool(self, capability: Capability) -> InspectTool:
+    def tool(self, capability: Capability | None) -> InspectTool:
         return self.tools[capability]
 
     def set_model(self, info: ModelInfo) -> None:
