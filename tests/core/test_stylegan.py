@@ -306,3 +306,16 @@ def test_damaged_snapshots_end_in_one_line(tmp_path):
     # Most of the file is weight bytes, and a pickle has no checksum: a flip there opens (finite
     # weights checked); every truncation and most flips in the structure are refused.
     assert outcomes["refused"] >= 100 and outcomes["opened"] >= 50, outcomes
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_inference_layers_equal_the_training_form(batch):
+    """Without autograd the synthesis layers run fused (one grouped convolution per batch, gains and
+    bias folded in); the images equal the unfused form the training step differentiates."""
+    g = small_generator(resolution=16, c_dim=0)
+    z = torch.randn(batch, 32, generator=torch.Generator().manual_seed(batch))
+    for noise in ("const", "none"):
+        with torch.no_grad():
+            fused = g(z, noise_mode=noise)
+        unfused = g(z, noise_mode=noise).detach()                  # grad enabled: the training path
+        assert torch.allclose(fused, unfused, atol=1e-5), (noise, (fused - unfused).abs().max())

@@ -16,8 +16,8 @@ from typing import Iterator
 import torch
 from torch import nn
 
-from genstudio.core.families.stylegan.ops import (FullyConnectedLayer, bias_act, fir_filter, modulated_conv2d,
-                                                  normalize_2nd_moment, upsample2d)
+from genstudio.core.families.stylegan.ops import (FullyConnectedLayer, bias_act, fir_filter, fused_modulated_layer,
+                                                  modulated_conv2d, normalize_2nd_moment, upsample2d)
 
 NOISE_MODES = ("random", "const", "none")
 
@@ -91,6 +91,9 @@ class SynthesisLayer(nn.Module):
             noise = torch.randn(shape, generator=generator, device=x.device) * self.noise_strength
         elif self.use_noise and noise_mode == "const":
             noise = self.noise_const * self.noise_strength
+        if not torch.is_grad_enabled():
+            return fused_modulated_layer(x, self.weight, styles, self.bias, up=self.up, kernel=self.resample_filter,
+                                         noise=noise, activation="lrelu", clamp=self.conv_clamp)
         x = modulated_conv2d(x, self.weight, styles, up=self.up, kernel=self.resample_filter, noise=noise)
         return bias_act(x, self.bias, "lrelu", clamp=self.conv_clamp)
 
@@ -108,6 +111,8 @@ class ToRGBLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         styles = self.affine(w) * self.weight_gain
+        if not torch.is_grad_enabled():
+            return fused_modulated_layer(x, self.weight, styles, self.bias, demodulate=False, clamp=self.conv_clamp)
         x = modulated_conv2d(x, self.weight, styles, demodulate=False)
         return bias_act(x, self.bias, "linear", clamp=self.conv_clamp)
 

@@ -97,6 +97,39 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
     return x
 
 
+def fused_modulated_layer(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, bias: torch.Tensor, *,
+                          demodulate: bool = True, up: bool = False, kernel: torch.Tensor | None = None,
+                          noise: torch.Tensor | None = None, activation: str = "linear",
+                          clamp: float | None = None) -> torch.Tensor:
+    """`modulated_conv2d` then `bias_act`, computed for inference as one grouped convolution with a
+    weight per sample (N, O, I, k, k): demodulation, and the activation's gain (leaky ReLU is
+    positively homogeneous, so lrelu(g y) = g lrelu(y)), are folded into the weights and the bias
+    into the convolution, and the activation and clamp run in place. It spares four passes over the
+    activations per layer, which dominate a one-image decode at 256 px and up; the same numbers as
+    the unfused form up to rounding (tested)."""
+    n, channels_in, height, width = x.shape
+    out, k = weight.shape[0], weight.shape[-1]
+    gain = LRELU_GAIN if activation == "lrelu" else 1.0
+    w = weight[None] * styles[:, None, :, None, None]                                  # (N, O, I, k, k)
+    if demodulate:
+        w = w * (w.square().sum((2, 3, 4), keepdim=True) + 1e-8).rsqrt()
+    if gain != 1:
+        w = w * gain
+    b = (bias * gain).repeat(n)                                                        # (N * O,)
+    x = x.reshape(1, n * channels_in, height, width)
+    if up:
+        x = F.conv_transpose2d(x, w.transpose(1, 2).reshape(n * channels_in, out, k, k), stride=2, groups=n)
+        x = fir_blur(x, kernel, pad=1).add_(b[None, :, None, None])
+    else:
+        x = F.conv2d(x, w.reshape(n * out, channels_in, k, k), b, padding=k // 2, groups=n)
+    x = x.reshape(n, out, *x.shape[2:])
+    if noise is not None:
+        x = x.add_(noise * gain)
+    if activation == "lrelu":
+        x = F.leaky_relu_(x, LRELU_SLOPE)
+    return x.clamp_(-clamp, clamp) if clamp is not None else x
+
+
 class FullyConnectedLayer(nn.Module):
     """y = act(x W^T g + b m) with g = lr_multiplier / sqrt(in_features), m = lr_multiplier.
 
