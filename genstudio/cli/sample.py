@@ -29,9 +29,11 @@ def add_parser(sub) -> None:
     sample.add_argument("--latent", type=Path, metavar="FILE",
                         help="render this latent record (the app's File > Save latent as JSON) instead of a grid")
     for key, (setting, owners) in _decode_settings().items():
+        named = f"; {', '.join(f'{i} {name}' for i, name in enumerate(setting.choices))}" if setting.choices else ""
         sample.add_argument(setting.flag, dest=f"decode_{key}", type=_number(setting),
                             metavar=setting.kind.__name__.upper(),
-                            help=f"{(setting.help or setting.label).replace('%', '%%')} ({', '.join(owners)}; default: the model's)")
+                            help=f"{(setting.help or setting.label).replace('%', '%%')} ({', '.join(owners)}{named}; "
+                                 f"default: the model's)")
     sample.add_argument("--style-mix", metavar="A,../B,..",
                         help="style-based models: the style-mixing grid, seeds A down the side, seeds B across the top "
                              "(e.g. 1,2,3/10,11,12,13)")

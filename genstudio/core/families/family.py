@@ -102,6 +102,8 @@ class DecodeSetting:
     preview_field: str = ""
     maximum_field: str = ""                      # a config field that lowers `maximum` for one model
     conditional: bool = False                    # only shown for class-conditional models
+    choices: tuple[str, ...] = ()                # int settings: the name of each value 0, 1, ... (a drop-down)
+    slider: bool = False                         # float settings: a slider beside the number, for dragging
 
     @property
     def flag(self) -> str:

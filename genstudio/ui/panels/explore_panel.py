@@ -29,6 +29,7 @@ from genstudio.ui.render_worker import Renderer
 from genstudio.ui.widgets.image_view import ImageView
 from genstudio.ui.widgets.latent_sliders import LatentSliders
 from genstudio.ui.widgets.readout import Readout
+from genstudio.ui.widgets.setting_control import SettingControl
 
 DIRECT_LIMIT = 32        # latents up to this size get one slider per dimension by default
 PAGE = 16                # dimension sliders per page for larger latents
@@ -53,7 +54,7 @@ class ExplorePanel(QWidget):
         self.last_strip: np.ndarray | None = None     # (frames, C, H, W)
         self.last_decode_ms = 0.0
         self.last_image_kind = ""                     # "preview" or "full"
-        self.option_boxes: dict[str, QSpinBox | QDoubleSpinBox] = {}
+        self.option_boxes: dict[str, SettingControl] = {}
         self._from_sliders = False                    # a latent change made by the slider bank itself
         self._image_request: tuple[str, dict, dict] = ("full", {}, {})  # kind, its options, the full options
         self._settings_shown: tuple = ()              # (class, decode options) the image was last rendered with
@@ -269,19 +270,8 @@ class ExplorePanel(QWidget):
         settings = self.info.decode_settings
         config = self.info.card.config.to_dict()
         for i, setting in enumerate(settings):
-            maximum = setting.maximum_for(config)
-            if setting.kind is int:
-                box = QSpinBox()
-                box.setRange(int(setting.minimum), int(maximum))
-            else:
-                box = QDoubleSpinBox()
-                box.setDecimals(setting.decimals)
-                box.setRange(setting.minimum, maximum)
-                box.setSingleStep(5 * 10 ** -setting.decimals)
-            box.setObjectName(f"decode-{setting.key}")
-            box.setKeyboardTracking(False)           # typing "50" decodes once, not at "5" and again at "50"
+            box = SettingControl(setting, setting.maximum_for(config))
             box.setValue(self.session.decode_options.get(setting.key, setting.default))
-            box.setToolTip(setting.help)
             box.valueChanged.connect(lambda value, key=setting.key: self.session.set_decode_option(key, value))
             caption = QLabel(setting.label)
             caption.setToolTip(setting.help)

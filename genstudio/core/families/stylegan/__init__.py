@@ -43,12 +43,13 @@ FAMILY = Family(
     decode_settings=(
         DecodeSetting("truncation_psi", "Truncation psi",
                       "Pulls w towards the mean w: 1 leaves it, 0 gives the mean image, between trades variety "
-                      "for typical images", minimum=0.0, maximum=2.0, decimals=2, default=1.0),
+                      "for typical images", minimum=0.0, maximum=2.0, decimals=2, default=1.0, slider=True),
         DecodeSetting("truncation_cutoff", "Truncation up to layer",
                       "Truncate only the first this many w's (coarse layers first); 0 truncates them all",
                       kind=int, minimum=0, maximum=18, decimals=0, default=0),
-        DecodeSetting("noise", "Noise (0 fixed, 1 fresh, 2 off)",
+        DecodeSetting("noise", "Noise",
                       "The per-pixel noise inputs: the model's fixed noise, fresh noise at each decode, or none",
-                      kind=int, minimum=0, maximum=2, decimals=0, default=NOISE_FIXED),
+                      kind=int, minimum=0, maximum=2, decimals=0, default=NOISE_FIXED,
+                      choices=("fixed", "fresh each decode", "off")),
     ),
 )
