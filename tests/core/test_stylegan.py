@@ -264,6 +264,12 @@ def test_style_mixing():
     assert torch.equal(mix(ws_a, ws_b, range(0, 8)), ws_b)                             # every layer: B
     mixed = mix(ws_a, ws_b, layer_group("middle", 8))
     assert torch.equal(mixed[:, :4], ws_a[:, :4]) and torch.equal(mixed[:, 4:], ws_b[:, 4:])
+    z = seeded_latents(1, (128,), 9)
+    assert torch.equal(model.decode(z, mix_layers=0, mix_seed=3), model.decode(z))
+    with torch.no_grad():
+        assert torch.allclose(model.decode(z, mix_layers=2, mix_seed=3),
+                              model.synthesize(mix(model.mapping(z), model.mapping(seeded_latents(1, (128,), 3)),
+                                                   range(4, 8))), atol=1e-5)
     grid = mixing_grid(model, [1, 2], [3, 4, 5], layer_group("coarse", 8))
     assert grid.shape == (3 * 4, 1, 28, 28)
     with torch.no_grad():

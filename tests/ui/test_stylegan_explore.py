@@ -26,7 +26,7 @@ def test_truncation_cutoff_and_noise_controls(qtbot, window, snapshot):
     with qtbot.waitSignal(explore.image_view.shown, timeout=30000):
         assert window.open_path(snapshot)
     boxes = explore.option_boxes
-    assert set(boxes) == {"truncation_psi", "truncation_cutoff", "noise"}
+    assert set(boxes) == {"truncation_psi", "truncation_cutoff", "noise", "mix_layers", "mix_seed"}
     assert boxes["truncation_psi"].slider is not None and boxes["noise"].combo.count() == 3
     free = explore.last_image.copy()
     mean = shown_after(qtbot, explore, lambda: boxes["truncation_psi"].slider.setValue(0))
@@ -37,6 +37,12 @@ def test_truncation_cutoff_and_noise_controls(qtbot, window, snapshot):
     assert not np.allclose(coarse_only, mean, atol=1e-3)                 # the fine layers keep the seed's styles
     quiet = shown_after(qtbot, explore, lambda: boxes["noise"].combo.setCurrentIndex(2))
     assert explore.session.decode_options["noise"] == 2 and not np.allclose(quiet, coarse_only, atol=1e-4)
+    boxes["truncation_psi"].setValue(1.0)
+    own = shown_after(qtbot, explore, lambda: boxes["truncation_cutoff"].setValue(0))
+    mixed = shown_after(qtbot, explore, lambda: boxes["mix_layers"].combo.setCurrentIndex(1))   # coarse from seed 1
+    assert not np.allclose(mixed, own, atol=1e-4)
+    record = explore.session.to_record()
+    assert record["decode_options"]["mix_layers"] == 1 and record["decode_options"]["mix_seed"] == 1
 
     inspect = window.inspect
     layer = inspect.tool(None)

@@ -51,5 +51,12 @@ FAMILY = Family(
                       "The per-pixel noise inputs: the model's fixed noise, fresh noise at each decode, or none",
                       kind=int, minimum=0, maximum=2, decimals=0, default=NOISE_FIXED,
                       choices=("fixed", "fresh each decode", "off")),
+        DecodeSetting("mix_layers", "Mix styles on",
+                      "Style mixing: these layers take their w from the mixing seed's latent (coarse: the first 4 "
+                      "w's, pose and shape; middle: the next 4; fine: the rest, colour and texture)",
+                      kind=int, minimum=0, maximum=3, decimals=0, default=0,
+                      choices=("no layers", "coarse layers", "middle layers", "fine layers")),
+        DecodeSetting("mix_seed", "Mixing seed", "The seed whose styles the chosen layers take", kind=int,
+                      minimum=0, maximum=2**31 - 1, decimals=0, default=1),
     ),
 )

@@ -21,6 +21,8 @@ from genstudio.core.errors import TrainingError
 from genstudio.core.families.stylegan.config import StyleGANConfig
 from genstudio.core.families.stylegan.discriminator import Discriminator
 from genstudio.core.families.stylegan.generator import Generator
+from genstudio.core.families.stylegan.style_mixing import GROUPS, layer_group, mix
+from genstudio.core.latent import seeded_latents
 from genstudio.core.models.base import GenerativeModel, adam
 
 NOISE_FIXED, NOISE_RANDOM, NOISE_OFF = 0, 1, 2          # the decode setting's values
@@ -98,8 +100,15 @@ class StyleGAN(GenerativeModel):
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None, truncation_psi: float = 1.0,
-               truncation_cutoff: int = 0, noise: int = NOISE_FIXED) -> torch.Tensor:
-        return self.synthesize(self.mapping(z.reshape(len(z), -1), labels), truncation_psi, truncation_cutoff, noise)
+               truncation_cutoff: int = 0, noise: int = NOISE_FIXED, mix_layers: int = 0,
+               mix_seed: int = 0) -> torch.Tensor:
+        """`mix_layers` 1, 2, 3: the coarse, middle or fine w's come from seed `mix_seed`'s latent
+        (style mixing; 0 mixes nothing)."""
+        ws = self.mapping(z.reshape(len(z), -1), labels)
+        if mix_layers:
+            other = self.mapping(seeded_latents(1, self.latent_shape, int(mix_seed)), labels)
+            ws = mix(ws, other, layer_group(GROUPS[int(mix_layers) - 1], self.num_ws))
+        return self.synthesize(ws, truncation_psi, truncation_cutoff, noise)
 
     def decode_differentiable(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.synthesize(self.mapping(z, labels))
