@@ -123,32 +123,26 @@ def run(args) -> int:
     return 0
 
 
-def _seeds(text: str) -> list[int]:
-    try:
-        seeds = [int(s) for s in text.split(",") if s.strip()]
-    except ValueError:
-        seeds = []
-    if not seeds:
-        raise GenStudioError(f"--style-mix: seeds are whole numbers separated by commas, not {text!r}")
-    return seeds
-
-
 def _style_mixing(args, opened, options: dict) -> int:
     from genstudio.core.export import save_grid
     from genstudio.core.families.family import Capability
-    from genstudio.core.families.stylegan.style_mixing import layer_group, mixing_grid
+    from genstudio.core.style_mixing import layer_group, mixing_grid, parse_seeds
 
     if not opened.info.has(Capability.STYLE_SPACE):
         raise GenStudioError(f"{args.checkpoint}: --style-mix needs a style-based model (one with a W space)")
     a_text, slash, b_text = args.style_mix.partition("/")
     if not slash:
         raise GenStudioError(f"--style-mix takes SEEDS_A/SEEDS_B, e.g. 1,2,3/10,11,12, not {args.style_mix!r}")
-    seeds_a, seeds_b = _seeds(a_text), _seeds(b_text)
+    try:
+        seeds_a, seeds_b = parse_seeds(a_text), parse_seeds(b_text)
+    except ValueError as exc:
+        raise GenStudioError(f"--style-mix: {exc}") from None
     try:
         layers = layer_group(args.layers, opened.model.num_ws)
     except ValueError as exc:
         raise GenStudioError(f"{args.checkpoint}: --layers: {exc}") from None
-    images = mixing_grid(opened.model, seeds_a, seeds_b, layers, **options)
+    settings = {k: v for k, v in options.items() if k not in ("mix_layers", "mix_seed")}   # the grid is the mixing
+    images = mixing_grid(opened.model, seeds_a, seeds_b, layers, **settings)
     save_grid(images.numpy(), args.out, cols=len(seeds_b) + 1, padding=args.padding, scale=args.scale)
     print(f"wrote {args.out} (style mixing: rows seeds {a_text}, columns seeds {b_text}, B's styles on w's "
           f"{layers.start}-{layers.stop - 1 if len(layers) else layers.start} ({args.layers}))")

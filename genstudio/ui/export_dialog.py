@@ -1,8 +1,8 @@
-"""The small dialog that asks how an image grid should look before it is saved."""
+"""The small dialogs that ask how an image grid (or a style-mixing grid) should look before it is saved."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QSpinBox
+from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLineEdit, QSpinBox
 
 
 class GridExportDialog(QDialog):
@@ -28,3 +28,33 @@ class GridExportDialog(QDialog):
     def values(self) -> dict:
         return {"rows": self.rows.value(), "cols": self.cols.value(), "seed": self.seed.value(),
                 "padding": self.padding.value(), "scale": self.scale.value()}
+
+
+class StyleMixingDialog(QDialog):
+    """Seeds down the side (A), seeds across the top (B) and the layers that take B's styles."""
+
+    def __init__(self, parent=None, seed: int = 0, layers: str = "coarse"):
+        super().__init__(parent)
+        self.setWindowTitle("Export style-mixing grid")
+        self.seeds_a = QLineEdit(",".join(str(seed + i) for i in range(3)))
+        self.seeds_b = QLineEdit(",".join(str(seed + 10 + i) for i in range(4)))
+        self.layers = QComboBox()
+        self.layers.setEditable(True)                 # coarse / middle / fine, or a range "A-B" typed in
+        self.layers.addItems(["coarse", "middle", "fine"])
+        self.layers.setCurrentText(layers)
+        self.scale = QSpinBox()
+        self.scale.setRange(1, 16)
+        self.scale.setValue(2)
+        form = QFormLayout(self)
+        form.addRow("Rows: seeds A", self.seeds_a)
+        form.addRow("Columns: seeds B", self.seeds_b)
+        form.addRow("B's styles on the layers", self.layers)
+        form.addRow("Upscale (x)", self.scale)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def values(self) -> dict:
+        return {"seeds_a": self.seeds_a.text(), "seeds_b": self.seeds_b.text(),
+                "layers": self.layers.currentText().strip(), "scale": self.scale.value()}

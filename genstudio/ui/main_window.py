@@ -12,13 +12,15 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QInputDial
 
 from genstudio.core.errors import CheckpointError, GenStudioError
 from genstudio.core.explore_session import ExploreSession
+from genstudio.core.families.family import Capability
 from genstudio.core.file_checks import printable
 from genstudio.core.foreign import is_foreign_name, read_foreign_file, sidecar_path, trust_fingerprint
 from genstudio.core.latent import seeded_latents
 from genstudio.core.open_model import OpenedModel, open_model, snapshot_model
 from genstudio.core.render_requests import ExportImages
+from genstudio.core.style_mixing import GROUPS, ExportStyleMixing, parse_seeds
 from genstudio.ui import consent_dialog
-from genstudio.ui.export_dialog import GridExportDialog
+from genstudio.ui.export_dialog import GridExportDialog, StyleMixingDialog
 from genstudio.ui.model_list import LIVE, ModelList, demo_checkpoints
 from genstudio.ui.panels.diagnostics_panel import DiagnosticsPanel
 from genstudio.ui.panels.explore_panel import ExplorePanel
@@ -137,6 +139,9 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Export image &grid\u2026", self.export_grid_dialog, "Ctrl+E")
         self._action(file_menu, "Export interpolation &strip\u2026", self.export_strip_dialog)
         self._action(file_menu, "Export interpolation GI&F\u2026", self.export_gif_dialog)
+        self.style_mixing_action = self._action(file_menu, "Export st&yle-mixing grid\u2026",
+                                                self.export_style_mixing_dialog)
+        self.style_mixing_action.setEnabled(False)
         self._action(file_menu, "Save &latent as JSON\u2026", self.save_latent_dialog, "Ctrl+S")
         self._action(file_menu, "Load latent from JSON\u2026", self.load_latent_dialog)
         file_menu.addSeparator()
@@ -258,6 +263,7 @@ class MainWindow(QMainWindow):
         self.map.set_model(info)
         self.inspect.set_model(info)
         self.diagnostics.set_model(info)
+        self.style_mixing_action.setEnabled(info.has(Capability.STYLE_SPACE))
         self.setWindowTitle(f"genstudio \u2014 {info.path.name}")
         self.show_status(f"opened {info.path}")
         self.modelOpened.emit(info)
@@ -340,7 +346,32 @@ class MainWindow(QMainWindow):
                 self.export(ExportImages(Path(path), latents, self.session.labels(frames), kind="gif", scale=4,
                                          options=dict(self.session.decode_options)))
 
-    def export(self, request: ExportImages) -> None:
+    def export_style_mixing_dialog(self) -> None:
+        """The StyleGAN paper's mixing grid for a model with a W space (File menu; enabled for those)."""
+        if not self._needs_model():
+            return
+        if not self.opened.has(Capability.STYLE_SPACE):
+            self.show_error("style mixing needs a style-based model (one with a W space)")
+            return
+        chosen = self.session.decode_options.get("mix_layers", 0)
+        dialog = StyleMixingDialog(self, seed=self.session.seed, layers=GROUPS[chosen - 1] if chosen else "coarse")
+        if dialog.exec() != StyleMixingDialog.Accepted:
+            return
+        path = self._save_path("Export style-mixing grid", "genstudio-style-mixing.png", "PNG image (*.png)")
+        if path:
+            self.export_style_mixing(Path(path), dialog.values())
+
+    def export_style_mixing(self, path: Path, values: dict) -> None:
+        try:
+            seeds_a, seeds_b = parse_seeds(values["seeds_a"]), parse_seeds(values["seeds_b"])
+        except ValueError as exc:
+            self.show_error(f"style mixing: {exc}")
+            return
+        label = self.session.label if self.session.num_classes else None
+        self.export(ExportStyleMixing(path, seeds_a, seeds_b, values["layers"], label, values["scale"],
+                                      dict(self.session.decode_options)))
+
+    def export(self, request) -> None:
         """Exports decode in the renderer, each on a channel of its own (none may drop another)."""
         self._exports += 1
         self.renderer.submit(f"export-{self._exports}", request)

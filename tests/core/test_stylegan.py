@@ -251,7 +251,7 @@ def test_info_convert_sample_and_open_a_snapshot(tmp_path, capsys):
 
 
 def test_style_mixing():
-    from genstudio.core.families.stylegan.style_mixing import layer_group, mix, mixing_grid
+    from genstudio.core.style_mixing import layer_group, mix, mixing_grid
 
     assert [list(layer_group(g, 8)) for g in ("coarse", "middle", "fine")] == [[0, 1, 2, 3], [4, 5, 6, 7], []]
     assert list(layer_group("fine", 18)) == list(range(8, 18)) and list(layer_group("2-5", 8)) == [2, 3, 4, 5]

@@ -5,6 +5,7 @@ the noise drop-down change the image as they should, and the Layer page lists th
 import numpy as np
 import pytest
 
+from genstudio.ui.model_list import demo_checkpoints
 from stylegan_snapshots import small_generator, write_snapshot
 
 
@@ -51,3 +52,21 @@ def test_truncation_cutoff_and_noise_controls(qtbot, window, snapshot):
         inspect.pages.setCurrentWidget(layer)
     names = [layer.layers.itemData(i) for i in range(layer.layers.count())]
     assert "generator_ema.synthesis.b8.conv0" in names and "generator_ema.synthesis.b16.torgb" in names
+
+
+def test_style_mixing_grid_export(qtbot, window, snapshot, tmp_path):
+    from PIL import Image
+
+    with qtbot.waitSignal(window.explore.image_view.shown, timeout=30000):
+        assert window.open_path(snapshot)
+    assert window.style_mixing_action.isEnabled()
+    out = tmp_path / "mixing.png"
+    with qtbot.waitSignal(window.exported, timeout=30000) as written:
+        window.export_style_mixing(out, {"seeds_a": "1,2", "seeds_b": "3,4,5", "layers": "middle", "scale": 1})
+    assert written.args == [str(out)] and Image.open(out).size == (4 * 16 + 5 * 2, 3 * 16 + 4 * 2)
+    window.export_style_mixing(out, {"seeds_a": "1,x", "seeds_b": "3", "layers": "coarse", "scale": 1})
+    assert "style mixing: seeds are whole numbers" in window.statusBar().currentMessage()
+    gan = next(p for p in demo_checkpoints() if p.stem == "gan-mnist")
+    with qtbot.waitSignal(window.explore.image_view.shown, timeout=30000):
+        window.open_path(gan)
+    assert not window.style_mixing_action.isEnabled()

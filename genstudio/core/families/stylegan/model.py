@@ -21,7 +21,7 @@ from genstudio.core.errors import TrainingError
 from genstudio.core.families.stylegan.config import StyleGANConfig
 from genstudio.core.families.stylegan.discriminator import Discriminator
 from genstudio.core.families.stylegan.generator import Generator
-from genstudio.core.families.stylegan.style_mixing import GROUPS, layer_group, mix
+from genstudio.core.style_mixing import GROUPS, layer_group, mix
 from genstudio.core.latent import seeded_latents
 from genstudio.core.models.base import GenerativeModel, adam
 

@@ -1,4 +1,4 @@
-"""Style mixing: one image's w's on some layers replaced by another's, and the grid the StyleGAN
+"""Style mixing, for models with the STYLE_SPACE capability: one image's w's on some layers replaced by another's, and the grid the StyleGAN
 paper shows (Karras et al. 2019, figure 3): a row of source images B across the top, a column of
 destination images A down the side, and in each cell A with B's styles on the chosen layers.
 
@@ -8,6 +8,9 @@ so its fine group is empty.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
@@ -55,3 +58,36 @@ def mixing_grid(model, seeds_a: list[int], seeds_b: list[int], layers: range, la
         rows.append(torch.cat([model.synthesize(ws_a[i:i + 1], **decode_options).cpu(),
                                model.synthesize(mixed, **decode_options).cpu()]))
     return torch.cat(rows)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'1, 2,3' -> [1, 2, 3]; ValueError for anything else or nothing."""
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        seeds = []
+    if not seeds or any(s < 0 for s in seeds):
+        raise ValueError(f"seeds are whole numbers separated by commas, not {text!r}")
+    return seeds
+
+
+@dataclass(frozen=True)
+class ExportStyleMixing:
+    """A render request: the style-mixing grid of seeds A x B with B's styles on `layers` (a group
+    name or 'A-B'), written as a PNG. Returns the path written."""
+
+    path: Path
+    seeds_a: list[int]
+    seeds_b: list[int]
+    layers: str = "coarse"
+    label: int | None = None
+    scale: int = 2
+    options: dict = field(default_factory=dict)
+
+    def run(self, model, cache: dict) -> Path:
+        from genstudio.core.export import save_grid
+
+        settings = {k: v for k, v in self.options.items() if k not in ("mix_layers", "mix_seed")}
+        images = mixing_grid(model, self.seeds_a, self.seeds_b, layer_group(self.layers, model.num_ws), self.label,
+                             **settings)
+        return save_grid(images.numpy(), self.path, cols=len(self.seeds_b) + 1, padding=2, scale=self.scale)
