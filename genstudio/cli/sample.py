@@ -104,8 +104,14 @@ def run(args) -> int:
         z = torch.tensor(record["latent"], dtype=torch.float32).view(1, -1)
         labels = torch.tensor([int(record.get("label", 0))]) if info.num_classes else None
         options = decode_options(args, info, record)
+        shown = dict(options)
+        if "style_edit" in record:
+            options["style_edit"] = _style_edit(args, opened, record, labels)
         images = _decode(args, model, z, labels, options)
+        options = shown
         what = f"the latent of {args.latent.name}"
+        if "style_edit" in record:
+            what += f", its edit in W on the {record['style_edit']['layers']} layers"
         cols = 1
     else:
         rows, cols = args.grid
@@ -123,10 +129,21 @@ def run(args) -> int:
     return 0
 
 
+def _style_edit(args, opened, record: dict, labels):
+    """The record's edit in W, its principal directions recomputed for this model (they are seeded)."""
+    from genstudio.core.families.family import Capability
+    from genstudio.core.style_space import style_edit_from_record
+
+    if not opened.info.has(Capability.STYLE_SPACE):
+        raise GenStudioError(f"{args.latent}: its edit in W needs a style-based model; {args.checkpoint} is a "
+                             f"{opened.info.family}")
+    return style_edit_from_record(opened.model, record["style_edit"], None if labels is None else int(labels[0]))
+
+
 def _style_mixing(args, opened, options: dict) -> int:
     from genstudio.core.export import save_grid
     from genstudio.core.families.family import Capability
-    from genstudio.core.style_mixing import layer_group, mixing_grid, parse_seeds
+    from genstudio.core.style_space import layer_group, mixing_grid, parse_seeds
 
     if not opened.info.has(Capability.STYLE_SPACE):
         raise GenStudioError(f"{args.checkpoint}: --style-mix needs a style-based model (one with a W space)")

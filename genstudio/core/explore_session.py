@@ -12,6 +12,10 @@ Decode options are the family's decoder settings (a diffusion sampler's steps, e
 Family.decode_settings): {} for families without any. The record keeps them, so the command line
 decodes a saved latent with the settings the app showed it with.
 
+Style-based models can also be edited in W: offsets along principal directions of W on a range of
+layers (`set_style_directions`, `move_style`); the latent z stays, and the edit travels with every
+decode of the current image (`decode_options_with_edit`) and in the latent record.
+
 The latent record (`to_record`, `read_latent_record`) is the JSON that *Save latent* writes and
 `genstudio sample --latent FILE` renders, so a result made in the app reproduces on the command line.
 """
@@ -30,6 +34,7 @@ from genstudio.core.errors import GenStudioError
 from genstudio.core.events import EventGroup
 from genstudio.core.latent import lerp, path as latent_path, seeded_latents, slerp
 
+STYLE_LAYERS = ("all", "coarse", "middle", "fine")
 RECORD_FORMAT = "genstudio-latent"
 RECORD_VERSION = 1
 
@@ -50,6 +55,12 @@ class ExploreSession:
         self.directions: torch.Tensor | None = None   # (k, D) unit directions
         self.explained: np.ndarray | None = None      # (k,) share of output variance
         self.alphas: list[float] = []                 # offset along each direction
+        # An edit in W (style-based models): principal directions of W (k, w_dim), the offset along
+        # each, and the w's it applies to ('all', 'coarse', 'middle', 'fine'); '' when not editing in W.
+        self.style_layers = ""
+        self.style_directions: torch.Tensor | None = None
+        self.style_explained: np.ndarray | None = None
+        self.style_alphas: list[float] = []
         self.a: torch.Tensor | None = None            # (D,) interpolation end points
         self.b: torch.Tensor | None = None
         self.t = 0.0
@@ -79,6 +90,7 @@ class ExploreSession:
         self.a = self.b = None
         self.t = 0.0
         self.directions, self.explained, self.alphas = None, None, []
+        self.style_layers, self.style_directions, self.style_explained, self.style_alphas = "", None, None, []
         self.events.path.emit(self)
         self.events.directions.emit(self)
         self.reset()
@@ -89,7 +101,8 @@ class ExploreSession:
         return seeded_latents(1, (self.latent_dim,), seed, self.temperature)[0]
 
     def reset(self) -> None:
-        """Back to the seed's latent, every slider move undone."""
+        """Back to the seed's latent, every slider move undone (W edits included)."""
+        self.style_alphas = [0.0] * len(self.style_alphas)
         self.set_latent(self.seeded_latent(self.seed))
 
     def set_seed(self, seed: int) -> None:
@@ -147,6 +160,40 @@ class ExploreSession:
         self.base = self.z.clone()
         self.alphas = [0.0] * (0 if self.directions is None else len(self.directions))
         self.events.directions.emit(self)
+
+    # --- edits in W (style-based models) -----------------------------------------------------------
+    def set_style_directions(self, directions: torch.Tensor, explained, layers: str) -> None:
+        """Principal directions of W (k, w_dim), applied to the w's of `layers`; offsets start at 0
+        unless the same directions come back (a new layer range keeps the offsets)."""
+        if self.style_directions is None:           # offsets a latent record gave keep their values
+            keep = len(self.style_alphas) == len(directions)
+        else:
+            keep = self.style_directions.shape == directions.shape and torch.equal(self.style_directions,
+                                                                                 directions.float())
+        self.style_directions, self.style_explained = directions.float(), np.asarray(explained)
+        self.style_layers = layers
+        if not keep:
+            self.style_alphas = [0.0] * len(directions)
+        self.events.directions.emit(self)
+        self.events.latent.emit(self)
+
+    def move_style(self, index: int, alpha: float) -> None:
+        """Set the offset along principal direction `index` of W (the latent z stays)."""
+        self.style_alphas[index] = float(alpha)
+        self.events.latent.emit(self)
+
+    def style_edit(self):
+        """The current edit in W (core/style_space.StyleEdit), or None when there is none to apply."""
+        if not self.style_layers or self.style_directions is None or not any(self.style_alphas):
+            return None
+        from genstudio.core.style_space import StyleEdit
+
+        return StyleEdit(self.style_directions, torch.tensor(self.style_alphas), self.style_layers)
+
+    def decode_options_with_edit(self) -> dict:
+        """The decode options plus the W edit, as the model's decode takes them."""
+        edit = self.style_edit()
+        return {**self.decode_options, "style_edit": edit} if edit is not None else dict(self.decode_options)
 
     def labels(self, n: int = 1) -> torch.Tensor | None:
         """(n,) the chosen class for conditional models, else None."""
@@ -212,6 +259,9 @@ class ExploreSession:
         if self.has_path:
             record["interpolation"] = {"a": self.a.tolist(), "b": self.b.tolist(), "t": self.t,
                                        "spherical": self.spherical, "frames": self.frames}
+        edit = self.style_edit()
+        if edit is not None:
+            record["style_edit"] = edit.to_record()
         return record
 
     def apply_record(self, record: dict) -> None:
@@ -228,6 +278,11 @@ class ExploreSession:
         if options or ("label" in record and self.num_classes):
             self.decode_options.update(options)
             self.events.settings.emit(self)
+        edit = record.get("style_edit")
+        if edit is not None:
+            # The directions are the model's own (seeded): the explorer computes them for these layers.
+            self.style_layers, self.style_directions, self.style_explained = edit["layers"], None, None
+            self.style_alphas = [float(a) for a in edit["alphas"]]
         path = record.get("interpolation")
         if path:
             self.spherical = bool(path.get("spherical", True))
@@ -263,6 +318,12 @@ def check_latent_record(record, latent_dim: int | None, where: str) -> dict:
     options = record.get("decode_options", {})
     if not isinstance(options, dict) or not all(isinstance(k, str) and _numbers([v], 1) for k, v in options.items()):
         raise GenStudioError(f"{where}: 'decode_options' must map setting names to finite numbers")
+    edit = record.get("style_edit")
+    if edit is not None and not (isinstance(edit, dict) and edit.get("layers") in STYLE_LAYERS
+                                 and isinstance(edit.get("k"), int) and not isinstance(edit.get("k"), bool)
+                                 and 1 <= edit["k"] <= 512 and _numbers(edit.get("alphas"), edit["k"])):
+        raise GenStudioError(f"{where}: 'style_edit' needs layers (one of {', '.join(STYLE_LAYERS)}), k and "
+                             f"k alphas")
     return record
 
 

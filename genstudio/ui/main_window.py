@@ -18,7 +18,7 @@ from genstudio.core.foreign import is_foreign_name, read_foreign_file, sidecar_p
 from genstudio.core.latent import seeded_latents
 from genstudio.core.open_model import OpenedModel, open_model, snapshot_model
 from genstudio.core.render_requests import ExportImages
-from genstudio.core.style_mixing import GROUPS, ExportStyleMixing, parse_seeds
+from genstudio.core.style_space import GROUPS, ExportStyleMixing, parse_seeds
 from genstudio.ui import consent_dialog
 from genstudio.ui.export_dialog import GridExportDialog, StyleMixingDialog
 from genstudio.ui.model_list import LIVE, ModelList, demo_checkpoints

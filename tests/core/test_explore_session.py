@@ -87,3 +87,26 @@ def test_bad_records_say_why(tmp_path, content, reason):
     with pytest.raises(GenStudioError) as exc:
         read_latent_record(path, 8)
     assert reason in str(exc.value) and str(path) in str(exc.value)
+
+
+def test_edits_in_w_travel_in_the_record_and_reset_clears_them():
+    session, events = session_with_events()
+    z = session.z.clone()
+    directions = torch.eye(3, 6)
+    session.set_style_directions(directions, np.array([0.5, 0.3, 0.2]), "coarse")
+    assert session.style_edit() is None                                    # no offset yet: nothing to apply
+    session.move_style(1, 2.5)
+    edit = session.style_edit()
+    assert edit.layers == "coarse" and edit.alphas.tolist() == [0.0, 2.5, 0.0] and torch.equal(session.z, z)
+    assert session.decode_options_with_edit()["style_edit"] is not None and "style_edit" not in session.decode_options
+    record = session.to_record()
+    assert record["style_edit"] == {"layers": "coarse", "k": 3, "alphas": [0.0, 2.5, 0.0]}
+    other, _ = session_with_events()
+    other.apply_record(json.loads(json.dumps(record)))
+    other.set_style_directions(directions, np.array([0.5, 0.3, 0.2]), "coarse")   # as the explorer recomputes them
+    assert other.style_alphas == [0.0, 2.5, 0.0]
+    session.reset()
+    assert session.style_edit() is None and events.count("latent") >= 3
+    for bad in ({"layers": "everything", "k": 1, "alphas": [1.0]}, {"layers": "all", "k": 2, "alphas": [1.0]}):
+        with pytest.raises(GenStudioError, match="style_edit"):
+            other.apply_record({**record, "style_edit": bad})

@@ -251,7 +251,7 @@ def test_info_convert_sample_and_open_a_snapshot(tmp_path, capsys):
 
 
 def test_style_mixing():
-    from genstudio.core.style_mixing import layer_group, mix, mixing_grid
+    from genstudio.core.style_space import layer_group, mix, mixing_grid
 
     assert [list(layer_group(g, 8)) for g in ("coarse", "middle", "fine")] == [[0, 1, 2, 3], [4, 5, 6, 7], []]
     assert list(layer_group("fine", 18)) == list(range(8, 18)) and list(layer_group("2-5", 8)) == [2, 3, 4, 5]
@@ -325,3 +325,25 @@ def test_inference_layers_equal_the_training_form(batch):
             fused = g(z, noise_mode=noise)
         unfused = g(z, noise_mode=noise).detach()                  # grad enabled: the training path
         assert torch.allclose(fused, unfused, atol=1e-5), (noise, (fused - unfused).abs().max())
+
+
+def test_principal_directions_in_w_and_edits_on_layer_ranges():
+    from genstudio.core.style_space import edit_styles, layer_group, style_directions
+
+    model = FAMILY.build({**FAMILY.presets["digits"].model, "data_shape": [1, 28, 28]}).eval()
+    directions, explained = style_directions(model, k=5, samples=512)
+    assert directions.shape == (5, 128) and torch.allclose(directions.norm(dim=1), torch.ones(5), atol=1e-5)
+    assert torch.allclose(directions @ directions.t(), torch.eye(5), atol=1e-5)            # orthonormal
+    assert torch.all(explained[:-1] >= explained[1:]) and 0 < explained.sum() <= 1
+    again, _ = style_directions(model, k=5, samples=512)
+    assert torch.equal(again, directions)                                                  # seeded: the same each time
+    # The first direction is the one along which mapped w's vary most.
+    w = model.mapping(seeded_latents(512, (128,), 7))[:, 0]
+    spread = ((w - w.mean(0)) @ directions.t()).var(0)
+    assert spread[0] == spread.max()
+    ws = model.mapping(seeded_latents(2, (128,), 1))
+    alphas = torch.tensor([3.0, 0, 0, 0, 0])
+    coarse = edit_styles(ws, directions, alphas, layer_group("coarse", 8))
+    assert torch.allclose(coarse[:, :4] - ws[:, :4], 3 * directions[0].expand(2, 4, -1), atol=1e-5)
+    assert torch.equal(coarse[:, 4:], ws[:, 4:])
+    assert torch.equal(edit_styles(ws, directions, alphas, range(0)), ws)

@@ -70,3 +70,34 @@ def test_style_mixing_grid_export(qtbot, window, snapshot, tmp_path):
     with qtbot.waitSignal(window.explore.image_view.shown, timeout=30000):
         window.open_path(gan)
     assert not window.style_mixing_action.isEnabled()
+
+
+def test_principal_directions_in_w_on_a_layer_range(qtbot, window, snapshot, tmp_path):
+    """Sliders along principal directions of W edit only the chosen layers' w's; the edit is in the
+    latent record, and `genstudio sample --latent` draws the same image from it."""
+    from genstudio.cli import main
+
+    explore = window.explore
+    with qtbot.waitSignal(explore.image_view.shown, timeout=30000):
+        assert window.open_path(snapshot)
+    before = explore.last_image.copy()
+    modes = [explore.slider_mode.itemText(i) for i in range(explore.slider_mode.count())]
+    coarse = modes.index("Principal directions in W+, coarse layers")
+    with qtbot.waitSignal(explore.session.events.directions, timeout=30000):
+        explore.slider_mode.setCurrentIndex(coarse)
+    qtbot.waitUntil(lambda: explore.session.style_directions is not None, timeout=30000)
+    assert explore.session.style_layers == "coarse" and len(explore.sliders.sliders) == explore.k_spin.value()
+    edited = shown_after(qtbot, explore, lambda: explore.session.move_style(0, 3.0))
+    assert not np.allclose(edited, before, atol=1e-4)
+    record = explore.session.to_record()
+    assert record["style_edit"]["layers"] == "coarse" and record["style_edit"]["alphas"][0] == 3.0
+    path = tmp_path / "latent.json"
+    explore.session.save_record(path)
+    out = tmp_path / "one.png"
+    assert main(["sample", str(snapshot), "--latent", str(path), "--out", str(out), "--padding", "0"]) == 0
+    from PIL import Image
+
+    drawn = np.asarray(Image.open(out), dtype=np.float32).transpose(2, 0, 1) / 255
+    assert np.abs(drawn - edited).max() <= 1 / 255 + 1e-6                  # the same image, to 8-bit rounding
+    back = shown_after(qtbot, explore, explore.session.reset)
+    assert np.allclose(back, before, atol=1e-5) and not any(explore.session.style_alphas)

@@ -25,6 +25,7 @@ from genstudio.core.export import grid_image, points_image
 from genstudio.core.open_model import ModelInfo
 from genstudio.core.families.family import Capability
 from genstudio.core.render_requests import Decode, DecodePoint, DecodeRows, NearestImages, PrincipalDirections
+from genstudio.core.style_space import StyleDirections
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.widgets.image_view import ImageView
 from genstudio.ui.widgets.latent_sliders import LatentSliders
@@ -33,6 +34,9 @@ from genstudio.ui.widgets.setting_control import SettingControl
 
 DIRECT_LIMIT = 32        # latents up to this size get one slider per dimension by default
 PAGE = 16                # dimension sliders per page for larger latents
+# Style-based models: sliders along principal directions of W, on every w (W) or on a group (W+).
+STYLE_MODES = (("all", "W (all layers)"), ("coarse", "W+, coarse layers"), ("middle", "W+, middle layers"),
+               ("fine", "W+, fine layers"))
 PREVIEW_REST_MS = 180    # a latent unchanged this long gets its full decode after the preview
 DIRECTION_SAMPLES = 1024         # decodes behind the principal directions
 DIRECTION_SAMPLES_PREVIEW = 256  # ... for families that preview (each decode is a sampler run)
@@ -322,6 +326,9 @@ class ExplorePanel(QWidget):
         self.slider_mode.clear()
         if self._uses_directions():
             self.slider_mode.addItem("Principal directions")
+        if self.info.has(Capability.STYLE_SPACE):
+            for layers, name in STYLE_MODES:
+                self.slider_mode.addItem(f"Principal directions in {name}", ("w", layers))
         step = PAGE if d > DIRECT_LIMIT else d
         for start in range(0, d, step):
             stop = min(start + step, d)
@@ -330,7 +337,14 @@ class ExplorePanel(QWidget):
         self.k_spin.setVisible(self._uses_directions())
 
     def _page(self) -> tuple[int, int] | None:
-        return self.slider_mode.currentData()
+        """The dimensions the sliders show, or None for principal directions (of the output, or of W)."""
+        data = self.slider_mode.currentData()
+        return None if data is None or data[0] == "w" else data
+
+    def _style_layers(self) -> str:
+        """The layers W sliders edit ('all', 'coarse', ...), or '' when the sliders are not in W."""
+        data = self.slider_mode.currentData()
+        return data[1] if data is not None and data[0] == "w" else ""
 
     # --- latent state ---------------------------------------------------------------------------
     def current_latent(self) -> torch.Tensor:
@@ -408,7 +422,16 @@ class ExplorePanel(QWidget):
     def _refresh_sliders(self) -> None:
         session = self.session
         page = self._page()
-        if page is None:  # principal directions
+        if self._style_layers():
+            if session.style_directions is None:
+                self.sliders.set_labels([], [])
+                return
+            labels = [f"W PC{i + 1} ({100 * e:.0f}%)" for i, e in enumerate(session.style_explained)]
+            if len(self.sliders.sliders) == len(labels):
+                self.sliders.set_values(session.style_alphas)
+            else:
+                self.sliders.set_labels(labels, session.style_alphas)
+        elif page is None:  # principal directions
             if session.directions is None:
                 self.sliders.set_labels([], [])
                 return
@@ -429,21 +452,34 @@ class ExplorePanel(QWidget):
         # Rebuild the bank for the new page (a page may have the same size with other names).
         self.sliders.set_labels([], [])
         self.session.rebase()
-        if self._page() is None and self.session.directions is None:
+        if self._style_layers():
+            self._compute_style_directions()
+        elif self._page() is None and self.session.directions is None:
             self._compute_directions()
 
     def _slider_moved(self, index: int, value: float) -> None:
         page = self._page()
         self._from_sliders = True
         try:
-            if page is None:
+            if self._style_layers():
+                self.session.move_style(index, value)
+            elif page is None:
                 self.session.move_direction(index, value)
             else:
                 self.session.move_dimension(page[0] + index, value)
         finally:
             self._from_sliders = False
 
+    def _compute_style_directions(self) -> None:
+        """Principal directions of W for the W sliders (the model's own, seeded: cached by the renderer)."""
+        label = self.session.label if self.session.num_classes else None
+        self.status.emit(f"computing {self.k_spin.value()} principal directions of W...")
+        self.renderer.submit("style-directions", StyleDirections(k=self.k_spin.value(), label=label))
+
     def _compute_directions(self) -> None:
+        if self._style_layers():
+            self._compute_style_directions()
+            return
         if not self._uses_directions():
             return
         k = self.k_spin.value()
@@ -460,7 +496,7 @@ class ExplorePanel(QWidget):
         has preview settings and `full` is not asked, else the full decode."""
         if self.info is None:
             return
-        options = dict(self.session.decode_options)
+        options = self.session.decode_options_with_edit()
         preview = None if full else self._preview_options()
         if preview is not None:
             self._submit_image("preview", preview, options)
@@ -498,7 +534,8 @@ class ExplorePanel(QWidget):
         if self.info is None or not self.session.has_path or self.info.is_points:
             return
         frames = self.session.path_latents()
-        self.renderer.submit("strip", Decode(frames, self.session.labels(len(frames)), dict(self.session.decode_options)))
+        self.renderer.submit("strip", Decode(frames, self.session.labels(len(frames)),
+                                             self.session.decode_options_with_edit()))
 
     def render_neighbours(self) -> None:
         if self.info is None or self.info.is_points:
@@ -534,6 +571,11 @@ class ExplorePanel(QWidget):
             self.last_strip = result
             self.strip_view.set_array(np.asarray(grid_image(result, cols=len(result), padding=1)))
             self.strip_timing.setText(f"{len(result)} frames in {ms:.1f} ms ({ms / len(result):.2f} ms per image)")
+        elif channel == "style-directions":
+            directions, explained = result
+            self.session.set_style_directions(directions, explained.numpy(), self._style_layers() or "all")
+            self.status.emit(f"{len(directions)} principal directions of W explain "
+                             f"{100 * float(explained.sum()):.0f}% of the variance of w")
         elif channel == "directions":
             directions, explained = result
             self.session.set_directions(directions, explained)
@@ -549,7 +591,7 @@ class ExplorePanel(QWidget):
     def _on_failed(self, channel: str, message: str) -> None:
         if channel == "neighbours":
             self.neighbour_label.setText(f"No neighbours: {message}")
-        if channel in ("image", "strip", "directions", "neighbours"):
+        if channel in ("image", "strip", "directions", "style-directions", "neighbours"):
             self.status.emit(f"{channel}: {message}")
 
     # --- interpolation --------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from genstudio.core.errors import TrainingError
 from genstudio.core.families.stylegan.config import StyleGANConfig
 from genstudio.core.families.stylegan.discriminator import Discriminator
 from genstudio.core.families.stylegan.generator import Generator
-from genstudio.core.style_mixing import GROUPS, layer_group, mix
+from genstudio.core.style_space import GROUPS, StyleEdit, layer_group, mix
 from genstudio.core.latent import seeded_latents
 from genstudio.core.models.base import GenerativeModel, adam
 
@@ -90,25 +90,29 @@ class StyleGAN(GenerativeModel):
         return self.generator_ema.mapping(z.to(self.device), self._one_hot(labels, len(z)))
 
     def synthesize(self, ws: torch.Tensor, truncation_psi: float = 1.0, truncation_cutoff: int = 0,
-                   noise: int = NOISE_FIXED, generator: torch.Generator | None = None) -> torch.Tensor:
+                   noise: int = NOISE_FIXED, generator: torch.Generator | None = None,
+                   style_edit: StyleEdit | None = None) -> torch.Tensor:
         """ws (N, num_ws, w_dim) -> images (N, *data_shape) in [0, 1], truncated towards the mean w on
-        the first `truncation_cutoff` layers (0: all)."""
+        the first `truncation_cutoff` layers (0: all), then edited in W (`style_edit`), so an edit's
+        strength does not depend on psi."""
         g = self.generator_ema
         ws = g.truncate(ws, truncation_psi, truncation_cutoff or None)
+        if style_edit is not None:
+            ws = style_edit.apply(ws)
         img = g.synthesis(ws, NOISE_MODE_OF[int(noise)], generator)
         return self._crop(img).add(1).mul(0.5).clamp(0, 1)
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None, truncation_psi: float = 1.0,
                truncation_cutoff: int = 0, noise: int = NOISE_FIXED, mix_layers: int = 0,
-               mix_seed: int = 0) -> torch.Tensor:
+               mix_seed: int = 0, style_edit: StyleEdit | None = None) -> torch.Tensor:
         """`mix_layers` 1, 2, 3: the coarse, middle or fine w's come from seed `mix_seed`'s latent
-        (style mixing; 0 mixes nothing)."""
+        (style mixing; 0 mixes nothing); `style_edit`: an edit along principal directions of W."""
         ws = self.mapping(z.reshape(len(z), -1), labels)
         if mix_layers:
             other = self.mapping(seeded_latents(1, self.latent_shape, int(mix_seed)), labels)
             ws = mix(ws, other, layer_group(GROUPS[int(mix_layers) - 1], self.num_ws))
-        return self.synthesize(ws, truncation_psi, truncation_cutoff, noise)
+        return self.synthesize(ws, truncation_psi, truncation_cutoff, noise, style_edit=style_edit)
 
     def decode_differentiable(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.synthesize(self.mapping(z, labels))

@@ -1,10 +1,16 @@
-"""Style mixing, for models with the STYLE_SPACE capability: one image's w's on some layers replaced by another's, and the grid the StyleGAN
+"""The tools of W space, for models with the STYLE_SPACE capability (mapping(z) -> ws, synthesize(ws)).
+
+Style mixing: one image's w's on some layers replaced by another's, and the grid the StyleGAN
 paper shows (Karras et al. 2019, figure 3): a row of source images B across the top, a column of
 destination images A down the side, and in each cell A with B's styles on the chosen layers.
 
 Layer groups follow the paper's split of the w's: coarse (the first 4: pose, shape), middle (the
 next 4: features), fine (the rest: colour scheme, micro-structure). A 32 px generator has 8 w's,
 so its fine group is empty.
+
+Principal directions in W (GANSpace, Härkönen et al. 2020, in the space the paper found best): the
+principal components of many mapped w's. An edit adds sum_i alpha_i d_i to the w's of a layer range,
+every w (W) or only the coarse, middle or fine ones (W+), as GANSpace applies its edits.
 """
 
 from __future__ import annotations
@@ -58,6 +64,67 @@ def mixing_grid(model, seeds_a: list[int], seeds_b: list[int], layers: range, la
         rows.append(torch.cat([model.synthesize(ws_a[i:i + 1], **decode_options).cpu(),
                                model.synthesize(mixed, **decode_options).cpu()]))
     return torch.cat(rows)
+
+
+@torch.no_grad()
+def style_directions(model, k: int = 10, samples: int = 4096, seed: int = 0,
+                     label: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Unit principal directions of W (k, w_dim) and each one's share of the variance of w (k,), from
+    `samples` w's of seeded latents (the same directions every time for a model)."""
+    z = seeded_latents(samples, model.latent_shape, seed)
+    labels = None if label is None or not model.num_classes else torch.full((samples,), int(label))
+    w = model.mapping(z, labels)[:, 0].double().cpu()                                  # (S, w_dim)
+    centred = w - w.mean(0, keepdim=True)
+    k = min(k, centred.shape[1], samples - 1)
+    _, s, v = torch.linalg.svd(centred, full_matrices=False)                          # rows of v: the PCs
+    explained = s.square() / s.square().sum()
+    return v[:k].float(), explained[:k].float()
+
+
+def edit_styles(ws: torch.Tensor, directions: torch.Tensor, alphas: torch.Tensor, layers: range) -> torch.Tensor:
+    """ws (N, num_ws, w_dim) moved by alphas (k,) along directions (k, w_dim), on the w's of `layers`."""
+    edited = ws.clone()
+    if len(layers):
+        edited[:, layers.start:layers.stop] += (alphas.to(ws) @ directions.to(ws))[None, None]
+    return edited
+
+
+@dataclass(frozen=True)
+class StyleEdit:
+    """An edit in W: alphas (k,) along principal directions (k, w_dim) on the w's of `layers` ('all',
+    'coarse', 'middle', 'fine' or 'A-B'). What the explorer's W sliders hold, and a latent record keeps
+    (the directions are recomputed from the model: `style_directions` is seeded)."""
+
+    directions: torch.Tensor
+    alphas: torch.Tensor
+    layers: str = "all"
+
+    def apply(self, ws: torch.Tensor) -> torch.Tensor:
+        layers = range(ws.shape[1]) if self.layers == "all" else layer_group(self.layers, ws.shape[1])
+        return edit_styles(ws, self.directions, self.alphas, layers)
+
+    def to_record(self) -> dict:
+        return {"layers": self.layers, "k": len(self.alphas), "alphas": [float(a) for a in self.alphas]}
+
+
+def style_edit_from_record(model, record: dict, label: int | None = None) -> StyleEdit:
+    """The StyleEdit a latent record's 'style_edit' describes, its directions recomputed for `model`."""
+    directions, _ = style_directions(model, k=int(record["k"]), label=label)
+    return StyleEdit(directions, torch.tensor(record["alphas"], dtype=torch.float32), str(record["layers"]))
+
+
+@dataclass(frozen=True)
+class StyleDirections:
+    """A render request: the principal directions of W of the open model (and their variance shares)."""
+
+    k: int = 10
+    label: int | None = None
+
+    def run(self, model, cache: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        key = ("style-directions", self.k, self.label)
+        if key not in cache:
+            cache[key] = style_directions(model, self.k, label=self.label)
+        return cache[key]
 
 
 def parse_seeds(text: str) -> list[int]:
