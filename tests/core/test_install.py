@@ -115,7 +115,8 @@ def test_wheel_carries_the_resources_and_every_module(install):
     resources = sorted(n.removeprefix("genstudio/resources/") for n in names if n.startswith("genstudio/resources/"))
     assert resources == _resource_files()
     for needed in ("checkpoints/gan-mnist.safetensors", "checkpoints/vae-mnist.safetensors",
-                   "checkpoints/flow-mnist.safetensors", "checkpoints/diffusion-mnist.safetensors", "data/mnist/README.md", "icons/genstudio.png",
+                   "checkpoints/flow-mnist.safetensors", "checkpoints/diffusion-mnist.safetensors",
+                   "checkpoints/pixelcnn-mnist.safetensors", "data/mnist/README.md", "icons/genstudio.png",
                    "genstudio.desktop"):
         assert needed in resources
     modules = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "genstudio").rglob("*.py")

@@ -77,8 +77,10 @@ def generate(generator, n: int, seed: int = 0, batch: int = GENERATE_BATCH, prog
     """n samples (n, *data_shape) float32 on the CPU from latents drawn with torch seed `seed`.
 
     Sample i is the same for the same (generator weights, seed), whatever n: the report's indices
-    (closest pairs...) can be turned back into images. Class-conditional models cycle their labels
-    0, 1, ..., K-1 within each batch (decode's default). The global RNG is left untouched."""
+    (closest pairs...) can be turned back into images. Class-conditional models are given the labels
+    0, 1, ..., K-1 in turn within each batch, so every class is asked for equally (a model that can
+    also draw without a label, as label dropout trains it, is measured with labels, as it is used).
+    The global RNG is left untouched."""
     if n < 1:
         raise ValueError(f"cannot generate {n} samples")
     rng = torch.Generator().manual_seed(seed)
@@ -90,7 +92,12 @@ def generate(generator, n: int, seed: int = 0, batch: int = GENERATE_BATCH, prog
             if progress is not None:
                 progress(start / n, f"generating samples ({start}/{n})")
             z = generator.sample_latents(min(batch, n - start), rng)        # (b, *latent_shape)
-            out.append(generator.decode(z).float().cpu())
+            classes = int(getattr(generator, "num_classes", 0) or 0)
+            if classes:
+                labels = torch.arange(len(z), device=z.device) % classes
+                out.append(generator.decode(z, labels).float().cpu())
+            else:
+                out.append(generator.decode(z).float().cpu())
     return torch.cat(out)
 
 
