@@ -67,8 +67,10 @@ def test_model_info_describes_the_settings(diffusion):
         with pytest.raises(GenStudioError, match="^here: ") as exc:
             info.check_decode_options(bad, "here")
         assert reason in str(exc.value)
-    gan = open_model(demo("gan-mnist")).info
-    assert gan.decode_settings == () and gan.decode_defaults() == {} and gan.preview_options() == {}
+    vae = open_model(demo("vae-mnist")).info
+    assert vae.decode_settings == () and vae.decode_defaults() == {} and vae.preview_options() == {}
+    gan = open_model(demo("gan-mnist")).info                  # BigGAN's truncation, off by default
+    assert [s.key for s in gan.decode_settings] == ["truncation"] and gan.decode_defaults() == {"truncation": 0.0}
 
 
 def test_requests_pass_options_only_when_there_are_some(diffusion):
@@ -140,8 +142,10 @@ def test_sample_flags_come_from_the_family(diffusion, tmp_path, capsys):
     assert "--guidance does not apply to this diffusion model (it takes --steps, --eta)" in err
     assert main(["sample", str(diffusion), "--steps", "5000", "--out", str(out)]) == 2
     assert "steps must be a number from 1 to 1000, not 5000" in capsys.readouterr().err
+    assert main(["sample", str(demo("vae-mnist")), "--steps", "3", "--out", str(out)]) == 2
+    assert "--steps does not apply to this vae model (it takes no decode settings)" in capsys.readouterr().err
     assert main(["sample", str(demo("gan-mnist")), "--steps", "3", "--out", str(out)]) == 2
-    assert "--steps does not apply to this gan model (it takes no decode settings)" in capsys.readouterr().err
+    assert "--steps does not apply to this gan model (it takes --truncation)" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_:
         main(["sample", str(diffusion), "--steps", "three", "--out", str(out)])
     assert exit_.value.code == 2
