@@ -349,3 +349,14 @@ def test_principal_directions_in_w_and_edits_on_layer_ranges():
     assert torch.allclose(coarse[:, :4] - ws[:, :4], 3 * directions[0].expand(2, 4, -1), atol=1e-5)
     assert torch.equal(coarse[:, 4:], ws[:, 4:])
     assert torch.equal(edit_styles(ws, directions, alphas, range(0)), ws)
+
+
+def test_real_scores_never_depend_on_the_fakes(mnist):
+    """D sees real and fake batches in separate calls, so the minibatch-std feature of a real image
+    never mixes in generated ones."""
+    model = FAMILY.build({**FAMILY.presets["digits"].model, "data_shape": [1, 28, 28]}).train()
+    calls = []
+    model.discriminator.register_forward_hook(lambda module, inputs, out: calls.append(len(inputs[0])))
+    optimizers = model.make_optimizers(FAMILY.presets["digits"].hyper)
+    model.train_step(*mnist.batch(torch.arange(8)), optimizers)
+    assert calls == [8, 8, 8]                        # G step on 8 fakes; D on 8 reals, then on 8 fakes

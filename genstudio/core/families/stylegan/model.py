@@ -167,8 +167,9 @@ class StyleGAN(GenerativeModel):
             fake = self._fake(n, y_fake)
         lazy_r1 = int(self.d_updates) % self.config.r1_every == 0 and self.config.r1_gamma > 0
         real_in = real.detach().requires_grad_(lazy_r1)
-        scores = self.discriminator(torch.cat([real_in, fake]), None if y is None else torch.cat([y, y_fake]))
-        d_real, d_fake = scores[:n], scores[n:]
+        # Real and fake batches go through D apart: its minibatch-std feature must compare a sample
+        # with others of its own kind, or reals would score by the fakes beside them.
+        d_real, d_fake = self.discriminator(real_in, y), self.discriminator(fake, y_fake)
         d_loss = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
         total = d_loss
         if lazy_r1:
