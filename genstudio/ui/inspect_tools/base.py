@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFileDialog, QSpinBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QPushButton, QSpinBox, QWidget
 
 from genstudio.core.explore_session import ExploreSession
 from genstudio.core.export import save_grid
@@ -93,6 +93,15 @@ class InspectTool(QWidget):
         """The shown row as one PNG."""
         row = self.row()
         return save_grid(row, path, cols=len(row), padding=2)
+
+    def export_row_button(self, tooltip: str, title: str, suggestion: str) -> QPushButton:
+        """An "Export row..." button for the shown row: disabled until the tool shows one (the tool
+        enables it), and asking where to save it when clicked."""
+        button = QPushButton("Export row\u2026")
+        button.setToolTip(tooltip)
+        button.clicked.connect(lambda: self.export_row_dialog(title, suggestion))
+        button.setEnabled(False)
+        return button
 
     def export_row_dialog(self, title: str, suggestion: str) -> None:
         """Ask where to save the shown row, and save it there; a failure is one message line."""

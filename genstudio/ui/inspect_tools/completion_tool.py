@@ -58,10 +58,8 @@ class CompletionTool(InspectTool):
         complete = QPushButton("Complete")
         complete.setObjectName("complete")
         complete.clicked.connect(self.complete)
-        self.export_button = QPushButton("Export row\u2026")
-        self.export_button.setToolTip("Save the masked source and its completions as one PNG row")
-        self.export_button.clicked.connect(self._export_dialog)
-        self.export_button.setEnabled(False)
+        self.export_button = self.export_row_button("Save the masked source and its completions as one PNG row", "Export the completions",
+                                                    "completions.png")
         self.painter = MaskPainter(placeholder="the image to complete")
         self.painter.setToolTip("Left button: keep these pixels; right button: redraw them")
         self.view = ImageView(placeholder="completions, drawn row by row", min_size=120)
@@ -166,7 +164,3 @@ class CompletionTool(InspectTool):
                            f"{ms / 1000:.1f} s.")
         self.message.emit(f"{len(result.images)} completions of {result.name}")
         self.export_button.setEnabled(True)
-
-    def _export_dialog(self) -> None:
-        if self.result is not None:
-            self.export_row_dialog("Export the completions", "completions.png")

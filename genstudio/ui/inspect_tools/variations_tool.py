@@ -57,10 +57,8 @@ class VariationsTool(InspectTool):
         make = QPushButton("Make variations")
         make.setObjectName("make-variations")
         make.clicked.connect(self.make)
-        self.export_button = QPushButton("Export row\u2026")
-        self.export_button.setToolTip("Save the source and its variations as one PNG row")
-        self.export_button.clicked.connect(self._export_dialog)
-        self.export_button.setEnabled(False)
+        self.export_button = self.export_row_button("Save the source and its variations as one PNG row", "Export the variations",
+                                                    "variations.png")
         self.strength.valueChanged.connect(self._strength_moved)
         self.count.valueChanged.connect(lambda _: self._remake())
         self.seed.valueChanged.connect(lambda _: self._remake())
@@ -147,7 +145,3 @@ class VariationsTool(InspectTool):
                            f"mean |between variations| {between:.1f} (pixel values 0\u2013255).")
         self.message.emit(f"{len(images)} variations of {result.name}")
         self.export_button.setEnabled(True)
-
-    def _export_dialog(self) -> None:
-        if self.result is not None:
-            self.export_row_dialog("Export the variations", "variations.png")
