@@ -5,6 +5,14 @@ from __future__ import annotations
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLineEdit, QSpinBox
 
 
+def ok_cancel(dialog: QDialog) -> QDialogButtonBox:
+    """OK and Cancel buttons that accept or reject `dialog`."""
+    buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    return buttons
+
+
 class GridExportDialog(QDialog):
     def __init__(self, parent=None, seed: int = 0):
         super().__init__(parent)
@@ -20,10 +28,7 @@ class GridExportDialog(QDialog):
         form.addRow("Seed", self.seed)
         form.addRow("Padding (px)", self.padding)
         form.addRow("Upscale (x)", self.scale)
-        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        form.addRow(ok_cancel(self))
 
     def values(self) -> dict:
         return {"rows": self.rows.value(), "cols": self.cols.value(), "seed": self.seed.value(),
@@ -50,10 +55,7 @@ class StyleMixingDialog(QDialog):
         form.addRow("Columns: seeds B", self.seeds_b)
         form.addRow("B's styles on the layers", self.layers)
         form.addRow("Upscale (x)", self.scale)
-        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        form.addRow(ok_cancel(self))
 
     def values(self) -> dict:
         return {"seeds_a": self.seeds_a.text(), "seeds_b": self.seeds_b.text(),
