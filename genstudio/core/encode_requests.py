@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from genstudio.core.models.base import one_label
 from genstudio.core.render_requests import decode_numpy
 
 PIXEL = 255.0            # errors are reported in 8-bit pixel units
@@ -31,13 +32,6 @@ def accepted(method, options: dict) -> dict:
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
         return dict(options)
     return {key: value for key, value in options.items() if key in parameters}
-
-
-def _labels(model, label: int | None) -> torch.Tensor | None:
-    """(1,) the class of a class-conditional model, else None."""
-    if label is None or not model.num_classes:
-        return None
-    return torch.tensor([int(label)], dtype=torch.long, device=model.device)
 
 
 def round_trip_error(original: np.ndarray, decoded: np.ndarray) -> tuple[float, float, float]:
@@ -74,7 +68,7 @@ class EncodeRoundTrip:
     @torch.no_grad()
     def run(self, model, cache: dict) -> RoundTripReport:
         x = self.image.reshape(1, *model.data_shape).to(model.device, torch.float32)
-        labels = _labels(model, self.label)
+        labels = one_label(model, self.label)
         given = dict(self.options, labels=labels) if labels is not None else dict(self.options)
         z = model.encode(x, **accepted(model.encode, given))                       # (1, *latent_shape)
         decoded = decode_numpy(model, z, labels, self.options)                      # (1, *data_shape)
@@ -116,7 +110,7 @@ class Variations:
             raise ValueError("variations need one source: an image or a latent")
         if self.n < 1:
             raise ValueError(f"the number of variations must be at least 1, not {self.n}")
-        labels = _labels(model, self.label)
+        labels = one_label(model, self.label)
         if self.image is None:
             source = decode_numpy(model, self.latent, labels, self.options)          # (1, *data_shape)
         else:
@@ -162,7 +156,7 @@ class Complete:
         if tuple(known.shape) != tuple(model.data_shape[1:]):
             raise ValueError(f"the mask is {tuple(known.shape)}, the model's images {tuple(model.data_shape[1:])}")
         x = self.image.reshape(*model.data_shape).float().to(model.device)
-        labels = _labels(model, self.label)
+        labels = one_label(model, self.label)
         rows = model.data_shape[1]
         given = dict(self.options, labels=labels, seed=int(self.seed), should_stop=should_stop,
                      on_row=lambda row, images: emit((row, rows, images.float().cpu().numpy().copy())))

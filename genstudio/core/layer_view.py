@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from genstudio.core.models.base import one_label
 from genstudio.core.render_requests import decode_numpy
 
 MAX_TILES = 256
@@ -99,8 +100,8 @@ class ShowLayer:
 
     @torch.no_grad()
     def run(self, model, cache: dict) -> LayerActivations:
-        labels = None if self.label is None or not model.num_classes else torch.tensor([int(self.label)])
-        shapes, chosen, activation, image = capture(model, self.latent.reshape(1, *model.latent_shape), labels,
+        shapes, chosen, activation, image = capture(model, self.latent.reshape(1, *model.latent_shape),
+                                                    one_label(model, self.label),
                                                     dict(self.options or {}), self.layer)
         tiles = tile_channels(activation) if activation is not None else None
         value_range = (float(activation.min()), float(activation.max())) if activation is not None else (0.0, 0.0)

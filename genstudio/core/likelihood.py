@@ -12,6 +12,7 @@ from genstudio.core import registry
 from genstudio.core.data.image_io import load_image_as
 from genstudio.core.data.pixels import to_unit_float
 from genstudio.core.families.family import Capability
+from genstudio.core.models.base import one_label
 
 DEQUANTISATION_SEED = 0   # the same uniform noise every time: a figure is repeatable
 
@@ -70,5 +71,4 @@ def surprise_map(model, image: torch.Tensor, label: int | None = None) -> np.nda
     if Capability.PIXEL_LIKELIHOOD not in registry.capabilities_of(model):
         raise ValueError(f"a per-pixel likelihood needs an autoregressive image model; this is a {model.family}")
     x = to_unit_float(image) if image.dtype == torch.uint8 else image.float()
-    labels = None if label is None or not model.num_classes else torch.tensor([int(label)], device=model.device)
-    return model.pixel_nll(x.reshape(1, *model.data_shape).to(model.device), labels)[0].float().cpu().numpy()
+    return model.pixel_nll(x.reshape(1, *model.data_shape).to(model.device), one_label(model, label))[0].float().cpu().numpy()

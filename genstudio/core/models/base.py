@@ -98,6 +98,13 @@ class GenerativeModel(nn.Module):
         return {}
 
 
+def one_label(model, label: int | None) -> torch.Tensor | None:
+    """(1,) the class `label` on the model's device for a class-conditional model, else None."""
+    if label is None or not model.num_classes:
+        return None
+    return torch.tensor([int(label)], dtype=torch.long, device=model.device)
+
+
 def adam(params, hyper: dict, lr_key: str = "lr") -> torch.optim.Adam:
     """Adam with the preset's betas. The fused kernel (CPU, CUDA, MPS) updates every parameter in
     one pass instead of ~6 elementwise ops each: about a fifth of an MLP GAN step on two CPU cores."""
