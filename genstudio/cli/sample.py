@@ -158,8 +158,7 @@ def _style_mixing(args, opened, options: dict) -> int:
         layers = layer_group(args.layers, opened.model.num_ws)
     except ValueError as exc:
         raise GenStudioError(f"{args.checkpoint}: --layers: {exc}") from None
-    settings = {k: v for k, v in options.items() if k not in ("mix_layers", "mix_seed")}   # the grid is the mixing
-    images = mixing_grid(opened.model, seeds_a, seeds_b, layers, **settings)
+    images = mixing_grid(opened.model, seeds_a, seeds_b, layers, **options)
     save_grid(images.numpy(), args.out, cols=len(seeds_b) + 1, padding=args.padding, scale=args.scale)
     print(f"wrote {args.out} (style mixing: rows seeds {a_text}, columns seeds {b_text}, B's styles on w's "
           f"{layers.start}-{layers.stop - 1 if len(layers) else layers.start} ({args.layers}))")

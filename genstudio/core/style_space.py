@@ -21,8 +21,10 @@ from pathlib import Path
 import torch
 
 from genstudio.core.latent import seeded_latents
+from genstudio.core.models.base import one_label
 
 GROUPS = ("coarse", "middle", "fine")
+MIXING_SETTINGS = ("mix_layers", "mix_seed")      # a style-based model's decode settings for mixing
 
 
 def layer_group(name: str, num_ws: int) -> range:
@@ -53,10 +55,12 @@ def mix(ws: torch.Tensor, other: torch.Tensor, layers: range) -> torch.Tensor:
 def mixing_grid(model, seeds_a: list[int], seeds_b: list[int], layers: range, label: int | None = None,
                 **decode_options) -> torch.Tensor:
     """((len(a) + 1) * (len(b) + 1), C, H, W) images in [0, 1], row-major: a blank corner, the B
-    images along the top, then for each A its own image followed by A mixed with each B."""
+    images along the top, then for each A its own image followed by A mixed with each B. The model's
+    decode settings apply, except its own style mixing (mix_layers, mix_seed): the grid is the mixing."""
+    decode_options = {k: v for k, v in decode_options.items() if k not in MIXING_SETTINGS}
     z_a = torch.cat([seeded_latents(1, model.latent_shape, s) for s in seeds_a])
     z_b = torch.cat([seeded_latents(1, model.latent_shape, s) for s in seeds_b])
-    labels = None if label is None or not model.num_classes else torch.tensor([label])
+    labels = one_label(model, label)
     ws_a, ws_b = model.mapping(z_a, labels), model.mapping(z_b, labels)
     rows = [torch.cat([torch.ones(1, *model.data_shape), model.synthesize(ws_b, **decode_options).cpu()])]
     for i in range(len(seeds_a)):
@@ -154,7 +158,6 @@ class ExportStyleMixing:
     def run(self, model, cache: dict) -> Path:
         from genstudio.core.export import save_grid
 
-        settings = {k: v for k, v in self.options.items() if k not in ("mix_layers", "mix_seed")}
         images = mixing_grid(model, self.seeds_a, self.seeds_b, layer_group(self.layers, model.num_ws), self.label,
-                             **settings)
+                             **self.options)
         return save_grid(images.numpy(), self.path, cols=len(self.seeds_b) + 1, padding=2, scale=self.scale)
