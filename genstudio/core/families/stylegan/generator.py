@@ -19,8 +19,6 @@ from torch import nn
 from genstudio.core.families.stylegan.ops import (FullyConnectedLayer, bias_act, fir_filter, fused_modulated_layer,
                                                   modulated_conv2d, normalize_2nd_moment, upsample2d)
 
-NOISE_MODES = ("random", "const", "none")
-
 
 def block_channels(resolution: int, channel_base: int, channel_max: int) -> int:
     return min(channel_base // resolution, channel_max)

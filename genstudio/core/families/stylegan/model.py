@@ -26,7 +26,7 @@ from genstudio.core.latent import seeded_latents
 from genstudio.core.models.base import GenerativeModel, adam
 
 NOISE_FIXED, NOISE_RANDOM, NOISE_OFF = 0, 1, 2          # the decode setting's values
-NOISE_MODE_OF = {NOISE_FIXED: "const", NOISE_RANDOM: "random", NOISE_OFF: "none"}     # generator.NOISE_MODES
+NOISE_MODE_OF = {NOISE_FIXED: "const", NOISE_RANDOM: "random", NOISE_OFF: "none"}     # SynthesisLayer's noise_mode
 
 
 class StyleGAN(GenerativeModel):

@@ -29,7 +29,6 @@ from torch import nn
 LRELU_SLOPE = 0.2
 LRELU_GAIN = math.sqrt(2.0)
 FIR_TAPS = (1.0, 3.0, 3.0, 1.0)
-ACTIVATIONS = ("linear", "lrelu")
 
 
 def fir_filter() -> torch.Tensor:
@@ -55,22 +54,23 @@ def bias_act(x: torch.Tensor, bias: torch.Tensor | None, activation: str = "line
     return x
 
 
+def _depthwise(kernel: torch.Tensor, gain: float, x: torch.Tensor) -> torch.Tensor:
+    """The filter `kernel` (4, 4) times `gain` as a depthwise weight (C, 1, 4, 4) for x (N, C, H, W)."""
+    return (kernel * gain).to(x.dtype).expand(x.shape[1], 1, *kernel.shape)
+
+
 def upsample2d(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     """(N, C, H, W) -> (N, C, 2H, 2W): zero insertion, then the FIR filter `kernel` (4, 4) times 4.
 
     Zero insertion, padding 2 before and 1 after, and a valid 4x4 convolution equal a stride-2
     transposed convolution with padding 1 when the kernel is symmetric, as [1, 3, 3, 1] is."""
-    channels = x.shape[1]
-    weight = (kernel * 4).to(x.dtype).expand(channels, 1, *kernel.shape)
-    return F.conv_transpose2d(x, weight, stride=2, padding=1, groups=channels)
+    return F.conv_transpose2d(x, _depthwise(kernel, 4.0, x), stride=2, padding=1, groups=x.shape[1])
 
 
 def fir_blur(x: torch.Tensor, kernel: torch.Tensor, pad: int, gain: float = 4.0, stride: int = 1) -> torch.Tensor:
     """Depthwise valid convolution of x (N, C, H, W), zero-padded by `pad`, with `kernel` (4, 4) x gain
     (4 after zero insertion, 1 before a stride-2 down-sampling)."""
-    channels = x.shape[1]
-    weight = (kernel * gain).to(x.dtype).expand(channels, 1, *kernel.shape)
-    return F.conv2d(F.pad(x, [pad] * 4), weight, groups=channels, stride=stride)
+    return F.conv2d(F.pad(x, [pad] * 4), _depthwise(kernel, gain, x), groups=x.shape[1], stride=stride)
 
 
 def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, *, demodulate: bool = True,
