@@ -151,7 +151,8 @@ class Trainer:
         if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
             raise TrainingError(f"{checkpoint.path if checkpoint else 'the settings'}: batch size {batch!r:.20} "
                                 f"is not a positive integer")
-        self.batch_size = min(batch, len(self.dataset) - held_out_count(len(self.dataset), config.eval_batch))
+        held_out = held_out_count(len(self.dataset), config.eval_batch)
+        self.batch_size = min(batch, len(self.dataset) - held_out)
         if self.batch_size < 1:
             raise TrainingError(f"{self.dataset.source or self.dataset.name}: the data set is empty")
 
@@ -204,10 +205,9 @@ class Trainer:
         fixed = torch.Generator().manual_seed(config.seed + 1)
         self.fixed_latents = torch.randn((config.n_samples, *self.model.latent_shape), generator=fixed).to(self.device)
         # The 'eval/' figures come from a fixed slice that training never draws from.
-        eval_count = held_out_count(len(self.dataset), config.eval_batch)
         order = torch.randperm(len(self.dataset), generator=fixed)
-        self.eval_index = order[:eval_count].to(self.device)
-        self.train_index = order[eval_count:].sort().values.to(self.device)     # (N - eval_count,)
+        self.eval_index = order[:held_out].to(self.device)
+        self.train_index = order[held_out:].sort().values.to(self.device)     # (N - held_out,)
 
         self.stop_event = threading.Event()
         self.pause_event = threading.Event()    # set while paused

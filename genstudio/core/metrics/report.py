@@ -85,6 +85,7 @@ def generate(generator, n: int, seed: int = 0, batch: int = GENERATE_BATCH, prog
         raise ValueError(f"cannot generate {n} samples")
     rng = torch.Generator().manual_seed(seed)
     device = getattr(generator, "device", torch.device("cpu"))
+    classes = int(getattr(generator, "num_classes", 0) or 0)
     out = []
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         for start in range(0, n, batch):
@@ -92,7 +93,6 @@ def generate(generator, n: int, seed: int = 0, batch: int = GENERATE_BATCH, prog
             if progress is not None:
                 progress(start / n, f"generating samples ({start}/{n})")
             z = generator.sample_latents(min(batch, n - start), rng)        # (b, *latent_shape)
-            classes = int(getattr(generator, "num_classes", 0) or 0)
             if classes:
                 labels = torch.arange(len(z), device=z.device) % classes
                 out.append(generator.decode(z, labels).float().cpu())
