@@ -33,6 +33,7 @@ import torch
 from genstudio.core.errors import GenStudioError
 from genstudio.core.events import EventGroup
 from genstudio.core.latent import lerp, path as latent_path, seeded_latents, slerp
+from genstudio.core.style_space import StyleEdit
 
 STYLE_LAYERS = ("all", "coarse", "middle", "fine")
 RECORD_FORMAT = "genstudio-latent"
@@ -182,12 +183,10 @@ class ExploreSession:
         self.style_alphas[index] = float(alpha)
         self.events.latent.emit(self)
 
-    def style_edit(self):
-        """The current edit in W (core/style_space.StyleEdit), or None when there is none to apply."""
+    def style_edit(self) -> StyleEdit | None:
+        """The current edit in W, or None when there is none to apply."""
         if not self.style_layers or self.style_directions is None or not any(self.style_alphas):
             return None
-        from genstudio.core.style_space import StyleEdit
-
         return StyleEdit(self.style_directions, torch.tensor(self.style_alphas), self.style_layers)
 
     def decode_options_with_edit(self) -> dict:

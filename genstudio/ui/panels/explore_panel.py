@@ -423,30 +423,27 @@ class ExplorePanel(QWidget):
         session = self.session
         page = self._page()
         if self._style_layers():
-            if session.style_directions is None:
-                self.sliders.set_labels([], [])
-                return
-            labels = [f"W PC{i + 1} ({100 * e:.0f}%)" for i, e in enumerate(session.style_explained)]
-            if len(self.sliders.sliders) == len(labels):
-                self.sliders.set_values(session.style_alphas)
-            else:
-                self.sliders.set_labels(labels, session.style_alphas)
+            self._show_directions("W PC", session.style_directions is not None, session.style_explained,
+                                  session.style_alphas)
         elif page is None:  # principal directions
-            if session.directions is None:
-                self.sliders.set_labels([], [])
-                return
-            labels = [f"PC{i + 1} ({100 * e:.0f}%)" for i, e in enumerate(session.explained)]
-            if len(self.sliders.sliders) == len(labels):
-                self.sliders.set_values(session.alphas)
-            else:
-                self.sliders.set_labels(labels, session.alphas)
+            self._show_directions("PC", session.directions is not None, session.explained, session.alphas)
         else:
             start, stop = page
-            values = session.z[start:stop].tolist()
-            if len(self.sliders.sliders) == stop - start:
-                self.sliders.set_values(values)
-            else:
-                self.sliders.set_labels([f"z{i + 1}" for i in range(start, stop)], values)
+            self._show_sliders([f"z{i + 1}" for i in range(start, stop)], session.z[start:stop].tolist())
+
+    def _show_directions(self, prefix: str, ready: bool, explained, alphas: list[float]) -> None:
+        """A slider per principal direction, labelled with its share of the variance (none until ready)."""
+        if not ready:
+            self.sliders.set_labels([], [])
+            return
+        self._show_sliders([f"{prefix}{i + 1} ({100 * e:.0f}%)" for i, e in enumerate(explained)], alphas)
+
+    def _show_sliders(self, labels: list[str], values: list[float]) -> None:
+        """Move the bank to `values`, rebuilt only when its size changes (a drag keeps its slider)."""
+        if len(self.sliders.sliders) == len(labels):
+            self.sliders.set_values(values)
+        else:
+            self.sliders.set_labels(labels, values)
 
     def _mode_changed(self, _index: int) -> None:
         # Rebuild the bank for the new page (a page may have the same size with other names).
