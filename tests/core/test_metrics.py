@@ -10,13 +10,12 @@ import math
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from genstudio.core.data.dataset import InMemoryDataset
 from genstudio.core.data.toy import GRID25, RING8, load_toy
 from genstudio.core.metrics import DiagnosticsCancelled
 from genstudio.core.metrics.classes import class_metrics
-from genstudio.core.metrics.classifier import (ClassifierFeatures, PCAFeatures, classifier_path, default_cache_dir,
+from genstudio.core.metrics.classifier import (PCAFeatures, classifier_path, default_cache_dir,
                                                load_or_train_classifier)
 from genstudio.core.metrics.duplicates import birthday_test, closest_pairs, collision_support
 from genstudio.core.metrics.frechet import frechet_distance
@@ -25,90 +24,7 @@ from genstudio.core.metrics.prdc import expected_self_coverage, nearest_neighbou
 from genstudio.core.metrics.report import cheap_metrics, collapse_suspected, diagnose, prepare_live
 from genstudio.core.metrics.toy import toy_metrics
 
-
-# --- stand-in generators (the decode/sample_latents/data_shape API of models and foreign files) ----
-class Replay(nn.Module):
-    """'Generates' stored images in a fixed order, each once: real data posing as a generator."""
-
-    family = "replay"
-
-    def __init__(self, images: torch.Tensor):
-        super().__init__()
-        self.images = images
-        self.data_shape = tuple(images.shape[1:])
-        self.latent_dim = 4
-        self.cursor = 0
-
-    def sample_latents(self, n, generator=None):
-        return torch.randn(n, self.latent_dim, generator=generator)
-
-    def decode(self, z, labels=None):
-        index = torch.arange(self.cursor, self.cursor + len(z)) % len(self.images)
-        self.cursor += len(z)
-        return self.images[index].float() / 255
-
-
-class OneDigit(nn.Module):
-    """A collapsed generator: whatever the latent, the same MNIST '1'."""
-
-    family = "collapsed"
-
-    def __init__(self, image: torch.Tensor):
-        super().__init__()
-        self.register_buffer("image", image.float() / 255)       # (1, 28, 28)
-        self.data_shape = tuple(image.shape)
-        self.latent_dim = 8
-
-    def sample_latents(self, n, generator=None):
-        return torch.randn(n, self.latent_dim, generator=generator)
-
-    def decode(self, z, labels=None):
-        return self.image.expand(len(z), *self.data_shape).clone()
-
-
-class MixtureSampler(nn.Module):
-    """Exact samples of a 2-D mixture as a function of the latent: mode from z0, offset from z1, z2."""
-
-    def __init__(self, mixture, only_mode: int | None = None):
-        super().__init__()
-        self.mixture, self.only_mode = mixture, only_mode
-        self.data_shape = (2,)
-        self.latent_dim = 3
-
-    def sample_latents(self, n, generator=None):
-        return torch.randn(n, 3, generator=generator)
-
-    def decode(self, z, labels=None):
-        uniform = 0.5 * (1 + torch.erf(z[:, 0] / math.sqrt(2)))
-        mode = (uniform * self.mixture.num_modes).long().clamp_max(self.mixture.num_modes - 1)
-        if self.only_mode is not None:
-            mode = torch.full_like(mode, self.only_mode)
-        return self.mixture.centres[mode] + self.mixture.std * z[:, 1:3]
-
-
-# --- shared fixtures -----------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def cache():
-    """The session's classifier cache (tests/conftest.py points XDG_CACHE_HOME at a temporary folder),
-    so the MNIST classifier trains once for the core and UI tests together."""
-    return default_cache_dir()
-
-
-@pytest.fixture(scope="session")
-def space(mnist, cache):
-    return load_or_train_classifier(mnist, cache)
-
-
-@pytest.fixture(scope="session")
-def halves(mnist):
-    """Two disjoint random halves of the MNIST test set as data sets."""
-    perm = torch.randperm(len(mnist), generator=torch.Generator().manual_seed(1))
-    a, b = perm[:5000], perm[5000:]
-
-    def subset(name, index):
-        return InMemoryDataset(name, mnist.data[index], mnist.labels[index], list(mnist.label_names))
-
-    return subset("mnist-a", a), subset("mnist-b", b)
+from stand_in_generators import MixtureSampler, OneDigit, Replay  # tests/core is on sys.path (no package)
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,13 @@ def test_full_report_on_the_demo_gan(qtbot, window, tmp_path):
     assert panel.pair_images.shape == (20, 2, 1, 28, 28)                   # the closest pairs, side by side
     assert panel.pairs_view.image() is not None
     assert "Frechet distance" in panel.summary.text() and "features:" in panel.summary.text()
+    # the banner states the verdict and the signals behind it
+    verdict = report["verdict"]
+    banner = panel.verdict.text()
+    assert ("Missing modes:" in banner) == bool(verdict["missing_modes"])
+    assert ("Low fidelity:" in banner) == bool(verdict["low_fidelity"])
+    assert ("No problem found" in banner) == (verdict["verdict"] == "no problem found")
+    assert "perceptual path length" in panel.summary.text() and "KID" in panel.summary.text()
     path = panel.save_json(str(tmp_path / "report.json"))
     import json
     assert json.load(open(path))["prdc"]["settings"]["k_density_coverage"] == 5

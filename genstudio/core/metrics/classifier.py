@@ -223,19 +223,25 @@ class ClassifierFeatures:
         self.class_names = list(header["label_names"])
 
     @torch.inference_mode()
-    def embed(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """images (n, C, H, W) uint8 or [0, 1] floats -> features (n, 128) float32, classes (n,) int64."""
+    def embed_probabilities(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """images (n, C, H, W) uint8 or [0, 1] floats -> features (n, 128) float32 and class
+        probabilities p(y | x) (n, classes) float32."""
         if tuple(images.shape[1:]) != self.model.data_shape:
             raise ValueError(f"images of shape {tuple(images.shape[1:])} do not match the classifier's "
                              f"{self.model.data_shape}")
-        features, classes = [], []
+        features, probabilities = [], []
         for start in range(0, len(images), EMBED_BATCH):
             logits, h = self.model(as_float_images(images[start:start + EMBED_BATCH]))
             features.append(h)
-            classes.append(logits.argmax(1))
+            probabilities.append(logits.softmax(1))
         if not features:
-            return torch.zeros(0, self.dim), torch.zeros(0, dtype=torch.long)
-        return torch.cat(features), torch.cat(classes)
+            return torch.zeros(0, self.dim), torch.zeros(0, self.num_classes)
+        return torch.cat(features), torch.cat(probabilities)
+
+    def embed(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """images (n, C, H, W) uint8 or [0, 1] floats -> features (n, 128) float32, classes (n,) int64."""
+        features, probabilities = self.embed_probabilities(images)
+        return features, probabilities.argmax(1)
 
     def describe(self) -> dict:
         h = self.header

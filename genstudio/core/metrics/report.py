@@ -4,12 +4,15 @@
 diagnostic of docs/diagnostics.md that fits the data:
 - images: classifier features (or PCA of pixels for unlabelled sets, see classifier.py), class
   histogram, precision/recall/density/coverage, NDB, birthday-paradox duplicates, Fréchet distance
-  and diversity, all in that feature space;
+  (with its 1/n bias), KID and diversity, all in that feature space; the classifier score (the
+  Inception Score's analogue, beside the real data's) and the perceptual path length (models whose
+  decode is a smooth function of the latent) with the classifier; sharpness against the real images;
 - 2-D points: the same k-NN, NDB, duplicate and Fréchet figures on the raw coordinates, plus the
   VEEGAN/PacGAN mode counts (2,500 samples) for the ring-8 and grid-25 mixtures.
 A generator is anything with `sample_latents(n, generator)`, `decode(z)` and `data_shape`:
 genstudio's GANs, VAEs (decoding prior latents, i.e. sampling from the prior), flows, and foreign
-TorchScript/torch.export generators. The report is plain JSON (dicts, lists, str, int, float,
+TorchScript/torch.export generators. `verdict.py` reads the figures as missing modes, low
+fidelity, both or neither (report["verdict"]). The report is plain JSON (dicts, lists, str, int, float,
 None); every figure carries its settings (k, K, feature space, sample counts, thresholds).
 
 `prepare_live(dataset)` + `cheap_metrics(generator, reference)` give a few figures on a small
@@ -27,14 +30,19 @@ import torch
 from genstudio.core.data.dataset import InMemoryDataset
 from genstudio.core.data.toy import TOY_MIXTURES
 from genstudio.core.metrics import check_stop
-from genstudio.core.metrics.classes import MIN_FRACTION, class_metrics
+from genstudio.core.metrics.classes import class_metrics
 from genstudio.core.metrics.classifier import ClassifierFeatures, PCAFeatures, feature_space
+from genstudio.core.metrics.classifier_score import classifier_scores
 from genstudio.core.metrics.diversity import diversity
-from genstudio.core.metrics.duplicates import N_PAIRS, duplicate_report, duplicate_threshold
-from genstudio.core.metrics.frechet import frechet_distance
+from genstudio.core.metrics.duplicates import N_PAIRS, duplicate_report, duplicate_threshold, exact_copies
+from genstudio.core.metrics.frechet import frechet_by_samples, frechet_distance
+from genstudio.core.metrics.kid import kid
 from genstudio.core.metrics.ndb import K_BINS, ndb
+from genstudio.core.metrics.path_length import path_length
 from genstudio.core.metrics.prdc import K_DC, K_PR, Neighbours, expected_self_coverage, nearest_neighbours, prdc
+from genstudio.core.metrics.sharpness import sharpness
 from genstudio.core.metrics.toy import TOY_SAMPLES, toy_metrics
+from genstudio.core.metrics.verdict import THRESHOLDS, verdict
 
 REPORT_FORMAT = "genstudio-diagnostics"
 REPORT_VERSION = 1
@@ -42,12 +50,7 @@ GENERATE_BATCH = 1000
 DIVERSITY_SAMPLES = 1000
 LIVE_SAMPLES = 1000
 
-# Thresholds of the report's "signals" (each message repeats the one it used).
-COVERAGE_SIGNAL = 0.5        # coverage below this fraction of the same-distribution expectation
-DUPLICATE_SIGNAL = 0.05      # more than 5x the ~1 % duplicate fraction of real-like samples
-NDB_SIGNAL = 0.1             # NDB/K; the doc's "every 9 removed" MNIST split gives 0.11
-DIVERSITY_SIGNAL = 0.5       # generated pairwise spread below half the real one
-HQ_SIGNAL = 50.0             # % high-quality samples on the 2-D mixtures
+PATH_LENGTH_PAIRS = 1000
 
 # collapse_suspected(): a figure "fell" when it drops below this fraction of its best so far.
 FALL_FRACTION = 0.5
@@ -113,36 +116,6 @@ def _real_sample(dataset: InMemoryDataset, n: int, seed: int) -> torch.Tensor:
     return dataset.data.cpu()[index]
 
 
-def _signals(report: dict) -> list[str]:
-    """Plain-language flags with the thresholds they used."""
-    out = []
-    classes = report.get("classes")
-    if classes and classes["classes_covered"] < classes["num_classes"]:
-        out.append(f"only {classes['classes_covered']} of {classes['num_classes']} classes hold "
-                   f">= {100 * MIN_FRACTION:g} % of the samples")
-    toy = report.get("toy")
-    if toy:
-        if toy["modes_covered"] < toy["num_modes"]:
-            out.append(f"only {toy['modes_covered']} of {toy['num_modes']} modes have a high-quality sample")
-        if toy["hq_percent"] < HQ_SIGNAL:
-            out.append(f"{toy['hq_percent']:.1f} % high-quality samples (< {HQ_SIGNAL:g} %)")
-    pr = report["prdc"]
-    if pr["coverage"] < COVERAGE_SIGNAL * pr["coverage_expected_same_distribution"]:
-        out.append(f"coverage {pr['coverage']:.3f} is below {COVERAGE_SIGNAL:g} x the "
-                   f"{pr['coverage_expected_same_distribution']:.3f} expected of real data")
-    dup = report["duplicates"]
-    if dup["duplicate_fraction"] > DUPLICATE_SIGNAL:
-        out.append(f"{100 * dup['duplicate_fraction']:.1f} % of the samples have a near-duplicate "
-                   f"(> {100 * DUPLICATE_SIGNAL:g} %; real-like data ~1 %)")
-    if report["ndb"]["ndb_over_k"] > NDB_SIGNAL:
-        out.append(f"NDB/K {report['ndb']['ndb_over_k']:.2f} > {NDB_SIGNAL:g}: the generator fills the "
-                   "k-means bins of the real data unevenly")
-    ratio = report["diversity"]["ratio"]
-    if ratio is not None and ratio < DIVERSITY_SIGNAL:
-        out.append(f"diversity {ratio:.2f} x that of real samples (< {DIVERSITY_SIGNAL:g})")
-    return out
-
-
 def diagnose(generator, dataset: InMemoryDataset, samples: int = 10_000, seed: int = 0, progress=None,
              should_stop=None, cache_dir=None, space: ClassifierFeatures | PCAFeatures | None = None) -> dict:
     """The full report (module docstring) of `samples` generated vs as many real samples.
@@ -188,25 +161,31 @@ def diagnose(generator, dataset: InMemoryDataset, samples: int = 10_000, seed: i
         if mixture is not None:
             report["toy"] = toy_metrics(fake[:TOY_SAMPLES], mixture)
     else:
-        real_f, _ = space.embed(real)                                       # (N, F)
-        fake_f, fake_classes = space.embed(fake)                            # (M, F), (M,) or None
         report["features"] = space.describe()
-        if fake_classes is not None:
-            report["classes"] = class_metrics(fake_classes, space.num_classes, dataset.labels, space.class_names)
+        if space.num_classes:
+            real_f, real_p = space.embed_probabilities(real)                 # (N, F), (N, K)
+            fake_f, fake_p = space.embed_probabilities(fake)                 # (M, F), (M, K)
+            report["classes"] = class_metrics(fake_p.argmax(1), space.num_classes, dataset.labels, space.class_names)
+            report["classifier_score"] = classifier_scores(fake_p, real_p, report["features"]["description"])
+        else:
+            real_f, _ = space.embed(real)
+            fake_f, _ = space.embed(fake)
+        report["sharpness"] = sharpness(fake, real)
     t = lap("features", t)
     features_name = report["features"]["description"]
 
     check_stop(should_stop, "finding nearest neighbours")
     if progress is not None:
-        progress(0.55, "finding nearest neighbours")
+        progress(0.5, "finding nearest neighbours")
     real_nb = nearest_neighbours(real_f, max(K_PR, K_DC))
-    threshold = duplicate_threshold(real_nb.radius(1))
+    copies = exact_copies(real)                                              # (N,) real samples with a twin
+    threshold = duplicate_threshold(real_nb.radius(1), copies=copies)
     fake_nb = nearest_neighbours(fake_f, max(N_PAIRS, K_PR), threshold)
     t = lap("neighbours", t)
 
     check_stop(should_stop, "computing precision, recall, density and coverage")
     if progress is not None:
-        progress(0.7, "precision, recall, density, coverage")
+        progress(0.6, "precision, recall, density, coverage")
     report["prdc"] = prdc(real_f, fake_f, real_neighbours=real_nb, fake_neighbours=fake_nb)
     report["prdc"]["coverage_expected_same_distribution"] = expected_self_coverage(n_real, samples, K_DC)
     report["prdc"]["settings"]["feature_space"] = features_name
@@ -214,32 +193,41 @@ def diagnose(generator, dataset: InMemoryDataset, samples: int = 10_000, seed: i
 
     check_stop(should_stop, "finding duplicates")
     if progress is not None:
-        progress(0.8, "birthday-paradox duplicates")
+        progress(0.65, "birthday-paradox duplicates")
     report["duplicates"] = duplicate_report(fake_f, fake_nb, threshold, seed)
+    report["duplicates"]["real_exact_copies"] = float(copies.double().mean())
+    report["duplicates"]["real_duplicate_fraction"] = float((real_nb.radius(1) < threshold).double().mean())
     report["duplicates"]["settings"]["feature_space"] = features_name
     t = lap("duplicates", t)
 
     check_stop(should_stop, "computing NDB")
     if progress is not None:
-        progress(0.85, f"NDB with K = {K_BINS} k-means bins")
+        progress(0.7, f"NDB with K = {K_BINS} k-means bins")
     report["ndb"] = ndb(real_f, fake_f, K_BINS, seed=seed)
     report["ndb"]["settings"]["feature_space"] = features_name
     t = lap("ndb", t)
 
     check_stop(should_stop, "computing the Fréchet distance")
     if progress is not None:
-        progress(0.95, "Fréchet distance and diversity")
+        progress(0.75, "Fréchet distance, KID and diversity")
     report["frechet"] = frechet_distance(real_f, fake_f, features_name)
+    report["frechet"]["by_samples"] = frechet_by_samples(real_f, fake_f)
+    report["kid"] = kid(real_f, fake_f, features_name)
     # The first samples come from the first latents of the seed: a fixed-latent batch.
     n_div = min(DIVERSITY_SAMPLES, samples, n_real)
     report["diversity"] = diversity(fake_f[:n_div], real_f[:n_div])
     report["diversity"]["settings"]["feature_space"] = features_name
-    lap("frechet_diversity", t)
+    t = lap("frechet_kid_diversity", t)
 
-    report["signals"] = _signals(report)
-    report["signal_thresholds"] = {"coverage_fraction_of_expected": COVERAGE_SIGNAL,
-                                   "duplicate_fraction": DUPLICATE_SIGNAL, "ndb_over_k": NDB_SIGNAL,
-                                   "diversity_ratio": DIVERSITY_SIGNAL, "hq_percent": HQ_SIGNAL}
+    if space is not None and getattr(generator, "smooth_latent", True):
+        report["path_length"] = path_length(generator, space, min(PATH_LENGTH_PAIRS, samples // 2), seed,
+                                            progress=_stage(progress, 0.8, 1.0), should_stop=should_stop)
+        lap("path_length", t)
+
+    report["verdict"] = verdict(report)
+    v = report["verdict"]
+    report["signals"] = v["missing_modes"] + v["low_fidelity"] + v["unclear"]
+    report["signal_thresholds"] = THRESHOLDS
     timings["total"] = time.perf_counter() - start
     report["timings"] = timings
     if progress is not None:

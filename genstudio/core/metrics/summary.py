@@ -32,11 +32,45 @@ def summary_lines(report: dict) -> list[str]:
     d = report["duplicates"]
     support = d["birthday"]["support_estimate"] or d["birthday"]["support_bound"]
     lines.append(f"duplicates: {d['duplicate_pairs']} pairs closer than {d['threshold']:.3g} "
-                 f"({100 * d['duplicate_fraction']:.2f} % of samples have one); birthday-paradox support ~ {support}")
-    lines.append(f"Frechet distance {report['frechet']['fd']:.3f} ({report['frechet']['settings']['feature_space']}, "
-                 f"{report['frechet']['settings']['real_samples']} vs {report['frechet']['settings']['fake_samples']})")
+                 f"({100 * d['duplicate_fraction']:.2f} % of samples have one; real data "
+                 f"{100 * d['real_duplicate_fraction']:.2f} %); birthday-paradox support ~ {support}")
+    if d["real_exact_copies"] > 0:
+        lines.append(f"the real data holds exact duplicates: {100 * d['real_exact_copies']:.1f} % of its samples have "
+                     "an identical twin (left out of the duplicate threshold)")
+    lines += _distance_lines(report)
     lines.append(f"diversity ratio {report['diversity']['ratio']:.3f} (mean pairwise feature distance, generated / real)")
-    signals = report.get("signals") or []
-    lines.append("collapse signals: " + ("; ".join(signals) if signals else "none"))
+    sharp = report.get("sharpness")
+    if sharp and sharp["ratio"] is not None:
+        lines.append(f"sharpness {sharp['ratio']:.3f} x the real images' (mean squared Laplacian)")
+    v = report["verdict"]
+    lines.append(f"verdict: {v['verdict']}")
+    for label, key in (("missing modes", "missing_modes"), ("low fidelity", "low_fidelity"), ("unclear", "unclear")):
+        if v[key]:
+            lines.append(f"  {label}: " + "; ".join(v[key]))
     lines.append(f"took {report['timings']['total']:.1f} s")
+    return lines
+
+
+def _distance_lines(report: dict) -> list[str]:
+    """Fréchet distance with its bias, KID, classifier score and path length."""
+    f = report["frechet"]
+    lines = [f"Frechet distance {f['fd']:.3f} ({f['settings']['feature_space']}, "
+             f"{f['settings']['real_samples']} vs {f['settings']['fake_samples']})"]
+    by_n = f.get("by_samples")
+    if by_n:
+        lines.append("  FD by sample count: " + ", ".join(f"{n}: {v:.3f}" for n, v in zip(by_n["samples"], by_n["fd"])))
+        if by_n["fd_infinity"] is not None:
+            lines.append(f"  fit FD(n) = FD_inf + b/n: FD_inf {by_n['fd_infinity']:.3f}, bias at n = {by_n['bias_at']}: "
+                         f"{by_n['bias']:.3f}")
+    k = report["kid"]
+    lines.append(f"KID {k['kid']:.4g} +- {k['standard_error']:.2g} (standard error; {k['settings']['blocks']} disjoint "
+                 f"blocks of {k['settings']['block_size']}; 0 for the same distribution)")
+    score = report.get("classifier_score")
+    if score:
+        lines.append(f"classifier score (Inception Score analogue) {score['fake']['mean']:.3f} +- {score['fake']['std']:.3f}; "
+                     f"real data {score['real']['mean']:.3f} +- {score['real']['std']:.3f} (at most {score['settings']['max']})")
+    ppl = report.get("path_length")
+    if ppl:
+        lines.append(f"perceptual path length {ppl['ppl']:.4g} (classifier features, {ppl['settings']['pairs']} slerp "
+                     f"pairs, eps {ppl['settings']['epsilon']:g})")
     return lines

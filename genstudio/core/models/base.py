@@ -27,6 +27,9 @@ class GenerativeModel(nn.Module):
     family: ClassVar[str] = ""
     # Names of the optimisers `make_optimizers` returns, in a stable order (checkpoint keys).
     optimizer_names: ClassVar[tuple[str, ...]] = ()
+    # decode is a smooth function of the latent, so a path length along it means something
+    # (False where the latent only seeds discrete sampling, as in an autoregressive model).
+    smooth_latent: ClassVar[bool] = True
 
     def __init__(self, config: ModelConfig):
         super().__init__()

@@ -4,6 +4,7 @@ closest generated pairs side by side, and (2-D sets) the mode histogram."""
 
 from __future__ import annotations
 
+import html
 import json
 
 import numpy as np
@@ -22,6 +23,25 @@ from genstudio.ui.task_runner import TaskRunner
 from genstudio.ui.widgets.image_view import ImageView
 
 PAIRS_SHOWN = 20
+
+
+RED, ORANGE, GREEN = "#b00020", "#b35900", "#1b7a1b"
+
+
+def verdict_html(verdict: dict) -> str:
+    """The banner: missing modes in red, low fidelity in orange, each with its signals; the
+    signals that could be either below them; green when nothing fired."""
+    if verdict["verdict"] == "no problem found":
+        return (f"<b style='color:{GREEN}'>No problem found:</b> no missing-mode or low-fidelity signal fired. "
+                "Figures below, with their settings.")
+    parts = []
+    if verdict["missing_modes"]:
+        parts.append(f"<b style='color:{RED}'>Missing modes:</b> " + html.escape("; ".join(verdict["missing_modes"])))
+    if verdict["low_fidelity"]:
+        parts.append(f"<b style='color:{ORANGE}'>Low fidelity:</b> " + html.escape("; ".join(verdict["low_fidelity"])))
+    if verdict["unclear"]:
+        parts.append("<b>Missing modes or low fidelity, unclear:</b> " + html.escape("; ".join(verdict["unclear"])))
+    return "<br>".join(parts)
 
 
 def _bars(title: str) -> tuple[pg.PlotWidget, pg.BarGraphItem, pg.BarGraphItem]:
@@ -143,10 +163,7 @@ class DiagnosticsPanel(QWidget):
         report, pair_images, points, real_points = result.report, result.pair_images, result.points, result.real_points
         self.report = report
         self.save_button.setEnabled(True)
-        signals = report.get("signals") or []
-        self.verdict.setText(
-            "<b style='color:#b00020'>Mode collapse suspected:</b> " + "; ".join(signals) if signals else
-            "<b style='color:#1b7a1b'>No collapse signal fired.</b> Figures below, with their settings.")
+        self.verdict.setText(verdict_html(report["verdict"]))
         self.summary.setText("\n".join(summary_lines(report)))
         self._plot_classes(report)
         p = report["prdc"]

@@ -32,6 +32,7 @@ def to_levels(x: torch.Tensor) -> torch.Tensor:
 class PixelCNN(GenerativeModel):
     family = "autoregressive"
     optimizer_names = ("pixelcnn",)
+    smooth_latent = False        # the latent only seeds the per-pixel categorical draws
 
     def __init__(self, config: PixelCNNConfig):
         super().__init__(config)
