@@ -69,10 +69,21 @@ def run_app(smoke: bool = False, started: float | None = None) -> int:
 
     log_file = setup_logging()
     logging.getLogger("genstudio").info("starting genstudio; log file %s", log_file)
+    from genstudio.ui.quit_signals import QuitOnSignals
+
     window = MainWindow()
     install_excepthook(lambda: window)
+    QuitOnSignals(window)
     window.show()
     window.open_default()
     if smoke:
         return smoke_test(window, app, started)
-    return app.exec()
+    code = app.exec()
+    # The window's closeEvent has stopped training (it saved), joined every thread and finished every
+    # export; what is left is the interpreter tearing down torch and Qt objects, 1-2 s in which
+    # nothing of the user's happens. Write the settings and the log, then end the process.
+    window.settings.sync()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -31,9 +31,11 @@ class _Worker(QObject):
         self.pending: dict | None = None
         self.reference = None
         self.dataset = None
+        self.stopping = threading.Event()      # set at shutdown: a classifier still training gives up
 
     @Slot()
     def work(self) -> None:
+        from genstudio.core.metrics import DiagnosticsCancelled
         from genstudio.core.metrics.report import cheap_metrics, prepare_live
 
         single_threaded()     # the cores belong to training (torch_threads); these figures can wait
@@ -44,12 +46,14 @@ class _Worker(QObject):
         try:
             if self.reference is None:
                 self.preparing.emit("preparing live diagnostics (the feature classifier trains once per data set)\u2026")
-                self.reference = prepare_live(self.dataset)
+                self.reference = prepare_live(self.dataset, should_stop=self.stopping.is_set)
             card = snapshot["card"]
             model = registry.build_model(card.family, card.config)
             model.load_state_dict(snapshot["state"])
             model.eval()
             self.metrics.emit(card.step, cheap_metrics(model, self.reference))
+        except DiagnosticsCancelled:
+            pass                # shut down while the classifier trained: nothing to report
         except Exception as exc:  # a failed figure must not stop training
             log.exception("live diagnostics failed")
             self.failed.emit(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
@@ -84,6 +88,7 @@ class LiveDiagnostics(QObject):
         classifier) still being computed: the thread ends, and is deleted, when that work returns."""
         with self._worker.lock:
             self._worker.pending = None
+        self._worker.stopping.set()
         self._thread.quit()
         if wait:
             self._thread.wait()
