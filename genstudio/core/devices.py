@@ -55,3 +55,24 @@ def resolve_device(name: str = "auto") -> torch.device:
                 f"device '{name}' was requested but only {torch.cuda.device_count()} CUDA device(s) exist"
             )
     return torch.device(name)
+
+
+def describe_device(device: torch.device) -> str:
+    """'cpu', 'cuda:0 (NVIDIA H200)', 'mps': what a status line shows."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
+    return device.type
+
+
+def module_bytes(module) -> int:
+    """Bytes held by a module's parameters and buffers (each storage counted once)."""
+    seen, total = set(), 0
+    tensors = list(module.parameters()) + list(module.buffers()) if hasattr(module, "parameters") else []
+    for t in tensors:
+        key = (t.device, t.untyped_storage().data_ptr())
+        if key not in seen:
+            seen.add(key)
+            total += t.untyped_storage().nbytes()
+    return total

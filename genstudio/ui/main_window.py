@@ -20,6 +20,7 @@ from genstudio.core.open_model import OpenedModel, open_model, snapshot_model
 from genstudio.core.render_requests import ExportImages
 from genstudio.core.style_space import GROUPS, ExportStyleMixing, parse_seeds
 from genstudio.ui import consent_dialog
+from genstudio.ui.decode_device import DecodeDevice, DecodeStatus
 from genstudio.ui.export_dialog import GridExportDialog, StyleMixingDialog
 from genstudio.ui.model_list import LIVE, ModelList, demo_checkpoints
 from genstudio.ui.panels.diagnostics_panel import DiagnosticsPanel
@@ -75,6 +76,9 @@ class MainWindow(QMainWindow):
         self.resize(1280, 820)
         self.setAcceptDrops(True)
         self.settings = settings or QSettings("genstudio", "genstudio")
+        self.decode_device = DecodeDevice(self.settings, self)
+        self.decode_device.changed.connect(self._device_changed)
+        self.decode_status = DecodeStatus()
         self.renderer = Renderer(self)
         self.session = ExploreSession()
         self.explore = ExplorePanel(self.renderer, self.session)
@@ -126,6 +130,7 @@ class MainWindow(QMainWindow):
         self.renderer.failed.connect(self._render_failed)
         self._exports = 0
         self._build_menus()
+        self.statusBar().addPermanentWidget(self.decode_status)
         self.statusBar().showMessage("Ready")
 
     # --- menus ----------------------------------------------------------------------------------
@@ -152,6 +157,8 @@ class MainWindow(QMainWindow):
         self._action(view, "&Inspect", lambda: self.tabs.setCurrentWidget(self.inspect), "Ctrl+3")
         self._action(view, "&Diagnostics", lambda: self.tabs.setCurrentWidget(self.diagnostics), "Ctrl+4")
         self._action(view, "&Train", lambda: self.tabs.setCurrentWidget(self.train), "Ctrl+5")
+        view.addSeparator()
+        self.decode_device.build_menu(view)
 
     def _action(self, menu, text, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -215,7 +222,7 @@ class MainWindow(QMainWindow):
             raise CheckpointError(f"{path}: the output range must look like -1, 1, not {text!r:.40}") from None
         return dim, (low, high)
 
-    def open_path(self, path: str | Path) -> bool:
+    def open_path(self, path: str | Path, keep_latent: bool = False) -> bool:
         """Open a checkpoint, foreign generator or diffusers folder; on failure say why and keep what
         was open. A diffusers folder is read as data (diffusers_folder.py): nothing in it runs.
 
@@ -236,12 +243,13 @@ class MainWindow(QMainWindow):
                     return False
                 latent_dim, output_range = details
                 consent = trust_fingerprint(foreign.sha256)
-            opened = open_model(path, latent_dim=latent_dim, output_range=output_range, consent=consent)
+            opened = open_model(path, self.decode_device.device(), latent_dim=latent_dim,
+                                output_range=output_range, consent=consent)
         except (GenStudioError, OSError, ValueError) as exc:   # incl. ConsentRefused: the file changed after "yes"
             self.show_error(str(exc).splitlines()[0])
             return False
         self.following_live = False
-        self._show_model(opened)
+        self._show_model(opened, keep_latent=keep_latent)
         self.models.add_recent(path)
         self.models.select_path(str(path))
         if opened.is_foreign:
@@ -258,6 +266,7 @@ class MainWindow(QMainWindow):
         self.opened = opened.info
         self.banner.hide()
         self.renderer.set_model(opened.model)
+        self.decode_status.set_model(opened.model)
         info = opened.info
         self.explore.set_model(info, keep_latent=keep_latent)
         self.map.set_model(info)
@@ -397,8 +406,16 @@ class MainWindow(QMainWindow):
             except GenStudioError as exc:
                 self.show_error(str(exc))
 
+    def _device_changed(self, choice: str) -> None:
+        """Open the model again on the newly chosen device (a live training snapshot stays on the CPU)."""
+        if self.opened is not None and not self.following_live and self.opened.path.exists():
+            self.open_path(self.opened.path, keep_latent=True)
+        self.show_status(f"decoding on {self.decode_device.device()} (View → Decode on: {choice})")
+
     def _rendered(self, channel: str, result, ms: float) -> None:
-        if channel.startswith("export-"):
+        if channel == "image":
+            self.decode_status.decoded(ms)
+        elif channel.startswith("export-"):
             self.show_status(f"wrote {result}")
             self.exported.emit(str(result))
 
