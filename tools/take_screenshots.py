@@ -5,6 +5,10 @@
 Writes explore.png (demo GAN), latent-map.png (demo VAE, built map, one hover and a two-click
 path), diagnostics.png (full report on the demo GAN), train-live-diagnostics.png (an MNIST GAN
 training with live mode-collapse curves) and train-toy.png (ring-8 with the decision surface).
+With --stylegan CKPT (a style-based GAN checkpoint or an NVIDIA .pkl) also stylegan-truncation.png
+(the explorer at psi 0.7 with its slider), stylegan-layer-view.png (Inspect -> Layer on a middle
+synthesis layer) and stylegan-mixing-grid.png (the exported coarse-layer mixing grid);
+--only-stylegan skips the others.
 """
 
 from __future__ import annotations
@@ -47,12 +51,54 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--metric-points", type=int, default=6,
                         help="live diagnostics points to wait for in train-live-diagnostics.png")
+    parser.add_argument("--stylegan", type=Path, help="a style-based GAN to photograph as well")
+    parser.add_argument("--only-stylegan", action="store_true", help="photograph only the --stylegan model")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    demos = {p.stem: p for p in demo_checkpoints()}
     tmp = Path(tempfile.mkdtemp(prefix="genstudio-shots-"))
     window = make_window(tmp)
     window.resize(1440, 900)
+    if args.stylegan:
+        stylegan_shots(window, args.stylegan, args.out)
+    if not args.only_stylegan:
+        demo_shots(window, args, tmp)
+    window.close()
+    dispose(window)
+    return 0
+
+
+def stylegan_shots(window, path: Path, out: Path) -> None:
+    window.open_path(path)
+    _wait(window.explore.image_view.shown, 30_000)
+    explore = window.explore
+    explore.slider_mode.setCurrentIndex(explore.slider_mode.findText("Principal directions in W (all layers)"))
+    _until(lambda: explore.session.style_directions is not None, 120)
+    explore.option_boxes["truncation_psi"].setValue(0.7)
+    explore.randomise_endpoints()
+    _wait(explore.strip_view.shown, 30_000)
+    _save(window, out, "stylegan-truncation.png")
+
+    inspect = window.inspect
+    window.tabs.setCurrentWidget(inspect)
+    layer = inspect.tool(None)
+    inspect.pages.setCurrentWidget(layer)
+    _wait(layer.tiles_view.shown, 30_000)
+    middle = layer.layers.findData("generator_ema.synthesis.b16.conv0")
+    if middle >= 0 and layer.layers.currentIndex() != middle:
+        layer.layers.setCurrentIndex(middle)
+        _wait(layer.tiles_view.shown, 30_000)
+    _save(window, out, "stylegan-layer-view.png")
+
+    grid = out / "stylegan-mixing-grid.png"
+    window.export_style_mixing(grid, {"seeds_a": "1,2,3,4", "seeds_b": "5,6,7,8,9,10", "layers": "coarse",
+                                      "scale": 3})
+    _until(grid.exists, 60)
+    print(grid)
+    window.tabs.setCurrentWidget(window.explore)
+
+
+def demo_shots(window, args, tmp: Path) -> None:
+    demos = {p.stem: p for p in demo_checkpoints()}
 
     window.open_path(demos["gan-mnist"])
     _wait(window.explore.image_view.shown, 30_000)
@@ -106,10 +152,6 @@ def main(argv: list[str] | None = None) -> int:
     _until(lambda: train.last_report is not None and train.last_report.step >= 2500 and train.sample_updates, 1800)
     _save(window, args.out, "train-toy.png")
     train.stop(wait=True)
-
-    window.close()
-    dispose(window)
-    return 0
 
 
 if __name__ == "__main__":
