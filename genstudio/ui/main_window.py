@@ -31,6 +31,7 @@ from genstudio.ui.panels.train_panel import TrainPanel
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.task_runner import wait_for_retired
 from genstudio.ui.torch_threads import single_threaded
+from genstudio.ui.window_state import WindowState
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.statusBar().addPermanentWidget(self.decode_status)
         self.statusBar().showMessage("Ready")
+        self.window_state = WindowState(self)
+        self.window_state.restore_layout()
 
     # --- menus ----------------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -159,6 +162,7 @@ class MainWindow(QMainWindow):
         self._action(view, "&Train", lambda: self.tabs.setCurrentWidget(self.train), "Ctrl+5")
         view.addSeparator()
         self.decode_device.build_menu(view)
+        self._action(view, "&Reset layout", lambda: self.window_state.reset_layout())
 
     def _action(self, menu, text, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -187,6 +191,11 @@ class MainWindow(QMainWindow):
 
     # --- opening --------------------------------------------------------------------------------
     def open_default(self) -> None:
+        """The model open when the app last closed, on the latent it showed; else the demo GAN."""
+        last = self.window_state.last_model()
+        if last is not None and self.open_path(last):
+            self.window_state.restore_latent()
+            return
         demos = demo_checkpoints()
         if not demos:
             self.show_error("no demo checkpoints were found in the app's resources")
@@ -454,6 +463,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         """Stop training (it saves), join its thread and the render thread, then close."""
         self.closing = True
+        self.window_state.save()
         if self.train.running:
             self.show_status("stopping training and saving\u2026")
             self.train.stop(wait=True)

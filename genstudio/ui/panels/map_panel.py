@@ -181,6 +181,7 @@ class MapPanel(QWidget):
         left_widget = QWidget()
         left_widget.setLayout(left)
         split = QSplitter(Qt.Horizontal)
+        split.setObjectName("map-split")
         split.addWidget(left_widget)
         split.addWidget(side_widget)
         split.setSizes([820, 300])

@@ -212,6 +212,7 @@ class TrainPanel(QWidget):
         QVBoxLayout(samples_box).addWidget(self.samples_stack)
 
         right = QSplitter(Qt.Vertical)
+        right.setObjectName("train-split")
         right.addWidget(self.plot)
         right.addWidget(samples_box)
         right.setSizes([380, 320])
@@ -282,6 +283,38 @@ class TrainPanel(QWidget):
         folder = QFileDialog.getExistingDirectory(self, "Save checkpoints to")
         if folder:
             self.out_dir.setText(folder)
+
+    def settings_record(self) -> dict:
+        """The form's values, for the settings file (window_state.py)."""
+        return {"family": self.family_key(), "data": self.data.currentText().strip(),
+                "preset": self.preset.currentText(), "device": self.device.currentText(),
+                "steps": self.steps.value(), "batch_size": self.batch.value(), "seed": self.seed.value(),
+                "diagnostics_every": self.diagnostics_every.value(), "out_dir": self.out_dir.text().strip(),
+                "hyper": {key: box.value() for key, box in self.hyper_boxes.items()}}
+
+    def apply_settings_record(self, record: dict) -> None:
+        """Fill the form from `settings_record`'s dict: family first (it lists the presets), then the
+        preset (it sets the batch size and rates), then the values that were saved over them. A
+        family, preset or device this installation lacks is left as it is."""
+        index = self.family.findData(record.get("family"))
+        if index >= 0:
+            self.family.setCurrentIndex(index)
+        if record.get("data"):
+            self.data.setEditText(str(record["data"]))
+        index = self.preset.findText(str(record.get("preset", "")))
+        if index >= 0:
+            self.preset.setCurrentIndex(index)
+        index = self.device.findText(str(record.get("device", "")))
+        if index >= 0 and self.device.model().item(index).isEnabled():
+            self.device.setCurrentIndex(index)
+        for box, key in ((self.steps, "steps"), (self.batch, "batch_size"), (self.seed, "seed"),
+                         (self.diagnostics_every, "diagnostics_every")):
+            if isinstance(record.get(key), int):
+                box.setValue(record[key])
+        self.out_dir.setText(str(record.get("out_dir", "")))
+        for key, value in (record.get("hyper") or {}).items():
+            if key in self.hyper_boxes and isinstance(value, (int, float)):
+                self.hyper_boxes[key].setValue(float(value))
 
     def config(self) -> TrainConfig:
         family, preset = self.family_key(), self.preset.currentText()

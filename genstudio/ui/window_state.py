@@ -1,0 +1,107 @@
+"""What the app remembers between runs (QSettings): window geometry, the docks and splitters, the
+open tab, the last model and the explorer's latent on it, the Train tab's settings and the latent
+map's projection; and View -> Reset layout, which puts the window back as it first opened.
+
+Saved when the window closes, restored when it opens; each value is read defensively (settings
+files are edited by hand, or written by another version): anything unreadable is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from PySide6.QtWidgets import QSplitter
+
+log = logging.getLogger(__name__)
+
+LAYOUT_KEYS = ("window/geometry", "window/state", "window/splitters")
+
+
+class WindowState:
+    def __init__(self, window):
+        self.window = window
+        self.settings = window.settings
+        # The layout as built, for Reset layout. The size rather than saveGeometry(): a geometry saved
+        # before the window is first shown restores smaller by the frame the platform adds later.
+        self.default_size = window.size()
+        self.default_state = window.saveState()
+        self.default_splitters = {s.objectName(): s.saveState() for s in self._splitters()}
+
+    def _splitters(self) -> list[QSplitter]:
+        return [s for s in self.window.findChildren(QSplitter) if s.objectName()]
+
+    def _json(self, key: str):
+        text = self.settings.value(key)
+        if not text:
+            return None
+        try:
+            return json.loads(str(text))
+        except ValueError:
+            log.warning("settings: %s is not readable JSON; ignored", key)
+            return None
+
+    # --- saving ---------------------------------------------------------------------------------
+    def save(self) -> None:
+        w, s = self.window, self.settings
+        s.setValue("window/geometry", w.saveGeometry())
+        s.setValue("window/state", w.saveState())
+        s.setValue("window/splitters", {sp.objectName(): sp.saveState() for sp in self._splitters()})
+        s.setValue("window/tab", w.tabs.currentIndex())
+        s.setValue("map/projection", w.map.method.currentData())
+        s.setValue("train/settings", json.dumps(w.train.settings_record()))
+        opened = w.opened
+        if opened is not None and not w.following_live and Path(opened.path).exists():
+            s.setValue("models/last", str(opened.path))
+            s.setValue("explore/latent", json.dumps(w.session.to_record()))
+        s.sync()
+
+    # --- restoring ------------------------------------------------------------------------------
+    def restore_layout(self) -> None:
+        w, s = self.window, self.settings
+        geometry, state = s.value("window/geometry"), s.value("window/state")
+        if geometry is not None:
+            w.restoreGeometry(geometry)
+        if state is not None:
+            w.restoreState(state)
+        splitters = s.value("window/splitters") or {}
+        for splitter in self._splitters():
+            if isinstance(splitters, dict) and splitter.objectName() in splitters:
+                splitter.restoreState(splitters[splitter.objectName()])
+        tab = s.value("window/tab")
+        if tab is not None and 0 <= int(tab) < w.tabs.count():
+            w.tabs.setCurrentIndex(int(tab))
+        projection = s.value("map/projection")
+        index = w.map.method.findData(projection)
+        if index >= 0:
+            w.map.method.setCurrentIndex(index)
+        train = self._json("train/settings")
+        if isinstance(train, dict):
+            w.train.apply_settings_record(train)
+
+    def last_model(self) -> Path | None:
+        path = self.settings.value("models/last")
+        return Path(str(path)) if path and Path(str(path)).exists() else None
+
+    def restore_latent(self) -> None:
+        """The explorer's last latent, when the model open now is the one it was saved on."""
+        record = self._json("explore/latent")
+        if not isinstance(record, dict) or record.get("checkpoint") != self.window.session.checkpoint:
+            return
+        try:
+            self.window.session.apply_record(record)
+        except Exception as exc:  # an old or hand-edited record: start from the seed instead
+            log.warning("settings: the saved latent does not fit %s (%s); ignored", self.window.session.checkpoint, exc)
+
+    def reset_layout(self) -> None:
+        """Geometry, docks and splitters as the window first opened; the saved layout is forgotten."""
+        w = self.window
+        w.showNormal()
+        w.resize(self.default_size)
+        w.restoreState(self.default_state)
+        for splitter in self._splitters():
+            if splitter.objectName() in self.default_splitters:
+                splitter.restoreState(self.default_splitters[splitter.objectName()])
+        for key in LAYOUT_KEYS:
+            self.settings.remove(key)
