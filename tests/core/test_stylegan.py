@@ -99,6 +99,21 @@ def test_a_few_real_training_steps(mnist):
     assert not torch.equal(after["synthesis.b4.const"], before["synthesis.b4.const"])  # the EMA follows G
     images = model.eval().decode(torch.randn(4, 128))
     assert images.shape == (4, 1, 28, 28) and 0 <= images.min() and images.max() <= 1
+    # D sees generated images as it sees real ones: 28 px in a 32 px canvas with a -1 border
+    fake = model._fake(4, None)
+    assert fake.shape == (4, 1, 32, 32) and bool((fake[:, :, :2] == -1).all() and (fake[:, :, :, -2:] == -1).all())
+
+
+def test_the_ema_ramps_up():
+    """The EMA's half-life is at most 5 % of the steps so far: early samples are not an average
+    with the random start, and the configured decay holds once training is long enough."""
+    model = FAMILY.build({**FAMILY.presets["digits"].model, "data_shape": [1, 28, 28]})
+    decays = []
+    for step in (0, 19, 199, 100_000):
+        model.d_updates.fill_(step)
+        decays.append(model.ema_decay_now())
+    assert decays[0] < 1e-6 and decays[1] == pytest.approx(0.5)        # half-life 1 step at step 20
+    assert decays[2] == pytest.approx(0.5 ** 0.1) and decays[3] == model.config.ema_decay
 
 
 # --- NVIDIA snapshots ----------------------------------------------------------------------------

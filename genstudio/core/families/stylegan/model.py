@@ -131,8 +131,10 @@ class StyleGAN(GenerativeModel):
                 "d": adam(self.discriminator.parameters(), d_hyper, "lr_d")}
 
     def _fake(self, n: int, labels: torch.Tensor | None) -> torch.Tensor:
-        """n images from the live G on the canvas, with style mixing: for a share of batches a
-        second z takes over from a random layer on, so no layer can rely on its neighbours' w."""
+        """n images from the live G as D sees them, with style mixing: for a share of batches a
+        second z takes over from a random layer on, so no layer can rely on its neighbours' w.
+        Cropped to the data's size and padded back like the real images, so the canvas border
+        (which no decode shows) is the same for both and D cannot judge by it."""
         g, device = self.generator, self.device
         c = self._one_hot(labels, n)
         ws = g.mapping(torch.randn(n, self.config.z_dim, device=device), c, update_w_avg=self.training)
@@ -140,7 +142,7 @@ class StyleGAN(GenerativeModel):
             cutoff = int(torch.randint(1, self.num_ws, ()))
             other = g.mapping(torch.randn(n, self.config.z_dim, device=device), c)
             ws = torch.cat([ws[:, :cutoff], other[:, cutoff:]], dim=1)
-        return g.synthesis(ws, "random")
+        return self._pad(self._crop(g.synthesis(ws, "random")))
 
     def train_step(self, x, y, optimizers):
         opt_g, opt_d = optimizers["g"], optimizers["d"]
@@ -184,10 +186,16 @@ class StyleGAN(GenerativeModel):
         return {"d_loss": d_loss.detach(), "g_loss": g_loss.detach(), "d_real": torch.sigmoid(d_real.detach()).mean(),
                 "d_fake": torch.sigmoid(d_fake.detach()).mean(), **self._last_r1}
 
+    def ema_decay_now(self) -> float:
+        """The EMA's decay at this step: `ema_decay`, but with a half-life of at most 5 % of the steps
+        so far (StyleGAN2's ramp-up), so early samples are not averaged with the random start."""
+        half_life = 0.05 * (int(self.d_updates) + 1)
+        return min(self.config.ema_decay, 0.5 ** (1.0 / half_life))
+
     @torch.no_grad()
     def _update_ema(self):
         ema_p, live_p = list(self.generator_ema.parameters()), list(self.generator.parameters())
-        torch._foreach_lerp_(ema_p, live_p, 1.0 - self.config.ema_decay)
+        torch._foreach_lerp_(ema_p, live_p, 1.0 - self.ema_decay_now())
         for b_ema, b_live in zip(self.generator_ema.buffers(), self.generator.buffers()):
             b_ema.copy_(b_live)          # w_avg and the fixed noise follow the live G
 
