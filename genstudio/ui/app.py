@@ -64,6 +64,9 @@ def run_app(smoke: bool = False, started: float | None = None) -> int:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"     # a smoke test on a server needs no screen
     app = _application()
     app.setStyle("Fusion")   # the same look on Linux, macOS and Windows
+    from genstudio.ui.theme import follow_system
+
+    follow_system(app)       # light or dark as the system is, and as it changes
     from genstudio.ui.logs import install_excepthook, setup_logging
     from genstudio.ui.main_window import MainWindow
 

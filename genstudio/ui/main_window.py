@@ -19,7 +19,7 @@ from genstudio.core.latent import seeded_latents
 from genstudio.core.open_model import OpenedModel, open_model, snapshot_model
 from genstudio.core.render_requests import ExportImages
 from genstudio.core.style_space import GROUPS, ExportStyleMixing, parse_seeds
-from genstudio.ui import consent_dialog
+from genstudio.ui import consent_dialog, theme
 from genstudio.ui.decode_device import DecodeDevice, DecodeStatus
 from genstudio.ui.export_dialog import GridExportDialog, StyleMixingDialog
 from genstudio.ui.model_list import LIVE, ModelList, demo_checkpoints
@@ -57,7 +57,7 @@ class ErrorBanner(QWidget):
         layout.setContentsMargins(8, 4, 4, 4)
         layout.addWidget(self.label, 1)
         layout.addWidget(close)
-        self.setStyleSheet("background: #fdecea; color: #8a1c13;")
+        theme.themed(self, "background: {banner_background}; color: {banner_text};")
         self.setAutoFillBackground(True)
         self.hide()
 

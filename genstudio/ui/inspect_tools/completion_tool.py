@@ -19,6 +19,7 @@ from genstudio.ui.inspect_tools.base import InspectTool
 from genstudio.ui.widgets.image_view import ImageView
 from genstudio.ui.widgets.mask_painter import MaskPainter
 from genstudio.ui.widgets.readout import Readout
+from genstudio.ui import theme
 
 CHANNEL = "completion"
 
@@ -144,7 +145,7 @@ class CompletionTool(InspectTool):
         self.label.setText(f"drawing row {row + 1} of {rows}\u2026")
 
     def _failed(self, message: str) -> None:
-        self.label.setText(f"<span style='color:#b00020'>No completions: {message}</span>")
+        self.label.setText(theme.error_html(f"No completions: {message}"))
         self.message.emit(f"completion: {message}")
 
     def row(self) -> np.ndarray:

@@ -18,6 +18,7 @@ from genstudio.core.errors import GenStudioError
 from genstudio.core.export import grid_image
 from genstudio.ui.inspect_tools.base import InspectTool
 from genstudio.ui.widgets.image_view import ImageView
+from genstudio.ui import theme
 
 CHANNEL = "encode-image"
 DIFFERENCE_GAIN = 10     # the third panel shows 10 x |original - reconstruction|
@@ -106,7 +107,7 @@ class EncodeTool(InspectTool):
         self.renderer.submit(CHANNEL, request)
 
     def _failed(self, message: str) -> None:
-        self.label.setText(f"<span style='color:#b00020'>Cannot encode: {message}</span>")
+        self.label.setText(theme.error_html(f"Cannot encode: {message}"))
         self.message.emit(f"encode: {message}")
 
     def _rendered(self, channel: str, result, ms: float) -> None:

@@ -48,7 +48,7 @@ class LikelihoodTool(InspectTool):
         measure = QPushButton("Measure bits/dim of the data set")
         measure.setObjectName("flow-measure")
         measure.clicked.connect(lambda: self.measure_dataset())
-        self.hist = pg.PlotWidget(background="w", title="Bits per dimension of each image (click a bar)")
+        self.hist = pg.PlotWidget(title="Bits per dimension of each image (click a bar)")
         self.hist.setLabel("bottom", "bits/dim")
         self.hist.setLabel("left", "images")
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.1, brush="#1f77b4")

@@ -15,6 +15,7 @@ from genstudio.core.export import grid_image
 from genstudio.ui.inspect_tools.base import InspectTool
 from genstudio.ui.widgets.image_view import ImageView
 from genstudio.ui.widgets.readout import Readout
+from genstudio.ui import theme
 
 CHANNEL = "variations"
 EXPLORER, DATA = "explorer", "data"
@@ -124,7 +125,7 @@ class VariationsTool(InspectTool):
         self.renderer.submit(CHANNEL, request)
 
     def _failed(self, message: str) -> None:
-        self.label.setText(f"<span style='color:#b00020'>No variations: {message}</span>")
+        self.label.setText(theme.error_html(f"No variations: {message}"))
         self.message.emit(f"variations: {message}")
 
     def row(self) -> np.ndarray:

@@ -18,6 +18,7 @@ from genstudio.core.export import grid_image, points_image
 from genstudio.core.metrics.summary import summary_lines
 from genstudio.core.open_model import ModelInfo
 from genstudio.core.tasks import Diagnose
+from genstudio.ui import theme
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.task_runner import TaskRunner
 from genstudio.ui.widgets.image_view import ImageView
@@ -25,27 +26,25 @@ from genstudio.ui.widgets.image_view import ImageView
 PAIRS_SHOWN = 20
 
 
-RED, ORANGE, GREEN = "#b00020", "#b35900", "#1b7a1b"
-
-
 def verdict_html(verdict: dict) -> str:
     """The banner: missing modes in red, low fidelity in orange, each with its signals; the
     signals that could be either below them; green when nothing fired."""
+    colours = theme.current()
     if verdict["verdict"] == "no problem found":
-        return (f"<b style='color:{GREEN}'>No problem found:</b> no missing-mode or low-fidelity signal fired. "
+        return (f"<b style='color:{colours.ok}'>No problem found:</b> no missing-mode or low-fidelity signal fired. "
                 "Figures below, with their settings.")
     parts = []
     if verdict["missing_modes"]:
-        parts.append(f"<b style='color:{RED}'>Missing modes:</b> " + html.escape("; ".join(verdict["missing_modes"])))
+        parts.append(f"<b style='color:{colours.error}'>Missing modes:</b> " + html.escape("; ".join(verdict["missing_modes"])))
     if verdict["low_fidelity"]:
-        parts.append(f"<b style='color:{ORANGE}'>Low fidelity:</b> " + html.escape("; ".join(verdict["low_fidelity"])))
+        parts.append(f"<b style='color:{colours.warning}'>Low fidelity:</b> " + html.escape("; ".join(verdict["low_fidelity"])))
     if verdict["unclear"]:
         parts.append("<b>Missing modes or low fidelity, unclear:</b> " + html.escape("; ".join(verdict["unclear"])))
     return "<br>".join(parts)
 
 
 def _bars(title: str) -> tuple[pg.PlotWidget, pg.BarGraphItem, pg.BarGraphItem]:
-    plot = pg.PlotWidget(background="w", title=title)
+    plot = pg.PlotWidget(title=title)
     plot.showGrid(y=True, alpha=0.25)
     first = pg.BarGraphItem(x=[], height=[], width=0.4, brush="#1f77b4", name="generated")
     second = pg.BarGraphItem(x=[], height=[], width=0.4, brush="#bbbbbb", name="data")
@@ -62,6 +61,7 @@ class DiagnosticsPanel(QWidget):
         self.renderer = renderer
         self.info: ModelInfo | None = None
         self.report: dict | None = None
+        theme.on_theme(self, lambda colours: self.report and self.verdict.setText(verdict_html(self.report["verdict"])))
         self.pair_images: np.ndarray | None = None
         self.tasks = TaskRunner(self)
         self.tasks.progress.connect(self._progress)
@@ -156,7 +156,7 @@ class DiagnosticsPanel(QWidget):
         self.status.emit(message)
 
     def _failed(self, message: str) -> None:
-        self.verdict.setText(f"<span style='color:#b00020'>Diagnostics failed: {message}</span>")
+        self.verdict.setText(theme.error_html(f"Diagnostics failed: {message}"))
         self._finish(message)
 
     def _done(self, result) -> None:

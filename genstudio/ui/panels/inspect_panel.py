@@ -22,6 +22,7 @@ from genstudio.ui.inspect_tools.projection_tool import ProjectionTool
 from genstudio.ui.inspect_tools.variations_tool import VariationsTool
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.task_runner import TaskRunner
+from genstudio.ui import theme
 
 # capability -> tool page, in the order the pages (and dropped images) are offered; None: a page for
 # every model the tool's `applies_to` accepts, whatever its capabilities.
@@ -47,7 +48,7 @@ class InspectPanel(QWidget):
         self.tasks = TaskRunner(self)
         self.tasks.progress.connect(lambda f, m: self.progress.setValue(int(1000 * f)))
         self.tasks.done.connect(self._task_done)
-        self.tasks.failed.connect(lambda m: (self.message.setText(f"<span style='color:#b00020'>{m}</span>"),
+        self.tasks.failed.connect(lambda m: (self.message.setText(theme.error_html(m)),
                                              self.status.emit(m)))
         self.title = QLabel("Open a model to inspect it: exact likelihoods (flows), image projection (GANs), "
                             "encoding images (VAEs, flows, diffusion), variations (diffusion), completion (PixelCNN).")

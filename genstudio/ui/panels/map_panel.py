@@ -17,6 +17,7 @@ from genstudio.ui.widgets.plot_config import add_grid  # (global pyqtgraph optio
 import pyqtgraph.exporters
 import torch
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QGroupBox, QHBoxLayout, QLabel,
                                QProgressBar, QPushButton, QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
@@ -28,6 +29,7 @@ from genstudio.core.latent_map import manifold_grid, tile_images
 from genstudio.core.open_model import ModelInfo
 from genstudio.core.render_requests import Decode
 from genstudio.core.tasks import BuildLatentMap
+from genstudio.ui import theme
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.task_runner import TaskRunner
 from genstudio.ui.widgets.image_view import ImageView
@@ -125,7 +127,7 @@ class MapPanel(QWidget):
                   export_png, export_data):
             top.addWidget(w)
 
-        self.plot = pg.PlotWidget(background="w")
+        self.plot = pg.PlotWidget()
         self.plot.setObjectName("latent-map")
         self.plot.setAspectLocked(False)
         add_grid(self.plot)
@@ -142,6 +144,7 @@ class MapPanel(QWidget):
                                          symbolBrush="w", symbolPen=pg.mkPen("k", width=2))
         self.path_item.setZValue(10)
         self.plot.addItem(self.path_item)
+        theme.on_theme(self, self._restyle)
         self.plot.scene().sigMouseMoved.connect(self._hovered)
         self.plot.scene().sigMouseClicked.connect(self._clicked)
         self.plot.getViewBox().sigRangeChanged.connect(self._range_changed)
@@ -152,7 +155,7 @@ class MapPanel(QWidget):
         self.strip_view = ImageView(placeholder="Click twice on the map for a path", min_size=40)
         self.strip_view.setMinimumHeight(50)
         self.strip_view.setMaximumHeight(90)
-        self.kl_plot = pg.PlotWidget(background="w", title="KL per latent dimension (nats)")
+        self.kl_plot = pg.PlotWidget(title="KL per latent dimension (nats)")
         self.kl_plot.setMaximumHeight(190)
         self.kl_bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush="#1f77b4")
         self.kl_plot.addItem(self.kl_bars)
@@ -190,6 +193,16 @@ class MapPanel(QWidget):
         layout.addWidget(split, 1)
 
     # --- model and building ---------------------------------------------------------------------
+    def _restyle(self, colours: theme.Theme) -> None:
+        """The prior's crosses and the A-B path in the theme's foreground, so they show on either background."""
+        ink = QColor(colours.plot_foreground)
+        ink.setAlpha(150)
+        self.prior_item.setBrush(pg.mkBrush(ink))
+        ink = colours.plot_foreground
+        self.path_item.setPen(pg.mkPen(ink, width=2.5))
+        self.path_item.setSymbolPen(pg.mkPen(ink, width=2))
+        self.path_item.setSymbolBrush(colours.plot_background)
+
     def set_model(self, info: ModelInfo) -> None:
         if self.info is not None and self.info.path == info.path and self.projection is not None:
             self.info = info   # a fresher snapshot of the same run: keep the map
@@ -247,7 +260,7 @@ class MapPanel(QWidget):
         self.status.emit(message)
 
     def _failed(self, message: str) -> None:
-        self.description.setText(f"<span style='color:#b00020'>Cannot build the map: {message}</span>")
+        self.description.setText(theme.error_html(f"Cannot build the map: {message}"))
         self._finish(message)
 
     def _built(self, result) -> None:

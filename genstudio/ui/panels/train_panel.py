@@ -20,6 +20,7 @@ from genstudio.core.devices import DEVICE_CHOICES, device_availability
 from genstudio.core.engine import TrainConfig
 from genstudio.core.export import grid_image
 from genstudio.core.families.family import Capability
+from genstudio.ui import theme
 from genstudio.ui.paths import runs_folder
 from genstudio.ui.live_diagnostics import LiveDiagnostics
 from genstudio.ui.training_worker import TrainingWorker
@@ -130,7 +131,7 @@ class TrainPanel(QWidget):
         form.addRow("Preset", self.preset)
         self.preset_help = QLabel()
         self.preset_help.setWordWrap(True)
-        self.preset_help.setStyleSheet("color: #555")
+        theme.themed(self.preset_help, "color: {muted}")
         form.addRow("", self.preset_help)
         form.addRow("Device", self.device)
         form.addRow("Steps", self.steps)
@@ -165,12 +166,13 @@ class TrainPanel(QWidget):
                                       "d_loss 0.123  g_loss 0.123  d_real 0.123  d_fake 0.123", "Not running")
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #b00020; font-weight: bold")
+        theme.themed(self.error_label, "color: {error}; font-weight: bold")
         self.error_label.setVisible(False)
         self.collapse_label = QLabel()
         self.collapse_label.setObjectName("collapse-banner")
         self.collapse_label.setWordWrap(True)
-        self.collapse_label.setStyleSheet("background: #fdecea; color: #8a1c13; padding: 6px; font-weight: bold")
+        theme.themed(self.collapse_label, "background: {banner_background}; color: {banner_text}; padding: 6px; "
+                                          "font-weight: bold")
         self.collapse_label.setVisible(False)
 
         settings = QGroupBox("Train")
@@ -188,7 +190,7 @@ class TrainPanel(QWidget):
         self.sample_view = ImageView(placeholder="Samples from fixed latents appear here while training",
                                      min_size=160)
         self.sample_view.setObjectName("train-samples")
-        self.scatter = pg.PlotWidget(background="w")
+        self.scatter = pg.PlotWidget()
         self.scatter.setAspectLocked(True)
         self.scatter.addLegend()
         self.real_points = self.scatter.plot([], [], pen=None, symbol="o", symbolSize=3,
@@ -203,7 +205,8 @@ class TrainPanel(QWidget):
         self.surface.setOpacity(0.55)
         self.scatter.addItem(self.surface)
         self.mode_centres = self.scatter.plot([], [], pen=None, symbol="+", symbolSize=14,
-                                              symbolPen=pg.mkPen("k", width=2), name="mode centres")
+                                              name="mode centres")
+        theme.on_theme(self, lambda colours: self.mode_centres.setSymbolPen(pg.mkPen(colours.plot_foreground, width=2)))
         self.samples_stack = QStackedWidget()
         self.samples_stack.addWidget(self.sample_view)
         self.samples_stack.addWidget(self.scatter)
