@@ -14,10 +14,23 @@ from genstudio.core.engine import TrainConfig, Trainer
 from genstudio.core.families.family import Capability
 from genstudio.core.models.base import GenerativeModel
 
+HEAVY_PARAMETERS = 4_000_000
+HEAVY_ACTIVATIONS = 1_000_000     # per image
+
+
 def _case(family, preset: str):
-    # A family that samples pixel by pixel spends most of the contract drawing (784 sequential steps
-    # per decode): its default image preset runs with `make test`, its others with `make test-long`.
-    slow = family.has(Capability.SEQUENTIAL_DECODE) and preset != family.default_preset(points=False)
+    # Every family's default presets run with `make test`. Its other presets run there too unless
+    # they are slow on MNIST: pixel-by-pixel sampling (784 sequential steps per decode), or a model
+    # made for larger RGB data (over 4 M parameters or 1 M activations per image, 15-30 s each);
+    # those run with `make test-long`.
+    default = preset in family.presets_for(points=False)[:1] + family.presets_for(points=True)[:1]
+    spec = family.presets[preset]
+    heavy = False
+    if spec.data == "images":
+        size = family.size_of(family.make_config({**spec.model, "data_shape": [1, 28, 28],
+                                                  **({"num_classes": 10} if spec.conditional else {})}))
+        heavy = size.parameters > HEAVY_PARAMETERS or size.activations > HEAVY_ACTIVATIONS
+    slow = not default and (family.has(Capability.SEQUENTIAL_DECODE) or heavy)
     return pytest.param(family.name, preset, id=f"{family.name}-{preset}", marks=[pytest.mark.long] if slow else [])
 
 
