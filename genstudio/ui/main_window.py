@@ -21,6 +21,7 @@ from genstudio.core.render_requests import ExportImages
 from genstudio.core.style_space import GROUPS, ExportStyleMixing, parse_seeds
 from genstudio.ui import consent_dialog, theme
 from genstudio.ui.decode_device import DecodeDevice, DecodeStatus
+from genstudio.ui.explore_actions import ExploreActions
 from genstudio.ui.export_dialog import GridExportDialog, StyleMixingDialog
 from genstudio.ui.model_list import LIVE, ModelList, demo_checkpoints
 from genstudio.ui.panels.diagnostics_panel import DiagnosticsPanel
@@ -163,6 +164,8 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         self.decode_device.build_menu(view)
         self._action(view, "&Reset layout", lambda: self.window_state.reset_layout())
+        self.explore_actions = ExploreActions(self)
+        self.explore_actions.build(self.menuBar())
 
     def _action(self, menu, text, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
