@@ -22,6 +22,7 @@ from genstudio.core.style_space import GROUPS, ExportStyleMixing, parse_seeds
 from genstudio.ui import consent_dialog, theme
 from genstudio.ui.decode_device import DecodeDevice, DecodeStatus
 from genstudio.ui.explore_actions import ExploreActions
+from genstudio.ui.history_strip import ExploreHistory, HistoryStrip
 from genstudio.ui.export_dialog import GridExportDialog, StyleMixingDialog
 from genstudio.ui.model_list import LIVE, ModelList, demo_checkpoints
 from genstudio.ui.panels.diagnostics_panel import DiagnosticsPanel
@@ -88,6 +89,8 @@ class MainWindow(QMainWindow):
         self.map = MapPanel(self.renderer)
         self.inspect = InspectPanel(self.renderer, self.session)
         self.diagnostics = DiagnosticsPanel(self.renderer)
+        self.history = ExploreHistory(self.session, self.explore, self)
+        self.explore.history_row.addWidget(HistoryStrip(self.history))
         self.opened = None                 # the ModelInfo of the open model (the renderer has the module)
         self.live_snapshot: dict | None = None
         self.following_live = False
@@ -155,6 +158,9 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Load latent from JSON\u2026", self.load_latent_dialog)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.Quit)
+        edit = self.menuBar().addMenu("&Edit")
+        self.undo_action = self._action(edit, "&Undo latent edit", self.history.undo, QKeySequence.Undo)
+        self.redo_action = self._action(edit, "&Redo latent edit", self.history.redo, "Ctrl+Shift+Z")
         view = self.menuBar().addMenu("&View")
         self._action(view, "&Explore", lambda: self.tabs.setCurrentWidget(self.explore), "Ctrl+1")
         self._action(view, "Latent &map", lambda: self.tabs.setCurrentWidget(self.map), "Ctrl+2")
@@ -279,6 +285,8 @@ class MainWindow(QMainWindow):
         self.banner.hide()
         self.renderer.set_model(opened.model)
         self.decode_status.set_model(opened.model)
+        if not keep_latent:
+            self.history.clear()            # the new model's states start afresh
         info = opened.info
         self.explore.set_model(info, keep_latent=keep_latent)
         self.map.set_model(info)

@@ -216,6 +216,8 @@ class ExplorePanel(QWidget):
         left.addWidget(self.model_label)
         left.addWidget(self.image_view, 3)
         left.addWidget(self.timing)
+        self.history_row = QHBoxLayout()        # the main window puts the undo history strip here
+        left.addLayout(self.history_row)
         left.addWidget(interp_box, 1)
         right = QVBoxLayout()
         right.addWidget(self.sampler_box)

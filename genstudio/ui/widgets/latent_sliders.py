@@ -28,6 +28,8 @@ class LatentSliders(QWidget):
     """`changed(index, value)` fires as a slider moves (continuously while dragging)."""
 
     changed = Signal(int, float)
+    dragStarted = Signal()           # a slider was grabbed: the moves until dragEnded are one edit
+    dragEnded = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -57,6 +59,8 @@ class LatentSliders(QWidget):
             readout.setCursor(Qt.IBeamCursor)
             readout.clicked.connect(lambda i=i: self.edit_value(i))
             slider.valueChanged.connect(lambda v, i=i: self._moved(i, v))
+            slider.sliderPressed.connect(self.dragStarted)
+            slider.sliderReleased.connect(self.dragEnded)
             self._grid.addWidget(name, i, 0)
             self._grid.addWidget(slider, i, 1)
             self._grid.addWidget(readout, i, 2)
