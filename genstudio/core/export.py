@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -103,3 +104,20 @@ def save_gif(images, path: str | Path, frame_ms: int = 80, scale: int = 1, loop:
     frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=frame_ms,
                    loop=loop, disposal=2, optimize=False)
     return write_bytes_atomic(path, buffer.getvalue())
+
+
+def latents_path(image_path: str | Path) -> Path:
+    """Where an export's latents go: beside it, same name, .json."""
+    return Path(image_path).with_suffix(".json")
+
+
+def save_latents_beside(image_path: str | Path, latents: torch.Tensor, labels: torch.Tensor | None,
+                        options: dict, about: dict) -> Path:
+    """The latents (n, D) an exported image was drawn from, in reading order, with their labels and
+    decode settings, so any cell of it can be drawn again."""
+    record = {"format": "genstudio-export", "version": 1, "image": Path(image_path).name, **about,
+              # a W edit (StyleEdit) is written as its record, as the latent record writes it
+              "decode_options": {k: v.to_record() if hasattr(v, "to_record") else v for k, v in options.items()},
+              "latents": latents.reshape(len(latents), -1).tolist(),
+              "labels": None if labels is None else labels.reshape(-1).tolist()}
+    return write_bytes_atomic(latents_path(image_path), json.dumps(record).encode())

@@ -227,15 +227,21 @@ class ExportImages:
     frame_ms: int = 80
     boomerang: bool = True
     options: dict = field(default_factory=dict)
+    about: dict = field(default_factory=dict)     # what made it (checkpoint, seed, grid kind...), into the JSON
 
     def run(self, model, cache: dict) -> Path:
         from genstudio.core import export
 
         images = decode_numpy(model, self.latents, self.labels, self.options)
         if model.is_points:
-            return export.save_png(export.points_image(images), self.path)
-        if self.kind == "gif":
-            return export.save_gif(images, self.path, frame_ms=self.frame_ms, scale=self.scale,
-                                   boomerang=self.boomerang)
-        cols = len(images) if self.kind == "strip" else self.cols
-        return export.save_grid(images, self.path, cols=cols, padding=self.padding, scale=self.scale)
+            written = export.save_png(export.points_image(images), self.path)
+        elif self.kind == "gif":
+            written = export.save_gif(images, self.path, frame_ms=self.frame_ms, scale=self.scale,
+                                      boomerang=self.boomerang)
+        else:
+            cols = len(images) if self.kind == "strip" else self.cols
+            written = export.save_grid(images, self.path, cols=cols, padding=self.padding, scale=self.scale)
+        export.save_latents_beside(written, self.latents, self.labels, self.options,
+                                   {"kind": self.kind, "cols": self.cols if self.kind == "grid" else len(images),
+                                    **self.about})
+        return written

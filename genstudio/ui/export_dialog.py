@@ -13,16 +13,25 @@ def ok_cancel(dialog: QDialog) -> QDialogButtonBox:
     return buttons
 
 
+GRID_CHOICES = (("seeds", "Seeds from the seed below"),
+                ("directions", "The current latent along the principal directions (a row each)"),
+                ("variations", "Variations of the current latent"))
+
+
 class GridExportDialog(QDialog):
     def __init__(self, parent=None, seed: int = 0):
         super().__init__(parent)
         self.setWindowTitle("Export image grid")
+        self.kind = QComboBox()
+        for kind, text in GRID_CHOICES:
+            self.kind.addItem(text, kind)
         self.rows, self.cols, self.seed, self.padding, self.scale = (QSpinBox() for _ in range(5))
         for box, low, high, value in ((self.rows, 1, 64, 8), (self.cols, 1, 64, 8), (self.seed, 0, 2**31 - 1, seed),
                                       (self.padding, 0, 32, 2), (self.scale, 1, 16, 2)):
             box.setRange(low, high)
             box.setValue(value)
         form = QFormLayout(self)
+        form.addRow("Latents", self.kind)
         form.addRow("Rows", self.rows)
         form.addRow("Columns", self.cols)
         form.addRow("Seed", self.seed)
@@ -31,8 +40,8 @@ class GridExportDialog(QDialog):
         form.addRow(ok_cancel(self))
 
     def values(self) -> dict:
-        return {"rows": self.rows.value(), "cols": self.cols.value(), "seed": self.seed.value(),
-                "padding": self.padding.value(), "scale": self.scale.value()}
+        return {"kind": self.kind.currentData(), "rows": self.rows.value(), "cols": self.cols.value(),
+                "seed": self.seed.value(), "padding": self.padding.value(), "scale": self.scale.value()}
 
 
 class StyleMixingDialog(QDialog):

@@ -15,7 +15,8 @@ from genstudio.core.explore_session import ExploreSession
 from genstudio.core.families.family import Capability
 from genstudio.core.file_checks import printable
 from genstudio.core.foreign import is_foreign_name, read_foreign_file, sidecar_path, trust_fingerprint
-from genstudio.core.latent import seeded_latents
+from genstudio.core.export import latents_path, save_grid
+from genstudio.core.grid_latents import grid_latents
 from genstudio.core.open_model import OpenedModel, open_model, snapshot_model
 from genstudio.core.render_requests import ExportImages
 from genstudio.core.style_space import GROUPS, ExportStyleMixing, parse_seeds
@@ -149,6 +150,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addSeparator()
         self._action(file_menu, "Export image &grid\u2026", self.export_grid_dialog, "Ctrl+E")
+        self._action(file_menu, "Export the image as s&hown\u2026", self.export_shown_dialog, "Ctrl+Shift+E")
         self._action(file_menu, "Export interpolation &strip\u2026", self.export_strip_dialog)
         self._action(file_menu, "Export interpolation GI&F\u2026", self.export_gif_dialog)
         self.style_mixing_action = self._action(file_menu, "Export st&yle-mixing grid\u2026",
@@ -352,12 +354,41 @@ class MainWindow(QMainWindow):
             return
         path = self._save_path("Export image grid", "genstudio-grid.png", "PNG image (*.png)")
         if path:
-            v = dialog.values()
-            count = v["rows"] * v["cols"]
-            latents = seeded_latents(count, (self.session.latent_dim,), v["seed"], self.session.temperature)
-            self.export(ExportImages(Path(path), latents, self.session.labels(count), kind="grid", cols=v["cols"],
-                                     padding=v["padding"], scale=v["scale"],
-                                     options=dict(self.session.decode_options)))
+            self.export_grid(Path(path), dialog.values())
+
+    def export_grid(self, path: Path, values: dict) -> None:
+        """A grid of seeds, or of the current latent along the principal directions or varied
+        (core/grid_latents.py); its latents go in a JSON beside it."""
+        s = self.session
+        try:
+            latents = grid_latents(values.get("kind", "seeds"), values["rows"], values["cols"], values["seed"],
+                                   s.temperature, s.z, s.directions)
+        except ValueError as exc:
+            self.show_error(f"grid export: {exc}")
+            return
+        about = {"checkpoint": s.checkpoint, "grid": values.get("kind", "seeds"), "seed": values["seed"]}
+        self.export(ExportImages(path, latents, s.labels(len(latents)), kind="grid", cols=values["cols"],
+                                 padding=values["padding"], scale=values["scale"],
+                                 options=s.decode_options_with_edit(), about=about))
+
+    def export_shown(self, path: Path, scale: int = 1) -> Path | None:
+        """The explorer's image exactly as shown (its pixels, upscaled `scale` times), with the
+        latent record that reproduces it beside it."""
+        image = self.explore.last_image
+        if image is None or image.ndim != 3:
+            self.show_error("export as shown: no image is shown")
+            return None
+        written = save_grid(image[None], path, cols=1, padding=0, scale=scale)
+        self.session.save_record(latents_path(written))
+        self.show_status(f"wrote {written}")
+        self.exported.emit(str(written))
+        return written
+
+    def export_shown_dialog(self) -> None:
+        if self._needs_model():
+            path = self._save_path("Export the image as shown", "genstudio-image.png", "PNG image (*.png)")
+            if path:
+                self.export_shown(Path(path), self.explore_actions.copy_scale)
 
     def export_strip_dialog(self) -> None:
         if self._needs_path():
