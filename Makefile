@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "torch==2.14.1" "torchvision==0.29.1"
-	$(BIN)/python -m pip install -q -e ".[dev,diffusers]"
+	$(BIN)/python -m pip install -q -e ".[dev,diffusers,video]"
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -215,7 +215,7 @@ class TemperatureSamples:
 @dataclass(frozen=True)
 class ExportImages:
     """Decode latents (n, D) and write them: a grid ("grid"), one row ("strip"), an animated GIF ("gif"),
-    or a scatter for 2-D models. Returns the path written."""
+    an MP4 ("mp4", needs the video extra), or a scatter for 2-D models. Returns the path written."""
 
     path: Path
     latents: torch.Tensor
@@ -238,6 +238,9 @@ class ExportImages:
         elif self.kind == "gif":
             written = export.save_gif(images, self.path, frame_ms=self.frame_ms, scale=self.scale,
                                       boomerang=self.boomerang)
+        elif self.kind == "mp4":
+            from genstudio.core.video import save_mp4
+            written = save_mp4(images, self.path, fps=round(1000 / self.frame_ms), scale=self.scale)
         else:
             cols = len(images) if self.kind == "strip" else self.cols
             written = export.save_grid(images, self.path, cols=cols, padding=self.padding, scale=self.scale)

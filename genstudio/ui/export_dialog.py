@@ -1,8 +1,11 @@
-"""The small dialogs that ask how an image grid (or a style-mixing grid) should look before it is saved."""
+"""The small dialogs that ask how an image grid, a style-mixing grid or a walk should look before it is saved."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLineEdit, QSpinBox
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
+                               QLineEdit, QPushButton, QSpinBox)
+
+from genstudio.core.video import video_available
 
 
 def ok_cancel(dialog: QDialog) -> QDialogButtonBox:
@@ -69,3 +72,57 @@ class StyleMixingDialog(QDialog):
     def values(self) -> dict:
         return {"seeds_a": self.seeds_a.text(), "seeds_b": self.seeds_b.text(),
                 "layers": self.layers.currentText().strip(), "scale": self.scale.value()}
+
+
+WALK_KEYS = (("seeds", "Seeds"), ("ab", "A and B"), ("file", "Latents from a JSON file"))
+
+
+class WalkDialog(QDialog):
+    """A walk through key latents (seeds, the A/B pair, or a JSON's latents), as a GIF or an MP4."""
+
+    def __init__(self, parent=None, seed: int = 0, has_path: bool = False):
+        super().__init__(parent)
+        self.setWindowTitle("Export a walk")
+        self.keys = QComboBox()
+        for key, text in WALK_KEYS:
+            self.keys.addItem(text, key)
+        self.keys.model().item(1).setEnabled(has_path)
+        self.seeds = QLineEdit(",".join(str(seed + i) for i in range(4)))
+        self.file = QLineEdit()
+        browse = QPushButton("\u2026")
+        browse.clicked.connect(self._browse)
+        file_row = QHBoxLayout()
+        file_row.addWidget(self.file, 1)
+        file_row.addWidget(browse)
+        self.frames, self.fps, self.scale = QSpinBox(), QSpinBox(), QSpinBox()
+        for box, low, high, value in ((self.frames, 1, 1000, 24), (self.fps, 1, 60, 24), (self.scale, 1, 16, 4)):
+            box.setRange(low, high)
+            box.setValue(value)
+        self.loop = QCheckBox("Back to the first key (a seamless loop)")
+        self.loop.setChecked(True)
+        self.format = QComboBox()
+        self.format.addItem("GIF", "gif")
+        self.format.addItem("MP4 (H.264)", "mp4")
+        if not video_available():
+            self.format.model().item(1).setEnabled(False)
+            self.format.setItemData(1, "needs the video extra: pip install \"genstudio[video]\"", 3)   # tooltip role
+        form = QFormLayout(self)
+        form.addRow("Key latents", self.keys)
+        form.addRow("Seeds", self.seeds)
+        form.addRow("JSON file", file_row)
+        form.addRow("Frames per key", self.frames)
+        form.addRow("Frames per second", self.fps)
+        form.addRow("Upscale (x)", self.scale)
+        form.addRow("", self.loop)
+        form.addRow("Format", self.format)
+        form.addRow(ok_cancel(self))
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Latents", "", "JSON (*.json)")
+        if path:
+            self.file.setText(path)
+
+    def values(self) -> dict:
+        return {"keys": self.keys.currentData(), "seeds": self.seeds.text(), "file": self.file.text().strip(),
+                "frames": self.frames.value(), "fps": self.fps.value(), "scale": self.scale.value(),
+                "loop": self.loop.isChecked(), "format": self.format.currentData()}

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
+
+import torch
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -17,6 +20,7 @@ from genstudio.core.file_checks import printable
 from genstudio.core.foreign import is_foreign_name, read_foreign_file, sidecar_path, trust_fingerprint
 from genstudio.core.export import latents_path, save_grid
 from genstudio.core.grid_latents import grid_latents
+from genstudio.core.walk import walk_latents
 from genstudio.core.open_model import OpenedModel, open_model, snapshot_model
 from genstudio.core.render_requests import ExportImages
 from genstudio.core.style_space import GROUPS, ExportStyleMixing, parse_seeds
@@ -24,7 +28,7 @@ from genstudio.ui import consent_dialog, theme
 from genstudio.ui.decode_device import DecodeDevice, DecodeStatus
 from genstudio.ui.explore_actions import ExploreActions
 from genstudio.ui.history_strip import ExploreHistory, HistoryStrip
-from genstudio.ui.export_dialog import GridExportDialog, StyleMixingDialog
+from genstudio.ui.export_dialog import GridExportDialog, StyleMixingDialog, WalkDialog
 from genstudio.ui.model_list import LIVE, ModelList, demo_checkpoints
 from genstudio.ui.panels.diagnostics_panel import DiagnosticsPanel
 from genstudio.ui.panels.explore_panel import ExplorePanel
@@ -153,6 +157,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Export the image as s&hown\u2026", self.export_shown_dialog, "Ctrl+Shift+E")
         self._action(file_menu, "Export interpolation &strip\u2026", self.export_strip_dialog)
         self._action(file_menu, "Export interpolation GI&F\u2026", self.export_gif_dialog)
+        self._action(file_menu, "Export a &walk (GIF or MP4)\u2026", self.export_walk_dialog)
         self.style_mixing_action = self._action(file_menu, "Export st&yle-mixing grid\u2026",
                                                 self.export_style_mixing_dialog)
         self.style_mixing_action.setEnabled(False)
@@ -389,6 +394,53 @@ class MainWindow(QMainWindow):
             path = self._save_path("Export the image as shown", "genstudio-image.png", "PNG image (*.png)")
             if path:
                 self.export_shown(Path(path), self.explore_actions.copy_scale)
+
+    def export_walk_dialog(self) -> None:
+        if not self._needs_model():
+            return
+        dialog = WalkDialog(self, seed=self.session.seed, has_path=self.session.has_path)
+        if dialog.exec() != WalkDialog.Accepted:
+            return
+        values = dialog.values()
+        suffix = values["format"]
+        path = self._save_path("Export a walk", f"genstudio-walk.{suffix}", f"{suffix.upper()} (*.{suffix})")
+        if path:
+            self.export_walk(Path(path), values)
+
+    def walk_keys(self, values: dict) -> torch.Tensor:
+        """(K, D) key latents: seeds, the A/B pair, or the latents of a JSON (an export's, or a latent record)."""
+        s = self.session
+        if values["keys"] == "seeds":
+            return torch.stack([s.seeded_latent(seed) for seed in parse_seeds(values["seeds"])])
+        if values["keys"] == "ab":
+            if not s.has_path:
+                raise ValueError("set A and B first")
+            return torch.stack([s.a, s.b])
+        path = Path(values["file"])
+        try:
+            record = json.loads(path.read_bytes())
+            rows = record["latents"] if "latents" in record else [record["latent"]]
+            keys = torch.tensor(rows, dtype=torch.float32).reshape(len(rows), -1)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}: not a file of latents ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+        if keys.shape[1] != s.latent_dim:
+            raise ValueError(f"{path}: its latents have {keys.shape[1]} numbers, this model takes {s.latent_dim}")
+        return keys
+
+    def export_walk(self, path: Path, values: dict) -> None:
+        """A walk through key latents with slerp between them (core/walk.py), as a GIF or an MP4."""
+        s = self.session
+        try:
+            keys = self.walk_keys(values)
+            frames = walk_latents(keys, values["frames"], loop=values["loop"], spherical=s.spherical)
+        except ValueError as exc:
+            self.show_error(f"walk: {exc}")
+            return
+        about = {"checkpoint": s.checkpoint, "walk": values["keys"], "keys": keys.tolist(), "loop": values["loop"],
+                 "fps": values["fps"]}
+        self.export(ExportImages(path, frames, s.labels(len(frames)), kind=values["format"],
+                                 frame_ms=round(1000 / values["fps"]), scale=values["scale"], boomerang=False,
+                                 options=s.decode_options_with_edit(), about=about))
 
     def export_strip_dialog(self) -> None:
         if self._needs_path():
