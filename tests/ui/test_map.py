@@ -110,3 +110,40 @@ def test_gan_has_no_map(qtbot, window):
         window.open_path(demo("gan-mnist"))
     assert not window.map.build_button.isEnabled()
     assert "needs a model that encodes images" in window.map.description.text()
+
+
+def test_select_a_region_and_export_it(qtbot, window, mnist, tmp_path):
+    """A rectangle over the map selects the points inside; moving it changes the selection; the
+    export holds their indices, labels and latents, and a grid of their images."""
+    import json
+
+    from PIL import Image
+
+    with qtbot.waitSignal(window.explore.image_view.shown, timeout=30000):
+        window.open_path(demo("vae-mnist"))
+    build(qtbot, window)
+    panel = window.map
+    points = panel.projection.points
+    assert not panel.export_selection_button.isEnabled()
+    panel.select_check.setChecked(True)                       # a rectangle over the middle of the view
+    assert panel.selector is not None and len(panel.selected) > 0
+    lo, hi = points.min(0), points.max(0)
+    rect = (lo[0], lo[1], (lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2)
+    selected = panel.select_rect(rect)
+    inside = np.flatnonzero((points[:, 0] >= rect[0]) & (points[:, 0] <= rect[2]) &
+                            (points[:, 1] >= rect[1]) & (points[:, 1] <= rect[3]))
+    assert np.array_equal(selected, inside) and 0 < len(inside) < len(points)
+    panel.selector.setPos((hi[0] - 0.1, hi[1] - 0.1))          # dragged to an empty corner
+    assert len(panel.selected) < len(inside) and panel.export_selection_button.isEnabled() == (len(panel.selected) > 0)
+    panel.select_rect(rect)
+
+    json_path, png_path = panel.export_selection(str(tmp_path / "region.json"))
+    record = json.loads(json_path.read_text())
+    assert record["indices"] == inside.tolist()
+    assert record["labels"] == panel.dataset.labels[torch.as_tensor(inside)].tolist()
+    assert np.allclose(record["latents"], panel.projection.latents[inside])
+    cols = int(np.ceil(np.sqrt(min(len(inside), 400))))
+    rows = -(-min(len(inside), 400) // cols)
+    assert Image.open(png_path).size == (cols * 29 + 1, rows * 29 + 1)
+    panel.select_check.setChecked(False)
+    assert panel.selector is None and not panel.export_selection_button.isEnabled()

@@ -26,6 +26,7 @@ from genstudio.core.export import grid_image
 from genstudio.core.families.family import Capability
 from genstudio.core.latent import path as latent_path, seeded_latents
 from genstudio.core.latent_map import manifold_grid, tile_images
+from genstudio.core.map_selection import MAX_GRID, export_selection, points_in_rect
 from genstudio.core.open_model import ModelInfo
 from genstudio.core.render_requests import Decode
 from genstudio.core.tasks import BuildLatentMap
@@ -58,6 +59,9 @@ class MapPanel(QWidget):
         self.info: ModelInfo | None = None
         self.options: dict = {}                      # decode settings of the map's encode and decodes
         self.dataset = None
+        self.selector: pg.RectROI | None = None
+        self.selected = np.zeros(0, dtype=np.int64)            # data indices inside the selection
+        self.selection_rect = (0.0, 0.0, 0.0, 0.0)
         self.projection = None
         self.labels: np.ndarray | None = None
         self.scatter_items: list[pg.ScatterPlotItem] = []
@@ -119,12 +123,18 @@ class MapPanel(QWidget):
         export_png.clicked.connect(self._export_png_dialog)
         export_data = QPushButton("Export latents\u2026")
         export_data.clicked.connect(self._export_latents_dialog)
+        self.select_check = QCheckBox("Select")
+        self.select_check.setToolTip("A rectangle to drag and resize over the map: the points inside are selected")
+        self.select_check.toggled.connect(self._select_toggled)
+        self.export_selection_button = QPushButton("Export selection\u2026")
+        self.export_selection_button.setEnabled(False)
+        self.export_selection_button.clicked.connect(self._export_selection_dialog)
 
         top = QHBoxLayout()
         for w in (QLabel("Data"), self.data, QLabel("Images"), self.limit, QLabel("Projection"), self.method,
                   self.build_button,
                   self.cancel_button, self.progress, self.manifold_check, self.tiles, self.prior_check,
-                  export_png, export_data):
+                  export_png, export_data, self.select_check, self.export_selection_button):
             top.addWidget(w)
 
         self.plot = pg.PlotWidget()
@@ -233,6 +243,11 @@ class MapPanel(QWidget):
         self.scatter_items = []
         self.legend.clear()
         self.projection, self.labels, self.clicks, self.picked = None, None, [], []
+        if self.selector is not None:
+            self.plot.removeItem(self.selector)
+            self.selector = None
+        self.selected = np.zeros(0, dtype=np.int64)
+        self.select_check.setChecked(False)
         self.path_item.setData([], [])
         self.manifold_item.clear()
         self.prior_item.setData([], [])
@@ -402,6 +417,60 @@ class MapPanel(QWidget):
             self.manifold_tiles = tiles * tiles
 
     # --- export ---------------------------------------------------------------------------------
+    # --- selecting a region --------------------------------------------------------------------
+    def _select_toggled(self, on: bool) -> None:
+        if self.selector is not None:
+            self.plot.removeItem(self.selector)
+            self.selector = None
+        self.selected = np.zeros(0, dtype=np.int64)
+        if on and self.projection is not None:
+            (x0, x1), (y0, y1) = self.plot.getPlotItem().viewRange()
+            w, h = x1 - x0, y1 - y0
+            self.select_rect((x0 + 0.35 * w, y0 + 0.35 * h, x0 + 0.65 * w, y0 + 0.65 * h))
+        self._show_selection()
+
+    def select_rect(self, rect: tuple[float, float, float, float]) -> np.ndarray:
+        """Select the points inside rect (x0, y0, x1, y1), shown as a rectangle one can drag and resize."""
+        x0, y0, x1, y1 = rect
+        if self.selector is None:
+            self.selector = pg.RectROI((min(x0, x1), min(y0, y1)), (abs(x1 - x0), abs(y1 - y0)),
+                                       pen=pg.mkPen(theme.current().warning, width=2))
+            self.selector.addScaleHandle((0, 0), (1, 1))
+            self.selector.sigRegionChangeFinished.connect(self._selector_moved)
+            self.selector.setZValue(20)
+            self.plot.addItem(self.selector)
+        else:
+            self.selector.setPos((min(x0, x1), min(y0, y1)), finish=False)
+            self.selector.setSize((abs(x1 - x0), abs(y1 - y0)), finish=False)
+        self._selector_moved()
+        return self.selected
+
+    def _selector_moved(self, *args) -> None:
+        (x, y), (w, h) = self.selector.pos(), self.selector.size()
+        self.selection_rect = (float(x), float(y), float(x + w), float(y + h))
+        self.selected = points_in_rect(self.projection.points, self.selection_rect)
+        self._show_selection()
+
+    def _show_selection(self) -> None:
+        n = len(self.selected)
+        self.export_selection_button.setEnabled(n > 0)
+        if self.selector is not None:
+            self.status.emit(f"{n} points selected")
+
+    def export_selection(self, path: str) -> tuple:
+        """The selection's JSON (indices, labels, latents) and grid PNG of its data images."""
+        images = to_unit_float(self.dataset.data[torch.as_tensor(self.selected[:MAX_GRID])]).numpy()
+        return export_selection(path, self.selected, self.projection.latents, self.labels, images,
+                                self.selection_rect, {"data": self.dataset.name, "checkpoint": str(self.info.path),
+                                                      "projection": self.projection.kind})
+
+    def _export_selection_dialog(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+        path, _ = QFileDialog.getSaveFileName(self, "Export the selection", "selection.json", "JSON (*.json)")
+        if path:
+            written = self.export_selection(path)
+            self.status.emit(f"wrote {written[0]} and {written[1]}")
+
     def export_png(self, path: str, width: int = 1600) -> str:
         exporter = pg.exporters.ImageExporter(self.plot.getPlotItem())
         exporter.parameters()["width"] = width
