@@ -20,7 +20,7 @@ from genstudio.core.errors import Cancelled
 from genstudio.core.families.family import Capability
 from genstudio.core.families.vae.model import gaussian_kl
 
-PROJECTIONS = ("pca", "tsne")
+PROJECTIONS = ("pca", "tsne", "umap")       # umap needs the umap-learn package (optional)
 
 
 def _float_batches(images: torch.Tensor, batch: int, device):
@@ -65,7 +65,7 @@ def kl_per_dimension(vae, images: torch.Tensor, batch: int = 2000) -> np.ndarray
 
 @dataclass
 class Projection:
-    kind: str                       # "identity" | "pca" | "tsne"
+    kind: str                       # "identity" | "pca" | "tsne" | "umap"
     latents: np.ndarray             # (N, D) the encoded points
     points: np.ndarray              # (N, 2) where they land on the map
     pca: "PCA | None" = None    # sklearn.decomposition.PCA
@@ -77,15 +77,16 @@ class Projection:
         if self.kind == "pca":
             share = 100 * float(self.pca.explained_variance_ratio_.sum())
             return f"PCA of the {self.latents.shape[1]}-D latents ({share:.0f}% of their variance)"
-        return (f"t-SNE of the {self.latents.shape[1]}-D latents (decoding uses the nearest encoded "
+        name = {"tsne": "t-SNE", "umap": "UMAP"}[self.kind]
+        return (f"{name} of the {self.latents.shape[1]}-D latents (decoding uses the nearest encoded "
                 f"point's latent)")
 
     @property
     def exact_inverse(self) -> bool:
-        return self.kind != "tsne"
+        return self.kind in ("identity", "pca")
 
     def to_plane(self, latents: np.ndarray) -> np.ndarray:
-        """(M, D) latents -> (M, 2); t-SNE places new latents at their nearest encoded point."""
+        """(M, D) latents -> (M, 2); t-SNE and UMAP place new latents at their nearest encoded point."""
         latents = np.asarray(latents, dtype=np.float32).reshape(len(latents), -1)
         if self.kind == "identity":
             return latents.copy()
@@ -114,7 +115,7 @@ class Projection:
 
 def project(latents: np.ndarray, kind: str = "pca", seed: int = 0,
             should_stop: Callable[[], bool] | None = None) -> Projection:
-    """2-D map of (N, D) latents: identity when D = 2, else PCA or t-SNE."""
+    """2-D map of (N, D) latents: identity when D = 2, else PCA, t-SNE or (with umap-learn) UMAP."""
     latents = np.asarray(latents, dtype=np.float32)
     if latents.shape[1] == 2:
         return Projection("identity", latents, latents.copy())
@@ -134,6 +135,16 @@ def project(latents: np.ndarray, kind: str = "pca", seed: int = 0,
         points = TSNE(n_components=2, init="pca", perplexity=30, random_state=seed,
                       n_jobs=2).fit_transform(reduced)
         return Projection("tsne", latents, points.astype(np.float32))
+    if kind == "umap":
+        if should_stop and should_stop():
+            raise Cancelled()
+        try:
+            import umap
+        except ImportError:
+            raise ValueError("the UMAP projection needs the umap-learn package (pip install umap-learn)") from None
+        reduced = PCA(n_components=min(50, latents.shape[1]), random_state=seed).fit_transform(latents)
+        points = umap.UMAP(n_components=2, random_state=seed).fit_transform(reduced)
+        return Projection("umap", latents, points.astype(np.float32))
     raise ValueError(f"unknown projection '{kind}': choose one of {', '.join(PROJECTIONS)}")
 
 

@@ -1,5 +1,8 @@
 """Latent map core: encoding, projections and their inverses, manifold tiles, GAN projection."""
 
+import importlib.util
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -49,6 +52,24 @@ def test_tsne_decodes_the_nearest_encoded_point():
     proj = project(latents, "tsne")
     assert proj.points.shape == (120, 2) and not proj.exact_inverse
     assert np.array_equal(proj.to_latent(proj.points[[7, 90]]), latents[[7, 90]])
+
+
+@pytest.mark.skipif(importlib.util.find_spec("umap") is None, reason="umap-learn (an optional package) is not installed")
+def test_umap_separates_clusters_and_decodes_the_nearest_encoded_point():
+    rng = np.random.default_rng(0)
+    latents = np.concatenate([rng.normal(0, 0.1, (60, 5)), rng.normal(3, 0.1, (60, 5))]).astype(np.float32)
+    proj = project(latents, "umap")
+    assert proj.points.shape == (120, 2) and not proj.exact_inverse and "UMAP" in proj.description
+    assert np.array_equal(proj.to_latent(proj.points[[7, 90]]), latents[[7, 90]])
+    centre_a, centre_b = proj.points[:60].mean(0), proj.points[60:].mean(0)
+    spread = max(proj.points[:60].std(0).max(), proj.points[60:].std(0).max())
+    assert np.linalg.norm(centre_a - centre_b) > 3 * spread             # the two clusters stay apart
+
+
+def test_umap_without_the_package_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "umap", None)          # `import umap` now fails as if it were absent
+    with pytest.raises(ValueError, match="pip install umap-learn"):
+        project(np.random.rand(30, 4).astype(np.float32), "umap")
 
 
 def test_manifold_grid_and_tiles():

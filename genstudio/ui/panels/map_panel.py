@@ -10,6 +10,8 @@ alike so picked points still reconstruct, and over SLOW_MAP_IMAGES images by def
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pyqtgraph as pg
 
@@ -91,6 +93,11 @@ class MapPanel(QWidget):
         self.method = QComboBox()
         self.method.addItem("PCA", "pca")
         self.method.addItem("t-SNE", "tsne")
+        self.method.addItem("UMAP", "umap")
+        if importlib.util.find_spec("umap") is None:          # an optional package
+            self.method.model().item(self.method.count() - 1).setEnabled(False)
+            self.method.setItemData(self.method.count() - 1, "needs the umap-learn package: pip install umap-learn",
+                                    Qt.ToolTipRole)
         self.method.setToolTip("How latents of more than two dimensions are laid out in 2-D")
         self.limit = QSpinBox()
         self.limit.setRange(0, 10_000_000)
