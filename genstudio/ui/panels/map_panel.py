@@ -139,10 +139,15 @@ class MapPanel(QWidget):
 
         top = QHBoxLayout()
         for w in (QLabel("Data"), self.data, QLabel("Images"), self.limit, QLabel("Projection"), self.method,
-                  self.build_button,
-                  self.cancel_button, self.progress, self.manifold_check, self.tiles, self.prior_check,
-                  export_png, export_data, self.select_check, self.export_selection_button):
+                  self.build_button, self.cancel_button, self.progress):
             top.addWidget(w)
+        # A second row, so the tab needs no wider a window than the others.
+        second = QHBoxLayout()
+        for w in (self.manifold_check, self.tiles, self.prior_check, self.select_check, self.export_selection_button):
+            second.addWidget(w)
+        second.addStretch(1)
+        second.addWidget(export_png)
+        second.addWidget(export_data)
 
         self.plot = pg.PlotWidget()
         self.plot.setObjectName("latent-map")
@@ -207,6 +212,7 @@ class MapPanel(QWidget):
         split.setSizes([820, 300])
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addLayout(second)
         layout.addWidget(split, 1)
 
     # --- model and building ---------------------------------------------------------------------
