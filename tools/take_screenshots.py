@@ -5,6 +5,8 @@
 Writes explore.png (demo GAN), latent-map.png (demo VAE, built map, one hover and a two-click
 path), diagnostics.png (full report on the demo GAN), train-live-diagnostics.png (an MNIST GAN
 training with live mode-collapse curves) and train-toy.png (ring-8 with the decision surface).
+It also writes explore-light.png and explore-dark.png (the explorer in each theme, with its history
+strip) and train-dark.png; --only-themes writes only those.
 With --stylegan CKPT (a style-based GAN checkpoint or an NVIDIA .pkl) also stylegan-truncation.png
 (the explorer at psi 0.7 with its slider), stylegan-layer-view.png (Inspect -> Layer on a middle
 synthesis layer) and stylegan-mixing-grid.png (the exported coarse-layer mixing grid);
@@ -26,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from genstudio.bench.ui import _wait, dispose, make_window  # noqa: E402
+from genstudio.ui import theme  # noqa: E402
 from genstudio.ui.model_list import demo_checkpoints  # noqa: E402
 
 
@@ -53,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="live diagnostics points to wait for in train-live-diagnostics.png")
     parser.add_argument("--stylegan", type=Path, help="a style-based GAN to photograph as well")
     parser.add_argument("--only-stylegan", action="store_true", help="photograph only the --stylegan model")
+    parser.add_argument("--only-themes", action="store_true", help="photograph only the light and dark pair")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="genstudio-shots-"))
@@ -61,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.stylegan:
         stylegan_shots(window, args.stylegan, args.out)
     if not args.only_stylegan:
+        theme_shots(window, args.out)
+    if not (args.only_stylegan or args.only_themes):
         demo_shots(window, args, tmp)
     window.close()
     dispose(window)
@@ -95,6 +101,29 @@ def stylegan_shots(window, path: Path, out: Path) -> None:
     _until(grid.exists, 60)
     print(grid)
     window.tabs.setCurrentWidget(window.explore)
+
+
+def theme_shots(window, out: Path) -> None:
+    """The explorer in the light and the dark theme (a few randomised seeds in its history strip),
+    and the Train tab in the dark one, at 1280 x 820."""
+    app = QApplication.instance()
+    window.resize(1280, 820)
+    window.open_path(next(p for p in demo_checkpoints() if p.stem == "gan-mnist"))
+    _wait(window.explore.image_view.shown, 30_000)
+    for _ in range(3):
+        window.explore.randomise()
+        _wait(window.explore.imageRendered, 30_000)
+    window.explore.randomise_endpoints()
+    _wait(window.explore.strip_view.shown, 30_000)
+    _until(lambda: window.history.history.entries[-1].thumbnail is not None, 30)
+    for dark, name in ((False, "explore-light.png"), (True, "explore-dark.png")):
+        theme.apply_theme(app, dark)
+        _save(window, out, name)
+    window.tabs.setCurrentWidget(window.train)
+    _save(window, out, "train-dark.png")
+    theme.apply_theme(app, False)
+    window.tabs.setCurrentWidget(window.explore)
+    window.resize(1440, 900)
 
 
 def demo_shots(window, args, tmp: Path) -> None:
