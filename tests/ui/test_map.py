@@ -147,3 +147,25 @@ def test_select_a_region_and_export_it(qtbot, window, mnist, tmp_path):
     assert Image.open(png_path).size == (cols * 29 + 1, rows * 29 + 1)
     panel.select_check.setChecked(False)
     assert panel.selector is None and not panel.export_selection_button.isEnabled()
+
+
+def test_thumbnails_appear_when_zoomed_in(qtbot, window, mnist):
+    """Zoomed out, the map shows points only; zoomed in to a few hundred points, a sample of them
+    shows its images, each at its point."""
+    with qtbot.waitSignal(window.explore.image_view.shown, timeout=30000):
+        window.open_path(demo("vae-mnist"))
+    build(qtbot, window)
+    panel = window.map
+    assert panel.show_sprites() == [] and panel.sprite_items == []       # 10,000 points in view
+    x, y = (float(v) for v in panel.projection.points[123])
+    panel.plot.getPlotItem().setRange(xRange=(x - 0.3, x + 0.3), yRange=(y - 0.3, y + 0.3), padding=0)
+    qtbot.waitUntil(lambda: len(panel.sprite_items) > 0, timeout=10000)   # after the view settles
+    shown = panel.show_sprites()
+    assert 0 < len(shown) <= 150 and len(panel.sprite_items) == len(shown)
+    first = panel.sprite_items[0]
+    px, py = panel.projection.points[shown[0]]
+    assert first.mapRectToView(first.boundingRect()).center().x() == pytest.approx(px, abs=1e-4)
+    expected = panel.dataset.data[shown[0], 0].numpy()[::-1] / 255                 # flipped for the y-up view
+    assert np.allclose(first.image, expected)
+    panel.sprites_check.setChecked(False)
+    assert panel.sprite_items == []

@@ -39,6 +39,9 @@ from genstudio.ui.widgets.image_view import ImageView
 from genstudio.ui.widgets.readout import Readout
 
 # Ten well-separated colours (matplotlib's tab10), then a hue wheel for more labels.
+SPRITE_VISIBLE = 2000    # points in view at most before thumbnails show
+SPRITE_COUNT = 150       # thumbnails shown at most
+SPRITE_SCALE = 25        # a thumbnail is this fraction of the view's width and height
 TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
          "#bcbd22", "#17becf"]
 PRIOR_SAMPLES = 400
@@ -82,6 +85,11 @@ class MapPanel(QWidget):
         self._manifold_timer = QTimer(self)
         self._manifold_timer.setSingleShot(True)
         self._manifold_timer.setInterval(150)       # regenerate after pan/zoom settles
+        self._sprite_timer = QTimer(self)
+        self._sprite_timer.setSingleShot(True)
+        self._sprite_timer.setInterval(150)
+        self._sprite_timer.timeout.connect(self.show_sprites)
+        self.sprite_items: list[pg.ImageItem] = []
         self._manifold_timer.timeout.connect(self.render_manifold)
 
     # --- layout ---------------------------------------------------------------------------------
@@ -130,6 +138,11 @@ class MapPanel(QWidget):
         export_png.clicked.connect(self._export_png_dialog)
         export_data = QPushButton("Export latents\u2026")
         export_data.clicked.connect(self._export_latents_dialog)
+        self.sprites_check = QCheckBox("Thumbnails")
+        self.sprites_check.setChecked(True)
+        self.sprites_check.setToolTip(f"Zoomed in to {SPRITE_VISIBLE:,} points or fewer, up to {SPRITE_COUNT} of them "
+                                      "show their images (the embedding projector's sprites)")
+        self.sprites_check.toggled.connect(lambda _: self.show_sprites())
         self.select_check = QCheckBox("Select")
         self.select_check.setToolTip("A rectangle to drag and resize over the map: the points inside are selected")
         self.select_check.toggled.connect(self._select_toggled)
@@ -143,7 +156,8 @@ class MapPanel(QWidget):
             top.addWidget(w)
         # A second row, so the tab needs no wider a window than the others.
         second = QHBoxLayout()
-        for w in (self.manifold_check, self.tiles, self.prior_check, self.select_check, self.export_selection_button):
+        for w in (self.manifold_check, self.tiles, self.prior_check, self.sprites_check, self.select_check,
+                  self.export_selection_button):
             second.addWidget(w)
         second.addStretch(1)
         second.addWidget(export_png)
@@ -256,6 +270,9 @@ class MapPanel(QWidget):
         self.scatter_items = []
         self.legend.clear()
         self.projection, self.labels, self.clicks, self.picked = None, None, [], []
+        for item in self.sprite_items:
+            self.plot.removeItem(item)
+        self.sprite_items = []
         if self.selector is not None:
             self.plot.removeItem(self.selector)
             self.selector = None
@@ -382,6 +399,35 @@ class MapPanel(QWidget):
     def _range_changed(self, *args) -> None:
         if self.manifold_check.isChecked() and self.projection is not None:
             self._manifold_timer.start()
+        if self.projection is not None:
+            self._sprite_timer.start()
+
+    def show_sprites(self) -> list[int]:
+        """Images of up to SPRITE_COUNT of the points in view, once the view holds SPRITE_VISIBLE or
+        fewer (a fixed random sample of them, so panning keeps the same ones); none when zoomed out.
+        Returns the data indices shown."""
+        for item in self.sprite_items:
+            self.plot.removeItem(item)
+        self.sprite_items = []
+        if self.projection is None or not self.sprites_check.isChecked():
+            return []
+        (x0, x1), (y0, y1) = self.plot.getPlotItem().viewRange()
+        visible = points_in_rect(self.projection.points, (x0, y0, x1, y1))
+        if len(visible) == 0 or len(visible) > SPRITE_VISIBLE:
+            return []
+        rank = np.random.default_rng(0).permutation(len(self.projection.points))     # the same sample each time
+        shown = visible[np.argsort(rank[visible])[:SPRITE_COUNT]]
+        w, h = (x1 - x0) / SPRITE_SCALE, (y1 - y0) / SPRITE_SCALE
+        images = to_unit_float(self.dataset.data[torch.as_tensor(shown)]).numpy()    # (n, C, H, W)
+        for index, image in zip(shown, images):
+            x, y = self.projection.points[index]
+            tile = image.transpose(1, 2, 0)[::-1]          # row 0 of an ImageItem is drawn at the bottom
+            item = pg.ImageItem(np.ascontiguousarray(tile[..., 0] if tile.shape[2] == 1 else tile), levels=(0, 1))
+            item.setRect(QRectF(x - w / 2, y - h / 2, w, h))
+            item.setZValue(8)
+            self.plot.addItem(item)
+            self.sprite_items.append(item)
+        return shown.tolist()
 
     def _manifold_toggled(self, on: bool) -> None:
         if on:
