@@ -74,19 +74,21 @@ class StyleMixingDialog(QDialog):
                 "layers": self.layers.currentText().strip(), "scale": self.scale.value()}
 
 
-WALK_KEYS = (("seeds", "Seeds"), ("ab", "A and B"), ("file", "Latents from a JSON file"))
+WALK_KEYS = (("seeds", "Seeds"), ("ab", "A and B"), ("map", "Points picked on the latent map"),
+             ("file", "Latents from a JSON file"))
 
 
 class WalkDialog(QDialog):
     """A walk through key latents (seeds, the A/B pair, or a JSON's latents), as a GIF or an MP4."""
 
-    def __init__(self, parent=None, seed: int = 0, has_path: bool = False):
+    def __init__(self, parent=None, seed: int = 0, has_path: bool = False, map_points: int = 0):
         super().__init__(parent)
         self.setWindowTitle("Export a walk")
         self.keys = QComboBox()
         for key, text in WALK_KEYS:
             self.keys.addItem(text, key)
         self.keys.model().item(1).setEnabled(has_path)
+        self.keys.model().item(2).setEnabled(map_points >= 2)
         self.seeds = QLineEdit(",".join(str(seed + i) for i in range(4)))
         self.file = QLineEdit()
         browse = QPushButton("\u2026")

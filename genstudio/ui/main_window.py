@@ -398,7 +398,8 @@ class MainWindow(QMainWindow):
     def export_walk_dialog(self) -> None:
         if not self._needs_model():
             return
-        dialog = WalkDialog(self, seed=self.session.seed, has_path=self.session.has_path)
+        dialog = WalkDialog(self, seed=self.session.seed, has_path=self.session.has_path,
+                            map_points=len(self.map.picked_latents()))
         if dialog.exec() != WalkDialog.Accepted:
             return
         values = dialog.values()
@@ -408,7 +409,8 @@ class MainWindow(QMainWindow):
             self.export_walk(Path(path), values)
 
     def walk_keys(self, values: dict) -> torch.Tensor:
-        """(K, D) key latents: seeds, the A/B pair, or the latents of a JSON (an export's, or a latent record)."""
+        """(K, D) key latents: seeds, the A/B pair, the points picked on the latent map (in the order
+        picked), or the latents of a JSON (an export's, or a latent record)."""
         s = self.session
         if values["keys"] == "seeds":
             return torch.stack([s.seeded_latent(seed) for seed in parse_seeds(values["seeds"])])
@@ -416,6 +418,11 @@ class MainWindow(QMainWindow):
             if not s.has_path:
                 raise ValueError("set A and B first")
             return torch.stack([s.a, s.b])
+        if values["keys"] == "map":
+            picked = self.map.picked_latents()
+            if len(picked) < 2:
+                raise ValueError("pick at least two points on the latent map first")
+            return torch.as_tensor(picked, dtype=torch.float32).reshape(len(picked), -1)
         path = Path(values["file"])
         try:
             record = json.loads(path.read_bytes())

@@ -73,3 +73,22 @@ def test_mp4_walk_has_the_asked_frame_count(qtbot, window, tmp_path):
         frames = [f.to_ndarray(format="gray") for f in container.decode(stream)]
         assert (stream.width, stream.height) == (84, 84) and int(stream.average_rate) == 12
     assert len(frames) == 24 and np.ptp(frames[0]) > 100                    # digits, not a blank
+
+
+def test_walk_through_points_picked_on_the_map(qtbot, window, tmp_path):
+    vae = next(p for p in demo_checkpoints() if p.stem == "vae-mnist")
+    with qtbot.waitSignal(window.explore.image_view.shown, timeout=30000):
+        window.open_path(vae)
+    panel = window.map
+    window.tabs.setCurrentWidget(panel)
+    with qtbot.waitSignal(panel.tasks.finished, timeout=60000):
+        panel.build_map()
+    window.export_walk(tmp_path / "none.gif", walk("map"))
+    assert "pick at least two points" in window.statusBar().currentMessage()
+    for index in (10, 200, 3000):
+        panel.click_at(panel.projection.points[index])
+    keys = window.walk_keys(walk("map"))
+    assert torch.allclose(keys, torch.as_tensor(panel.projection.latents[[10, 200, 3000]]))
+    with qtbot.waitSignal(window.exported, timeout=30000):
+        window.export_walk(tmp_path / "map.gif", walk("map", frames=4))
+    assert Image.open(tmp_path / "map.gif").n_frames == 12

@@ -402,6 +402,12 @@ class MapPanel(QWidget):
         if self.projection is not None:
             self._sprite_timer.start()
 
+    def picked_latents(self) -> np.ndarray:
+        """(K, D) latents of the data points picked on the map (the last six clicks), in click order."""
+        if self.projection is None or not self.picked:
+            return np.zeros((0, 0), dtype=np.float32)
+        return self.projection.latents[self.picked]
+
     def show_sprites(self) -> list[int]:
         """Images of up to SPRITE_COUNT of the points in view, once the view holds SPRITE_VISIBLE or
         fewer (a fixed random sample of them, so panning keeps the same ones); none when zoomed out.
