@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QSplitter
 
 log = logging.getLogger(__name__)
 
-LAYOUT_KEYS = ("window/geometry", "window/state", "window/splitters")
+LAYOUT_KEYS = ("window/geometry", "window/size", "window/state", "window/splitters")
 
 
 class WindowState:
@@ -46,6 +46,7 @@ class WindowState:
     def save(self) -> None:
         w, s = self.window, self.settings
         s.setValue("window/geometry", w.saveGeometry())
+        s.setValue("window/size", w.size())
         s.setValue("window/state", w.saveState())
         s.setValue("window/splitters", {sp.objectName(): sp.saveState() for sp in self._splitters()})
         s.setValue("window/tab", w.tabs.currentIndex())
@@ -63,6 +64,11 @@ class WindowState:
         geometry, state = s.value("window/geometry"), s.value("window/state")
         if geometry is not None:
             w.restoreGeometry(geometry)
+        size = s.value("window/size")
+        # The size again: a geometry restored before the window is first shown can come back smaller
+        # by the frame some platforms add later (measured offscreen: 66 px narrower).
+        if size is not None and not w.isMaximized():
+            w.resize(size)
         if state is not None:
             w.restoreState(state)
         splitters = s.value("window/splitters") or {}
