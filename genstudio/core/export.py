@@ -115,9 +115,15 @@ def save_latents_beside(image_path: str | Path, latents: torch.Tensor, labels: t
                         options: dict, about: dict) -> Path:
     """The latents (n, D) an exported image was drawn from, in reading order, with their labels and
     decode settings, so any cell of it can be drawn again."""
-    record = {"format": "genstudio-export", "version": 1, "image": Path(image_path).name, **about,
-              # a W edit (StyleEdit) is written as its record, as the latent record writes it
-              "decode_options": {k: v.to_record() if hasattr(v, "to_record") else v for k, v in options.items()},
-              "latents": latents.reshape(len(latents), -1).tolist(),
-              "labels": None if labels is None else labels.reshape(-1).tolist()}
-    return write_bytes_atomic(latents_path(image_path), json.dumps(record).encode())
+    return save_export_record(image_path, {
+        **about,
+        # a W edit (StyleEdit) is written as its record, as the latent record writes it
+        "decode_options": {k: v.to_record() if hasattr(v, "to_record") else v for k, v in options.items()},
+        "latents": latents.reshape(len(latents), -1).tolist(),
+        "labels": None if labels is None else labels.reshape(-1).tolist()})
+
+
+def save_export_record(image_path: str | Path, record: dict) -> Path:
+    """What an exported image was drawn from, as JSON beside it (latents_path)."""
+    header = {"format": "genstudio-export", "version": 1, "image": Path(image_path).name}
+    return write_bytes_atomic(latents_path(image_path), json.dumps({**header, **record}).encode())

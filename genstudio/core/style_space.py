@@ -156,17 +156,12 @@ class ExportStyleMixing:
     options: dict = field(default_factory=dict)
 
     def run(self, model, cache: dict) -> Path:
-        import json
-
-        from genstudio.core.atomic import write_bytes_atomic
-        from genstudio.core.export import latents_path, save_grid
+        from genstudio.core.export import save_export_record, save_grid
 
         images = mixing_grid(model, self.seeds_a, self.seeds_b, layer_group(self.layers, model.num_ws), self.label,
                              **self.options)
         written = save_grid(images.numpy(), self.path, cols=len(self.seeds_b) + 1, padding=2, scale=self.scale)
         # The grid is drawn from seeds, not stored latents: the seeds, layers and settings redraw it.
-        record = {"format": "genstudio-export", "version": 1, "image": written.name, "kind": "style-mixing",
-                  "seeds_a": self.seeds_a, "seeds_b": self.seeds_b, "layers": self.layers, "label": self.label,
-                  "decode_options": self.options}
-        write_bytes_atomic(latents_path(written), json.dumps(record).encode())
+        save_export_record(written, {"kind": "style-mixing", "seeds_a": self.seeds_a, "seeds_b": self.seeds_b,
+                                     "layers": self.layers, "label": self.label, "decode_options": self.options})
         return written

@@ -11,17 +11,10 @@ from PySide6.QtWidgets import QLabel, QMenu
 
 from genstudio.core.devices import DEVICE_CHOICES, describe_device, device_availability, module_bytes, resolve_device
 from genstudio.core.errors import DeviceError
+from genstudio.core.memory_budget import format_bytes
 
 SETTING = "decode/device"
 LABELS = {"auto": "&Automatic (best available)", "cpu": "&CPU", "cuda": "CUDA &GPU", "mps": "Apple &MPS"}
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
 
 
 class DecodeDevice(QObject):
@@ -69,7 +62,7 @@ class DecodeDevice(QObject):
 
 
 class DecodeStatus(QLabel):
-    """'cuda:0 (NVIDIA H200) · weights 9.4 MB · decode 12 ms' in the status bar."""
+    """'cuda:0 (NVIDIA H200) · weights 9.4 MiB · decode 12 ms' in the status bar."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -89,9 +82,9 @@ class DecodeStatus(QLabel):
         self._show()
 
     def _show(self) -> None:
-        parts = [self.device_text, f"weights {_size(self.weights)}"]
+        parts = [self.device_text, f"weights {format_bytes(self.weights)}"]
         if self.device_text.startswith("cuda"):
-            parts.append(f"GPU memory {_size(torch.cuda.memory_allocated())} in use")
+            parts.append(f"GPU memory {format_bytes(torch.cuda.memory_allocated())} in use")
         if self.last_ms is not None:
             parts.append(f"decode {self.last_ms:.0f} ms")
         self.setText(" \u00b7 ".join(parts))

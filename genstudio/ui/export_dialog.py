@@ -6,6 +6,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QLineEdit, QPushButton, QSpinBox)
 
 from genstudio.core.video import video_available
+from genstudio.ui.widgets.combo_items import mark_available
 
 
 def ok_cancel(dialog: QDialog) -> QDialogButtonBox:
@@ -14,6 +15,13 @@ def ok_cancel(dialog: QDialog) -> QDialogButtonBox:
     buttons.accepted.connect(dialog.accept)
     buttons.rejected.connect(dialog.reject)
     return buttons
+
+
+def spin_box(low: int, high: int, value: int) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    box.setValue(value)
+    return box
 
 
 GRID_CHOICES = (("seeds", "Seeds from the seed below"),
@@ -28,11 +36,8 @@ class GridExportDialog(QDialog):
         self.kind = QComboBox()
         for kind, text in GRID_CHOICES:
             self.kind.addItem(text, kind)
-        self.rows, self.cols, self.seed, self.padding, self.scale = (QSpinBox() for _ in range(5))
-        for box, low, high, value in ((self.rows, 1, 64, 8), (self.cols, 1, 64, 8), (self.seed, 0, 2**31 - 1, seed),
-                                      (self.padding, 0, 32, 2), (self.scale, 1, 16, 2)):
-            box.setRange(low, high)
-            box.setValue(value)
+        self.rows, self.cols, self.seed = spin_box(1, 64, 8), spin_box(1, 64, 8), spin_box(0, 2**31 - 1, seed)
+        self.padding, self.scale = spin_box(0, 32, 2), spin_box(1, 16, 2)
         form = QFormLayout(self)
         form.addRow("Latents", self.kind)
         form.addRow("Rows", self.rows)
@@ -59,9 +64,7 @@ class StyleMixingDialog(QDialog):
         self.layers.setEditable(True)                 # coarse / middle / fine, or a range "A-B" typed in
         self.layers.addItems(["coarse", "middle", "fine"])
         self.layers.setCurrentText(layers)
-        self.scale = QSpinBox()
-        self.scale.setRange(1, 16)
-        self.scale.setValue(2)
+        self.scale = spin_box(1, 16, 2)
         form = QFormLayout(self)
         form.addRow("Rows: seeds A", self.seeds_a)
         form.addRow("Columns: seeds B", self.seeds_b)
@@ -96,18 +99,13 @@ class WalkDialog(QDialog):
         file_row = QHBoxLayout()
         file_row.addWidget(self.file, 1)
         file_row.addWidget(browse)
-        self.frames, self.fps, self.scale = QSpinBox(), QSpinBox(), QSpinBox()
-        for box, low, high, value in ((self.frames, 1, 1000, 24), (self.fps, 1, 60, 24), (self.scale, 1, 16, 4)):
-            box.setRange(low, high)
-            box.setValue(value)
+        self.frames, self.fps, self.scale = spin_box(1, 1000, 24), spin_box(1, 60, 24), spin_box(1, 16, 4)
         self.loop = QCheckBox("Back to the first key (a seamless loop)")
         self.loop.setChecked(True)
         self.format = QComboBox()
         self.format.addItem("GIF", "gif")
         self.format.addItem("MP4 (H.264)", "mp4")
-        if not video_available():
-            self.format.model().item(1).setEnabled(False)
-            self.format.setItemData(1, "needs the video extra: pip install \"genstudio[video]\"", 3)   # tooltip role
+        mark_available(self.format, 1, video_available(), "MP4 needs the video extra: pip install \"genstudio[video]\"")
         form = QFormLayout(self)
         form.addRow("Key latents", self.keys)
         form.addRow("Seeds", self.seeds)

@@ -7,7 +7,6 @@ import logging
 from pathlib import Path
 
 import torch
-
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMainWindow,
@@ -17,18 +16,18 @@ from genstudio.core.errors import CheckpointError, GenStudioError
 from genstudio.core.explore_session import ExploreSession
 from genstudio.core.families.family import Capability
 from genstudio.core.file_checks import printable
-from genstudio.core.foreign import is_foreign_name, read_foreign_file, sidecar_path, trust_fingerprint
 from genstudio.core.export import latents_path, save_grid
+from genstudio.core.foreign import is_foreign_name, read_foreign_file, sidecar_path, trust_fingerprint
 from genstudio.core.grid_latents import grid_latents
-from genstudio.core.walk import walk_latents
 from genstudio.core.open_model import OpenedModel, open_model, snapshot_model
 from genstudio.core.render_requests import ExportImages
 from genstudio.core.style_space import GROUPS, ExportStyleMixing, parse_seeds
+from genstudio.core.walk import walk_latents
 from genstudio.ui import consent_dialog, theme
 from genstudio.ui.decode_device import DecodeDevice, DecodeStatus
 from genstudio.ui.explore_actions import ExploreActions
-from genstudio.ui.history_strip import ExploreHistory, HistoryStrip
 from genstudio.ui.export_dialog import GridExportDialog, StyleMixingDialog, WalkDialog
+from genstudio.ui.history_strip import ExploreHistory, HistoryStrip
 from genstudio.ui.model_list import LIVE, ModelList, demo_checkpoints
 from genstudio.ui.panels.diagnostics_panel import DiagnosticsPanel
 from genstudio.ui.panels.explore_panel import ExplorePanel

@@ -35,13 +35,14 @@ from genstudio.core.tasks import BuildLatentMap
 from genstudio.ui import theme
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.task_runner import TaskRunner
+from genstudio.ui.widgets.combo_items import mark_available
 from genstudio.ui.widgets.image_view import ImageView
 from genstudio.ui.widgets.readout import Readout
 
-# Ten well-separated colours (matplotlib's tab10), then a hue wheel for more labels.
 SPRITE_VISIBLE = 2000    # points in view at most before thumbnails show
 SPRITE_COUNT = 150       # thumbnails shown at most
 SPRITE_SCALE = 25        # a thumbnail is this fraction of the view's width and height
+# Ten well-separated colours (matplotlib's tab10), then a hue wheel for more labels.
 TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
          "#bcbd22", "#17becf"]
 PRIOR_SAMPLES = 400
@@ -85,12 +86,12 @@ class MapPanel(QWidget):
         self._manifold_timer = QTimer(self)
         self._manifold_timer.setSingleShot(True)
         self._manifold_timer.setInterval(150)       # regenerate after pan/zoom settles
+        self._manifold_timer.timeout.connect(self.render_manifold)
         self._sprite_timer = QTimer(self)
         self._sprite_timer.setSingleShot(True)
-        self._sprite_timer.setInterval(150)
+        self._sprite_timer.setInterval(150)         # thumbnails too
         self._sprite_timer.timeout.connect(self.show_sprites)
         self.sprite_items: list[pg.ImageItem] = []
-        self._manifold_timer.timeout.connect(self.render_manifold)
 
     # --- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -102,10 +103,8 @@ class MapPanel(QWidget):
         self.method.addItem("PCA", "pca")
         self.method.addItem("t-SNE", "tsne")
         self.method.addItem("UMAP", "umap")
-        if importlib.util.find_spec("umap") is None:          # an optional package
-            self.method.model().item(self.method.count() - 1).setEnabled(False)
-            self.method.setItemData(self.method.count() - 1, "needs the umap-learn package: pip install umap-learn",
-                                    Qt.ToolTipRole)
+        mark_available(self.method, self.method.count() - 1, importlib.util.find_spec("umap") is not None,
+                       "UMAP needs the umap-learn package (pip install umap-learn)")      # an optional package
         self.method.setToolTip("How latents of more than two dimensions are laid out in 2-D")
         self.limit = QSpinBox()
         self.limit.setRange(0, 10_000_000)
@@ -270,13 +269,8 @@ class MapPanel(QWidget):
         self.scatter_items = []
         self.legend.clear()
         self.projection, self.labels, self.clicks, self.picked = None, None, [], []
-        for item in self.sprite_items:
-            self.plot.removeItem(item)
-        self.sprite_items = []
-        if self.selector is not None:
-            self.plot.removeItem(self.selector)
-            self.selector = None
-        self.selected = np.zeros(0, dtype=np.int64)
+        self._remove_sprites()
+        self._remove_selector()
         self.select_check.setChecked(False)
         self.path_item.setData([], [])
         self.manifold_item.clear()
@@ -408,13 +402,16 @@ class MapPanel(QWidget):
             return np.zeros((0, 0), dtype=np.float32)
         return self.projection.latents[self.picked]
 
+    def _remove_sprites(self) -> None:
+        for item in self.sprite_items:
+            self.plot.removeItem(item)
+        self.sprite_items = []
+
     def show_sprites(self) -> list[int]:
         """Images of up to SPRITE_COUNT of the points in view, once the view holds SPRITE_VISIBLE or
         fewer (a fixed random sample of them, so panning keeps the same ones); none when zoomed out.
         Returns the data indices shown."""
-        for item in self.sprite_items:
-            self.plot.removeItem(item)
-        self.sprite_items = []
+        self._remove_sprites()
         if self.projection is None or not self.sprites_check.isChecked():
             return []
         (x0, x1), (y0, y1) = self.plot.getPlotItem().viewRange()
@@ -483,11 +480,14 @@ class MapPanel(QWidget):
 
     # --- export ---------------------------------------------------------------------------------
     # --- selecting a region --------------------------------------------------------------------
-    def _select_toggled(self, on: bool) -> None:
+    def _remove_selector(self) -> None:
         if self.selector is not None:
             self.plot.removeItem(self.selector)
             self.selector = None
         self.selected = np.zeros(0, dtype=np.int64)
+
+    def _select_toggled(self, on: bool) -> None:
+        self._remove_selector()
         if on and self.projection is not None:
             (x0, x1), (y0, y1) = self.plot.getPlotItem().viewRange()
             w, h = x1 - x0, y1 - y0

@@ -24,6 +24,7 @@ from genstudio.ui import theme
 from genstudio.ui.paths import runs_folder
 from genstudio.ui.live_diagnostics import LiveDiagnostics
 from genstudio.ui.training_worker import TrainingWorker
+from genstudio.ui.widgets.combo_items import mark_available
 from genstudio.ui.widgets.image_view import ImageView
 from genstudio.ui.widgets.loss_plot import LossPlot
 from genstudio.ui.widgets.readout import Readout
@@ -95,10 +96,7 @@ class TrainPanel(QWidget):
         self.device.setModel(model)
         for name in DEVICE_CHOICES:
             self.device.addItem(name)
-            ok, reason = availability[name]
-            item = model.item(self.device.count() - 1)
-            item.setEnabled(ok)
-            item.setToolTip(reason if ok else f"unavailable: {reason}")
+            mark_available(self.device, self.device.count() - 1, *availability[name])
         self.steps = QSpinBox()
         self.steps.setRange(1, 10_000_000)
         self.steps.setValue(2000)
