@@ -4,9 +4,9 @@ and grid, and the colours of banners and error lines, which are set from the cur
 rather than written into each widget.
 
 Widgets with coloured text or backgrounds register a style template with `themed(widget,
-template)` (the template's {fields} are the Theme's), plot items their pens with `on_theme(owner,
-restyle)`; both are redone whenever the theme changes. Error lines in rich text take
-`error_html(text)`.
+template)` (the template's {fields} are the Theme's), plot views with `themed_plot(view)`, plot
+items their pens with `on_theme(owner, restyle)`; all are redone whenever the theme changes.
+Error lines in rich text take `error_html(text)`.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def _plot_items(view) -> list:
 
 
 def _style_view(view, theme: Theme) -> None:
-    """A PlotWidget or GraphicsLayoutWidget made before the switch: background, axes, titles, grid."""
+    """A PlotWidget or GraphicsLayoutWidget: background, axes, titles, grid."""
     view.setBackground(theme.plot_background)
     for item in _plot_items(view):
         for name in ("left", "bottom", "right", "top"):
@@ -99,11 +99,9 @@ def apply_theme(app, dark: bool) -> Theme:
     theme = DARK if dark else LIGHT
     _state["theme"] = theme
     app.setPalette(dark_palette() if dark else app.style().standardPalette())
+    # Plots made from now on take the colours from pyqtgraph's options; those made before registered
+    # with themed_plot. (Walking QApplication.allWidgets() instead crashed PySide6 in a long test run.)
     pg.setConfigOptions(background=theme.plot_background, foreground=theme.plot_foreground)
-    # Plots made from now on take the colours from pyqtgraph's options; these are the ones made before.
-    for widget in app.allWidgets():
-        if isinstance(widget, (pg.PlotWidget, pg.GraphicsLayoutWidget)):
-            _style_view(widget, theme)
     notifier.changed.emit(theme)
     return theme
 
@@ -139,6 +137,12 @@ def _disconnect(slot) -> None:
 def themed(widget, template: str) -> None:
     """Style `widget` with `template` (a style sheet with the Theme's {fields}), now and on each change."""
     on_theme(widget, lambda theme: widget.setStyleSheet(template.format(**asdict(theme))))
+
+
+def themed_plot(view):
+    """Restyle `view` (a PlotWidget or GraphicsLayoutWidget) at each theme change; returns it."""
+    on_theme(view, lambda theme: _style_view(view, theme))
+    return view
 
 
 def error_html(text: str) -> str:

@@ -21,6 +21,7 @@ from genstudio.core.likelihood import heat_colours
 from genstudio.core.render_requests import MeasureImageFile, RoundTrip, Surprise, TemperatureSamples
 from genstudio.core.tasks import Likelihoods, MeasureLikelihood
 from genstudio.ui.inspect_tools.base import InspectTool
+from genstudio.ui.theme import themed_plot
 from genstudio.ui.widgets.image_view import ImageView
 
 BINS = 40
@@ -48,7 +49,7 @@ class LikelihoodTool(InspectTool):
         measure = QPushButton("Measure bits/dim of the data set")
         measure.setObjectName("flow-measure")
         measure.clicked.connect(lambda: self.measure_dataset())
-        self.hist = pg.PlotWidget(title="Bits per dimension of each image (click a bar)")
+        self.hist = themed_plot(pg.PlotWidget(title="Bits per dimension of each image (click a bar)"))
         self.hist.setLabel("bottom", "bits/dim")
         self.hist.setLabel("left", "images")
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.1, brush="#1f77b4")

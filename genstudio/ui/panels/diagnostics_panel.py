@@ -44,7 +44,7 @@ def verdict_html(verdict: dict) -> str:
 
 
 def _bars(title: str) -> tuple[pg.PlotWidget, pg.BarGraphItem, pg.BarGraphItem]:
-    plot = pg.PlotWidget(title=title)
+    plot = theme.themed_plot(pg.PlotWidget(title=title))
     plot.showGrid(y=True, alpha=0.25)
     first = pg.BarGraphItem(x=[], height=[], width=0.4, brush="#1f77b4", name="generated")
     second = pg.BarGraphItem(x=[], height=[], width=0.4, brush="#bbbbbb", name="data")

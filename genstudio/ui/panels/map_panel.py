@@ -162,7 +162,7 @@ class MapPanel(QWidget):
         second.addWidget(export_png)
         second.addWidget(export_data)
 
-        self.plot = pg.PlotWidget()
+        self.plot = theme.themed_plot(pg.PlotWidget())
         self.plot.setObjectName("latent-map")
         self.plot.setAspectLocked(False)
         add_grid(self.plot)
@@ -190,7 +190,7 @@ class MapPanel(QWidget):
         self.strip_view = ImageView(placeholder="Click twice on the map for a path", min_size=40)
         self.strip_view.setMinimumHeight(50)
         self.strip_view.setMaximumHeight(90)
-        self.kl_plot = pg.PlotWidget(title="KL per latent dimension (nats)")
+        self.kl_plot = theme.themed_plot(pg.PlotWidget(title="KL per latent dimension (nats)"))
         self.kl_plot.setMaximumHeight(190)
         self.kl_bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush="#1f77b4")
         self.kl_plot.addItem(self.kl_bars)

@@ -188,7 +188,7 @@ class TrainPanel(QWidget):
         self.sample_view = ImageView(placeholder="Samples from fixed latents appear here while training",
                                      min_size=160)
         self.sample_view.setObjectName("train-samples")
-        self.scatter = pg.PlotWidget()
+        self.scatter = theme.themed_plot(pg.PlotWidget())
         self.scatter.setAspectLocked(True)
         self.scatter.addLegend()
         self.real_points = self.scatter.plot([], [], pen=None, symbol="o", symbolSize=3,
