@@ -1,7 +1,7 @@
 """Train the demo checkpoints shipped in resources/checkpoints/ on the bundled MNIST test set.
 
     python training/make_demo_checkpoints.py [--minutes-scale 1.0] [--out resources/checkpoints]
-                                             [--only NAME] [--refine-only]
+                                             [--only NAME] [--refine-only | --check-only]
 
 The recipes come from the family registry (each family's `demos`): a preset plus small overrides
 chosen so that the files stay a few MB in all and train on a 2-core laptop CPU. A recipe may have a
@@ -10,6 +10,11 @@ a lower learning rate. `--refine-only` runs only that stage, from the file alrea
 by the first stage), so a demo can be settled further without training it again from scratch.
 The files hold weights only (no optimiser state): they are for exploring, not resuming. A sample
 grid of each lands beside them in --grids.
+
+Each recipe carries the standard it is trained to (genstudio.core.demo_standard): bars on its
+diagnostics against the bundled MNIST and on the slice of data the engine held out of training.
+After training, the script measures them and prints PASS / FAIL per bar; `--check-only` measures the
+files already in --out without training. Everything lands in --grids/summary.json.
 """
 
 from __future__ import annotations
@@ -25,9 +30,15 @@ import torch
 from genstudio.core import registry
 from genstudio.core.checkpoints import load_checkpoint, save_checkpoint
 from genstudio.core.data.spec import load_dataset
+from genstudio.core.demo_standard import check, demo_figures, standard_lines
 from genstudio.core.engine import TrainConfig, Trainer
 from genstudio.core.export import save_grid
 from genstudio.core.families.family import DemoRecipe
+from genstudio.core.metrics.report import diagnose
+from genstudio.core.metrics.summary import summary_lines
+from genstudio.core.open_model import open_model
+
+DIAGNOSE_DATA = "mnist"          # every demo is diagnosed against the whole bundled test set
 
 
 def recipes() -> dict[str, tuple[str, DemoRecipe]]:
@@ -93,9 +104,35 @@ def train_recipe(name: str, family: str, demo: DemoRecipe, out: Path, grids: Pat
     grid = save_grid(result["samples"], grids / f"{name}.png", cols=8, scale=2)
     summary = {"checkpoint": str(path), "bytes": path.stat().st_size, "steps": trainer.step, "stages": stages,
                "cpu_minutes": round(minutes, 2), "threads": torch.get_num_threads(), "grid": str(grid),
-               "last_train_figures": result.get("last_train_figures", {}), "evaluation": result["evaluation"]}
+               "last_train_figures": result.get("last_train_figures", {}),
+               **measure_standard(name, demo, path, trainer.evaluate())}
     print(json.dumps({name: summary}, indent=2), flush=True)
     return summary
+
+
+def measure_standard(name: str, demo: DemoRecipe, path: Path, evaluation: dict[str, float]) -> dict:
+    """The demo's figures (its held-out evaluation and the diagnostics of the saved file against the
+    bundled MNIST) and its standard's rows, printed as they are measured."""
+    opened = open_model(path)
+    report = diagnose(opened.model, load_dataset(DIAGNOSE_DATA), samples=demo.diagnose_samples)
+    figures = demo_figures(evaluation, report)
+    rows = check(demo.standard, figures)
+    print(f"{name}: diagnostics against {DIAGNOSE_DATA}, {demo.diagnose_samples} samples", flush=True)
+    print("\n".join(f"  {line}" for line in summary_lines(report)))
+    print(f"{name}: the standard", flush=True)
+    print("\n".join(standard_lines(rows)), flush=True)
+    return {"figures": figures, "standard": rows, "verdict": report["verdict"]["verdict"]}
+
+
+def check_recipe(name: str, family: str, demo: DemoRecipe, out: Path) -> dict:
+    """Measure the file already in `out` against its standard, without training. The held-out
+    slice is the one the engine kept out when it trained the file (same seed, same data)."""
+    path = out / f"{name}.safetensors"
+    saved = load_checkpoint(path, expect_family=family)
+    trainer = Trainer(stage_config(family, demo, saved.step, dict(demo.hyper)), dataset=load_dataset(demo.data))
+    trainer.model.load_state_dict(saved.model.state_dict())
+    return {"checkpoint": str(path), "steps": saved.step,
+            **measure_standard(name, demo, path, trainer.evaluate())}
 
 
 def main() -> None:
@@ -105,12 +142,19 @@ def main() -> None:
     all_recipes = recipes()
     parser.add_argument("--only", choices=sorted(all_recipes), action="append")
     parser.add_argument("--minutes-scale", type=float, default=1.0, help="scale every recipe's step count")
-    parser.add_argument("--refine-only", action="store_true",
-                        help="run only the refine stage, from the demo file already in --out")
+    stage = parser.add_mutually_exclusive_group()
+    stage.add_argument("--refine-only", action="store_true",
+                       help="run only the refine stage, from the demo file already in --out")
+    stage.add_argument("--check-only", action="store_true",
+                       help="measure the demo files already in --out against their standards; train nothing")
     args = parser.parse_args()
     args.grids.mkdir(parents=True, exist_ok=True)
-    results = {name: train_recipe(name, family, demo, args.out, args.grids, args.minutes_scale, args.refine_only)
-               for name, (family, demo) in all_recipes.items() if not args.only or name in args.only}
+    chosen = {name: recipe for name, recipe in all_recipes.items() if not args.only or name in args.only}
+    if args.check_only:
+        results = {name: check_recipe(name, family, demo, args.out) for name, (family, demo) in chosen.items()}
+    else:
+        results = {name: train_recipe(name, family, demo, args.out, args.grids, args.minutes_scale, args.refine_only)
+                   for name, (family, demo) in chosen.items()}
     (args.grids / "summary.json").write_text(json.dumps(results, indent=2))
 
 

@@ -2,6 +2,7 @@
 pixel by pixel (a seed's normal latent fixes every draw), with image completion and per-pixel
 surprise maps."""
 
+from genstudio.core.demo_standard import Bar
 from genstudio.core.families.autoregressive.config import PixelCNNConfig
 from genstudio.core.families.autoregressive.model import PixelCNN
 from genstudio.core.families.family import (Capability, DecodeSetting, DemoRecipe, Family, HyperField, PlotSpec,
@@ -38,7 +39,9 @@ FAMILY = Family(
     # Trained on the first 9,000 bundled test digits, so the last 1,000 (`mnist[9000:]`) measure it
     # on digits it never saw; a second stage at a lower learning rate settles the weights.
     demos=(DemoRecipe("pixelcnn-mnist", "digits-conditional", steps=4000, data="mnist[:9000]",
-                      refine_steps=1500, refine_hyper={"lr": 3e-4}),),
+                      refine_steps=1500, refine_hyper={"lr": 3e-4}, standard=(
+                          Bar("eval/bits_per_dim", reference="gated PixelCNN on 60k training digits: under 1"),
+                          Bar("signals", at_most=0), Bar("precision"), Bar("coverage"), Bar("frechet"))),),
     decode_settings=(
         DecodeSetting("softmax_temperature", "Softmax temperature",
                       "Divides every pixel's logits: below 1 the likeliest values (cleaner, less varied), above 1 "

@@ -1,6 +1,7 @@
 """The diffusion family: DDPM training (U-Net or MLP denoiser, linear or cosine schedule, EMA,
 classifier-free guidance) explored through DDIM latents, inversion and SDEdit variations."""
 
+from genstudio.core.demo_standard import SAMPLE_BARS
 from genstudio.core.families.diffusion.config import DiffusionConfig
 from genstudio.core.families.diffusion.model import Diffusion
 from genstudio.core.families.family import (Capability, DecodeSetting, DemoRecipe, Family, HyperField, PlotSpec,
@@ -52,5 +53,5 @@ FAMILY = Family(
     ),
     # The digits U-Net: ~2 MB with its EMA copy; 20 DDIM steps decode a digit in about 0.2 s on one core.
     demos=(DemoRecipe("diffusion-mnist", "digits", steps=5000, hyper={"batch_size": 64},
-                      refine_steps=8000, refine_hyper={"lr": 5e-4}),),
+                      refine_steps=8000, refine_hyper={"lr": 5e-4}, standard=SAMPLE_BARS),),
 )

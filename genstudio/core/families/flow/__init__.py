@@ -1,5 +1,6 @@
 """The flow family: RealNVP-style normalizing flows with exact likelihood and exact inverse."""
 
+from genstudio.core.demo_standard import Bar
 from genstudio.core.families.family import Capability, DemoRecipe, Family, HyperField, PlotSpec, Preset
 from genstudio.core.families.flow.config import IMAGE_FIELDS, POINT_FIELDS, FlowConfig, v1_defaults
 from genstudio.core.families.flow.model import Flow
@@ -32,6 +33,8 @@ FAMILY = Family(
                              decimals=2)),
     capabilities=frozenset({Capability.ENCODE, Capability.EXACT_LIKELIHOOD, Capability.POINTS}),
     # RealNVP flow: exact bits/dim.
-    demos=(DemoRecipe("flow-mnist", "realnvp", steps=5000),),
+    demos=(DemoRecipe("flow-mnist", "realnvp", steps=5000, standard=(
+        Bar("eval/bits_per_dim", at_most=1.3, reference="RealNVP 1.06 published, 60k training digits"),
+        Bar("signals"), Bar("frechet"))),),
     v1_defaults=v1_defaults,
 )

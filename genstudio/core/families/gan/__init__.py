@@ -1,5 +1,6 @@
 """The GAN family: MLP and conv GANs (BCE, hinge, WGAN-GP), conditional, for images and 2-D points."""
 
+from genstudio.core.demo_standard import SAMPLE_BARS, Bar
 from genstudio.core.families.family import Capability, DecodeSetting, DemoRecipe, Family, HyperField, PlotSpec
 from genstudio.core.families.gan.config import GANConfig, v1_defaults
 from genstudio.core.families.gan.model import GAN
@@ -19,7 +20,8 @@ FAMILY = Family(
     capabilities=frozenset({Capability.IMAGE_PROJECTION, Capability.CLASS_CONDITIONAL, Capability.POINTS,
                             Capability.DECISION_SURFACE, Capability.LIVE_DIAGNOSTICS}),
     # Conv GAN with 32-channel G and D: ~1 MB, recognisable digits after a few thousand steps.
-    demos=(DemoRecipe("gan-mnist", "dcgan", steps=3000, model={"g_channels": 32, "d_channels": 32}),),
+    demos=(DemoRecipe("gan-mnist", "dcgan", steps=3000, model={"g_channels": 32, "d_channels": 32},
+                      standard=SAMPLE_BARS + (Bar("classes_within_2x", at_least=10),)),),
     decode_settings=(
         DecodeSetting("truncation", "Truncation threshold (0: off)",
                       "BigGAN's truncation trick: latents restricted to +-this many standard deviations; smaller "
