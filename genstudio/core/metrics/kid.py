@@ -7,8 +7,12 @@ Unlike the Fréchet distance it has no bias that depends on the sample count, so
 for two samples of one distribution, and its expectation is 0 there. The estimate is the mean over
 disjoint blocks of m real and m generated features (10 blocks, m at most 1,000), and its standard
 error is the blocks' standard deviation / sqrt(blocks): the blocks share no sample, so the
-estimates are independent (torch-fidelity's overlapping random subsets give a spread, not an
-error). Written here because it is one kernel over features genstudio already computes.
+estimates are close to independent (torch-fidelity's overlapping random subsets give a spread, not
+an error). Close, not quite: blocks drawn from one finite data set move together a little, and
+over 1,000 random real-vs-real splits of MNIST (2,000 digits a side) KID / standard error had a
+standard deviation of 1.25 (Student's t with 9 degrees of freedom: 1.13) and a long negative tail,
+so read a KID within a few standard errors of 0 as 0. Written here
+because it is one kernel over features genstudio already computes.
 """
 
 from __future__ import annotations
