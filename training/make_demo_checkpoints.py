@@ -1,13 +1,16 @@
 """Train the demo checkpoints shipped in resources/checkpoints/ on the bundled MNIST test set.
 
     python training/make_demo_checkpoints.py [--minutes-scale 1.0] [--out resources/checkpoints]
-                                             [--only NAME] [--refine-only | --check-only]
+                                             [--only NAME] [--refine-only | --check-only | --adopt RUN]
 
 The recipes come from the family registry (each family's `demos`): a preset plus small overrides
 chosen so that the files stay a few MB in all and train on a 2-core laptop CPU. A recipe may have a
 second stage (`refine_steps`): more steps from the first stage's weights with a fresh optimiser and
 a lower learning rate. `--refine-only` runs only that stage, from the file already in --out (made
 by the first stage), so a demo can be settled further without training it again from scratch.
+`--adopt RUN` takes, as the first stage, a checkpoint that `genstudio train` made with the recipe's
+preset, data, seed and overrides (a long run that autosaves and resumes, perhaps on a GPU machine);
+its card is checked against the recipe, and its step count must be the recipe's.
 The files hold weights only (no optimiser state): they are for exploring, not resuming. A sample
 grid of each lands beside them in --grids.
 
@@ -39,6 +42,7 @@ from genstudio.core.metrics.summary import summary_lines
 from genstudio.core.open_model import open_model
 
 DIAGNOSE_DATA = "mnist"          # every demo is diagnosed against the whole bundled test set
+EVAL_BATCH = 1000                # digits the engine holds out of a demo's training, for its held-out figures
 
 
 def recipes() -> dict[str, tuple[str, DemoRecipe]]:
@@ -46,9 +50,33 @@ def recipes() -> dict[str, tuple[str, DemoRecipe]]:
     return {demo.name: (family.name, demo) for family in registry.families() for demo in family.demos}
 
 
-def stage_config(family: str, demo: DemoRecipe, steps: int, hyper: dict) -> TrainConfig:
+def stage_config(family: str, demo: DemoRecipe, steps: int, hyper: dict, eval_batch: int = EVAL_BATCH) -> TrainConfig:
     return TrainConfig(family=family, preset=demo.preset, data=demo.data, steps=steps, seed=demo.seed,
-                       model=dict(demo.model), hyper=hyper, sample_every_s=0, report_every=50, eval_batch=1000)
+                       model=dict(demo.model), hyper=hyper, sample_every_s=0, report_every=50, eval_batch=eval_batch)
+
+
+def trainer_holding(family: str, demo: DemoRecipe, path: Path, dataset) -> Trainer:
+    """A Trainer with the weights and step of the checkpoint at `path`, on the held-out slice that
+    the run which made it kept out of training (same seed, same data, its eval_batch)."""
+    saved = load_checkpoint(path, expect_family=family)
+    eval_batch = saved.card.train.get("config", {}).get("eval_batch", EVAL_BATCH)
+    trainer = Trainer(stage_config(family, demo, saved.step, dict(demo.hyper), eval_batch), dataset=dataset)
+    trainer.model.load_state_dict(saved.model.state_dict())
+    trainer.step = saved.step
+    return trainer
+
+
+def adopt_run(name: str, family: str, demo: DemoRecipe, run: Path, dataset) -> Trainer:
+    """The first stage from a `genstudio train` checkpoint; refused unless it is a run of this recipe."""
+    card = load_checkpoint(run, expect_family=family).card
+    config = card.train.get("config", {})
+    expected = {"preset": demo.preset, "data": demo.data, "seed": demo.seed, "model": dict(demo.model),
+                "hyper": dict(demo.hyper), "step": demo.steps}
+    found = {**{key: config.get(key) for key in expected}, "step": card.step}
+    wrong = [f"{key} {found[key]!r} (the recipe's: {value!r})" for key, value in expected.items() if found[key] != value]
+    if wrong:
+        raise SystemExit(f"{run}: not a run of the {name} recipe: " + "; ".join(wrong))
+    return trainer_holding(family, demo, run, dataset)
 
 
 def run_stage(name: str, trainer: Trainer) -> dict:
@@ -68,7 +96,7 @@ def run_stage(name: str, trainer: Trainer) -> dict:
 
 
 def train_recipe(name: str, family: str, demo: DemoRecipe, out: Path, grids: Path, scale: float,
-                 refine_only: bool) -> dict:
+                 refine_only: bool, adopt: Path | None) -> dict:
     path = out / f"{name}.safetensors"
     dataset = load_dataset(demo.data)
     first_steps = max(int(demo.steps * scale), 1)
@@ -81,16 +109,23 @@ def train_recipe(name: str, family: str, demo: DemoRecipe, out: Path, grids: Pat
         previous = load_checkpoint(path, expect_family=family)
         first_steps = previous.step
         recorded = previous.card.train              # the first stage, as the file records it
+        eval_batch = recorded.get("config", {}).get("eval_batch", EVAL_BATCH)
         stages.append(recorded["stages"][0] if recorded.get("stages") else
                       {"steps": first_steps, "hyper": recorded.get("hyper")})
+    elif adopt:
+        previous = trainer = adopt_run(name, family, demo, adopt, dataset)
+        eval_batch = trainer.config.eval_batch
+        result = {"samples": trainer.decode_fixed()}
+        stages.append({"steps": first_steps, "hyper": trainer.hyper, "adopted": adopt.name})
     else:
+        eval_batch = EVAL_BATCH
         trainer = Trainer(stage_config(family, demo, first_steps, dict(demo.hyper)), dataset=dataset)
         result = run_stage(name, trainer)
         previous = trainer
         stages.append({"steps": first_steps, "hyper": trainer.hyper})
     if refine_steps:
         trainer = Trainer(stage_config(family, demo, first_steps + refine_steps,
-                                       {**demo.hyper, **demo.refine_hyper}), dataset=dataset)
+                                       {**demo.hyper, **demo.refine_hyper}, eval_batch), dataset=dataset)
         # The first stage's weights and EMA (load_state_dict copies into the parameters the fresh
         # optimiser already holds), and its step count, so the batches go on where it stopped.
         trainer.model.load_state_dict(previous.model.state_dict())
@@ -128,11 +163,8 @@ def check_recipe(name: str, family: str, demo: DemoRecipe, out: Path) -> dict:
     """Measure the file already in `out` against its standard, without training. The held-out
     slice is the one the engine kept out when it trained the file (same seed, same data)."""
     path = out / f"{name}.safetensors"
-    saved = load_checkpoint(path, expect_family=family)
-    trainer = Trainer(stage_config(family, demo, saved.step, dict(demo.hyper)), dataset=load_dataset(demo.data))
-    trainer.model.load_state_dict(saved.model.state_dict())
-    return {"checkpoint": str(path), "steps": saved.step,
-            **measure_standard(name, demo, path, trainer.evaluate())}
+    trainer = trainer_holding(family, demo, path, load_dataset(demo.data))
+    return {"checkpoint": str(path), "steps": trainer.step, **measure_standard(name, demo, path, trainer.evaluate())}
 
 
 def main() -> None:
@@ -147,14 +179,18 @@ def main() -> None:
                        help="run only the refine stage, from the demo file already in --out")
     stage.add_argument("--check-only", action="store_true",
                        help="measure the demo files already in --out against their standards; train nothing")
+    stage.add_argument("--adopt", type=Path, metavar="RUN",
+                       help="with one --only: a `genstudio train` checkpoint of that recipe as the first stage")
     args = parser.parse_args()
     args.grids.mkdir(parents=True, exist_ok=True)
     chosen = {name: recipe for name, recipe in all_recipes.items() if not args.only or name in args.only}
+    if args.adopt and len(chosen) != 1:
+        parser.error("--adopt needs exactly one --only NAME")
     if args.check_only:
         results = {name: check_recipe(name, family, demo, args.out) for name, (family, demo) in chosen.items()}
     else:
-        results = {name: train_recipe(name, family, demo, args.out, args.grids, args.minutes_scale, args.refine_only)
-                   for name, (family, demo) in chosen.items()}
+        results = {name: train_recipe(name, family, demo, args.out, args.grids, args.minutes_scale, args.refine_only,
+                                      args.adopt) for name, (family, demo) in chosen.items()}
     (args.grids / "summary.json").write_text(json.dumps(results, indent=2))
 
 
