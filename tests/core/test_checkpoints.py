@@ -29,6 +29,7 @@ def trained(mnist, tmp_path, family, preset, steps=4, **model):
     ("gan", "mlp", {}),
     ("gan", "dcgan-hinge-sn", {"g_channels": 8, "d_channels": 8}),
     ("gan", "mlp-conditional", {}),
+    ("gan", "dcgan-hinge-sn-conditional", {"g_channels": 8, "d_channels": 8}),   # label embedding and its EMA
     ("vae", "mlp", {}),
     ("vae", "conv", {"channels": 8}),
     ("flow", "realnvp", {}),

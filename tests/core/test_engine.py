@@ -83,6 +83,7 @@ def weights(model):
 @pytest.mark.parametrize("family,preset,overrides", [
     ("gan", "mlp", {}),
     ("gan", "dcgan-hinge-sn", {"g_channels": 8, "d_channels": 8}),   # batch norm, SN vectors, EMA
+    ("gan", "dcgan-hinge-sn-conditional", {"g_channels": 8, "d_channels": 8}),   # + labels drawn for fakes
     ("vae", "conv", {"channels": 8}),
     ("flow", "realnvp", {}),
 ])

@@ -6,6 +6,8 @@ MLP_HYPER = {"lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999], "batch_size": 64
 MLP_MODEL = {"arch": "mlp", "latent_dim": 100, "g_hidden": [256, 512, 1024], "d_hidden": [1024, 512, 256],
              "dropout": 0.3, "loss": "bce"}
 CONV_MODEL = {"arch": "conv", "latent_dim": 64, "g_channels": 64, "d_channels": 64}
+HINGE_SN_MODEL = {**CONV_MODEL, "loss": "hinge", "spectral_norm": True, "ema_decay": 0.999}
+HINGE_SN_HYPER = {"lr_g": 1e-4, "lr_d": 4e-4, "betas": [0.0, 0.9], "batch_size": 64}
 
 PRESETS = {
     "mlp": Preset("The classic MNIST GAN: MLP G 100-256-512-1024-784, MLP D with dropout, BCE, Adam 2e-4.",
@@ -16,8 +18,11 @@ PRESETS = {
                     "images", {**CONV_MODEL, "loss": "bce"},
                     {"lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.5, 0.999], "batch_size": 64}),
     "dcgan-hinge-sn": Preset("Conv GAN with hinge loss, spectral-norm D, two time-scale learning rates and an EMA G.",
-                             "images", {**CONV_MODEL, "loss": "hinge", "spectral_norm": True, "ema_decay": 0.999},
-                             {"lr_g": 1e-4, "lr_d": 4e-4, "betas": [0.0, 0.9], "batch_size": 64}),
+                             "images", HINGE_SN_MODEL, HINGE_SN_HYPER),
+    "dcgan-hinge-sn-conditional": Preset(
+        "The hinge / spectral-norm conv GAN conditioned on the class label: G sees the label's embedding, "
+        "D is a projection discriminator (Miyato & Koyama 2018). Needs a labelled data set.",
+        "images", HINGE_SN_MODEL, HINGE_SN_HYPER, conditional=True),
     "wgan-gp": Preset("Conv WGAN with gradient penalty (lambda 10) and 5 critic steps per G step.",
                       "images", {**CONV_MODEL, "loss": "wgan-gp", "gp_weight": 10.0, "d_steps": 5},
                       {"lr_g": 1e-4, "lr_d": 1e-4, "betas": [0.5, 0.9], "batch_size": 64}),
