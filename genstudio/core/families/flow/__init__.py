@@ -32,8 +32,9 @@ FAMILY = Family(
                   HyperField("grad_clip", "Gradient clip", "largest gradient norm", minimum=0.01, maximum=1e6,
                              decimals=2)),
     capabilities=frozenset({Capability.ENCODE, Capability.EXACT_LIKELIHOOD, Capability.POINTS}),
-    # RealNVP flow: exact bits/dim.
-    demos=(DemoRecipe("flow-mnist", "realnvp", steps=5000, standard=(
+    # RealNVP flow, exact bits/dim: 24k steps of batch 16 (~43 epochs of the 9,000 training digits),
+    # then 6k at a third of the learning rate; 72 minutes on one CPU core, 1.30 bits/dim held out.
+    demos=(DemoRecipe("flow-mnist", "realnvp", steps=24000, refine_steps=6000, refine_hyper={"lr": 3e-4}, standard=(
         Bar("eval/bits_per_dim", at_most=1.3, reference="RealNVP 1.06 published, 60k training digits"),
         Bar("signals"), Bar("frechet"))),),
     v1_defaults=v1_defaults,
