@@ -72,7 +72,8 @@ def adopt_run(name: str, family: str, demo: DemoRecipe, run: Path, dataset) -> T
     config = card.train.get("config", {})
     expected = {"preset": demo.preset, "data": demo.data, "seed": demo.seed, "model": dict(demo.model),
                 "hyper": dict(demo.hyper), "step": demo.steps}
-    found = {**{key: config.get(key) for key in expected}, "step": card.step}
+    # A resumed run's config names no preset (it came from the file); the card always does.
+    found = {**{key: config.get(key) for key in expected}, "preset": card.preset, "step": card.step}
     wrong = [f"{key} {found[key]!r} (the recipe's: {value!r})" for key, value in expected.items() if found[key] != value]
     if wrong:
         raise SystemExit(f"{run}: not a run of the {name} recipe: " + "; ".join(wrong))
