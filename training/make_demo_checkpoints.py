@@ -55,12 +55,16 @@ def stage_config(family: str, demo: DemoRecipe, steps: int, hyper: dict, eval_ba
                        model=dict(demo.model), hyper=hyper, sample_every_s=0, report_every=50, eval_batch=eval_batch)
 
 
-def trainer_holding(family: str, demo: DemoRecipe, path: Path, dataset) -> Trainer:
-    """A Trainer with the weights and step of the checkpoint at `path`, on the held-out slice that
-    the run which made it kept out of training (same seed, same data, its eval_batch)."""
-    saved = load_checkpoint(path, expect_family=family)
-    eval_batch = saved.card.train.get("config", {}).get("eval_batch", EVAL_BATCH)
-    trainer = Trainer(stage_config(family, demo, saved.step, dict(demo.hyper), eval_batch), dataset=dataset)
+def recorded_eval_batch(card) -> int:
+    """How many digits the run that made a checkpoint held out of training, as its card records."""
+    return card.train.get("config", {}).get("eval_batch", EVAL_BATCH)
+
+
+def trainer_holding(family: str, demo: DemoRecipe, saved, dataset) -> Trainer:
+    """A Trainer with the weights and step of the loaded checkpoint `saved`, on the held-out slice
+    that the run which made it kept out of training (same seed, same data, its eval_batch)."""
+    trainer = Trainer(stage_config(family, demo, saved.step, dict(demo.hyper), recorded_eval_batch(saved.card)),
+                      dataset=dataset)
     trainer.model.load_state_dict(saved.model.state_dict())
     trainer.step = saved.step
     return trainer
@@ -68,7 +72,8 @@ def trainer_holding(family: str, demo: DemoRecipe, path: Path, dataset) -> Train
 
 def adopt_run(name: str, family: str, demo: DemoRecipe, run: Path, dataset) -> Trainer:
     """The first stage from a `genstudio train` checkpoint; refused unless it is a run of this recipe."""
-    card = load_checkpoint(run, expect_family=family).card
+    saved = load_checkpoint(run, expect_family=family)
+    card = saved.card
     config = card.train.get("config", {})
     expected = {"preset": demo.preset, "data": demo.data, "seed": demo.seed, "model": dict(demo.model),
                 "hyper": dict(demo.hyper), "step": demo.steps}
@@ -77,7 +82,7 @@ def adopt_run(name: str, family: str, demo: DemoRecipe, run: Path, dataset) -> T
     wrong = [f"{key} {found[key]!r} (the recipe's: {value!r})" for key, value in expected.items() if found[key] != value]
     if wrong:
         raise SystemExit(f"{run}: not a run of the {name} recipe: " + "; ".join(wrong))
-    return trainer_holding(family, demo, run, dataset)
+    return trainer_holding(family, demo, saved, dataset)
 
 
 def run_stage(name: str, trainer: Trainer) -> dict:
@@ -110,13 +115,13 @@ def train_recipe(name: str, family: str, demo: DemoRecipe, out: Path, grids: Pat
         previous = load_checkpoint(path, expect_family=family)
         first_steps = previous.step
         recorded = previous.card.train              # the first stage, as the file records it
-        eval_batch = recorded.get("config", {}).get("eval_batch", EVAL_BATCH)
+        eval_batch = recorded_eval_batch(previous.card)
         stages.append(recorded["stages"][0] if recorded.get("stages") else
                       {"steps": first_steps, "hyper": recorded.get("hyper")})
     elif adopt:
         previous = trainer = adopt_run(name, family, demo, adopt, dataset)
         eval_batch = trainer.config.eval_batch
-        result = {"samples": trainer.decode_fixed()}
+        result = {"samples": trainer.decode_fixed(), "evaluation": trainer.evaluate()}
         stages.append({"steps": first_steps, "hyper": trainer.hyper, "adopted": adopt.name})
     else:
         eval_batch = EVAL_BATCH
@@ -141,7 +146,7 @@ def train_recipe(name: str, family: str, demo: DemoRecipe, out: Path, grids: Pat
     summary = {"checkpoint": str(path), "bytes": path.stat().st_size, "steps": trainer.step, "stages": stages,
                "cpu_minutes": round(minutes, 2), "threads": torch.get_num_threads(), "grid": str(grid),
                "last_train_figures": result.get("last_train_figures", {}),
-               **measure_standard(name, demo, path, trainer.evaluate())}
+               **measure_standard(name, demo, path, result["evaluation"])}
     print(json.dumps({name: summary}, indent=2), flush=True)
     return summary
 
@@ -164,7 +169,7 @@ def check_recipe(name: str, family: str, demo: DemoRecipe, out: Path) -> dict:
     """Measure the file already in `out` against its standard, without training. The held-out
     slice is the one the engine kept out when it trained the file (same seed, same data)."""
     path = out / f"{name}.safetensors"
-    trainer = trainer_holding(family, demo, path, load_dataset(demo.data))
+    trainer = trainer_holding(family, demo, load_checkpoint(path, expect_family=family), load_dataset(demo.data))
     return {"checkpoint": str(path), "steps": trainer.step, **measure_standard(name, demo, path, trainer.evaluate())}
 
 

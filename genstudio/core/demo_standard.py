@@ -49,11 +49,9 @@ def classes_within(proportions: list[float], factor: float = 2.0) -> int:
     return sum(uniform / factor <= p <= uniform * factor for p in proportions)
 
 
-def demo_figures(evaluation: dict[str, float], report: dict | None) -> dict[str, float]:
+def demo_figures(evaluation: dict[str, float], report: dict) -> dict[str, float]:
     """The flat figures (module docstring) of a demo: its held-out evaluation and diagnostics report."""
     figures = dict(evaluation)
-    if report is None:
-        return figures
     figures.update({name: report["prdc"][name] for name in ("precision", "recall", "density", "coverage")})
     figures["frechet"] = report["frechet"]["fd"]
     figures["kid"] = report["kid"]["kid"]

@@ -11,8 +11,8 @@ estimates are close to independent (torch-fidelity's overlapping random subsets 
 an error). Close, not quite: blocks drawn from one finite data set move together a little, and
 over 1,000 random real-vs-real splits of MNIST (2,000 digits a side) KID / standard error had a
 standard deviation of 1.25 (Student's t with 9 degrees of freedom: 1.13) and a long negative tail,
-so read a KID within a few standard errors of 0 as 0. Written here
-because it is one kernel over features genstudio already computes.
+so read a KID within a few standard errors of 0 as 0. Written here because it is one kernel over
+features genstudio already computes.
 """
 
 from __future__ import annotations
