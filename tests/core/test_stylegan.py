@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from genstudio.core import registry
+from genstudio.core.families.config import ConfigError
 from genstudio.core.families.stylegan.generator import Generator
 from genstudio.core.families.stylegan.nvidia import model_from_snapshot
 from genstudio.core.families.stylegan.ops import fir_filter, modulated_conv2d, upsample2d
@@ -86,14 +87,15 @@ def test_truncation_and_w_plus():
         assert torch.equal(cut[:, 3:], ws[:, 3:]) and not torch.allclose(cut[:, :3], ws[:, :3])
 
 
-def test_a_few_real_training_steps(mnist):
-    model = FAMILY.build({**FAMILY.presets["digits"].model, "data_shape": [1, 28, 28]}).train()
+@pytest.mark.parametrize("loss", ["hinge-sn", "r1"])
+def test_a_few_real_training_steps(mnist, loss):
+    model = FAMILY.build({**FAMILY.presets["digits"].model, "loss": loss, "data_shape": [1, 28, 28]}).train()
     optimizers = model.make_optimizers(FAMILY.presets["digits"].hyper)
     before = {k: v.clone() for k, v in model.generator_ema.state_dict().items()}
     for step in range(3):
         figures = model.train_step(*mnist.batch(torch.arange(16 * step, 16 * step + 16)), optimizers)
         assert all(math.isfinite(float(v)) for v in figures.values())
-    assert "r1_penalty" in figures and float(figures["r1_penalty"]) >= 0
+    assert ("r1_penalty" in figures and float(figures["r1_penalty"]) >= 0) == (loss == "r1")
     after = model.generator_ema.state_dict()
     assert not torch.equal(after["mapping.w_avg"], before["mapping.w_avg"])            # the mean w is tracked
     assert not torch.equal(after["synthesis.b4.const"], before["synthesis.b4.const"])  # the EMA follows G
@@ -102,6 +104,24 @@ def test_a_few_real_training_steps(mnist):
     # D sees generated images as it sees real ones: 28 px in a 32 px canvas with a -1 border
     fake = model._fake(4, None)
     assert fake.shape == (4, 1, 32, 32) and bool((fake[:, :, :2] == -1).all() and (fake[:, :, :, -2:] == -1).all())
+
+
+def test_the_digits_discriminator_is_spectral_norm_and_its_own_optimiser_settings():
+    """The digits presets' D: spectral norm on every weight (64-128-256 maps down to 4x4, then the
+    head), Adam at lr_d with d_betas; NVIDIA's R1 recipe scales D's rate and betas for lazy R1."""
+    hyper = FAMILY.presets["digits"].hyper
+    model = FAMILY.build({**FAMILY.presets["digits"].model, "data_shape": [1, 28, 28]})
+    normed = [name for name, _ in model.discriminator.named_parameters() if name.endswith("parametrizations.weight.original")]
+    assert len(normed) == 4                                  # three convs and the head
+    d_weights = sum(p.numel() for p in model.discriminator.parameters())
+    assert model.config._discriminator_size() == pytest.approx(d_weights, rel=0.01)     # the memory estimate
+    d = model.make_optimizers(hyper)["d"].param_groups[0]
+    assert d["lr"] == hyper["lr_d"] and list(d["betas"]) == hyper["d_betas"]
+    r1 = FAMILY.build({**FAMILY.presets["digits"].model, "loss": "r1", "data_shape": [1, 28, 28]})
+    d = r1.make_optimizers(hyper)["d"].param_groups[0]
+    assert d["lr"] == pytest.approx(hyper["lr_d"] * 0.8) and d["betas"][1] == pytest.approx(0.9 ** 0.8)
+    with pytest.raises(ConfigError, match="hinge-sn discriminator is for 16-64 px"):
+        FAMILY.build({**FAMILY.presets["digits"].model, "data_shape": [3, 128, 128]})
 
 
 def test_the_ema_ramps_up():
@@ -369,7 +389,7 @@ def test_principal_directions_in_w_and_edits_on_layer_ranges():
 def test_real_scores_never_depend_on_the_fakes(mnist):
     """D sees real and fake batches in separate calls, so the minibatch-std feature of a real image
     never mixes in generated ones."""
-    model = FAMILY.build({**FAMILY.presets["digits"].model, "data_shape": [1, 28, 28]}).train()
+    model = FAMILY.build({**FAMILY.presets["digits"].model, "loss": "r1", "data_shape": [1, 28, 28]}).train()
     calls = []
     model.discriminator.register_forward_hook(lambda module, inputs, out: calls.append(len(inputs[0])))
     optimizers = model.make_optimizers(FAMILY.presets["digits"].hyper)

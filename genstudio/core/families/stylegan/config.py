@@ -35,6 +35,9 @@ class StyleGANConfig(ModelConfig):
     d_channel_base: int = field(default=32768, metadata=CHANNELS)
     d_channel_max: int = field(default=512, metadata=CHANNELS)
     mbstd_group: int = field(default=4, metadata={"min": 1, "max": 64})            # minibatch-std group size
+    # "r1": NVIDIA's residual D, non-saturating loss, lazy R1; "hinge-sn": the hinge loss against a
+    # spectral-norm conv D with d_channel_max maps in its first layer (model.py says when each).
+    loss: str = field(default="r1", metadata={"choices": ("r1", "hinge-sn")})
     r1_gamma: float = field(default=0.1, metadata={"min": 0.0, "max": 1e4})
     r1_every: int = field(default=4, metadata={"min": 1, "max": 64})               # lazy R1 interval
     style_mixing: float = field(default=0.9, metadata={"min": 0.0, "max": 1.0})   # P(two w's per training image)
@@ -62,12 +65,22 @@ class StyleGANConfig(ModelConfig):
             g += (self.w_dim + 1) * c + c * channels + channels
             acts += 3 * c * r * r * len(layers)
             previous = c
+        return ModelSize(2 * g + self._discriminator_size() if self.trainable else g, acts)
+
+    def _discriminator_size(self) -> int:
+        res = self.resolution
+        if self.loss == "hinge-sn":
+            # 4x4 stride-2 convs from res to 4 px, doubling the maps, then a linear head (and class embedding)
+            c, d, previous = self.d_channel_max, 0, self.data_shape[0]
+            for _ in range(int(math.log2(res)) - 2):
+                d += previous * c * 16 + c
+                previous, c = c, 2 * c
+            return d + (1 + self.num_classes) * previous * 16
         d = 0
         for r in block_resolutions(res)[::-1]:
             c = block_channels(r, self.d_channel_base, self.d_channel_max)
             d += 2 * c * c * 9 + c * c
-        d += 16 * block_channels(4, self.d_channel_base, self.d_channel_max) ** 2
-        return ModelSize(2 * g + d if self.trainable else g, acts)
+        return d + 16 * block_channels(4, self.d_channel_base, self.d_channel_max) ** 2
 
     def check(self) -> None:
         if self.is_points:
@@ -78,3 +91,6 @@ class StyleGANConfig(ModelConfig):
             raise ConfigError(f"the style-based GAN draws square images, not {self.data_shape[1]}x{self.data_shape[2]}")
         if self.resolution > 1024:
             raise ConfigError(f"the style-based GAN draws at most 1024 px, not {self.data_shape[1]}")
+        if self.trainable and self.loss == "hinge-sn" and not 16 <= self.resolution <= 64:
+            raise ConfigError(f"the hinge-sn discriminator is for 16-64 px images, not {self.data_shape[1]} px: "
+                              "train larger ones with loss r1")
