@@ -68,8 +68,11 @@ def slider_latency(window, checkpoints: list[Path], moves: int = 200) -> dict:
         window.open_path(path)
         _wait(view.shown, 30_000)
         explore = window.explore
-        if explore.slider_mode.currentText() == "Principal directions":
-            explore.slider_mode.setCurrentIndex(1)   # raw dimensions: no directions to wait for
+        if explore.slider_mode.currentText().startswith("Principal directions"):
+            # raw dimensions: no directions to wait for (after the Z directions, a style-based GAN lists W's)
+            dimensions = [i for i in range(explore.slider_mode.count())
+                          if explore.slider_mode.itemText(i).startswith("Dimensions")]
+            explore.slider_mode.setCurrentIndex(dimensions[0])
         slider = explore.sliders.sliders[0]
         timings = []
         for i in range(moves):
