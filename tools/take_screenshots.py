@@ -92,7 +92,8 @@ def stylegan_shots(window, path: Path, out: Path) -> None:
     middle = layer.layers.findData("generator_ema.synthesis.b16.conv0")
     if middle >= 0 and layer.layers.currentIndex() != middle:
         layer.layers.setCurrentIndex(middle)
-        _wait(layer.tiles_view.shown, 30_000)
+        layer.layers.activated.emit(middle)              # as a person's choice in the list does
+        _until(lambda: layer.caption.text().startswith("generator_ema.synthesis.b16.conv0"), 60)
     _save(window, out, "stylegan-layer-view.png")
 
     grid = out / "stylegan-mixing-grid.png"
