@@ -2,7 +2,9 @@
 convolutions, noise inputs, toRGB skips) with truncation in W, trained against a residual
 discriminator; NVIDIA stylegan2-ada-pytorch snapshots convert to it (core/stylegan_pickle.py)."""
 
-from genstudio.core.families.family import Capability, DecodeSetting, Family, HyperField, PlotSpec, Preset
+from genstudio.core.demo_standard import SAMPLE_BARS
+from genstudio.core.families.family import (Capability, DecodeSetting, DemoRecipe, Family, HyperField, PlotSpec,
+                                            Preset)
 from genstudio.core.families.stylegan.config import StyleGANConfig
 from genstudio.core.families.stylegan.model import NOISE_FIXED, StyleGAN
 
@@ -42,6 +44,9 @@ FAMILY = Family(
                   HyperField("lr_d", "D learning rate", "discriminator learning rate", learning_rate=True)),
     capabilities=frozenset({Capability.IMAGE_PROJECTION, Capability.CLASS_CONDITIONAL,
                             Capability.LIVE_DIAGNOSTICS, Capability.STYLE_SPACE}),
+    # The digits preset: `genstudio train --family stylegan --preset digits --steps 10000` (seed 0; about
+    # 50 minutes on one CPU core), adopted with make_demo_checkpoints.py --adopt. Weights only, 5.6 MB.
+    demos=(DemoRecipe("stylegan-mnist", "digits", steps=10000, seed=0, standard=SAMPLE_BARS),),
     decode_settings=(
         DecodeSetting("truncation_psi", "Truncation psi",
                       "Pulls w towards the mean w: 1 leaves it, 0 gives the mean image, between trades variety "
