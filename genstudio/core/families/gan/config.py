@@ -21,6 +21,23 @@ def conv_plan(size: int) -> tuple[int, int]:
     return base, n
 
 
+def conv_discriminator_size(channels: int, size: int, width: int, num_classes: int, spectral_norm: bool) -> int:
+    """Parameters and buffers of the conv D (model.py: ConvFeatures and the Discriminator head) for
+    (channels, size, size) images: 4x4 stride-2 convs from `width` maps, doubling, to the base
+    resolution, a linear head, a class embedding for projection, and spectral norm's u, v vectors."""
+    base, n = conv_plan(size)
+    c = width
+    d = channels * c * 16 + c
+    for _ in range(n - 1):
+        d += c * 2 * c * 16 + 6 * c          # + bias, or batch norm (2 params, 2 stats)
+        c *= 2
+    features = c * base * base
+    d += linear_size([features, 1]) + num_classes * features
+    if spectral_norm:                        # power-iteration vectors u, v of each normalised weight
+        d += 2 * features
+    return d
+
+
 @dataclass(frozen=True)
 class GANConfig(ModelConfig):
     arch: str = field(default="mlp", metadata={"choices": ("mlp", "conv")})
@@ -50,6 +67,9 @@ class GANConfig(ModelConfig):
             d_in = out + 2 * self.d_fourier_features
             d = linear_size([d_in, *self.d_hidden]) + 2 * d_in * self.d_fourier_features // max(d_in, 1)
             features = self.d_hidden[-1]
+            d += linear_size([features, 1]) + self.num_classes * features
+            if self.spectral_norm:      # power-iteration vectors u, v of each normalised weight
+                d += 2 * (features + sum(self.d_hidden))
         else:
             channels, side = self.data_shape[0], self.data_shape[1]
             base, n = conv_plan(side)
@@ -62,15 +82,7 @@ class GANConfig(ModelConfig):
                 g_acts += c * res * res
             g += c * channels * 16 + channels
             g_acts += channels * side * side
-            c = self.d_channels
-            d = channels * c * 16 + c
-            for _ in range(n - 1):
-                d += c * 2 * c * 16 + 6 * c
-                c *= 2
-            features = c * base * base
-        d += linear_size([features, 1]) + self.num_classes * features
-        if self.spectral_norm:      # power-iteration vectors u, v of each normalised weight
-            d += 2 * (features + (sum(self.d_hidden) if self.arch == "mlp" else 0))
+            d = conv_discriminator_size(channels, side, self.d_channels, self.num_classes, self.spectral_norm)
         g += self.num_classes * embed
         copies = 2 if self.ema_decay else 1
         return ModelSize(copies * g + d, g_acts)

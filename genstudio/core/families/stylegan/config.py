@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, field
 
 from genstudio.core.families.config import ConfigError, ModelConfig, ModelSize
+from genstudio.core.families.gan.config import conv_discriminator_size
 from genstudio.core.families.stylegan.generator import block_channels, block_resolutions, num_ws_for
 
 CHANNELS = {"min": 1, "max": 1 << 20}
@@ -70,12 +71,8 @@ class StyleGANConfig(ModelConfig):
     def _discriminator_size(self) -> int:
         res = self.resolution
         if self.loss == "hinge-sn":
-            # 4x4 stride-2 convs from res to 4 px, doubling the maps, then a linear head (and class embedding)
-            c, d, previous = self.d_channel_max, 0, self.data_shape[0]
-            for _ in range(int(math.log2(res)) - 2):
-                d += previous * c * 16 + c
-                previous, c = c, 2 * c
-            return d + (1 + self.num_classes) * previous * 16
+            return conv_discriminator_size(self.data_shape[0], res, self.d_channel_max, self.num_classes,
+                                           spectral_norm=True)
         d = 0
         for r in block_resolutions(res)[::-1]:
             c = block_channels(r, self.d_channel_base, self.d_channel_max)
