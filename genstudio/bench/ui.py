@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
+from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, Qt, QTimer
 
 
 def _wait(signal, timeout_ms: int = 10_000) -> bool:
@@ -70,9 +70,7 @@ def slider_latency(window, checkpoints: list[Path], moves: int = 200) -> dict:
         explore = window.explore
         if explore.slider_mode.currentText().startswith("Principal directions"):
             # raw dimensions: no directions to wait for (after the Z directions, a style-based GAN lists W's)
-            dimensions = [i for i in range(explore.slider_mode.count())
-                          if explore.slider_mode.itemText(i).startswith("Dimensions")]
-            explore.slider_mode.setCurrentIndex(dimensions[0])
+            explore.slider_mode.setCurrentIndex(explore.slider_mode.findText("Dimensions", Qt.MatchStartsWith))
         slider = explore.sliders.sliders[0]
         timings = []
         for i in range(moves):
