@@ -59,6 +59,22 @@ def test_v2_rebuilds_from_what_it_stores_not_from_defaults(tmp_path):
         read_card(broken)
 
 
+def test_a_field_added_later_gets_the_value_older_files_were_written_with(mnist, tmp_path):
+    """d_augment came after format-2 GAN files existed: without it they trained with no augmentation,
+    and they rebuild so; a file that lacks a field without such a value is still refused."""
+    config = TrainConfig(family="gan", preset="mlp", steps=2, sample_every_s=0, n_samples=4, device="cpu",
+                         out_dir=str(tmp_path), model={"d_augment": "translation"})
+    list(Trainer(config, dataset=mnist).run())
+    path = tmp_path / "checkpoint.safetensors"
+    assert read_card(path).config.d_augment == "translation"
+    older = rewrite_header(path, tmp_path / "older.safetensors", lambda h: h["model_config"].pop("d_augment"))
+    assert read_card(older).config.d_augment == "none"
+    assert load_checkpoint(older).model.d_augment == "none"
+    broken = rewrite_header(older, tmp_path / "broken.safetensors", lambda h: h["model_config"].pop("latent_dim"))
+    with pytest.raises(CheckpointError, match=r"config fields missing: latent_dim\)$"):
+        read_card(broken)
+
+
 @pytest.mark.parametrize("change,reason", [
     (lambda h: h["model_config"].update(latent_dim="two"), "latent_dim must be an integer"),
     (lambda h: h["model_config"].update(likelihood="poisson"), "likelihood 'poisson' is unknown"),

@@ -7,6 +7,12 @@ range or choices each give one clear line. Field metadata carries the rules:
     latent_dim: int = field(default=100, metadata={"min": 1, "max": 65536})
     loss: str = field(default="bce", metadata={"choices": ("bce", "hinge", "wgan-gp")})
 
+A field added after checkpoints were written names, as "absent", the value that reproduces what
+those files were trained and decode with; a stored config without it gets that value, and every
+other missing field is still an error:
+
+    d_augment: str = field(default="none", metadata={"choices": (...), "absent": "none"})
+
 Written here rather than with a validation library because the rules are few and the types are
 plain JSON ones; a dependency would be larger than this file.
 """
@@ -119,6 +125,7 @@ class ModelConfig:
         if unknown:
             raise ConfigError(f"unknown config fields {', '.join(map(str, unknown))}")
         if complete:
+            values = {**{name: f.metadata["absent"] for name, f in fields.items() if "absent" in f.metadata}, **values}
             missing = [name for name in fields if name not in values]
             if missing:
                 raise ConfigError(f"config fields missing: {', '.join(missing)}")

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 
 from genstudio.core.families.config import ConfigError, ModelConfig, ModelSize, linear_size
+from genstudio.core.families.gan.d_augment import POLICIES as AUGMENT_POLICIES
 
 LOSSES = ("bce", "hinge", "wgan-gp")
 ACTIVATIONS = ("leaky_relu", "relu")
@@ -56,6 +57,8 @@ class GANConfig(ModelConfig):
     d_fourier_features: int = field(default=0, metadata={"min": 0, "max": 4096})    # 2-D points only
     d_fourier_scale: float = field(default=1.0, metadata={"min": 0.0, "max": 1e4})
     embed_dim: int = field(default=32, metadata={"min": 1, "max": 4096})            # conditional G
+    # Images only (d_augment.py); files written before the field trained without it.
+    d_augment: str = field(default="none", metadata={"choices": AUGMENT_POLICIES, "absent": "none"})
 
     def size(self) -> ModelSize:
         out = math.prod(self.data_shape)
@@ -92,6 +95,8 @@ class GANConfig(ModelConfig):
             raise ConfigError("g_hidden and d_hidden need at least one layer")
         if self.d_fourier_features and not self.is_points:
             raise ConfigError("Fourier features in D (d_fourier_features) are for 2-D points only")
+        if self.d_augment != "none" and self.is_points:
+            raise ConfigError("d_augment moves and cuts images; 2-D points have nothing to augment")
         if self.arch == "conv":
             if self.is_points:
                 raise ConfigError("the conv GAN is for images; use arch 'mlp' for 2-D points")

@@ -1,8 +1,9 @@
 """GANs: an MLP (the classic MNIST GAN) and a DCGAN-style conv net, for images or 2-D points.
 
 Losses: non-saturating BCE, hinge, WGAN-GP. Options: spectral norm on D, an EMA copy of G used for
-decoding, class-conditional G (label embedding) and D (projection discriminator, Miyato 2018), and
-random Fourier features of 2-D points in D (`d_fourier_features`, `d_fourier_scale`).
+decoding, class-conditional G (label embedding) and D (projection discriminator, Miyato 2018),
+random Fourier features of 2-D points in D (`d_fourier_features`, `d_fourier_scale`), and
+differentiable augmentation of every image D sees (`d_augment`, d_augment.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from genstudio.core.families.gan.config import GANConfig, conv_plan
+from genstudio.core.families.gan.d_augment import augment
 from genstudio.core.families.gan.decision_surface import decision_surface
 from genstudio.core.latent import truncated_normal
 from genstudio.core.models.base import GenerativeModel, adam
@@ -189,6 +191,7 @@ class GAN(GenerativeModel):
                                 if self.ema_decay and self.label_embed is not None else None)
         self.d_steps = cfg.d_steps
         self.gp_weight = cfg.gp_weight
+        self.d_augment = cfg.d_augment
         # Counts D updates so that G steps every `d_steps` calls; a buffer, so resume is exact.
         self.register_buffer("d_updates", torch.zeros((), dtype=torch.long))
         self._last_g: dict[str, torch.Tensor] = {}
@@ -262,9 +265,10 @@ class GAN(GenerativeModel):
         return -fake.mean()
 
     def _gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-        """WGAN-GP: (||grad_x D(x_hat)|| - 1)^2 on random interpolates x_hat (B, *data_shape)."""
+        """WGAN-GP: (||grad_x D(x_hat)|| - 1)^2 on random interpolates x_hat (B, *data_shape), augmented
+        as D's other inputs are, so the penalty holds where D is trained."""
         alpha = torch.rand((len(real),) + (1,) * (real.ndim - 1), device=real.device)
-        x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+        x_hat = augment(alpha * real + (1 - alpha) * fake, self.d_augment).requires_grad_(True)
         grad, = torch.autograd.grad(self.discriminator(x_hat, y).sum(), x_hat, create_graph=True)
         return (grad.flatten(1).norm(dim=1) - 1).pow(2).mean()
 
@@ -283,10 +287,10 @@ class GAN(GenerativeModel):
         # D step on the detached fake batch: no gradient flows into G. Without batch norm in D, real
         # and fake go through D as one (2B, ...) batch: one large matmul per layer beats two small ones.
         if self.d_has_batch_norm:
-            d_real = self.discriminator(real, y)
-            d_fake = self.discriminator(fake.detach(), y_fake)
+            d_real = self.discriminator(augment(real, self.d_augment), y)
+            d_fake = self.discriminator(augment(fake.detach(), self.d_augment), y_fake)
         else:
-            both = self.discriminator(torch.cat([real, fake.detach()]),
+            both = self.discriminator(augment(torch.cat([real, fake.detach()]), self.d_augment),
                                       None if y is None else torch.cat([y, y_fake]))
             d_real, d_fake = both[:len(x)], both[len(x):]
         d_loss = self._d_loss(d_real, d_fake)
@@ -304,7 +308,7 @@ class GAN(GenerativeModel):
         # (requires_grad off), which saves a third of D's backward pass.
         if int(self.d_updates) % self.d_steps == 0:
             self.discriminator.requires_grad_(False)
-            g_loss = self._g_loss(self.discriminator(fake, y_fake))
+            g_loss = self._g_loss(self.discriminator(augment(fake, self.d_augment), y_fake))
             opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
             opt_g.step()
