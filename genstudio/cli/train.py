@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import math
 import signal
 import sys
@@ -63,6 +64,19 @@ def learning_rate(text: str) -> float:
     return value
 
 
+def model_field(text: str) -> tuple[str, object]:
+    """--model KEY=VALUE: the value as JSON (numbers, true/false, [lists]) or else as a string; the
+    family's typed config checks it when the model is built."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"takes KEY=VALUE, got {text!r}")
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        parsed = value
+    return key.strip(), parsed
+
+
 def hyper_value(field):
     """The argparse type of one hyper-parameter flag: its kind, finite, and within the range the Train
     form allows (learning rates: any positive value, as --lr takes)."""
@@ -112,6 +126,10 @@ def add_parser(sub) -> None:
             continue      # the general --lr above sets it
         train.add_argument(field.flag, dest=f"hyper_{key}", type=hyper_value(field), metavar=field.kind.__name__.upper(),
                            help=f"{field.help or field.label} ({', '.join(owners)})")
+    train.add_argument("--model", type=model_field, action="append", default=[], metavar="KEY=VALUE",
+                       help="set a field of the preset's model config, e.g. --model latent_dim=32 or "
+                            "--model d_augment=translation (an unknown KEY is answered with the family's "
+                            "fields); repeatable; not with --resume, which keeps the checkpoint's")
     train.add_argument("--seed", type=seed, default=0)
     train.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     train.add_argument("--out", type=Path, help="output folder for checkpoint.safetensors and samples.png")
@@ -191,9 +209,12 @@ def run(args) -> int:
         if family and family != card.family:
             raise GenStudioError(f"{args.resume}: is a {card.family} checkpoint, not a {family}")
         family = card.family
+    if args.resume and args.model:
+        raise GenStudioError(f"{args.resume}: --model cannot change a checkpoint's architecture; resume without it")
     family = registry.get(family or DEFAULT_FAMILY)
     config = TrainConfig(family=family.name, preset=args.preset, data=data_spec, steps=args.steps,
-                         batch_size=args.batch_size, hyper=hyper_overrides(args, family), seed=args.seed,
+                         batch_size=args.batch_size, hyper=hyper_overrides(args, family), model=dict(args.model),
+                         seed=args.seed,
                          device=args.device, out_dir=str(args.out) if args.out else None,
                          autosave_every=args.autosave_every, keep_checkpoints=args.keep, sample_every_s=0)
     dataset = load_dataset(data_spec, download=args.download)

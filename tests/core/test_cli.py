@@ -58,3 +58,26 @@ def test_missing_device_and_data(tmp_path, capsys):
 def test_module_entry_point_runs():
     result = subprocess.run([sys.executable, "-m", "genstudio", "presets"], capture_output=True, text=True)
     assert result.returncode == 0 and "realnvp" in result.stdout
+
+
+def test_train_sets_model_fields_and_refuses_bad_ones(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--family", "gan", "--preset", "dcgan-hinge-sn", "--steps", "2", "--out", str(out),
+                 "--device", "cpu", "--quiet", "--model", "g_channels=8", "--model", "d_channels=8",
+                 "--model", "latent_dim=12", "--model", "d_augment=translation-cutout"]) == 0
+    capsys.readouterr()
+    assert main(["info", str(out / "checkpoint.safetensors")]) == 0
+    info = capsys.readouterr().out
+    assert '"latent_dim": 12' in info and '"d_augment": "translation-cutout"' in info and '"g_channels": 8' in info
+
+    assert main(["train", "--family", "gan", "--steps", "1", "--model", "wings=2", "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown config fields wings" in err and "latent_dim" in err
+    assert main(["train", "--family", "gan", "--steps", "1", "--model", "d_augment=sideways", "--device", "cpu"]) == 2
+    assert "d_augment 'sideways'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--model", "latent_dim"])
+    assert "KEY=VALUE" in capsys.readouterr().err
+    assert main(["train", "--resume", str(out / "checkpoint.safetensors"), "--steps", "4",
+                 "--model", "latent_dim=3"]) == 2
+    assert "cannot change a checkpoint's architecture" in capsys.readouterr().err

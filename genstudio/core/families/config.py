@@ -123,7 +123,8 @@ class ModelConfig:
         fields = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - set(fields))
         if unknown:
-            raise ConfigError(f"unknown config fields {', '.join(map(str, unknown))}")
+            raise ConfigError(f"unknown config fields {', '.join(map(str, unknown))} "
+                              f"(it has {', '.join(name for name in fields if name not in ('data_shape', 'num_classes'))})")
         if complete:
             values = {**{name: f.metadata["absent"] for name, f in fields.items() if "absent" in f.metadata}, **values}
             missing = [name for name in fields if name not in values]
