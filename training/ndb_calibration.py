@@ -20,17 +20,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import sys
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from genstudio.core.data.spec import load_dataset  # noqa: E402
-from genstudio.core.metrics.classifier import feature_space  # noqa: E402
+from genstudio.core.metrics.classifier import feature_space, random_affine  # noqa: E402
 from genstudio.core.metrics.report import diagnose, generate  # noqa: E402
 from genstudio.core.open_model import open_model  # noqa: E402
 
@@ -57,16 +55,6 @@ class Pool:
         return out
 
 
-def affine(x: torch.Tensor, rng: torch.Generator, degrees: float = 0.0, scale: float = 0.0) -> torch.Tensor:
-    """(n, C, H, W) each rotated by U(-degrees, degrees) and scaled by U(1 - scale, 1 + scale)."""
-    n = len(x)
-    angle = (torch.rand(n, generator=rng) * 2 - 1) * math.radians(degrees)
-    s = 1 + (torch.rand(n, generator=rng) * 2 - 1) * scale
-    cos, sin = angle.cos() / s, angle.sin() / s
-    theta = torch.stack([torch.stack([cos, -sin, torch.zeros(n)], 1), torch.stack([sin, cos, torch.zeros(n)], 1)], 1)
-    return F.grid_sample(x, F.affine_grid(theta, list(x.shape), align_corners=False), align_corners=False).clamp(0, 1)
-
-
 def resample(x: torch.Tensor, weights: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
     """HALF images drawn from x (n, ...) with probabilities proportional to weights (n,)."""
     return x[torch.multinomial(weights, HALF, replacement=True, generator=rng)]
@@ -85,8 +73,8 @@ def main() -> None:
     rng = torch.Generator().manual_seed(3)
     cases = {
         "real digits (the other half)": lambda: other,
-        "rotated by up to 8 degrees": lambda: affine(other, rng, degrees=8),
-        "scaled by 0.93-1.07": lambda: affine(other, rng, scale=0.07),
+        "rotated by up to 8 degrees": lambda: random_affine(other, rng, degrees=8),
+        "scaled by 0.93-1.07": lambda: random_affine(other, rng, scale=0.07),
         "classes 0-2 drawn 1.5 x as often": lambda: resample(other, 1 + 0.5 * (labels <= 2).float(), rng),
         "every 9 removed": lambda: resample(other, (labels != 9).float(), rng),
     }

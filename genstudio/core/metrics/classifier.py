@@ -94,16 +94,19 @@ class CNNClassifier(nn.Module):
         return self.head(self.dropout(features)), features
 
 
-def _augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Random affine per image (±10°, ±10 % scale, ±2 px shift): (B, C, H, W) -> same shape.
-    8,000 digits are too few for a safe 98 % without it; with it MNIST reaches about 99 % held out."""
+def random_affine(x: torch.Tensor, generator: torch.Generator, degrees: float = 0.0, scale: float = 0.0,
+                  shift: float = 0.0) -> torch.Tensor:
+    """(B, C, H, W) -> same shape, each image rotated by U(-degrees, degrees), scaled by
+    U(1 - scale, 1 + scale) and moved by U(-shift, shift) pixels along each axis (bilinear, zeros
+    outside). The draws come in that order from `generator`, whichever of them are 0."""
     n, _, height, width = x.shape
-    angle = (torch.rand(n, generator=generator) * 2 - 1) * math.radians(10)
-    scale = 1 + (torch.rand(n, generator=generator) * 2 - 1) * 0.1
-    shift = (torch.rand(n, 2, generator=generator) * 2 - 1) * torch.tensor([4.0 / width, 4.0 / height])
-    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1),
-                         torch.stack([sin, cos, shift[:, 1]], 1)], 1)      # (B, 2, 3)
+    angle = (torch.rand(n, generator=generator) * 2 - 1) * math.radians(degrees)
+    factor = 1 + (torch.rand(n, generator=generator) * 2 - 1) * scale
+    # affine_grid's coordinates span [-1, 1]: one pixel is 2 / side.
+    offset = (torch.rand(n, 2, generator=generator) * 2 - 1) * torch.tensor([2.0 * shift / width, 2.0 * shift / height])
+    cos, sin = torch.cos(angle) / factor, torch.sin(angle) / factor
+    theta = torch.stack([torch.stack([cos, -sin, offset[:, 0]], 1),
+                         torch.stack([sin, cos, offset[:, 1]], 1)], 1)    # (B, 2, 3)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, align_corners=False)
 
@@ -156,7 +159,9 @@ def train_classifier(dataset: InMemoryDataset, steps: int = TRAIN_STEPS, seed: i
                 if progress is not None:
                     progress(step / steps, f"training the feature classifier on {dataset.name} ({step}/{steps} steps)")
             batch = train_idx[torch.randint(len(train_idx), (BATCH_SIZE,), generator=generator)]
-            x = _augment(as_float_images(images[batch]), generator)        # (128, C, H, W)
+            # 8,000 digits are too few for a safe 98 % without augmentation; with it MNIST reaches
+            # about 99 % held out.
+            x = random_affine(as_float_images(images[batch]), generator, degrees=10, scale=0.1, shift=2)  # (128, C, H, W)
             logits, _ = model(x)
             loss = F.cross_entropy(logits, labels[batch])
             optimizer.zero_grad(set_to_none=True)
