@@ -2,7 +2,7 @@
 
 The top-level `resources/` folder (demo checkpoints, MNIST, icons, .desktop file) ships inside the
 package as `genstudio.resources`, so installed and editable copies find it with `importlib.resources`
-(see genstudio/core/resources.py). pyproject.toml cannot say this alone: its `packages.find` only
+(see genstudio/core/runtime/resources.py). pyproject.toml cannot say this alone: its `packages.find` only
 discovers folders where they lie, and remapping one sub-package with `package-dir` would need the
 whole package list written out by hand, which drops any new sub-package silently.
 """

@@ -22,8 +22,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from genstudio.core.data.bundled import load_bundled_mnist  # noqa: E402
-from genstudio.core.open_model import open_model  # noqa: E402
-from genstudio.core.resources import resource_path  # noqa: E402
+from genstudio.core.io.open_model import open_model  # noqa: E402
+from genstudio.core.runtime.resources import resource_path  # noqa: E402
 
 
 def round_trip(model, images: torch.Tensor, steps: int) -> dict:

@@ -14,7 +14,7 @@ its card is checked against the recipe, and its step count must be the recipe's.
 The files hold weights only (no optimiser state): they are for exploring, not resuming. A sample
 grid of each lands beside them in --grids.
 
-Each recipe carries the standard it is trained to (genstudio.core.demo_standard): bars on its
+Each recipe carries the standard it is trained to (genstudio.core.families.demo_standard): bars on its
 diagnostics against the bundled MNIST and on the slice of data the engine held out of training.
 After training, the script measures them and prints PASS / FAIL per bar; `--check-only` measures the
 files already in --out without training. Everything lands in --grids/summary.json.
@@ -31,15 +31,15 @@ from pathlib import Path
 import torch
 
 from genstudio.core import registry
-from genstudio.core.checkpoints import load_checkpoint, save_checkpoint
 from genstudio.core.data.spec import load_dataset
-from genstudio.core.demo_standard import check, demo_figures, standard_lines
-from genstudio.core.engine import TrainConfig, Trainer
-from genstudio.core.export import save_grid
+from genstudio.core.families.demo_standard import check, demo_figures, standard_lines
 from genstudio.core.families.family import DemoRecipe
+from genstudio.core.io.checkpoints import load_checkpoint, save_checkpoint
+from genstudio.core.io.export import save_grid
+from genstudio.core.io.open_model import open_model
 from genstudio.core.metrics.report import diagnose
 from genstudio.core.metrics.summary import summary_lines
-from genstudio.core.open_model import open_model
+from genstudio.core.training.engine import TrainConfig, Trainer
 
 DIAGNOSE_DATA = "mnist"          # every demo is diagnosed against the whole bundled test set
 EVAL_BATCH = 1000                # digits the engine holds out of a demo's training, for its held-out figures

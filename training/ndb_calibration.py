@@ -28,9 +28,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from genstudio.core.data.spec import load_dataset  # noqa: E402
+from genstudio.core.io.open_model import open_model  # noqa: E402
 from genstudio.core.metrics.classifier import feature_space, random_affine  # noqa: E402
 from genstudio.core.metrics.report import diagnose, generate  # noqa: E402
-from genstudio.core.open_model import open_model  # noqa: E402
 
 HALF = 5000
 

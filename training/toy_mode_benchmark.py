@@ -37,8 +37,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from genstudio.core.data.toy import TOY_MIXTURES, load_toy  # noqa: E402
-from genstudio.core.engine import TrainConfig, Trainer  # noqa: E402
 from genstudio.core.metrics.toy import TOY_SAMPLES, toy_metrics  # noqa: E402
+from genstudio.core.training.engine import TrainConfig, Trainer  # noqa: E402
 
 STEPS = 12_000
 PRESETS = ("toy", "toy-best", "diffusion:toy")

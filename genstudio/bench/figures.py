@@ -30,7 +30,7 @@ def run(groups: tuple[str, ...] = GROUPS, batch_size: int = 64, rounds: int = 5,
 def bench_training(batch_size: int, rounds: int, steps: int, device: str) -> dict:
     from genstudio.bench.throughput import compare_gan_throughput
     from genstudio.core.data.bundled import load_bundled_mnist
-    from genstudio.core.devices import resolve_device
+    from genstudio.core.runtime.devices import resolve_device
 
     device = str(resolve_device(device))
     train = compare_gan_throughput(load_bundled_mnist(), batch_size=batch_size, rounds=rounds, steps=steps,
@@ -48,8 +48,8 @@ def bench_diagnostics() -> dict:
     """The full mode-collapse report, 10k samples of the demo GAN vs the 10k bundled MNIST images."""
     from genstudio.bench.report_speed import time_full_report
     from genstudio.core.data.bundled import load_bundled_mnist
-    from genstudio.core.open_model import open_model
-    from genstudio.core.resources import resource_path
+    from genstudio.core.io.open_model import open_model
+    from genstudio.core.runtime.resources import resource_path
 
     gan = open_model(resource_path("checkpoints", "gan-mnist.safetensors")).model
     result = time_full_report(gan, load_bundled_mnist())
@@ -65,9 +65,9 @@ def bench_sampling(device: str) -> dict:
     (the speed depends on the architecture, not on the weights)."""
     from genstudio.bench.sampling import time_sampling
     from genstudio.core import registry
-    from genstudio.core.devices import resolve_device
-    from genstudio.core.open_model import open_model
-    from genstudio.core.resources import resource_path
+    from genstudio.core.io.open_model import open_model
+    from genstudio.core.runtime.devices import resolve_device
+    from genstudio.core.runtime.resources import resource_path
 
     family = registry.get("autoregressive")
     shipped = [path for demo in family.demos if (path := resource_path("checkpoints", f"{demo.name}.safetensors")).exists()]
@@ -89,7 +89,7 @@ def bench_sampling(device: str) -> dict:
 def bench_style_decode(device: str) -> dict:
     """One image from StyleGAN2 generators of NVIDIA's 256 px and 1024 px configurations."""
     from genstudio.bench.style_decode import time_style_decode
-    from genstudio.core.devices import resolve_device
+    from genstudio.core.runtime.devices import resolve_device
 
     device = resolve_device(device)
     rows = {}
@@ -104,7 +104,7 @@ def bench_style_decode(device: str) -> dict:
 def _previews(path: Path) -> bool:
     """Whether a checkpoint's family decodes with a progressive preview (read from its card alone)."""
     from genstudio.core import registry
-    from genstudio.core.checkpoints import read_card
+    from genstudio.core.io.checkpoints import read_card
 
     card = read_card(path)
     return bool(registry.get(card.family).preview_options(card.config.to_dict()))
@@ -113,8 +113,8 @@ def _previews(path: Path) -> bool:
 def _draws_rows(path: Path) -> bool:
     """Whether a checkpoint's family samples pixel by pixel (read from its card alone)."""
     from genstudio.core import registry
-    from genstudio.core.checkpoints import read_card
     from genstudio.core.families.family import Capability
+    from genstudio.core.io.checkpoints import read_card
 
     return registry.get(read_card(path).family).has(Capability.SEQUENTIAL_DECODE)
 

@@ -13,7 +13,7 @@ import torch
 
 from genstudio.bench.reference_gan import ReferenceGAN
 from genstudio.core.data.dataset import InMemoryDataset
-from genstudio.core.engine import TrainConfig, Trainer
+from genstudio.core.training.engine import TrainConfig, Trainer
 
 
 class PresetWindows:

@@ -172,7 +172,7 @@ def gui_overhead_and_stall(window, out_dir: Path, steps: int = 400) -> dict:
     """MLP GAN on MNIST: images/s headless vs in the app (live plot and samples on), and the longest
     gaps of a 10 ms QTimer on the GUI thread while the app trains."""
     from genstudio.core.data.bundled import load_bundled_mnist
-    from genstudio.core.engine import TrainConfig, Trainer
+    from genstudio.core.training.engine import TrainConfig, Trainer
     from genstudio.ui.torch_threads import all_cores
 
     dataset = load_bundled_mnist()

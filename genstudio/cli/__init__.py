@@ -19,7 +19,7 @@ import time
 
 from genstudio.cli import bench, convert, diagnose, info, presets, sample, train
 from genstudio.core.errors import GenStudioError
-from genstudio.core.file_checks import printable
+from genstudio.core.io.file_checks import printable
 
 EPILOG = "Run 'genstudio COMMAND --help' for a command's options."
 EXIT_BAD_INPUT = 2

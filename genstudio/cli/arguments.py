@@ -37,6 +37,6 @@ def add_foreign_options(parser: argparse.ArgumentParser) -> None:
 
 def foreign_consent(args: argparse.Namespace):
     """The consent open_model needs for a foreign generator: given by --trust-code, else none."""
-    from genstudio.core.foreign import trust_code
+    from genstudio.core.io.foreign import trust_code
 
     return trust_code if args.trust_code else None

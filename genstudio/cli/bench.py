@@ -10,7 +10,7 @@ NAME = "bench"
 
 def add_parser(sub) -> None:
     from genstudio.bench.figures import GROUPS
-    from genstudio.core.devices import DEVICE_CHOICES
+    from genstudio.core.runtime.devices import DEVICE_CHOICES
 
     bench = sub.add_parser(NAME, help="measure the figures of docs/performance.md")
     bench.add_argument("--batch-size", type=int, default=64)
@@ -22,8 +22,9 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from genstudio.bench.figures import GROUPS, run as run_figures
-    from genstudio.core.atomic import write_bytes_atomic
+    from genstudio.bench.figures import GROUPS
+    from genstudio.bench.figures import run as run_figures
+    from genstudio.core.io.atomic import write_bytes_atomic
 
     figures = run_figures((args.only,) if args.only else GROUPS, batch_size=args.batch_size, rounds=args.rounds,
                           steps=args.steps, device=args.device)

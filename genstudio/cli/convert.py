@@ -19,9 +19,9 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from genstudio.core.checkpoints import save_checkpoint
     from genstudio.core.families.stylegan.nvidia import model_from_snapshot
-    from genstudio.core.stylegan_pickle import is_stylegan_pickle_name, read_snapshot
+    from genstudio.core.families.stylegan.nvidia_pickle import is_stylegan_pickle_name, read_snapshot
+    from genstudio.core.io.checkpoints import save_checkpoint
 
     if not is_stylegan_pickle_name(args.snapshot):
         raise GenStudioError(f"{args.snapshot}: convert reads StyleGAN2-ADA snapshots (.pkl); genstudio checkpoints, "

@@ -29,11 +29,11 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from genstudio.core.atomic import write_bytes_atomic
     from genstudio.core.data.spec import load_dataset
+    from genstudio.core.io.atomic import write_bytes_atomic
+    from genstudio.core.io.open_model import open_model
     from genstudio.core.metrics.report import diagnose
     from genstudio.core.metrics.summary import summary_lines
-    from genstudio.core.open_model import open_model
 
     opened = open_model(args.checkpoint, latent_dim=args.latent_dim, output_range=args.output_range,
                         consent=foreign_consent(args))

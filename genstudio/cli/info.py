@@ -26,11 +26,11 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from genstudio.core import registry
-    from genstudio.core.checkpoints import load_checkpoint, read_header
-    from genstudio.core.model_card import ModelCard
     from genstudio.core.families.family import Capability
-    from genstudio.core.foreign import is_foreign_name
-    from genstudio.core.stylegan_pickle import is_stylegan_pickle_name
+    from genstudio.core.families.stylegan.nvidia_pickle import is_stylegan_pickle_name
+    from genstudio.core.io.checkpoints import load_checkpoint, read_header
+    from genstudio.core.io.foreign import is_foreign_name
+    from genstudio.core.io.model_card import ModelCard
 
     if is_foreign_name(args.checkpoint):
         return _foreign_info(args)
@@ -79,7 +79,7 @@ def run(args) -> int:
 def _likelihood_rows(args, model) -> list[tuple[str, str]]:
     """bits/dim of each --image file, and the mean (with its standard error) over --data."""
     from genstudio.core.data.spec import load_dataset
-    from genstudio.core.likelihood import bits_per_dim, image_bits_per_dim
+    from genstudio.core.explore.likelihood import bits_per_dim, image_bits_per_dim
 
     try:
         rows = [(f"bits/dim {path.name}", f"{image_bits_per_dim(model, path):.6f}") for path in args.image]
@@ -107,7 +107,7 @@ def _conditional_rows(model, dataset) -> list[tuple[str, str]]:
     import numpy as np
     import torch
 
-    from genstudio.core.likelihood import bits_per_dim
+    from genstudio.core.explore.likelihood import bits_per_dim
 
     dims = math.prod(model.data_shape)
     per_class = np.stack([bits_per_dim(model, dataset.data, labels=torch.full((len(dataset),), c))
@@ -129,7 +129,7 @@ def _mean_text(values) -> str:
 def _foreign_info(args) -> int:
     """A foreign generator described from its archive alone: loading it would run its author's code,
     and `info` is the command one uses to decide whether to."""
-    from genstudio.core.foreign import HOW_TO_ALLOW, inspect_foreign_file
+    from genstudio.core.io.foreign import HOW_TO_ALLOW, inspect_foreign_file
 
     if args.image or args.data:
         raise GenStudioError(f"{args.checkpoint}: {LIKELIHOOD_OPTIONS}, not a TorchScript / torch.export generator")
@@ -159,7 +159,7 @@ def _snapshot_info(args) -> int:
     """A StyleGAN2-ADA snapshot described from its records: read as data, its generator rebuilt by
     genstudio's own implementation (which also checks every weight), nothing from the file run."""
     from genstudio.core.families.stylegan.nvidia import model_from_snapshot
-    from genstudio.core.stylegan_pickle import read_snapshot
+    from genstudio.core.families.stylegan.nvidia_pickle import read_snapshot
 
     if args.image or args.data:
         raise GenStudioError(f"{args.checkpoint}: {LIKELIHOOD_OPTIONS}, not a GAN's snapshot")
@@ -214,7 +214,7 @@ def _verdict(foreign) -> str:
 def _diffusers_info(args) -> int:
     """A diffusers folder described from its JSON and the weights' header: no tensor is loaded and
     diffusers need not be installed, so this also says what opening it would take."""
-    from genstudio.core.diffusers_folder import INSTALL, inspect_diffusers_folder
+    from genstudio.core.io.diffusers_folder import INSTALL, inspect_diffusers_folder
 
     if args.image or args.data:
         raise GenStudioError(f"{args.checkpoint}: {LIKELIHOOD_OPTIONS}, not a diffusers folder")

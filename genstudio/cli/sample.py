@@ -87,10 +87,10 @@ def decode_options(args, info, record: dict | None = None) -> dict:
 
 
 def run(args) -> int:
-    from genstudio.core.explore_session import read_latent_record
-    from genstudio.core.export import points_image, save_grid, save_png
+    from genstudio.core.explore.explore_session import read_latent_record
+    from genstudio.core.io.export import points_image, save_grid, save_png
+    from genstudio.core.io.open_model import open_model
     from genstudio.core.latent import seeded_latents
-    from genstudio.core.open_model import open_model
 
     opened = open_model(args.checkpoint, latent_dim=args.latent_dim, output_range=args.output_range,
                         consent=foreign_consent(args))
@@ -132,7 +132,7 @@ def run(args) -> int:
 def _style_edit(args, opened, record: dict, labels):
     """The record's edit in W, its principal directions recomputed for this model (they are seeded)."""
     from genstudio.core.families.family import Capability
-    from genstudio.core.style_space import style_edit_from_record
+    from genstudio.core.families.stylegan.style_space import style_edit_from_record
 
     if not opened.info.has(Capability.STYLE_SPACE):
         raise GenStudioError(f"{args.latent}: its edit in W needs a style-based model; {args.checkpoint} is a "
@@ -141,9 +141,9 @@ def _style_edit(args, opened, record: dict, labels):
 
 
 def _style_mixing(args, opened, options: dict) -> int:
-    from genstudio.core.export import save_grid
     from genstudio.core.families.family import Capability
-    from genstudio.core.style_space import layer_group, mixing_grid, parse_seeds
+    from genstudio.core.families.stylegan.style_space import layer_group, mixing_grid, parse_seeds
+    from genstudio.core.io.export import save_grid
 
     if not opened.info.has(Capability.STYLE_SPACE):
         raise GenStudioError(f"{args.checkpoint}: --style-mix needs a style-based model (one with a W space)")
@@ -166,7 +166,7 @@ def _style_mixing(args, opened, options: dict) -> int:
 
 
 def _decode(args, model, z, labels, options: dict):
-    from genstudio.core.render_requests import decode_numpy
+    from genstudio.core.requests.render_requests import decode_numpy
 
     try:
         return decode_numpy(model, z, labels, options)

@@ -107,7 +107,7 @@ def _hyper_fields():
 def add_parser(sub) -> None:
     from genstudio.core import registry
     from genstudio.core.data.spec import SPEC_HELP
-    from genstudio.core.devices import DEVICE_CHOICES
+    from genstudio.core.runtime.devices import DEVICE_CHOICES
 
     train = sub.add_parser(NAME, help="train a model headless", formatter_class=argparse.RawDescriptionHelpFormatter,
                            epilog=SPEC_HELP)
@@ -188,12 +188,12 @@ def resume_data(path, source: str) -> str:
 def run(args) -> int:
     from genstudio.cli.progress import ProgressPrinter
     from genstudio.core import registry
-    from genstudio.core.checkpoints import read_card
     from genstudio.core.data.spec import load_dataset
-    from genstudio.core.engine import TrainConfig, Trainer
     from genstudio.core.errors import CheckpointError
-    from genstudio.core.export import points_image, save_grid, save_png
-    from genstudio.core.file_checks import check_readable_file
+    from genstudio.core.io.checkpoints import read_card
+    from genstudio.core.io.export import points_image, save_grid, save_png
+    from genstudio.core.io.file_checks import check_readable_file
+    from genstudio.core.training.engine import TrainConfig, Trainer
 
     # Paths checked before anything is loaded or trained: a FIFO given as --resume would block,
     # and an --out that is a file would fail only when the first checkpoint is written.

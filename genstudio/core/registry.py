@@ -7,9 +7,9 @@ family is a folder under `genstudio/core/families/` and one `register(...)` line
 
 from __future__ import annotations
 
+from genstudio.core.families.base import GenerativeModel
 from genstudio.core.families.config import ConfigError, ModelConfig
 from genstudio.core.families.family import Capability, Family
-from genstudio.core.models.base import GenerativeModel
 
 _FAMILIES: dict[str, Family] = {}
 

@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from genstudio.core.resources import resource_path
+from genstudio.core.runtime.resources import resource_path
 
 SMOKE_TIMEOUT_MS = 60_000
 

@@ -1,6 +1,6 @@
 """Asking before a foreign generator's code runs: Run once / Always trust this file / Cancel.
 
-A TorchScript or torch.export file is a program from its author (genstudio.core.foreign). The app
+A TorchScript or torch.export file is a program from its author (genstudio.core.io.foreign). The app
 opens one only after the person says so here, or after they chose "Always trust this file" for the
 very same bytes: the remembered answer is keyed by the file's SHA-256 in the window's QSettings, so a
 changed file (one byte is enough) is asked about again, and a renamed or copied one is not.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from genstudio.core.foreign import ForeignFile
+from genstudio.core.io.foreign import ForeignFile
 
 RUN_ONCE = "run-once"
 ALWAYS = "always"

@@ -9,9 +9,15 @@ from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QLabel, QMenu
 
-from genstudio.core.devices import DEVICE_CHOICES, describe_device, device_availability, module_bytes, resolve_device
 from genstudio.core.errors import DeviceError
-from genstudio.core.memory_budget import format_bytes
+from genstudio.core.runtime.devices import (
+    DEVICE_CHOICES,
+    describe_device,
+    device_availability,
+    module_bytes,
+    resolve_device,
+)
+from genstudio.core.runtime.memory_budget import format_bytes
 
 SETTING = "decode/device"
 LABELS = {"auto": "&Automatic (best available)", "cpu": "&CPU", "cuda": "CUDA &GPU", "mps": "Apple &MPS"}

@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, QSize, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
-from genstudio.core.latent_history import LatentHistory
+from genstudio.core.explore.latent_history import LatentHistory
 from genstudio.ui.widgets.image_view import to_qimage
 
 SHOWN = 8                 # thumbnails in the strip

@@ -9,20 +9,30 @@ from pathlib import Path
 import torch
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMainWindow,
-                               QPushButton, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from genstudio.core.errors import CheckpointError, GenStudioError
-from genstudio.core.explore_session import ExploreSession
+from genstudio.core.explore.explore_session import ExploreSession
+from genstudio.core.explore.grid_latents import grid_latents
+from genstudio.core.explore.walk import walk_latents
 from genstudio.core.families.family import Capability
-from genstudio.core.file_checks import printable
-from genstudio.core.export import latents_path, save_grid
-from genstudio.core.foreign import is_foreign_name, read_foreign_file, sidecar_path, trust_fingerprint
-from genstudio.core.grid_latents import grid_latents
-from genstudio.core.open_model import OpenedModel, open_model, snapshot_model
-from genstudio.core.render_requests import ExportImages
-from genstudio.core.style_space import GROUPS, ExportStyleMixing, parse_seeds
-from genstudio.core.walk import walk_latents
+from genstudio.core.families.stylegan.style_space import GROUPS, ExportStyleMixing, parse_seeds
+from genstudio.core.io.export import latents_path, save_grid
+from genstudio.core.io.file_checks import printable
+from genstudio.core.io.foreign import is_foreign_name, read_foreign_file, sidecar_path, trust_fingerprint
+from genstudio.core.io.open_model import OpenedModel, open_model, snapshot_model
+from genstudio.core.requests.render_requests import ExportImages
 from genstudio.ui import consent_dialog, theme
 from genstudio.ui.decode_device import DecodeDevice, DecodeStatus
 from genstudio.ui.explore_actions import ExploreActions

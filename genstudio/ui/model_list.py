@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import QListWidget, QListWidgetItem
 
-from genstudio.core.resources import resource_path
+from genstudio.core.runtime.resources import resource_path
 
 RECENT_KEY = "recent_files"
 RECENT_LIMIT = 10

@@ -20,7 +20,7 @@ import time
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from genstudio.core.errors import Cancelled
-from genstudio.core.tasks import TaskState
+from genstudio.core.requests.tasks import TaskState
 from genstudio.ui.task_runner import TaskRunner
 from genstudio.ui.torch_threads import single_threaded
 

@@ -14,7 +14,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from genstudio.core.errors import Cancelled
-from genstudio.core.tasks import TaskState
+from genstudio.core.requests.tasks import TaskState
 
 log = logging.getLogger(__name__)
 _retiring: set["_Job"] = set()        # abandoned jobs whose thread still runs

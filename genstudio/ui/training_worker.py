@@ -15,8 +15,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from genstudio.core.engine import Report, TrainConfig, Trainer
 from genstudio.core.errors import GenStudioError
+from genstudio.core.training.engine import Report, TrainConfig, Trainer
 from genstudio.ui.torch_threads import all_cores
 
 log = logging.getLogger(__name__)

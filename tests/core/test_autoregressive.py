@@ -189,7 +189,7 @@ def test_config_rules():
 def test_live_samples_fill_in_row_by_row(mnist):
     """Between the first and the last sample report a training run draws the live grid a few rows at
     a time (at least one per report), each row under the weights of its moment."""
-    from genstudio.core.engine import TrainConfig, Trainer
+    from genstudio.core.training.engine import TrainConfig, Trainer
 
     config = TrainConfig(family="autoregressive", preset="digits", steps=6, batch_size=8, report_every=1,
                          sample_every_s=1e-6, n_samples=2, eval_batch=8, device="cpu",
@@ -208,10 +208,10 @@ def test_info_reports_held_out_bits_per_dim_three_ways(mnist, tmp_path, capsys):
     classes, and p(x | y); the mean over classes lies between the best class and the true label's
     figure plus log2(K) / D, as a mixture must."""
     from genstudio.cli import main
-    from genstudio.core.checkpoints import save_checkpoint
     from genstudio.core.data import load_dataset
-    from genstudio.core.likelihood import bits_per_dim
-    from genstudio.core.model_card import DataDescription, ModelCard
+    from genstudio.core.explore.likelihood import bits_per_dim
+    from genstudio.core.io.checkpoints import save_checkpoint
+    from genstudio.core.io.model_card import DataDescription, ModelCard
 
     model = build("digits-conditional", num_classes=10, layers=2)
     with torch.no_grad():

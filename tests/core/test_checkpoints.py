@@ -7,14 +7,14 @@ import struct
 import pytest
 import safetensors.torch
 import torch
-
-from genstudio.core import model_card, registry
-from genstudio.core.checkpoints import load_checkpoint, read_header, save_checkpoint
-from genstudio.core.families.family import Capability
-from genstudio.core.engine import TrainConfig, Trainer
-from genstudio.core.errors import CheckpointError
-
 from checkpoint_files import rewrite_header
+
+from genstudio.core import registry
+from genstudio.core.errors import CheckpointError
+from genstudio.core.families.family import Capability
+from genstudio.core.io import model_card
+from genstudio.core.io.checkpoints import load_checkpoint, read_header, save_checkpoint
+from genstudio.core.training.engine import TrainConfig, Trainer
 
 
 def trained(mnist, tmp_path, family, preset, steps=4, **model):

@@ -4,10 +4,10 @@ an image, that G's gradient passes through it, and that a GAN trains with it."""
 import pytest
 import torch
 
-from genstudio.core.engine import TrainConfig, Trainer
 from genstudio.core.families.config import ConfigError
 from genstudio.core.families.gan.config import GANConfig
 from genstudio.core.families.gan.d_augment import augment, cutout, translate
+from genstudio.core.training.engine import TrainConfig, Trainer
 
 
 def dot_images(n: int, size: int = 28) -> tuple[torch.Tensor, int, int]:

@@ -19,7 +19,7 @@ from genstudio.core.data.image_folder import load_image_folder
 from genstudio.core.data.torchvision_sets import load_torchvision
 from genstudio.core.data.toy import GRID25, RING8, load_toy
 from genstudio.core.errors import DataError
-from genstudio.core.resources import resource_path
+from genstudio.core.runtime.resources import resource_path
 
 MNIST_DIR = resource_path("data", "mnist")
 # Per-digit counts of the MNIST test set.

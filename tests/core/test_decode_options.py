@@ -9,24 +9,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from foreign_generators import TinyGenerator
 from PIL import Image
 
 from genstudio.cli import main
-from genstudio.core.checkpoints import load_checkpoint
-from genstudio.core.encode_requests import EncodeRoundTrip, Variations, accepted, round_trip_error
-from genstudio.core.engine import TrainConfig, Trainer
 from genstudio.core.errors import Cancelled, GenStudioError
-from genstudio.core.explore_session import ExploreSession, check_latent_record
-from genstudio.core.export import to_uint8_hwc
-from genstudio.core.foreign import trust_code
+from genstudio.core.explore.explore_session import ExploreSession, check_latent_record
+from genstudio.core.explore.latent_map import encode_dataset
+from genstudio.core.io.checkpoints import load_checkpoint
+from genstudio.core.io.export import to_uint8_hwc
+from genstudio.core.io.foreign import trust_code
+from genstudio.core.io.open_model import open_model
 from genstudio.core.latent import seeded_latents
-from genstudio.core.latent_map import encode_dataset
-from genstudio.core.open_model import open_model
-from genstudio.core.render_requests import Decode, PrincipalDirections, decode_numpy
-from genstudio.core.tasks import BuildLatentMap, TaskState
+from genstudio.core.requests.encode_requests import EncodeRoundTrip, Variations, accepted, round_trip_error
+from genstudio.core.requests.render_requests import Decode, PrincipalDirections, decode_numpy
+from genstudio.core.requests.tasks import BuildLatentMap, TaskState
+from genstudio.core.training.engine import TrainConfig, Trainer
 from genstudio.ui.model_list import demo_checkpoints
-
-from foreign_generators import TinyGenerator
 
 
 def demo(name):

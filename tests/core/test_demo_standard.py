@@ -2,11 +2,18 @@
 report, and every registered demo's bars name figures that exist."""
 
 import pytest
+from stand_in_generators import Replay  # tests/core is on sys.path (no package)
 
 from genstudio.core import registry
-from genstudio.core.demo_standard import REPORT_FIGURES, Bar, check, classes_within, demo_figures, standard_lines
+from genstudio.core.families.demo_standard import (
+    REPORT_FIGURES,
+    Bar,
+    check,
+    classes_within,
+    demo_figures,
+    standard_lines,
+)
 from genstudio.core.metrics.report import diagnose
-from stand_in_generators import Replay  # tests/core is on sys.path (no package)
 
 
 def test_bar_limits():

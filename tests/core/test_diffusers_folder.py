@@ -19,10 +19,10 @@ from PIL import Image
 from safetensors.torch import save_file
 
 from genstudio.cli import main
-from genstudio.core.diffusers_folder import INSTALL, WEIGHTS, inspect_diffusers_folder, is_diffusers_folder
 from genstudio.core.errors import CheckpointError
 from genstudio.core.families.family import Capability
-from genstudio.core.open_model import open_model
+from genstudio.core.io.diffusers_folder import INSTALL, WEIGHTS, inspect_diffusers_folder, is_diffusers_folder
+from genstudio.core.io.open_model import open_model
 
 UNET = dict(sample_size=8, in_channels=1, out_channels=1, layers_per_block=1, block_out_channels=(8, 16),
             norm_num_groups=4, down_block_types=("DownBlock2D", "AttnDownBlock2D"),

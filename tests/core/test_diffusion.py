@@ -40,8 +40,8 @@ def trained(mnist):
 def demo():
     """The bundled demo DDPM (resources/checkpoints/diffusion-mnist.safetensors): inversion is only as
     exact as the network's noise estimate, so it is checked on a trained model."""
-    from genstudio.core.open_model import open_model
-    from genstudio.core.resources import resource_path
+    from genstudio.core.io.open_model import open_model
+    from genstudio.core.runtime.resources import resource_path
 
     return open_model(resource_path("checkpoints", "diffusion-mnist.safetensors")).model
 

@@ -9,7 +9,7 @@ import sys
 import torch
 import torch.multiprocessing as mp
 
-from genstudio.core.checkpoints import load_checkpoint
+from genstudio.core.io.checkpoints import load_checkpoint
 
 
 def free_port() -> int:
@@ -22,7 +22,7 @@ def _worker(rank, world, port, out_dir):
     import torch.distributed as dist
 
     from genstudio.core.data.bundled import load_bundled_mnist
-    from genstudio.core.engine import TrainConfig, Trainer
+    from genstudio.core.training.engine import TrainConfig, Trainer
 
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
                       WORLD_SIZE=str(world), LOCAL_RANK=str(rank))

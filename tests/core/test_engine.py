@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from genstudio.core.checkpoints import load_checkpoint
 from genstudio.core.data import InMemoryDataset
-from genstudio.core.engine import TrainConfig, Trainer
 from genstudio.core.errors import DeviceError, TrainingError
+from genstudio.core.io.checkpoints import load_checkpoint
+from genstudio.core.training.engine import TrainConfig, Trainer
 
 
 def run_all(trainer):
@@ -186,8 +186,8 @@ def test_absent_cuda_is_refused_with_a_clear_message(mnist):
 
 
 def test_conditional_preset_needs_labels():
-    from genstudio.core.data.toy import load_toy
     from genstudio.core.data.dataset import InMemoryDataset
+    from genstudio.core.data.toy import load_toy
 
     ring = load_toy("ring8", n=512)
     unlabelled = InMemoryDataset("digits", torch.zeros(64, 1, 28, 28, dtype=torch.uint8))

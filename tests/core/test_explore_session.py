@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from genstudio.core.errors import GenStudioError
-from genstudio.core.explore_session import ExploreSession, read_latent_record
+from genstudio.core.explore.explore_session import ExploreSession, read_latent_record
 from genstudio.core.latent import seeded_latents, slerp
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 from PIL import Image
 
-from genstudio.core.export import points_image, save_gif, save_grid, save_strip
+from genstudio.core.io.export import points_image, save_gif, save_grid, save_strip
 
 
 def test_grid_size_padding_and_scale(tmp_path):

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from genstudio.core.models.fast_dropout import FastDropout
+from genstudio.core.families.fast_dropout import FastDropout
 
 
 def test_drops_at_the_rate_asked_and_keeps_the_mean():

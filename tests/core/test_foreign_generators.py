@@ -5,12 +5,11 @@ import json
 
 import pytest
 import torch
+from foreign_generators import TinyGenerator
 
 from genstudio.core.errors import CheckpointError
-from genstudio.core.foreign import ConsentRefused, trust_code
-from genstudio.core.open_model import open_model
-
-from foreign_generators import TinyGenerator
+from genstudio.core.io.foreign import ConsentRefused, trust_code
+from genstudio.core.io.open_model import open_model
 
 
 @pytest.fixture

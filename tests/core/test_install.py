@@ -37,7 +37,7 @@ EXE = ".exe" if os.name == "nt" else ""
 PROBE = """
 import json, sys
 import genstudio, genstudio.resources
-from genstudio.core.resources import resource_path, resources_root
+from genstudio.core.runtime.resources import resource_path, resources_root
 print(json.dumps({
     "genstudio": genstudio.__file__,
     "genstudio.resources": genstudio.resources.__file__,
@@ -178,7 +178,7 @@ def test_editable_install_finds_the_source_folder(install):
 
 def test_frozen_root_is_the_bundles_resources(monkeypatch):
     """Frozen by PyInstaller: `resources` inside the bundle, where build.spec puts the folder."""
-    from genstudio.core.resources import resource_path
+    from genstudio.core.runtime.resources import resource_path
 
     monkeypatch.setattr(sys, "_MEIPASS", str(Path("/bundle")), raising=False)
     assert resource_path("icons", "genstudio.png") == Path("/bundle", "resources", "icons", "genstudio.png")

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from genstudio.core.engine import TrainConfig, Trainer
-from genstudio.core.inversion import project_image
-from genstudio.core.latent_map import encode_dataset, kl_per_dimension, manifold_grid, project, tile_images
+from genstudio.core.explore.inversion import project_image
+from genstudio.core.explore.latent_map import encode_dataset, kl_per_dimension, manifold_grid, project, tile_images
 from genstudio.core.registry import build_model
+from genstudio.core.training.engine import TrainConfig, Trainer
 
 
 def test_two_d_latents_map_directly_and_decode_round_trips(mnist):

@@ -10,21 +10,19 @@ import math
 import numpy as np
 import pytest
 import torch
+from stand_in_generators import MixtureSampler, OneDigit, Replay  # tests/core is on sys.path (no package)
 
 from genstudio.core.data.dataset import InMemoryDataset
 from genstudio.core.data.toy import GRID25, RING8, load_toy
 from genstudio.core.metrics import DiagnosticsCancelled
 from genstudio.core.metrics.classes import class_metrics
-from genstudio.core.metrics.classifier import (PCAFeatures, classifier_path, default_cache_dir,
-                                               load_or_train_classifier)
+from genstudio.core.metrics.classifier import PCAFeatures, classifier_path, default_cache_dir, load_or_train_classifier
 from genstudio.core.metrics.duplicates import birthday_test, closest_pairs, collision_support
 from genstudio.core.metrics.frechet import frechet_distance
 from genstudio.core.metrics.ndb import ndb
 from genstudio.core.metrics.prdc import expected_self_coverage, nearest_neighbours, prdc
 from genstudio.core.metrics.report import cheap_metrics, collapse_suspected, diagnose, prepare_live
 from genstudio.core.metrics.toy import toy_metrics
-
-from stand_in_generators import MixtureSampler, OneDigit, Replay  # tests/core is on sys.path (no package)
 
 
 @pytest.fixture(scope="session")
@@ -274,9 +272,9 @@ def test_cheap_metrics_and_collapse_rule(mnist, space, cache, halves):
 
 # --- the 2-D preset that reaches the bar (training/toy_mode_benchmark.py measures it) -----------------
 def test_toy_best_preset_trains_and_keeps_its_fourier_features(tmp_path):
-    from genstudio.core.checkpoints import load_checkpoint
-    from genstudio.core.engine import TrainConfig, Trainer
+    from genstudio.core.io.checkpoints import load_checkpoint
     from genstudio.core.registry import build_model
+    from genstudio.core.training.engine import TrainConfig, Trainer
 
     config = TrainConfig(family="gan", preset="toy-best", steps=30, report_every=10, sample_every_s=0,
                          device="cpu", out_dir=str(tmp_path), n_samples=4)

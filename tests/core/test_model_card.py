@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-from genstudio.core.checkpoints import load_checkpoint, read_card
-from genstudio.core.data.toy import load_toy
-from genstudio.core.engine import TrainConfig, Trainer
-from genstudio.core.errors import CheckpointError
-from genstudio.core.model_card import ModelCard
 from checkpoint_files import rewrite_header
+
+from genstudio.core.data.toy import load_toy
+from genstudio.core.errors import CheckpointError
+from genstudio.core.io.checkpoints import load_checkpoint, read_card
+from genstudio.core.io.model_card import ModelCard
+from genstudio.core.training.engine import TrainConfig, Trainer
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 V1_DECODES = np.load(FIXTURES / "v1-decodes.npz")

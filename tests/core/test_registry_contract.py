@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from genstudio.core import registry
-from genstudio.core.checkpoints import load_checkpoint
 from genstudio.core.data.toy import load_toy
-from genstudio.core.engine import TrainConfig, Trainer
+from genstudio.core.families.base import GenerativeModel
 from genstudio.core.families.family import Capability
-from genstudio.core.models.base import GenerativeModel
+from genstudio.core.io.checkpoints import load_checkpoint
+from genstudio.core.training.engine import TrainConfig, Trainer
 
 HEAVY_PARAMETERS = 4_000_000
 HEAVY_ACTIVATIONS = 1_000_000     # per image
@@ -95,18 +95,18 @@ def test_family_contract(family_name, preset_name, mnist, ring8, tmp_path):
         with pytest.raises(NotImplementedError):
             model.encode(x)
     if Capability.EXACT_LIKELIHOOD in capabilities:
-        from genstudio.core.likelihood import bits_per_dim
+        from genstudio.core.explore.likelihood import bits_per_dim
 
         bpd = bits_per_dim(model, data.data[:6])
         assert bpd.shape == (6,) and np.isfinite(bpd).all() and (bpd > 0).all()
     if Capability.IMAGE_PROJECTION in capabilities:
-        from genstudio.core.inversion import project_image
+        from genstudio.core.explore.inversion import project_image
 
         latent, info = project_image(model, x[0], steps=5, restarts=2)
         assert latent.shape == (model.latent_dim,) and info["final_error"] <= info["start_error"] + 1e-6
         assert all(p.grad is None for p in model.parameters())       # the model was only read
     if Capability.KL_PER_DIMENSION in capabilities:
-        from genstudio.core.latent_map import kl_per_dimension
+        from genstudio.core.explore.latent_map import kl_per_dimension
 
         kl = kl_per_dimension(model, data.data[:32])
         assert kl.shape == (model.latent_dim,) and (kl >= 0).all()

@@ -11,18 +11,17 @@ from collections import OrderedDict
 import pytest
 import torch
 import torch.nn.functional as F
+from stylegan_snapshots import PersistentRecord, fake_nvidia_modules, small_generator, write_snapshot
 
 from genstudio.core import registry
-from genstudio.core.engine import TrainConfig, Trainer
 from genstudio.core.families.config import ConfigError
 from genstudio.core.families.stylegan.generator import Generator
 from genstudio.core.families.stylegan.nvidia import model_from_snapshot
+from genstudio.core.families.stylegan.nvidia_pickle import UnsupportedPickle, read_snapshot
 from genstudio.core.families.stylegan.ops import fir_filter, modulated_conv2d, upsample2d
 from genstudio.core.latent import seeded_latents
 from genstudio.core.metrics.report import diagnose
-from genstudio.core.stylegan_pickle import UnsupportedPickle, read_snapshot
-
-from stylegan_snapshots import PersistentRecord, fake_nvidia_modules, small_generator, write_snapshot
+from genstudio.core.training.engine import TrainConfig, Trainer
 
 FAMILY = registry.get("stylegan")
 
@@ -245,15 +244,15 @@ def test_snapshot_reader_needs_no_nvidia_code():
     assert "torch_utils" not in sys.modules and "dnnlib" not in sys.modules
     with fake_nvidia_modules():
         data = pickle.dumps({"G_ema": PersistentRecord("Generator", {}, "")})
-    from genstudio.core.stylegan_pickle import Record, SnapshotUnpickler
+    from genstudio.core.families.stylegan.nvidia_pickle import Record, SnapshotUnpickler
 
     assert isinstance(SnapshotUnpickler(io.BytesIO(data)).load()["G_ema"], Record)
 
 
 def test_info_convert_sample_and_open_a_snapshot(tmp_path, capsys):
     from genstudio.cli import main
-    from genstudio.core.checkpoints import load_checkpoint
-    from genstudio.core.open_model import open_model
+    from genstudio.core.io.checkpoints import load_checkpoint
+    from genstudio.core.io.open_model import open_model
 
     g = small_generator(resolution=16, channels=1)
     path = tmp_path / "network-snapshot-000200.pkl"
@@ -288,7 +287,7 @@ def test_info_convert_sample_and_open_a_snapshot(tmp_path, capsys):
 
 
 def test_style_mixing():
-    from genstudio.core.style_space import layer_group, mix, mixing_grid
+    from genstudio.core.families.stylegan.style_space import layer_group, mix, mixing_grid
 
     assert [list(layer_group(g, 8)) for g in ("coarse", "middle", "fine")] == [[0, 1, 2, 3], [4, 5, 6, 7], []]
     assert list(layer_group("fine", 18)) == list(range(8, 18)) and list(layer_group("2-5", 8)) == [2, 3, 4, 5]
@@ -365,7 +364,7 @@ def test_inference_layers_equal_the_training_form(batch):
 
 
 def test_principal_directions_in_w_and_edits_on_layer_ranges():
-    from genstudio.core.style_space import edit_styles, layer_group, style_directions
+    from genstudio.core.families.stylegan.style_space import edit_styles, layer_group, style_directions
 
     model = FAMILY.build({**FAMILY.presets["digits"].model, "data_shape": [1, 28, 28]}).eval()
     directions, explained = style_directions(model, k=5, samples=512)

@@ -37,7 +37,7 @@ def test_smoke_test_renders_a_demo_image(frozen):
 
 
 def test_frozen_training_writes_a_checkpoint_the_source_tree_opens(frozen, tmp_path):
-    from genstudio.core.checkpoints import load_checkpoint
+    from genstudio.core.io.checkpoints import load_checkpoint
 
     result, _ = run(frozen, "train", "--family", "gan", "--preset", "mlp", "--steps", "20", "--device", "cpu",
                     "--out", str(tmp_path), "--quiet")

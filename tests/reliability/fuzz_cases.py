@@ -48,7 +48,7 @@ def train_base_checkpoints(folder: Path) -> dict[str, Path]:
     RNG state, as `genstudio train` writes them)."""
     from genstudio.core.data.bundled import load_bundled_mnist
     from genstudio.core.data.toy import load_toy
-    from genstudio.core.engine import TrainConfig, Trainer
+    from genstudio.core.training.engine import TrainConfig, Trainer
 
     mnist = load_bundled_mnist()
     paths = {}
@@ -312,7 +312,7 @@ def _consistent_cases(path: Path, folder: Path) -> list[tuple[str, Path, bool]]:
     import safetensors.torch
     import torch
 
-    from genstudio.core import checkpoints
+    from genstudio.core.io import checkpoints
 
     digest = getattr(checkpoints, "tensor_digest", None)
     raw = path.read_bytes()

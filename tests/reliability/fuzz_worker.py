@@ -45,7 +45,7 @@ def vm_size() -> int:
 
 
 def printable_name(text: str) -> str:
-    from genstudio.core.file_checks import printable
+    from genstudio.core.io.file_checks import printable
 
     return printable(text)
 
@@ -102,7 +102,7 @@ def run_load(job: dict) -> tuple[str, str]:
     """The core loader, then the checks a person relies on: finite weights, finite decodes."""
     import torch
 
-    from genstudio.core.checkpoints import load_checkpoint
+    from genstudio.core.io.checkpoints import load_checkpoint
     from genstudio.core.latent import seeded_latents
 
     ck = load_checkpoint(job["path"])
@@ -220,8 +220,8 @@ def main() -> int:
     import torch
 
     # Everything the entry points import, before the limit: the limit is for what files make genstudio do.
-    for module in ("genstudio.cli", "genstudio.core.checkpoints", "genstudio.core.data.spec", "genstudio.core.engine",
-                   "genstudio.core.open_model", "genstudio.core.latent", "torchvision"):
+    for module in ("genstudio.cli", "genstudio.core.io.checkpoints", "genstudio.core.data.spec", "genstudio.core.training.engine",
+                   "genstudio.core.io.open_model", "genstudio.core.latent", "torchvision"):
         importlib.import_module(module)
     torch.set_num_threads(1)
     limit = vm_size() + int(headroom)

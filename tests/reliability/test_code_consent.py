@@ -21,13 +21,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from foreign_generators import TinyGenerator  # noqa: E402
 from torch import nn  # noqa: E402
 
 from genstudio.cli import main  # noqa: E402
 from genstudio.core.errors import CheckpointError  # noqa: E402
-from genstudio.core.foreign import ConsentRefused, trust_code  # noqa: E402
-from genstudio.core.open_model import open_model  # noqa: E402
-from foreign_generators import TinyGenerator  # noqa: E402
+from genstudio.core.io.foreign import ConsentRefused, trust_code  # noqa: E402
+from genstudio.core.io.open_model import open_model  # noqa: E402
 
 
 class TouchingGenerator(nn.Module):
@@ -229,7 +229,7 @@ def test_with_consent_a_benign_generator_opens_and_decodes(files, which):
 
 
 def test_consent_is_for_the_bytes_that_were_fingerprinted(files, tmp_path):
-    from genstudio.core.foreign import trust_fingerprint
+    from genstudio.core.io.foreign import trust_fingerprint
 
     path = tmp_path / "g.pt"
     shutil.copy(files.benign_script, path)
@@ -470,7 +470,7 @@ def test_app_refuses_a_zip_archive_named_as_data(files, window, asked, monkeypat
 
 
 def test_consent_dialog_says_it_is_a_program_and_defaults_to_cancel(files, qtbot, monkeypatch):
-    from genstudio.core.foreign import read_foreign_file
+    from genstudio.core.io.foreign import read_foreign_file
     from genstudio.ui import consent_dialog
 
     foreign = read_foreign_file(files.benign_export)
@@ -498,7 +498,7 @@ def test_symbolic_sizes_torch_writes_pass_the_check():
     from torch.utils._sympy.functions import CeilDiv, FloorDiv, Mod, ModularIndexing
     from torch.utils._sympy.numbers import int_oo
 
-    from genstudio.core.foreign import _check_sym_expr
+    from genstudio.core.io.foreign import _check_sym_expr
 
     s = sympy.Symbol("s68", positive=True, integer=True)
     u = sympy.Symbol("u0", integer=True)
@@ -525,7 +525,7 @@ def test_symbolic_sizes_torch_writes_pass_the_check():
     ("Symbol('s0'", "not an expression"),
 ])
 def test_symbolic_sizes_that_could_run_code_are_refused(text, why):
-    from genstudio.core.foreign import _check_sym_expr
+    from genstudio.core.io.foreign import _check_sym_expr
 
     problem = _check_sym_expr(text)
     assert problem is not None and why in problem

@@ -30,9 +30,9 @@ from genstudio.core.data.image_folder import load_image_folder
 from genstudio.core.data.image_io import MAX_IMAGE_PIXELS, load_image_as
 from genstudio.core.data.spec import load_dataset
 from genstudio.core.errors import CheckpointError, DataError, GenStudioError
-from genstudio.core.file_checks import check_readable_file, open_regular_file, printable, read_regular_file
-from genstudio.core.memory_budget import budget_bytes, check_memory, format_bytes
-from genstudio.core.resources import resource_path
+from genstudio.core.io.file_checks import check_readable_file, open_regular_file, printable, read_regular_file
+from genstudio.core.runtime.memory_budget import budget_bytes, check_memory, format_bytes
+from genstudio.core.runtime.resources import resource_path
 
 posix_only = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs and /dev/zero are POSIX")
 DEMO_GAN = resource_path("checkpoints", "gan-mnist.safetensors")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from genstudio.core.checkpoints import load_checkpoint
+from genstudio.core.io.checkpoints import load_checkpoint
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 

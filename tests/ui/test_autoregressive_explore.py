@@ -11,10 +11,10 @@ import torch
 from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 
-from genstudio.core.checkpoints import load_checkpoint
-from genstudio.core.engine import TrainConfig, Trainer
 from genstudio.core.families.family import Capability
-from genstudio.core.render_requests import DecodeRows
+from genstudio.core.io.checkpoints import load_checkpoint
+from genstudio.core.requests.render_requests import DecodeRows
+from genstudio.core.training.engine import TrainConfig, Trainer
 
 
 @pytest.fixture(scope="module")

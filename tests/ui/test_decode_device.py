@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from PySide6.QtCore import QSettings
 
-from genstudio.core.devices import device_availability, module_bytes, resolve_device
-from genstudio.core.open_model import open_model
+from genstudio.core.io.open_model import open_model
+from genstudio.core.runtime.devices import device_availability, module_bytes, resolve_device
 from genstudio.ui.model_list import demo_checkpoints
 
 

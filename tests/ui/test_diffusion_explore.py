@@ -10,9 +10,9 @@ import pytest
 import torch
 from PIL import Image
 
-from genstudio.core.checkpoints import load_checkpoint
-from genstudio.core.engine import TrainConfig, Trainer
 from genstudio.core.families.family import Capability
+from genstudio.core.io.checkpoints import load_checkpoint
+from genstudio.core.training.engine import TrainConfig, Trainer
 from genstudio.ui.inspect_tools.encode_tool import EncodeTool
 from genstudio.ui.inspect_tools.layer_tool import LayerTool
 from genstudio.ui.inspect_tools.variations_tool import VariationsTool
@@ -128,7 +128,7 @@ def test_guidance_for_a_conditional_model(qtbot, window, mnist, tmp_path):
 
 def test_latent_record_keeps_the_settings_and_the_command_line_agrees(qtbot, window, diffusion, tmp_path):
     from genstudio.cli import main
-    from genstudio.core.export import to_uint8_hwc
+    from genstudio.core.io.export import to_uint8_hwc
 
     explore = open_full(qtbot, window, diffusion)
     full_image(qtbot, explore, lambda: explore.option_boxes["steps"].setValue(3))

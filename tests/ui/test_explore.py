@@ -167,7 +167,7 @@ def test_exports_through_the_dialogs(qtbot, window, monkeypatch, tmp_path):
 def test_a_saved_latent_renders_the_same_on_the_command_line(qtbot, window, monkeypatch, tmp_path):
     """The latent record the app writes is what `genstudio sample --latent` reads: same pixels."""
     from genstudio.cli import main
-    from genstudio.core.export import to_uint8_hwc
+    from genstudio.core.io.export import to_uint8_hwc
 
     open_and_wait(qtbot, window, demo("gan-mnist"))
     qtbot.waitUntil(lambda: window.explore.directions is not None, timeout=30000)

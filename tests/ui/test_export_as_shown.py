@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from genstudio.core.grid_latents import grid_latents
+from genstudio.core.explore.grid_latents import grid_latents
 from genstudio.ui.model_list import demo_checkpoints
 
 

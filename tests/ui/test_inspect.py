@@ -8,10 +8,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from genstudio.core.checkpoints import load_checkpoint, save_checkpoint
-from genstudio.core.engine import TrainConfig, Trainer
+from genstudio.core.explore.likelihood import image_bits_per_dim
 from genstudio.core.families.family import Capability
-from genstudio.core.likelihood import image_bits_per_dim
+from genstudio.core.io.checkpoints import load_checkpoint, save_checkpoint
+from genstudio.core.training.engine import TrainConfig, Trainer
 from genstudio.ui.model_list import demo_checkpoints
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from PySide6.QtCore import QPointF, Qt
 
-from genstudio.core.open_model import OpenedModel
+from genstudio.core.io.open_model import OpenedModel
 from genstudio.ui.model_list import demo_checkpoints
 from genstudio.ui.panels.map_panel import TAB10
 
@@ -84,7 +84,7 @@ def test_map_of_the_demo_vae(qtbot, window, mnist, tmp_path):
 
 
 def test_larger_latent_gets_a_pca_map_whose_decode_round_trips(qtbot, window, mnist):
-    from genstudio.core.engine import TrainConfig, Trainer
+    from genstudio.core.training.engine import TrainConfig, Trainer
 
     trainer = Trainer(TrainConfig(family="vae", preset="mlp", steps=20, sample_every_s=0, device="cpu"),
                       dataset=mnist)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from genstudio.core.checkpoints import read_card
+from genstudio.core.io.checkpoints import read_card
 
 APP_WITH_A_RUN = textwrap.dedent("""
     import sys

@@ -9,9 +9,9 @@ import torch
 from torch import nn
 
 from genstudio.core import registry
+from genstudio.core.families.base import GenerativeModel, adam
 from genstudio.core.families.config import ModelConfig
 from genstudio.core.families.family import Family, HyperField, PlotSpec, Preset
-from genstudio.core.models.base import GenerativeModel, adam
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def tiny_family():
 
 def test_the_cli_offers_and_trains_it(tiny_family, tmp_path, capsys):
     from genstudio.cli import build_parser, main
-    from genstudio.core.checkpoints import read_card
+    from genstudio.core.io.checkpoints import read_card
 
     train = next(a for a in build_parser()._subparsers._group_actions[0].choices["train"]._actions
                  if a.dest == "family")

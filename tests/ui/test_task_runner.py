@@ -3,7 +3,7 @@ and the old one's late result is ignored."""
 
 import threading
 
-from genstudio.core.tasks import TaskState
+from genstudio.core.requests.tasks import TaskState
 from genstudio.ui.task_runner import TaskRunner, wait_for_retired
 
 

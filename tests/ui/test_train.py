@@ -1,6 +1,6 @@
 """Training from the Train panel in a QThread: live curves and samples, pause, resume, stop, close."""
 
-from genstudio.core.checkpoints import load_checkpoint
+from genstudio.core.io.checkpoints import load_checkpoint
 
 
 def configure(panel, tmp_path, family="gan", data="mnist", steps=100_000, preset=None):

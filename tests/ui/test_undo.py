@@ -5,7 +5,7 @@ thumbnails and a click returns to one."""
 import torch
 from PySide6.QtCore import Qt
 
-from genstudio.core.latent_history import LatentHistory
+from genstudio.core.explore.latent_history import LatentHistory
 from genstudio.ui.history_strip import HistoryStrip
 from genstudio.ui.model_list import demo_checkpoints
 

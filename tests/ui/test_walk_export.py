@@ -8,8 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
-from genstudio.core.video import video_available
-from genstudio.core.walk import walk_latents
+from genstudio.core.explore.walk import walk_latents
+from genstudio.core.io.video import video_available
 from genstudio.ui.model_list import demo_checkpoints
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from genstudio.core.data.dataset import InMemoryDataset
 from genstudio.core.data.idx import load_idx_folder
-from genstudio.core.resources import resource_path
+from genstudio.core.runtime.resources import resource_path
 
 
 def load_bundled_mnist() -> InMemoryDataset:

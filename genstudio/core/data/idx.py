@@ -21,8 +21,8 @@ import torch
 
 from genstudio.core.data.dataset import InMemoryDataset
 from genstudio.core.errors import DataError
-from genstudio.core.file_checks import open_regular_file
-from genstudio.core.memory_budget import check_memory
+from genstudio.core.io.file_checks import open_regular_file
+from genstudio.core.runtime.memory_budget import check_memory
 
 _GZIP_MAGIC = b"\x1f\x8b"
 

@@ -28,11 +28,16 @@ import torch
 from PIL import Image, ImageOps
 
 from genstudio.core.data.dataset import InMemoryDataset
-from genstudio.core.data.image_io import (DECODE_ERRORS, MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PIXELS, ImageTooLarge,
-                                          open_image)
+from genstudio.core.data.image_io import (
+    DECODE_ERRORS,
+    MAX_IMAGE_FILE_BYTES,
+    MAX_IMAGE_PIXELS,
+    ImageTooLarge,
+    open_image,
+)
 from genstudio.core.errors import DataError
-from genstudio.core.file_checks import printable
-from genstudio.core.memory_budget import budget_bytes, check_memory
+from genstudio.core.io.file_checks import printable
+from genstudio.core.runtime.memory_budget import budget_bytes, check_memory
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from genstudio.core.errors import DataError
-from genstudio.core.file_checks import open_regular_file
-from genstudio.core.memory_budget import GiB
+from genstudio.core.io.file_checks import open_regular_file
+from genstudio.core.runtime.memory_budget import GiB
 
 # No image anyone trains on or drops on the window comes near either bound; both exist so that a
 # file cannot make a loader read or allocate without limit.

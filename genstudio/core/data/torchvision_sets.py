@@ -16,8 +16,8 @@ import torch
 from genstudio.core.data.dataset import InMemoryDataset
 from genstudio.core.data.idx import read_idx
 from genstudio.core.errors import DataError
-from genstudio.core.file_checks import check_readable_file
-from genstudio.core.user_dirs import user_data_dir
+from genstudio.core.io.file_checks import check_readable_file
+from genstudio.core.runtime.user_dirs import user_data_dir
 
 
 def default_root() -> Path:

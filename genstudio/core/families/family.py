@@ -13,11 +13,11 @@ import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from genstudio.core.demo_standard import Bar
+from genstudio.core.families.demo_standard import Bar
 
 if TYPE_CHECKING:
+    from genstudio.core.families.base import GenerativeModel
     from genstudio.core.families.config import ModelConfig, ModelSize
-    from genstudio.core.models.base import GenerativeModel
 
 
 class Capability(enum.Enum):
@@ -139,7 +139,7 @@ class DemoRecipe:
     # optimiser and these hyper-parameter overrides, e.g. a lower learning rate to settle the weights.
     refine_steps: int = 0
     refine_hyper: dict[str, Any] = field(default_factory=dict)
-    # The standard it is trained to (genstudio.core.demo_standard), checked on its diagnostics
+    # The standard it is trained to (genstudio.core.families.demo_standard), checked on its diagnostics
     # against the bundled MNIST with this many samples, and on its held-out slice.
     standard: tuple[Bar, ...] = ()
     diagnose_samples: int = 10_000

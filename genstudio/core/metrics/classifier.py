@@ -8,7 +8,7 @@ PCA of the pixels (64-D), fit on the real images. Every report names the space i
 
 The classifier trains on 80 % of the data set and reports its accuracy on the other 20 % (MNIST's
 bundled 10k test set: 8,000 / 2,000). It is cached as a safetensors file in a cache folder (default
-`classifiers` in the user cache folder of genstudio.core.user_dirs: on Linux
+`classifiers` in the user cache folder of genstudio.core.runtime.user_dirs: on Linux
 $XDG_CACHE_HOME/genstudio/classifiers, else ~/.cache/genstudio/classifiers), keyed by a hash of
 the data set's name, shape, labels and pixels, written atomically and loaded without pickle.
 """
@@ -29,11 +29,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genstudio.core.atomic import write_bytes_atomic
 from genstudio.core.data.dataset import InMemoryDataset
 from genstudio.core.data.pixels import to_unit_float
+from genstudio.core.io.atomic import write_bytes_atomic
 from genstudio.core.metrics import check_stop
-from genstudio.core.user_dirs import user_cache_dir
+from genstudio.core.runtime.user_dirs import user_cache_dir
 
 log = logging.getLogger(__name__)
 

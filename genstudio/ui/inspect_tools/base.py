@@ -8,9 +8,9 @@ import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QPushButton, QSpinBox, QWidget
 
-from genstudio.core.explore_session import ExploreSession
-from genstudio.core.export import save_grid
-from genstudio.core.open_model import ModelInfo
+from genstudio.core.explore.explore_session import ExploreSession
+from genstudio.core.io.export import save_grid
+from genstudio.core.io.open_model import ModelInfo
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.task_runner import TaskRunner
 

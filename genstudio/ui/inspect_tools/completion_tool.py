@@ -13,13 +13,13 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSlider, QSpinBo
 
 from genstudio.core.data.image_io import load_image_as
 from genstudio.core.data.pixels import to_unit_float
-from genstudio.core.encode_requests import Complete, CompletionResult
-from genstudio.core.export import grid_image
+from genstudio.core.io.export import grid_image
+from genstudio.core.requests.encode_requests import Complete, CompletionResult
+from genstudio.ui import theme
 from genstudio.ui.inspect_tools.base import InspectTool
 from genstudio.ui.widgets.image_view import ImageView
 from genstudio.ui.widgets.mask_painter import MaskPainter
 from genstudio.ui.widgets.readout import Readout
-from genstudio.ui import theme
 
 CHANNEL = "completion"
 

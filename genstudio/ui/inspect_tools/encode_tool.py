@@ -13,12 +13,12 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSpinBox
 
 from genstudio.core.data.image_io import load_image_as
 from genstudio.core.data.pixels import to_unit_float
-from genstudio.core.encode_requests import EncodeRoundTrip, RoundTripReport
 from genstudio.core.errors import GenStudioError
-from genstudio.core.export import grid_image
+from genstudio.core.io.export import grid_image
+from genstudio.core.requests.encode_requests import EncodeRoundTrip, RoundTripReport
+from genstudio.ui import theme
 from genstudio.ui.inspect_tools.base import InspectTool
 from genstudio.ui.widgets.image_view import ImageView
-from genstudio.ui import theme
 
 CHANNEL = "encode-image"
 DIFFERENCE_GAIN = 10     # the third panel shows 10 x |original - reconstruction|

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel
 
-from genstudio.core.layer_view import MAX_TILES, ShowLayer
+from genstudio.core.explore.layer_view import MAX_TILES, ShowLayer
 from genstudio.ui.inspect_tools.base import InspectTool
 from genstudio.ui.widgets.image_view import ImageView
 

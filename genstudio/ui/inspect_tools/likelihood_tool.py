@@ -9,17 +9,16 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-
-import genstudio.ui.widgets.plot_config  # noqa: F401  (global pyqtgraph options first)
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QPushButton, QSlider, QSpinBox, QVBoxLayout
 
+import genstudio.ui.widgets.plot_config  # noqa: F401  (global pyqtgraph options first)
 from genstudio.core.data.pixels import to_unit_float
-from genstudio.core.export import grid_image
+from genstudio.core.explore.likelihood import heat_colours
 from genstudio.core.families.family import Capability
-from genstudio.core.likelihood import heat_colours
-from genstudio.core.render_requests import MeasureImageFile, RoundTrip, Surprise, TemperatureSamples
-from genstudio.core.tasks import Likelihoods, MeasureLikelihood
+from genstudio.core.io.export import grid_image
+from genstudio.core.requests.render_requests import MeasureImageFile, RoundTrip, Surprise, TemperatureSamples
+from genstudio.core.requests.tasks import Likelihoods, MeasureLikelihood
 from genstudio.ui.inspect_tools.base import InspectTool
 from genstudio.ui.theme import themed_plot
 from genstudio.ui.widgets.image_view import ImageView

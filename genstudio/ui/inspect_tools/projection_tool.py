@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSpinBox
 
 from genstudio.core.data.image_io import load_image_as
 from genstudio.core.data.pixels import to_unit_float
-from genstudio.core.export import grid_image
-from genstudio.core.tasks import ProjectedImage, ProjectImage
+from genstudio.core.io.export import grid_image
+from genstudio.core.requests.tasks import ProjectedImage, ProjectImage
 from genstudio.ui.inspect_tools.base import InspectTool
 from genstudio.ui.widgets.image_view import ImageView
 

@@ -10,12 +10,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QPushButton, QSlider, QSpinBox
 
 from genstudio.core.data.pixels import to_unit_float
-from genstudio.core.encode_requests import Variations, VariationsResult
-from genstudio.core.export import grid_image
+from genstudio.core.io.export import grid_image
+from genstudio.core.requests.encode_requests import Variations, VariationsResult
+from genstudio.ui import theme
 from genstudio.ui.inspect_tools.base import InspectTool
 from genstudio.ui.widgets.image_view import ImageView
 from genstudio.ui.widgets.readout import Readout
-from genstudio.ui import theme
 
 CHANNEL = "variations"
 EXPLORER, DATA = "explorer", "data"

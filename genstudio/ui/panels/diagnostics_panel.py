@@ -10,14 +10,24 @@ import json
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
-                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 import genstudio.ui.widgets.plot_config  # noqa: F401  (global pyqtgraph options first)
-from genstudio.core.export import grid_image, points_image
+from genstudio.core.io.export import grid_image, points_image
+from genstudio.core.io.open_model import ModelInfo
 from genstudio.core.metrics.summary import summary_lines
-from genstudio.core.open_model import ModelInfo
-from genstudio.core.tasks import Diagnose
+from genstudio.core.requests.tasks import Diagnose
 from genstudio.ui import theme
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.task_runner import TaskRunner
@@ -219,7 +229,7 @@ class DiagnosticsPanel(QWidget):
             self.class_plot.getPlotItem().setTitle("No classes: the data set is unlabelled")
 
     def save_json(self, path: str) -> str:
-        from genstudio.core.atomic import write_bytes_atomic
+        from genstudio.core.io.atomic import write_bytes_atomic
         write_bytes_atomic(path, json.dumps(self.report, indent=1).encode())
         return path
 

@@ -16,16 +16,28 @@ from __future__ import annotations
 import numpy as np
 import torch
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QPushButton, QScrollArea, QSlider, QSpinBox, QDoubleSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
-from genstudio.core.explore_session import ExploreSession
-from genstudio.core.export import grid_image, points_image
-from genstudio.core.open_model import ModelInfo
+from genstudio.core.explore.explore_session import ExploreSession
 from genstudio.core.families.family import Capability
-from genstudio.core.render_requests import Decode, DecodePoint, DecodeRows, NearestImages, PrincipalDirections
-from genstudio.core.style_space import StyleDirections
+from genstudio.core.families.stylegan.style_space import StyleDirections
+from genstudio.core.io.export import grid_image, points_image
+from genstudio.core.io.open_model import ModelInfo
+from genstudio.core.requests.render_requests import Decode, DecodePoint, DecodeRows, NearestImages, PrincipalDirections
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.widgets.image_view import ImageView
 from genstudio.ui.widgets.latent_sliders import LatentSliders
@@ -601,7 +613,7 @@ class ExplorePanel(QWidget):
 
     # --- the latent record ----------------------------------------------------------------------
     def load_latent_json(self, path) -> None:
-        from genstudio.core.explore_session import read_latent_record
+        from genstudio.core.explore.explore_session import read_latent_record
 
         record = read_latent_record(path, self.session.latent_dim)
         if "decode_options" in record and self.info is not None:

@@ -10,9 +10,10 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QTabWidget, QVBoxLayout, QWidget
 
-from genstudio.core.explore_session import ExploreSession
+from genstudio.core.explore.explore_session import ExploreSession
 from genstudio.core.families.family import Capability
-from genstudio.core.open_model import ModelInfo
+from genstudio.core.io.open_model import ModelInfo
+from genstudio.ui import theme
 from genstudio.ui.inspect_tools.base import InspectTool
 from genstudio.ui.inspect_tools.completion_tool import CompletionTool
 from genstudio.ui.inspect_tools.encode_tool import EncodeTool
@@ -22,7 +23,6 @@ from genstudio.ui.inspect_tools.projection_tool import ProjectionTool
 from genstudio.ui.inspect_tools.variations_tool import VariationsTool
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.task_runner import TaskRunner
-from genstudio.ui import theme
 
 # capability -> tool page, in the order the pages (and dropped images) are offered; None: a page for
 # every model the tool's `applies_to` accepts, whatever its capabilities.

@@ -14,29 +14,40 @@ import importlib.util
 
 import numpy as np
 import pyqtgraph as pg
-
-from genstudio.ui.widgets.plot_config import add_grid  # (global pyqtgraph options first)
 import pyqtgraph.exporters
 import torch
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QGroupBox, QHBoxLayout, QLabel,
-                               QProgressBar, QPushButton, QSpinBox, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from genstudio.core.data.pixels import to_unit_float
-from genstudio.core.export import grid_image
+from genstudio.core.explore.latent_map import manifold_grid, tile_images
+from genstudio.core.explore.map_selection import MAX_GRID, export_selection, points_in_rect
 from genstudio.core.families.family import Capability
-from genstudio.core.latent import path as latent_path, seeded_latents
-from genstudio.core.latent_map import manifold_grid, tile_images
-from genstudio.core.map_selection import MAX_GRID, export_selection, points_in_rect
-from genstudio.core.open_model import ModelInfo
-from genstudio.core.render_requests import Decode
-from genstudio.core.tasks import BuildLatentMap
+from genstudio.core.io.export import grid_image
+from genstudio.core.io.open_model import ModelInfo
+from genstudio.core.latent import path as latent_path
+from genstudio.core.latent import seeded_latents
+from genstudio.core.requests.render_requests import Decode
+from genstudio.core.requests.tasks import BuildLatentMap
 from genstudio.ui import theme
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.task_runner import TaskRunner
 from genstudio.ui.widgets.combo_items import mark_available
 from genstudio.ui.widgets.image_view import ImageView
+from genstudio.ui.widgets.plot_config import add_grid  # (global pyqtgraph options first)
 from genstudio.ui.widgets.readout import Readout
 
 SPRITE_VISIBLE = 2000    # points in view at most before thumbnails show
@@ -544,8 +555,9 @@ class MapPanel(QWidget):
 
     def export_latents(self, path: str) -> str:
         """.npz (latents, map points, labels) or .csv (index, label, map x, map y, latent...)."""
-        from genstudio.core.atomic import write_bytes_atomic
         import io
+
+        from genstudio.core.io.atomic import write_bytes_atomic
 
         latents, points = self.projection.latents, self.projection.points
         labels = self.labels if self.labels is not None else np.full(len(points), -1)

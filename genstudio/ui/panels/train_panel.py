@@ -6,23 +6,36 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, QThread, QTimer, Signal
+from PySide6.QtGui import QStandardItemModel
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 import genstudio.ui.widgets.plot_config  # noqa: F401  (global pyqtgraph options first)
-from PySide6.QtCore import QRectF, QThread, Qt, QTimer, Signal
-from PySide6.QtGui import QStandardItemModel
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox,
-                               QSplitter, QStackedWidget, QVBoxLayout, QWidget)
-
 from genstudio.core import registry
 from genstudio.core.data.toy import TOY_MIXTURES
-from genstudio.core.devices import DEVICE_CHOICES, device_availability
-from genstudio.core.engine import TrainConfig
-from genstudio.core.export import grid_image
 from genstudio.core.families.family import Capability
+from genstudio.core.io.export import grid_image
+from genstudio.core.runtime.devices import DEVICE_CHOICES, device_availability
+from genstudio.core.training.engine import TrainConfig
 from genstudio.ui import theme
-from genstudio.ui.paths import runs_folder
 from genstudio.ui.live_diagnostics import LiveDiagnostics
+from genstudio.ui.paths import runs_folder
 from genstudio.ui.training_worker import TrainingWorker
 from genstudio.ui.widgets.combo_items import mark_available
 from genstudio.ui.widgets.image_view import ImageView

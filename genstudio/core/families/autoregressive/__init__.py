@@ -2,11 +2,10 @@
 pixel by pixel (a seed's normal latent fixes every draw), with image completion and per-pixel
 surprise maps."""
 
-from genstudio.core.demo_standard import Bar
 from genstudio.core.families.autoregressive.config import PixelCNNConfig
 from genstudio.core.families.autoregressive.model import PixelCNN
-from genstudio.core.families.family import (Capability, DecodeSetting, DemoRecipe, Family, HyperField, PlotSpec,
-                                           Preset)
+from genstudio.core.families.demo_standard import Bar
+from genstudio.core.families.family import Capability, DecodeSetting, DemoRecipe, Family, HyperField, PlotSpec, Preset
 
 # Sized for a 2-core CPU: about 0.2 GFLOP per 28 px digit forward, so a batch of 32 trains at a few
 # steps per second, and a digit samples in well under a second.

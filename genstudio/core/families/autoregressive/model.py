@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from genstudio.core.families.autoregressive import sampler
 from genstudio.core.families.autoregressive.config import PixelCNNConfig
 from genstudio.core.families.autoregressive.gated_pixelcnn import LEVELS, GatedPixelCNN
-from genstudio.core.models.base import GenerativeModel, adam
+from genstudio.core.families.base import GenerativeModel, adam
 
 
 def to_levels(x: torch.Tensor) -> torch.Tensor:

@@ -1,11 +1,10 @@
 """The diffusion family: DDPM training (U-Net or MLP denoiser, linear or cosine schedule, EMA,
 classifier-free guidance) explored through DDIM latents, inversion and SDEdit variations."""
 
-from genstudio.core.demo_standard import SAMPLE_BARS
+from genstudio.core.families.demo_standard import SAMPLE_BARS
 from genstudio.core.families.diffusion.config import DiffusionConfig
 from genstudio.core.families.diffusion.model import Diffusion
-from genstudio.core.families.family import (Capability, DecodeSetting, DemoRecipe, Family, HyperField, PlotSpec,
-                                            Preset)
+from genstudio.core.families.family import Capability, DecodeSetting, DemoRecipe, Family, HyperField, PlotSpec, Preset
 
 DIGITS = {"arch": "unet", "channels": 16, "channel_mults": [1, 2, 2], "res_blocks": 1, "attention": True,
           "schedule": "linear", "ema_decay": 0.999}

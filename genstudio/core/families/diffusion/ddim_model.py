@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import torch
 
+from genstudio.core.families.base import GenerativeModel
 from genstudio.core.families.diffusion.sampler import ddim_invert, ddim_sample, sdedit
 from genstudio.core.families.diffusion.schedule import NoiseSchedule
-from genstudio.core.models.base import GenerativeModel
 
 
 class DDIMModel(GenerativeModel):

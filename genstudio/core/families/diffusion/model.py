@@ -17,12 +17,12 @@ import copy
 import torch
 import torch.nn.functional as F
 
+from genstudio.core.families.base import adam
 from genstudio.core.families.diffusion.config import DiffusionConfig
+from genstudio.core.families.diffusion.ddim_model import DDIMModel
 from genstudio.core.families.diffusion.mlp_denoiser import MLPDenoiser
 from genstudio.core.families.diffusion.schedule import NoiseSchedule, make_betas
 from genstudio.core.families.diffusion.unet import UNet
-from genstudio.core.families.diffusion.ddim_model import DDIMModel
-from genstudio.core.models.base import adam
 
 QUARTERS = 4
 EVAL_SEED = 1234         # held-out loss: the same timesteps and noise at every evaluation

@@ -1,6 +1,6 @@
 """The flow family: RealNVP-style normalizing flows with exact likelihood and exact inverse."""
 
-from genstudio.core.demo_standard import Bar
+from genstudio.core.families.demo_standard import Bar
 from genstudio.core.families.family import Capability, DemoRecipe, Family, HyperField, PlotSpec, Preset
 from genstudio.core.families.flow.config import IMAGE_FIELDS, POINT_FIELDS, FlowConfig, v1_defaults
 from genstudio.core.families.flow.model import Flow

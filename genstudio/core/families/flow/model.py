@@ -33,9 +33,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from genstudio.core.families.base import GenerativeModel, adam
 from genstudio.core.families.flow.config import FlowConfig
 from genstudio.core.latent import apply_temperature
-from genstudio.core.models.base import GenerativeModel, adam
 
 LOG_2PI = math.log(2.0 * math.pi)
 

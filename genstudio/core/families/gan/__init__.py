@@ -1,6 +1,6 @@
 """The GAN family: MLP and conv GANs (BCE, hinge, WGAN-GP), conditional, for images and 2-D points."""
 
-from genstudio.core.demo_standard import SAMPLE_BARS, Bar
+from genstudio.core.families.demo_standard import SAMPLE_BARS, Bar
 from genstudio.core.families.family import Capability, DecodeSetting, DemoRecipe, Family, HyperField, PlotSpec
 from genstudio.core.families.gan.config import GANConfig, v1_defaults
 from genstudio.core.families.gan.model import GAN

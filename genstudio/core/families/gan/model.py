@@ -16,12 +16,13 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from genstudio.core.families.base import GenerativeModel, adam
+from genstudio.core.families.fast_dropout import FastDropout
 from genstudio.core.families.gan.config import GANConfig, conv_plan
 from genstudio.core.families.gan.d_augment import augment
 from genstudio.core.families.gan.decision_surface import decision_surface
 from genstudio.core.latent import truncated_normal
-from genstudio.core.models.base import GenerativeModel, adam
-from genstudio.core.models.fast_dropout import FastDropout
+
 
 def _activation(name: str) -> nn.Module:
     return nn.ReLU() if name == "relu" else nn.LeakyReLU(0.2)

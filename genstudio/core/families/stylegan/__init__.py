@@ -3,9 +3,8 @@ convolutions, noise inputs, toRGB skips) with truncation in W, trained against a
 discriminator (the digits presets) or NVIDIA's residual one with R1 (rgb-64); NVIDIA
 stylegan2-ada-pytorch snapshots convert to it (core/stylegan_pickle.py)."""
 
-from genstudio.core.demo_standard import SAMPLE_BARS
-from genstudio.core.families.family import (Capability, DecodeSetting, DemoRecipe, Family, HyperField, PlotSpec,
-                                            Preset)
+from genstudio.core.families.demo_standard import SAMPLE_BARS
+from genstudio.core.families.family import Capability, DecodeSetting, DemoRecipe, Family, HyperField, PlotSpec, Preset
 from genstudio.core.families.stylegan.config import StyleGANConfig
 from genstudio.core.families.stylegan.model import NOISE_FIXED, StyleGAN
 

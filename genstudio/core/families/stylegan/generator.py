@@ -1,6 +1,6 @@
 """The StyleGAN2 generator: mapping network z -> w, then a synthesis network that draws an image from
 one w per layer (W+), with NVIDIA's module and parameter names, so a stylegan2-ada-pytorch G_ema's
-weights load unchanged (genstudio/core/stylegan_pickle.py reads them; docs/stylegan.md).
+weights load unchanged (genstudio/core/families/stylegan/nvidia_pickle.py reads them; docs/stylegan.md).
 
 Shapes: z (N, z_dim), w (N, w_dim), ws (N, num_ws, w_dim), image (N, C, R, R) roughly in [-1, 1].
 The 'skip' architecture (the default): every block adds its toRGB output to the up-sampled image of
@@ -16,8 +16,15 @@ from typing import Iterator
 import torch
 from torch import nn
 
-from genstudio.core.families.stylegan.ops import (FullyConnectedLayer, bias_act, fir_filter, fused_modulated_layer,
-                                                  modulated_conv2d, normalize_2nd_moment, upsample2d)
+from genstudio.core.families.stylegan.ops import (
+    FullyConnectedLayer,
+    bias_act,
+    fir_filter,
+    fused_modulated_layer,
+    modulated_conv2d,
+    normalize_2nd_moment,
+    upsample2d,
+)
 
 
 def block_channels(resolution: int, channel_base: int, channel_max: int) -> int:

@@ -26,14 +26,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from genstudio.core.errors import TrainingError
+from genstudio.core.families.base import GenerativeModel, adam
 from genstudio.core.families.gan.model import ConvFeatures
 from genstudio.core.families.gan.model import Discriminator as SpectralNormDiscriminator
 from genstudio.core.families.stylegan.config import StyleGANConfig
 from genstudio.core.families.stylegan.discriminator import Discriminator
 from genstudio.core.families.stylegan.generator import Generator
-from genstudio.core.style_space import GROUPS, StyleEdit, layer_group, mix
+from genstudio.core.families.stylegan.style_space import GROUPS, StyleEdit, layer_group, mix
 from genstudio.core.latent import seeded_latents
-from genstudio.core.models.base import GenerativeModel, adam
 
 NOISE_FIXED, NOISE_RANDOM, NOISE_OFF = 0, 1, 2          # the decode setting's values
 NOISE_MODE_OF = {NOISE_FIXED: "const", NOISE_RANDOM: "random", NOISE_OFF: "none"}     # SynthesisLayer's noise_mode

@@ -11,9 +11,15 @@ import torch
 from genstudio.core.families.stylegan.config import StyleGANConfig
 from genstudio.core.families.stylegan.generator import block_channels, block_resolutions
 from genstudio.core.families.stylegan.model import StyleGAN
+from genstudio.core.families.stylegan.nvidia_pickle import (
+    STYLEGAN3_MARK,
+    Record,
+    Snapshot,
+    UnsupportedPickle,
+    source_problem,
+)
 from genstudio.core.families.stylegan.ops import fir_filter
-from genstudio.core.model_card import DataDescription, ModelCard
-from genstudio.core.stylegan_pickle import STYLEGAN3_MARK, Record, Snapshot, UnsupportedPickle, source_problem
+from genstudio.core.io.model_card import DataDescription, ModelCard
 
 PRESET = "nvidia-stylegan2-ada"
 

@@ -1,6 +1,6 @@
 """The VAE family: MLP or conv encoder/decoder, Bernoulli or Gaussian likelihood, beta."""
 
-from genstudio.core.demo_standard import Bar
+from genstudio.core.families.demo_standard import Bar
 from genstudio.core.families.family import Capability, DemoRecipe, Family, HyperField, PlotSpec, Preset
 from genstudio.core.families.vae.config import VAEConfig, v1_defaults
 from genstudio.core.families.vae.model import VAE

@@ -12,8 +12,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genstudio.core.families.base import GenerativeModel, adam
 from genstudio.core.families.vae.config import VAEConfig
-from genstudio.core.models.base import GenerativeModel, adam
+
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, exp(logvar)) || N(0, 1)) of each unit, in nats; same shape as mu, e.g. (B, D)."""

@@ -13,16 +13,15 @@ from pathlib import Path
 import torch
 
 from genstudio.core import registry
-from genstudio.core.checkpoints import load_checkpoint
-from genstudio.core.diffusers_folder import load_diffusers_folder
 from genstudio.core.errors import GenStudioError
+from genstudio.core.families.base import GenerativeModel
 from genstudio.core.families.family import Capability, DecodeSetting, Family
 from genstudio.core.families.stylegan.nvidia import model_from_snapshot
-from genstudio.core.foreign import (Consent, ForeignGenerator, is_foreign_name,
-                                    load_foreign_generator)
-from genstudio.core.model_card import ModelCard
-from genstudio.core.stylegan_pickle import is_stylegan_pickle_name, read_snapshot
-from genstudio.core.models.base import GenerativeModel
+from genstudio.core.families.stylegan.nvidia_pickle import is_stylegan_pickle_name, read_snapshot
+from genstudio.core.io.checkpoints import load_checkpoint
+from genstudio.core.io.diffusers_folder import load_diffusers_folder
+from genstudio.core.io.foreign import Consent, ForeignGenerator, is_foreign_name, load_foreign_generator
+from genstudio.core.io.model_card import ModelCard
 
 
 @dataclass(frozen=True)

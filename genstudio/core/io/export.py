@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from genstudio.core.atomic import write_bytes_atomic
+from genstudio.core.io.atomic import write_bytes_atomic
 
 
 def to_uint8_hwc(images: np.ndarray | torch.Tensor) -> np.ndarray:

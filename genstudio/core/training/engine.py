@@ -33,17 +33,18 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from genstudio.core import distributed, registry
-from genstudio.core.checkpoints import Checkpoint, load_checkpoint, read_card, restore_rng_state, save_checkpoint
+from genstudio.core import registry
 from genstudio.core.data.dataset import InMemoryDataset
 from genstudio.core.data.toy import plot_bounds
-from genstudio.core.devices import resolve_device
 from genstudio.core.errors import GenStudioError, TrainingError
+from genstudio.core.families.base import GenerativeModel
 from genstudio.core.families.config import ConfigError
 from genstudio.core.families.family import Capability
-from genstudio.core.memory_budget import check_memory
-from genstudio.core.model_card import DataDescription, ModelCard
-from genstudio.core.models.base import GenerativeModel
+from genstudio.core.io.checkpoints import Checkpoint, load_checkpoint, read_card, restore_rng_state, save_checkpoint
+from genstudio.core.io.model_card import DataDescription, ModelCard
+from genstudio.core.runtime.devices import resolve_device
+from genstudio.core.runtime.memory_budget import check_memory
+from genstudio.core.training import distributed
 
 log = logging.getLogger(__name__)
 

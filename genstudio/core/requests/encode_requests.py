@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from genstudio.core.models.base import one_label
-from genstudio.core.render_requests import decode_numpy
+from genstudio.core.families.base import one_label
+from genstudio.core.requests.render_requests import decode_numpy
 
 PIXEL = 255.0            # errors are reported in 8-bit pixel units
 

@@ -45,7 +45,7 @@ def resources_root() -> Path:
     frozen_root = getattr(sys, "_MEIPASS", None)
     if frozen_root:
         return Path(frozen_root) / "resources"
-    return _package_root() or Path(__file__).resolve().parents[2] / "resources"
+    return _package_root() or Path(__file__).resolve().parents[3] / "resources"
 
 
 def resource_path(*parts: str) -> Path:

@@ -21,7 +21,7 @@ from typing import Any
 from genstudio.core import registry
 from genstudio.core.errors import CheckpointError
 from genstudio.core.families.config import ConfigError, ModelConfig
-from genstudio.core.memory_budget import check_memory
+from genstudio.core.runtime.memory_budget import check_memory
 
 FORMAT = "genstudio-checkpoint"
 FORMAT_VERSION = 2

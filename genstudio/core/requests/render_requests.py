@@ -120,7 +120,7 @@ class NearestImages:
 
     def run(self, model, cache: dict) -> Neighbours:
         from genstudio.core.data.spec import load_dataset
-        from genstudio.core.neighbours import NearestNeighbours
+        from genstudio.core.explore.neighbours import NearestNeighbours
 
         key = ("neighbours", self.data_source)
         if key not in cache:
@@ -143,7 +143,7 @@ class MeasureImageFile:
     path: Path
 
     def run(self, model, cache: dict) -> float:
-        from genstudio.core.likelihood import image_bits_per_dim
+        from genstudio.core.explore.likelihood import image_bits_per_dim
 
         return image_bits_per_dim(model, self.path)
 
@@ -167,7 +167,7 @@ class Surprise:
     def run(self, model, cache: dict) -> SurpriseResult:
         from genstudio.core.data.image_io import load_image_as
         from genstudio.core.data.pixels import to_unit_float
-        from genstudio.core.likelihood import surprise_map
+        from genstudio.core.explore.likelihood import surprise_map
 
         image = self.image if self.path is None else to_unit_float(load_image_as(self.path, tuple(model.data_shape)))
         nats = surprise_map(model, image, self.label)
@@ -230,7 +230,7 @@ class ExportImages:
     about: dict = field(default_factory=dict)     # what made it (checkpoint, seed, grid kind...), into the JSON
 
     def run(self, model, cache: dict) -> Path:
-        from genstudio.core import export
+        from genstudio.core.io import export
 
         images = decode_numpy(model, self.latents, self.labels, self.options)
         if model.is_points:
@@ -239,7 +239,7 @@ class ExportImages:
             written = export.save_gif(images, self.path, frame_ms=self.frame_ms, scale=self.scale,
                                       boomerang=self.boomerang)
         elif self.kind == "mp4":
-            from genstudio.core.video import save_mp4
+            from genstudio.core.io.video import save_mp4
             written = save_mp4(images, self.path, fps=round(1000 / self.frame_ms), scale=self.scale)
         else:
             cols = len(images) if self.kind == "strip" else self.cols

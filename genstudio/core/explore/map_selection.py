@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from genstudio.core.atomic import write_bytes_atomic
-from genstudio.core.export import save_grid
+from genstudio.core.io.atomic import write_bytes_atomic
+from genstudio.core.io.export import save_grid
 
 MAX_GRID = 400       # images in the selection's grid (the JSON holds every point)
 

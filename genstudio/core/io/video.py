@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from genstudio.core.atomic import write_bytes_atomic
-from genstudio.core.export import to_uint8_hwc
+from genstudio.core.io.atomic import write_bytes_atomic
+from genstudio.core.io.export import to_uint8_hwc
 
 
 def video_available() -> bool:

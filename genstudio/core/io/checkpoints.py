@@ -30,13 +30,13 @@ import safetensors.torch
 import torch
 
 from genstudio.core import registry
-from genstudio.core.atomic import remove_stale_temps, write_bytes_atomic
 from genstudio.core.errors import CheckpointError
-from genstudio.core.file_checks import read_regular_file
-from genstudio.core.foreign import FOREIGN_SUFFIXES, is_foreign_name
-from genstudio.core.memory_budget import budget_bytes
-from genstudio.core.model_card import ModelCard
-from genstudio.core.models.base import GenerativeModel
+from genstudio.core.families.base import GenerativeModel
+from genstudio.core.io.atomic import remove_stale_temps, write_bytes_atomic
+from genstudio.core.io.file_checks import read_regular_file
+from genstudio.core.io.foreign import FOREIGN_SUFFIXES, is_foreign_name
+from genstudio.core.io.model_card import ModelCard
+from genstudio.core.runtime.memory_budget import budget_bytes
 
 SUFFIX = ".safetensors"
 

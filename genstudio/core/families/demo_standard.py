@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 # The figures demo_figures() takes from a diagnostics report (the rest are "eval/..." figures).
 REPORT_FIGURES = ("precision", "recall", "density", "coverage", "frechet", "kid", "signals", "missing_mode_signals",
                   "low_fidelity_signals", "classes_within_2x", "classifier_score")

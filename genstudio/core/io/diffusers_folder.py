@@ -52,9 +52,9 @@ from genstudio.core.errors import CheckpointError
 from genstudio.core.families.config import ConfigError, ModelConfig, ModelSize
 from genstudio.core.families.diffusion.ddim_model import DDIMModel
 from genstudio.core.families.diffusion.schedule import NoiseSchedule, make_betas
-from genstudio.core.file_checks import open_regular_file, read_regular_file
-from genstudio.core.memory_budget import budget_bytes, check_memory
-from genstudio.core.model_card import DataDescription, ModelCard
+from genstudio.core.io.file_checks import open_regular_file, read_regular_file
+from genstudio.core.io.model_card import DataDescription, ModelCard
+from genstudio.core.runtime.memory_budget import budget_bytes, check_memory
 
 MODEL_INDEX = "model_index.json"
 MODEL_CONFIG = "config.json"

@@ -32,8 +32,9 @@ import torch
 
 from genstudio.core.errors import GenStudioError
 from genstudio.core.events import EventGroup
-from genstudio.core.latent import lerp, path as latent_path, seeded_latents, slerp
-from genstudio.core.style_space import StyleEdit
+from genstudio.core.families.stylegan.style_space import StyleEdit
+from genstudio.core.latent import lerp, seeded_latents, slerp
+from genstudio.core.latent import path as latent_path
 
 STYLE_LAYERS = ("all", "coarse", "middle", "fine")
 RECORD_FORMAT = "genstudio-latent"
@@ -290,7 +291,7 @@ class ExploreSession:
         self.set_latent(torch.tensor(record["latent"], dtype=torch.float32))
 
     def save_record(self, path: str | Path) -> Path:
-        from genstudio.core.atomic import write_bytes_atomic
+        from genstudio.core.io.atomic import write_bytes_atomic
         return write_bytes_atomic(path, json.dumps(self.to_record(), indent=1).encode())
 
 

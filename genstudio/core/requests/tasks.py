@@ -87,7 +87,7 @@ class BuildLatentMap:
     batch: int = 2000
 
     def run(self, model, state: TaskState) -> LatentMap:
-        from genstudio.core.latent_map import encode_dataset, kl_per_dimension, project
+        from genstudio.core.explore.latent_map import encode_dataset, kl_per_dimension, project
 
         data = _dataset(self.data_spec, self.dataset, model.data_shape)
         if 0 < self.limit < len(data):
@@ -120,7 +120,7 @@ class MeasureLikelihood:
     dataset: InMemoryDataset | None = None
 
     def run(self, model, state: TaskState) -> Likelihoods:
-        from genstudio.core.likelihood import bits_per_dim
+        from genstudio.core.explore.likelihood import bits_per_dim
 
         data = _dataset(self.data_spec, self.dataset, model.data_shape)
         values = bits_per_dim(model, data.data, progress=lambda f: state.set_progress(f, "measuring %p%"),
@@ -147,7 +147,7 @@ class ProjectImage:
     restarts: int = 8
 
     def run(self, model, state: TaskState) -> ProjectedImage:
-        from genstudio.core.inversion import project_image
+        from genstudio.core.explore.inversion import project_image
 
         z, info = project_image(model, self.target, steps=self.steps, restarts=self.restarts,
                                 progress=lambda f, e: state.set_progress(f, f"error {e:.4f}"),

@@ -68,9 +68,9 @@ from torch import nn
 
 from genstudio.core.errors import CheckpointError
 from genstudio.core.families.config import ModelConfig
-from genstudio.core.file_checks import read_regular_file
-from genstudio.core.memory_budget import budget_bytes
-from genstudio.core.model_card import FOREIGN, DataDescription, ModelCard
+from genstudio.core.io.file_checks import read_regular_file
+from genstudio.core.io.model_card import FOREIGN, DataDescription, ModelCard
+from genstudio.core.runtime.memory_budget import budget_bytes
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from genstudio.core.errors import CheckpointError
-from genstudio.core.file_checks import read_regular_file
+from genstudio.core.io.file_checks import read_regular_file
 
 MAX_BYTES = 4 << 30              # the largest snapshot read (a 1024 px G + D + G_ema is about 380 MB)
 PERSISTENCE_VERSIONS = (4, 5, 6)

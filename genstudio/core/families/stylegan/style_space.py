@@ -20,8 +20,8 @@ from pathlib import Path
 
 import torch
 
+from genstudio.core.families.base import one_label
 from genstudio.core.latent import seeded_latents
-from genstudio.core.models.base import one_label
 
 GROUPS = ("coarse", "middle", "fine")
 MIXING_SETTINGS = ("mix_layers", "mix_seed")      # a style-based model's decode settings for mixing
@@ -156,7 +156,7 @@ class ExportStyleMixing:
     options: dict = field(default_factory=dict)
 
     def run(self, model, cache: dict) -> Path:
-        from genstudio.core.export import save_export_record, save_grid
+        from genstudio.core.io.export import save_export_record, save_grid
 
         images = mixing_grid(model, self.seeds_a, self.seeds_b, layer_group(self.layers, model.num_ws), self.label,
                              **self.options)

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from genstudio.core.errors import GenStudioError
-from genstudio.core.memory_budget import format_bytes
+from genstudio.core.runtime.memory_budget import format_bytes
+
 
 def _not_regular(mode: int) -> str:
     """What a non-regular file is, for 'cannot read X: it is ...'."""

@@ -11,8 +11,8 @@ import torch
 from genstudio.core import registry
 from genstudio.core.data.image_io import load_image_as
 from genstudio.core.data.pixels import to_unit_float
+from genstudio.core.families.base import one_label
 from genstudio.core.families.family import Capability
-from genstudio.core.models.base import one_label
 
 DEQUANTISATION_SEED = 0   # the same uniform noise every time: a figure is repeatable
 

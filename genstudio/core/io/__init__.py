@@ -1,0 +1,1 @@
+"""Files in and out: genstudio checkpoints and their model cards, foreign generators (TorchScript / torch.export), diffusers folders, the one entry point that opens any of them, atomic writes, and image / video exports."""

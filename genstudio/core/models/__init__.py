@@ -1,1 +1,0 @@
-"""What every family's model shares: the `GenerativeModel` interface and common building blocks."""

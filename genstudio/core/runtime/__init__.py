@@ -1,0 +1,1 @@
+"""What the process runs on: devices, memory budgets, bundled resources and the user's folders."""
