@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 
 from genstudio.cli.arguments import add_foreign_options, foreign_consent, grid
-from genstudio.core.errors import GenStudioError
+from genstudio.core.errors import GenStudioError, first_line
 
 NAME = "sample"
 
@@ -171,4 +171,4 @@ def _decode(args, model, z, labels, options: dict):
     try:
         return decode_numpy(model, z, labels, options)
     except ValueError as exc:          # a setting the model's own limits refuse (steps above its T)
-        raise GenStudioError(f"{args.checkpoint}: {str(exc).splitlines()[0]}") from None
+        raise GenStudioError(f"{args.checkpoint}: {first_line(exc)}") from None

@@ -23,3 +23,10 @@ class TrainingError(GenStudioError):
 
 class Cancelled(GenStudioError):
     """The caller asked a long computation to stop (a task's cancel, a `should_stop()` that said so)."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first non-empty line of an exception's message, or its type's name when it has none: what
+    a status bar, a failure signal or a one-line CLI error shows of an unexpected exception."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

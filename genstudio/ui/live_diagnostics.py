@@ -14,6 +14,7 @@ import threading
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from genstudio.core import registry
+from genstudio.core.errors import first_line
 from genstudio.ui.torch_threads import single_threaded
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class _Worker(QObject):
             pass                # shut down while the classifier trained: nothing to report
         except Exception as exc:  # a failed figure must not stop training
             log.exception("live diagnostics failed")
-            self.failed.emit(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            self.failed.emit(first_line(exc))
 
 
 class LiveDiagnostics(QObject):

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from genstudio.core.errors import CheckpointError, GenStudioError
+from genstudio.core.errors import CheckpointError, GenStudioError, first_line
 from genstudio.core.explore.explore_session import ExploreSession
 from genstudio.core.explore.grid_latents import grid_latents
 from genstudio.core.explore.walk import walk_latents
@@ -280,7 +280,7 @@ class MainWindow(QMainWindow):
             opened = open_model(path, self.decode_device.device(), latent_dim=latent_dim,
                                 output_range=output_range, consent=consent)
         except (GenStudioError, OSError, ValueError) as exc:   # incl. ConsentRefused: the file changed after "yes"
-            self.show_error(str(exc).splitlines()[0])
+            self.show_error(first_line(exc))
             return False
         self.following_live = False
         self._show_model(opened, keep_latent=keep_latent)
@@ -438,7 +438,7 @@ class MainWindow(QMainWindow):
             rows = record["latents"] if "latents" in record else [record["latent"]]
             keys = torch.tensor(rows, dtype=torch.float32).reshape(len(rows), -1)
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path}: not a file of latents ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+            raise ValueError(f"{path}: not a file of latents ({first_line(exc)})") from None
         if keys.shape[1] != s.latent_dim:
             raise ValueError(f"{path}: its latents have {keys.shape[1]} numbers, this model takes {s.latent_dim}")
         return keys

@@ -19,7 +19,7 @@ import time
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from genstudio.core.errors import Cancelled
+from genstudio.core.errors import Cancelled, first_line
 from genstudio.core.requests.tasks import TaskState
 from genstudio.ui.task_runner import TaskRunner
 from genstudio.ui.torch_threads import single_threaded
@@ -65,7 +65,7 @@ class _Worker(QObject):
             return  # overtaken while it ran
         except Exception as exc:  # report, never kill the thread: the next request may work
             log.exception("render request %s failed", channel)
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line(exc)
             self.failed.emit(channel, stamp, first)
             return
         self.done.emit(channel, stamp, result, (time.perf_counter() - start) * 1000)

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from genstudio.core.errors import Cancelled
+from genstudio.core.errors import Cancelled, first_line
 from genstudio.core.requests.tasks import TaskState
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class _Job(QObject):
                 self.cancelled.emit(self.id)
             else:
                 log.exception("background task failed")
-                text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                text = first_line(exc)
                 self.failed.emit(self.id, text)
         else:
             if self.state.is_interruption_requested():

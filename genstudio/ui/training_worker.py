@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from genstudio.core.errors import GenStudioError
+from genstudio.core.errors import GenStudioError, first_line
 from genstudio.core.training.engine import Report, TrainConfig, Trainer
 from genstudio.ui.torch_threads import all_cores
 
@@ -105,9 +105,11 @@ class TrainingWorker(QObject):
             if final is not None and final.kind != "diverged":
                 self.snapshot.emit(self._make_snapshot())
         except (GenStudioError, ValueError, OSError) as exc:
-            self.failed.emit(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            self.failed.emit(first_line(exc))
         except Exception as exc:  # never let a training bug take the app down
             log.exception("training failed")
-            self.failed.emit(f"training failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            reason = first_line(exc)
+            self.failed.emit(f"training failed: {type(exc).__name__}"
+                             + (f": {reason}" if reason != type(exc).__name__ else ""))
         finally:
             self.finished.emit(final)

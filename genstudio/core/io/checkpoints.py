@@ -30,7 +30,7 @@ import safetensors.torch
 import torch
 
 from genstudio.core import registry
-from genstudio.core.errors import CheckpointError
+from genstudio.core.errors import CheckpointError, first_line
 from genstudio.core.families.base import GenerativeModel
 from genstudio.core.io.atomic import remove_stale_temps, write_bytes_atomic
 from genstudio.core.io.file_checks import read_regular_file
@@ -165,7 +165,7 @@ def _read_file(path: Path) -> tuple[ModelCard, dict, dict[str, torch.Tensor]]:
     try:
         tensors = safetensors.torch.load(raw)
     except (safetensors.SafetensorError, ValueError, RuntimeError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reason = first_line(exc)
         if "incomplete" in reason.lower() or "not fully covered" in reason.lower() or "out of bounds" in reason.lower():
             raise _fail(path, f"truncated or damaged ({reason})") from None
         raise _fail(path, f"corrupt tensor data ({reason})") from None

@@ -66,7 +66,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from genstudio.core.errors import CheckpointError
+from genstudio.core.errors import CheckpointError, first_line
 from genstudio.core.families.config import ModelConfig
 from genstudio.core.io.file_checks import read_regular_file
 from genstudio.core.io.model_card import FOREIGN, DataDescription, ModelCard
@@ -410,7 +410,7 @@ class ForeignGenerator(nn.Module):
         try:
             return self.module(z)
         except Exception as exc:  # a foreign graph can fail in any way; report it in one line
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line(exc)
             raise CheckpointError(f"{self.path}: the generator failed on latents of shape "
                                   f"{tuple(z.shape)} ({first})") from None
 
@@ -454,7 +454,7 @@ def _generator_details(path: Path, latent_dim, output_range) -> tuple[int, tuple
         try:
             info = json.loads(raw)
         except (ValueError, RecursionError) as exc:
-            raise CheckpointError(f"{side}: invalid JSON ({str(exc).splitlines()[0]})") from None
+            raise CheckpointError(f"{side}: invalid JSON ({first_line(exc)})") from None
         if not isinstance(info, dict):
             raise CheckpointError(f"{side}: expected a JSON object like {{\"latent_dim\": 100}}")
         latent_dim = latent_dim or info.get("latent_dim")
@@ -499,6 +499,6 @@ def load_foreign_generator(path: str | Path, latent_dim: int | None = None,
         else:
             module = torch.jit.load(io.BytesIO(foreign.data), map_location="cpu").eval()
     except Exception as exc:  # torch raises anything from a damaged archive; report it in one line
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise CheckpointError(f"{path}: cannot load the {foreign.label} generator ({first})") from None
     return ForeignGenerator(module, latent_dim, output_range, foreign.kind, path)

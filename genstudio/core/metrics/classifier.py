@@ -31,6 +31,7 @@ from torch import nn
 
 from genstudio.core.data.dataset import InMemoryDataset
 from genstudio.core.data.pixels import to_unit_float
+from genstudio.core.errors import first_line
 from genstudio.core.io.atomic import write_bytes_atomic
 from genstudio.core.metrics import check_stop
 from genstudio.core.runtime.user_dirs import user_cache_dir
@@ -275,7 +276,7 @@ def load_or_train_classifier(dataset: InMemoryDataset, cache_dir: str | Path | N
             model, header = _load(path, key)
             return ClassifierFeatures(model, header, path)
         except Exception as exc:  # any unreadable cache file is rebuilt, never trusted
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            reason = first_line(exc)
             log.warning("%s: ignoring the cached classifier (%s); training a new one", path, reason)
     model, info = train_classifier(dataset, progress=progress, should_stop=should_stop)
     header = {"format": FORMAT, "arch_version": ARCH_VERSION, "key": key, "dataset": dataset.name,

@@ -36,7 +36,7 @@ import torch
 from genstudio.core import registry
 from genstudio.core.data.dataset import InMemoryDataset
 from genstudio.core.data.toy import plot_bounds
-from genstudio.core.errors import GenStudioError, TrainingError
+from genstudio.core.errors import GenStudioError, TrainingError, first_line
 from genstudio.core.families.base import GenerativeModel
 from genstudio.core.families.config import ConfigError
 from genstudio.core.families.family import Capability
@@ -191,7 +191,7 @@ class Trainer:
                 try:
                     self.optimizers[name].load_state_dict(state)
                 except (ValueError, TypeError, KeyError, IndexError, RuntimeError) as exc:
-                    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    first = first_line(exc)
                     raise TrainingError(f"{checkpoint.path}: its {name} optimiser state does not fit the model "
                                         f"({first})") from None
             restore_rng_state(checkpoint)
