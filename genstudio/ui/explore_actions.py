@@ -9,13 +9,14 @@ shortcut override), so typing a seed never randomises the latent.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout
 
 from genstudio.ui.widgets.image_view import to_qimage
 
-T_STEP = 0.05                  # one press of [ or ] moves this far along A -> B
 COPY_SCALES = (1, 2, 4, 8)
 
 
@@ -24,6 +25,19 @@ def upscaled(image: np.ndarray, scale: int) -> QImage:
     if scale > 1:
         image = image.repeat(scale, axis=-2).repeat(scale, axis=-1)
     return to_qimage(image)
+
+
+def next_frame_t(t: float, frames: int, direction: int) -> float:
+    """The t of the strip frame after (direction +1) or before (-1) `t`, frames at k / (frames - 1)."""
+    gaps = max(frames - 1, 1)
+    position = t * gaps
+    # t comes back from a slider of 1,000 ticks: within a tick of a frame it is on that frame.
+    on_frame = round(position)
+    if abs(t - on_frame / gaps) <= 0.001:
+        k = on_frame + direction
+    else:
+        k = math.floor(position) + 1 if direction > 0 else math.ceil(position) - 1
+    return min(gaps, max(0, k)) / gaps
 
 
 class ExploreActions:
@@ -60,13 +74,15 @@ class ExploreActions:
         add(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
 
     def step_t(self, direction: int) -> None:
-        """Move t by one step towards B (+1) or A (-1); sets A and B around the latent first if unset."""
+        """Move t to the next strip frame towards B (+1) or A (-1): steps of 1 / (frames - 1), so
+        each press lands on a frame of the strip; a t between frames (the slider) first snaps to
+        the frame on that side. Sets A and B around the latent first if unset."""
         explore, session = self.window.explore, self.window.session
         if not session.has_path:
             session.set_endpoint("a")
             session.set_endpoint("b", session.seeded_latent(session.seed + 1))
-        t = min(1.0, max(0.0, session.t + direction * T_STEP))
-        explore.t_slider.setValue(int(round(t * 1000)))
+        t = next_frame_t(session.t, session.frames, direction)
+        explore.t_slider.setValue(int(round(t * explore.t_slider.maximum())))
 
     def copy_image(self) -> QImage | None:
         """The explorer's image, as shown, `copy_scale` times larger, onto the clipboard."""

@@ -7,7 +7,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLineEdit,
@@ -16,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from genstudio.core.io.video import video_available
+from genstudio.ui import file_dialogs
 from genstudio.ui.widgets.combo_items import mark_available
 
 
@@ -40,7 +40,9 @@ GRID_CHOICES = (("seeds", "Seeds from the seed below"),
 
 
 class GridExportDialog(QDialog):
-    def __init__(self, parent=None, seed: int = 0):
+    """`num_classes` > 0 (a conditional model) offers one class per row: row r decodes class r."""
+
+    def __init__(self, parent=None, seed: int = 0, num_classes: int = 0):
         super().__init__(parent)
         self.setWindowTitle("Export image grid")
         self.kind = QComboBox()
@@ -55,11 +57,17 @@ class GridExportDialog(QDialog):
         form.addRow("Seed", self.seed)
         form.addRow("Padding (px)", self.padding)
         form.addRow("Upscale (x)", self.scale)
+        self.class_per_row = QCheckBox("One class per row (row 1: class 0, row 2: class 1, \u2026)")
+        self.class_per_row.setEnabled(num_classes > 0)
+        self.class_per_row.setToolTip("Unticked, every image has the explorer's class"
+                                      if num_classes else "For class-conditional models")
+        form.addRow("Classes", self.class_per_row)
         form.addRow(ok_cancel(self))
 
     def values(self) -> dict:
         return {"kind": self.kind.currentData(), "rows": self.rows.value(), "cols": self.cols.value(),
-                "seed": self.seed.value(), "padding": self.padding.value(), "scale": self.scale.value()}
+                "seed": self.seed.value(), "padding": self.padding.value(), "scale": self.scale.value(),
+                "class_per_row": self.class_per_row.isChecked()}
 
 
 class StyleMixingDialog(QDialog):
@@ -128,7 +136,7 @@ class WalkDialog(QDialog):
         form.addRow(ok_cancel(self))
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Latents", "", "JSON (*.json)")
+        path = file_dialogs.open_file(self, "latents", "Latents", "JSON (*.json)")
         if path:
             self.file.setText(path)
 

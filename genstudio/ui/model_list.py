@@ -1,4 +1,9 @@
-"""The Models list: bundled demo checkpoints, recently opened files, and the run being trained."""
+"""The Models list: bundled demo checkpoints, recently opened files, and the run being trained.
+
+A recent file is named by where it is and what it holds, "runs/gan-a \u00b7 GAN \u00b7 step 3000",
+not by its file name: every training run writes a checkpoint.safetensors, and two of them must not
+read the same. The family and step come from the checkpoint's header (read_card: the JSON in front
+of the tensors, no weights loaded)."""
 
 from __future__ import annotations
 
@@ -7,11 +12,31 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import QListWidget, QListWidgetItem
 
+from genstudio.core.errors import GenStudioError
+from genstudio.core.io.checkpoints import read_card
 from genstudio.core.runtime.resources import resource_path
 
 RECENT_KEY = "recent_files"
 RECENT_LIMIT = 10
 LIVE = "<training>"
+MIN_WIDTH = 200          # the dock is never narrower: "runs/gan-a \u00b7 GAN \u00b7 step 3000" stays readable
+GENERIC_STEMS = ("checkpoint", "model", "final", "last")   # file names that say nothing about the run
+
+
+def entry_name(path: str | Path) -> str:
+    """"parent/run \u00b7 family \u00b7 step N" for a genstudio checkpoint; the folders and file
+    name for anything else (a foreign generator, a diffusers folder, an unreadable file)."""
+    path = Path(path)
+    where = f"{path.parent.parent.name}/{path.parent.name}".lstrip("/")
+    if path.stem not in GENERIC_STEMS or path.is_dir():
+        where = f"{where}/{path.name}".lstrip("/")
+    if path.suffix != ".safetensors":
+        return where
+    try:
+        card = read_card(path)
+    except (GenStudioError, OSError, ValueError):
+        return where
+    return f"{where} \u00b7 {card.family} \u00b7 step {card.step}"
 
 
 def demo_checkpoints() -> list[Path]:
@@ -29,6 +54,8 @@ class ModelList(QListWidget):
         self.itemActivated.connect(lambda item: self.chosen.emit(item.data(Qt.UserRole)))
         self.itemClicked.connect(lambda item: self.chosen.emit(item.data(Qt.UserRole)))
         self.live_visible = False
+        self.setMinimumWidth(MIN_WIDTH)
+        self.setTextElideMode(Qt.ElideMiddle)     # a long name keeps its start and its step
         self.refresh()
 
     def recent(self) -> list[str]:
@@ -56,7 +83,7 @@ class ModelList(QListWidget):
         for path in demo_checkpoints():
             self._add(f"Demo: {path.stem}", str(path), str(path))
         for path in self.recent():
-            self._add(Path(path).name, path, path)
+            self._add(entry_name(path), path, path)
 
     def _add(self, text: str, data: str, tip: str) -> None:
         item = QListWidgetItem(text)

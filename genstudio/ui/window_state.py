@@ -12,11 +12,13 @@ import json
 import logging
 from pathlib import Path
 
-from PySide6.QtWidgets import QSplitter
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget, QSplitter
 
 log = logging.getLogger(__name__)
 
 LAYOUT_KEYS = ("window/geometry", "window/size", "window/state", "window/splitters")
+DOCK_WIDTH = 230         # a dock's width when a restored layout had crushed it (the Models dock's default)
 
 
 class WindowState:
@@ -85,6 +87,31 @@ class WindowState:
         train = self._json("train/settings")
         if isinstance(train, dict):
             w.train.apply_settings_record(train)
+        self.fit_to_screen()
+
+    def fit_to_screen(self) -> None:
+        """A restored (or default) layout that does not fit where it opens is repaired: a window
+        larger than the screen's free area shrinks to it (not below its minimum size), one placed
+        off the screen moves back onto it, and a dock squeezed below its widget's minimum width (a
+        layout saved by another version, or on a wider screen) gets its default width back."""
+        w = self.window
+        screen = w.screen().availableGeometry() if w.screen() is not None else None
+        if screen is not None and not w.isMaximized() and not w.isFullScreen():
+            minimum = w.minimumSizeHint().expandedTo(w.minimumSize())
+            width = max(min(w.width(), screen.width()), minimum.width())
+            height = max(min(w.height(), screen.height()), minimum.height())
+            if (width, height) != (w.width(), w.height()):
+                w.resize(width, height)
+            frame = w.frameGeometry()
+            x = min(max(frame.x(), screen.left()), max(screen.right() - frame.width() + 1, screen.left()))
+            y = min(max(frame.y(), screen.top()), max(screen.bottom() - frame.height() + 1, screen.top()))
+            if (x, y) != (frame.x(), frame.y()):
+                w.move(x, y)
+        for dock in w.findChildren(QDockWidget):
+            inner = dock.widget()
+            need = inner.minimumWidth() if inner is not None else 0
+            if dock.isVisible() and not dock.isFloating() and dock.width() < need:
+                w.resizeDocks([dock], [max(need, DOCK_WIDTH)], Qt.Horizontal)
 
     def last_model(self) -> Path | None:
         path = self.settings.value("models/last")

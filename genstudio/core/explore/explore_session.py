@@ -65,6 +65,9 @@ class ExploreSession:
         self.style_alphas: list[float] = []
         self.a: torch.Tensor | None = None            # (D,) interpolation end points
         self.b: torch.Tensor | None = None
+        # Conditional models: the class of each end point (A = 0, B = 7 morphs a 0 into a 7).
+        self.a_label = 0
+        self.b_label = 0
         self.t = 0.0
         self.spherical = True
         self.frames = 10
@@ -90,6 +93,7 @@ class ExploreSession:
         if same:
             return
         self.a = self.b = None
+        self.a_label = self.b_label = self.label
         self.t = 0.0
         self.directions, self.explained, self.alphas = None, None, []
         self.style_layers, self.style_directions, self.style_explained, self.style_alphas = "", None, None, []
@@ -112,8 +116,12 @@ class ExploreSession:
         self.events.settings.emit(self)
         self.reset()
 
-    def randomise(self, rng: random.Random | None = None) -> None:
-        self.set_seed((rng or random).randrange(2**31 - 1))
+    def randomise(self, rng: random.Random | None = None, random_class: bool = False) -> None:
+        """A new random seed; with `random_class` (conditional models) a random class too."""
+        rng = rng or random
+        if random_class and self.num_classes:
+            self.label = rng.randrange(self.num_classes)       # the seed's settings event shows it
+        self.set_seed(rng.randrange(2**31 - 1))
 
     def set_temperature(self, temperature: float) -> None:
         self.temperature = float(temperature)
@@ -200,31 +208,66 @@ class ExploreSession:
         return torch.full((n,), self.label, dtype=torch.long) if self.num_classes else None
 
     # --- interpolation --------------------------------------------------------------------------
-    def set_endpoint(self, which: str, z: torch.Tensor | None = None) -> None:
-        """A or B = `z` (the current latent by default); the other end starts at the same place."""
+    def set_endpoint(self, which: str, z: torch.Tensor | None = None, label: int | None = None) -> None:
+        """A or B = `z` (the current latent by default) with class `label` (the current class by
+        default); the other end starts at the same place."""
         if which not in ("a", "b"):
             raise ValueError(f"end point must be 'a' or 'b', not {which!r}")
         z = self.z.clone() if z is None else torch.as_tensor(z).reshape(-1).float().clone()
+        label = self.label if label is None else int(label)
         setattr(self, which, z)
+        setattr(self, f"{which}_label", label)
         if self.a is None:
-            self.a = z.clone()
+            self.a, self.a_label = z.clone(), label
         if self.b is None:
-            self.b = z.clone()
+            self.b, self.b_label = z.clone(), label
         self.events.path.emit(self)
 
-    def set_endpoints(self, a: torch.Tensor, b: torch.Tensor) -> None:
+    def set_endpoints(self, a: torch.Tensor, b: torch.Tensor, a_label: int | None = None,
+                      b_label: int | None = None) -> None:
+        """A and B at once; their classes default to the current class."""
         self.a, self.b = a.reshape(-1).float().clone(), b.reshape(-1).float().clone()
+        self.a_label = self.label if a_label is None else int(a_label)
+        self.b_label = self.label if b_label is None else int(b_label)
         self.events.path.emit(self)
 
-    def randomise_endpoints(self, seed: int | None = None) -> None:
+    def randomise_endpoints(self, seed: int | None = None, random_class: bool = False) -> None:
+        """A and B from two consecutive seeds; with `random_class` (conditional models) each end
+        draws its own class from the same seed, so a seed gives the same pair every time."""
         seed = random.randrange(2**31 - 1) if seed is None else seed
-        self.set_endpoints(self.seeded_latent(seed), self.seeded_latent(seed + 1))
+        a_label = b_label = None
+        if random_class and self.num_classes:
+            draw = random.Random(seed)
+            a_label, b_label = draw.randrange(self.num_classes), draw.randrange(self.num_classes)
+        self.set_endpoints(self.seeded_latent(seed), self.seeded_latent(seed + 1), a_label, b_label)
         self.set_t(0.0)
 
+    def label_at(self, t: float) -> int:
+        """The class decoded at `t` along A -> B: A's up to half way, B's after.
+
+        A switch half way rather than a blend of the two classes' embeddings: every conditional
+        family here decodes a class index (the GAN and StyleGAN look up an embedding, the PixelCNN
+        and the diffusion U-Net condition on an index, guidance needs a class to steer towards), and
+        a blend is meaningful for none but the first two. The same rule for all of them means the
+        strip, the current image and the exported strip and GIF always agree on each frame's class."""
+        return self.a_label if t < 0.5 else self.b_label
+
+    def path_labels(self, frames: int | None = None) -> torch.Tensor | None:
+        """(frames,) the class of each frame of the A -> B path (conditional models), else None."""
+        if not self.num_classes:
+            return None
+        n = frames or self.frames
+        steps = torch.linspace(0, 1, n).tolist() if n > 1 else [0.0]
+        return torch.tensor([self.label_at(t) for t in steps], dtype=torch.long)
+
     def set_t(self, t: float) -> None:
-        """Move along A -> B: the current latent becomes the path's point at t."""
+        """Move along A -> B: the current latent becomes the path's point at t (and, for conditional
+        models, the class the path has there)."""
         self.t = float(t)
         if self.a is not None and self.b is not None:
+            if self.num_classes and self.label_at(self.t) != self.label:
+                self.label = self.label_at(self.t)
+                self.events.settings.emit(self)
             self.set_latent((slerp if self.spherical else lerp)(self.a, self.b, self.t))
 
     def set_spherical(self, spherical: bool) -> None:
@@ -259,6 +302,8 @@ class ExploreSession:
         if self.has_path:
             record["interpolation"] = {"a": self.a.tolist(), "b": self.b.tolist(), "t": self.t,
                                        "spherical": self.spherical, "frames": self.frames}
+            if self.num_classes:
+                record["interpolation"].update(a_label=self.a_label, b_label=self.b_label)
         edit = self.style_edit()
         if edit is not None:
             record["style_edit"] = edit.to_record()
@@ -287,7 +332,9 @@ class ExploreSession:
         if path:
             self.spherical = bool(path.get("spherical", True))
             self.frames, self.t = int(path.get("frames", self.frames)), float(path.get("t", 0.0))
-            self.set_endpoints(torch.tensor(path["a"]), torch.tensor(path["b"]))
+            ends = [min(int(path[key]), self.num_classes - 1) if key in path and self.num_classes else None
+                    for key in ("a_label", "b_label")]
+            self.set_endpoints(torch.tensor(path["a"]), torch.tensor(path["b"]), *ends)
         self.set_latent(torch.tensor(record["latent"], dtype=torch.float32))
 
     def save_record(self, path: str | Path) -> Path:
@@ -313,6 +360,9 @@ def check_latent_record(record, latent_dim: int | None, where: str) -> dict:
     if path is not None and (not isinstance(path, dict) or not _numbers(path.get("a"), len(latent))
                              or not _numbers(path.get("b"), len(latent))):
         raise GenStudioError(f"{where}: 'interpolation' needs end points a and b of {len(latent)} values")
+    if path is not None and not all(isinstance(path.get(key, 0), int) and not isinstance(path.get(key, 0), bool)
+                                    and path.get(key, 0) >= 0 for key in ("a_label", "b_label")):
+        raise GenStudioError(f"{where}: the interpolation's 'a_label' and 'b_label' must be class indices")
     if "label" in record and (not isinstance(record["label"], int) or record["label"] < 0):
         raise GenStudioError(f"{where}: 'label' must be a class index")
     options = record.get("decode_options", {})

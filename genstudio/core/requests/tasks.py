@@ -12,7 +12,8 @@ requires_grad changes), so an interactive decode may run from the same model mea
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -63,12 +64,21 @@ def _dataset(spec: str, given: InMemoryDataset | None, data_shape: tuple[int, ..
     return data
 
 
+def first_images(data: InMemoryDataset, limit: int) -> InMemoryDataset:
+    """The first `limit` samples of `data` (0 or more than it has: all of them)."""
+    if not 0 < limit < len(data):
+        return data
+    return InMemoryDataset(data.name, data.data[:limit], None if data.labels is None else data.labels[:limit],
+                           data.label_names, data.source)
+
+
 # --- the latent map ------------------------------------------------------------------------------
 @dataclass
 class LatentMap:
     dataset: InMemoryDataset
     projection: Any                     # latent_map.Projection
     kl: np.ndarray | None               # (D,) nats, for KL_PER_DIMENSION models
+    cached: bool = False                # read back from the map cache (latent_map_cache.py), not built
 
 
 @dataclass
@@ -89,11 +99,7 @@ class BuildLatentMap:
     def run(self, model, state: TaskState) -> LatentMap:
         from genstudio.core.explore.latent_map import encode_dataset, kl_per_dimension, project
 
-        data = _dataset(self.data_spec, self.dataset, model.data_shape)
-        if 0 < self.limit < len(data):
-            data = InMemoryDataset(data.name, data.data[:self.limit],
-                                   None if data.labels is None else data.labels[:self.limit], data.label_names,
-                                   data.source)
+        data = first_images(_dataset(self.data_spec, self.dataset, model.data_shape), self.limit)
         state.set_progress(0.0, "encoding %p%")
         latents = encode_dataset(model, data.data, batch=self.batch,
                                  progress=lambda f: state.set_progress(0.8 * f, "encoding %p%"),
@@ -103,6 +109,28 @@ class BuildLatentMap:
         kl = kl_per_dimension(model, data.data) if self.with_kl else None
         state.set_progress(1.0, "done")
         return LatentMap(data, projection, kl)
+
+
+@dataclass
+class CachedLatentMap:
+    """`build`'s map from the map cache (core/explore/latent_map_cache.py) when it holds one for
+    this checkpoint and these settings, else built and then kept there."""
+
+    build: BuildLatentMap
+    file: Path
+
+    def run(self, model, state: TaskState) -> LatentMap:
+        from genstudio.core.explore.latent_map_cache import load_map, save_map
+
+        state.set_progress(0.0, "reading the cached map\u2026")
+        data = first_images(_dataset(self.build.data_spec, None, model.data_shape), self.build.limit)
+        saved = load_map(self.file, len(data))
+        if saved is not None:
+            state.set_progress(1.0, "done")
+            return LatentMap(data, *saved, cached=True)
+        built = replace(self.build, dataset=data, limit=0).run(model, state)     # the data set read above
+        save_map(self.file, built.projection, built.kl)
+        return built
 
 
 # --- exact likelihood -----------------------------------------------------------------------------

@@ -48,7 +48,7 @@ class LikelihoodTool(InspectTool):
         measure = QPushButton("Measure bits/dim of the data set")
         measure.setObjectName("flow-measure")
         measure.clicked.connect(lambda: self.measure_dataset())
-        self.hist = themed_plot(pg.PlotWidget(title="Bits per dimension of each image (click a bar)"))
+        self.hist = themed_plot(pg.PlotWidget(title="Bits/dim per image (click a bar)"))
         self.hist.setLabel("bottom", "bits/dim")
         self.hist.setLabel("left", "images")
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.1, brush="#1f77b4")
@@ -59,6 +59,7 @@ class LikelihoodTool(InspectTool):
         self.hist.scene().sigMouseClicked.connect(self._hist_clicked)
         self.bin_view = ImageView(placeholder="The images of a bar appear here (the worst tail first)")
         self.bin_label = QLabel("")
+        self.bin_label.setWordWrap(True)         # a chosen bar's long caption wraps, never widens the column
         self.pick = QSpinBox()
         self.pick.setRange(0, 0)
         self.pick.setToolTip("Index of a data image for the round trip")
@@ -98,6 +99,8 @@ class LikelihoodTool(InspectTool):
         tl2.addWidget(self.temperature_label)
         tl2.addWidget(self.temperature_view, 1)
         grid.addWidget(temp, 3, 0, 1, 2)
+        grid.setColumnStretch(0, 1)              # the two columns share the width evenly, whatever they show
+        grid.setColumnStretch(1, 1)
         surprise = QGroupBox("Where the model is surprised: -log p(pixel | the pixels before it)")
         self.surprise_box = surprise
         self.surprise_pick = QSpinBox()
