@@ -1,41 +1,60 @@
 """Undo / redo of every latent edit in the explorer (Ctrl+Z, Ctrl+Shift+Z) and the strip of the
 last states as thumbnails, a click on one returning to it. Each change of the explorer's latent
 (slider, seed, randomise, reset, t, load, pin from the map) adds a state; a slider drag, from
-grab to release, is one state (core/latent_history.py keeps them)."""
+grab to release, is one state (core/latent_history.py keeps them).
+
+Each state in view gets its thumbnail: the explorer's image when it lands, or, for a state whose
+decode a newer latent overtook before it ran (a seed clicked through quickly), a decode of its own,
+asked for one at a time. Another model starts the states afresh from the latent it opens on."""
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 from PySide6.QtCore import QObject, QSize, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
-from genstudio.core.explore.latent_history import LatentHistory
+from genstudio.core.explore.latent_history import HistoryEntry, LatentHistory
+from genstudio.core.families.stylegan.style_space import StyleEdit
+from genstudio.core.requests.render_requests import Decode
+from genstudio.ui.model_bound import ModelScope
 from genstudio.ui.widgets.image_view import to_qimage
 
 SHOWN = 8                 # thumbnails in the strip
 THUMB = 40                # px
 BUTTON_MARGIN = 6         # px around a thumbnail in its button
+THUMBNAIL_CHANNEL = "history-thumbnail"
 
 
 class ExploreHistory(QObject):
     changed = Signal()
 
-    def __init__(self, session, explore, parent=None):
+    def __init__(self, session, explore, scope: ModelScope, parent=None):
         super().__init__(parent)
-        self.session, self.explore = session, explore
+        self.session, self.explore, self.scope = session, explore, scope
         self.history = LatentHistory()
         self.restoring = False
+        self.thumbnail_generation: int | None = None    # the model the thumbnails were made by
+        self._drawing: HistoryEntry | None = None        # the state whose own thumbnail decode is out
+        self._undrawable: list[HistoryEntry] = []        # states whose thumbnail decode failed
         session.events.latent.connect(self._latent_changed)
+        scope.changed.connect(lambda info: self.start_from_current())
+        explore.renderer.done.connect(self._thumbnail_drawn)
+        explore.renderer.failed.connect(self._thumbnail_failed)
+        self.changed.connect(self._draw_missing)
         explore.sliders.dragStarted.connect(self.history.begin_group)
         explore.sliders.dragEnded.connect(self.history.end_group)
         explore.t_slider.sliderPressed.connect(self.history.begin_group)
         explore.t_slider.sliderReleased.connect(self.history.end_group)
         explore.imageRendered.connect(self._rendered)
 
-    def clear(self) -> None:
-        """A different model: its states start afresh."""
+    def start_from_current(self) -> None:
+        """The states start afresh at the session's latent (another model; a latent restored at start)."""
         self.history.clear()
+        self._drawing, self._undrawable = None, []
+        self.thumbnail_generation = None
+        self._latent_changed(self.session)
         self.changed.emit()
 
     def _latent_changed(self, session) -> None:
@@ -46,7 +65,50 @@ class ExploreHistory(QObject):
         image = self.explore.last_image
         if image is not None and kind == "full":
             self.history.set_thumbnail(np.asarray(image))
+            self.thumbnail_generation = self.scope.made_for("image")
             self.changed.emit()
+
+    def first_shown(self) -> int:
+        """Index of the state in the strip's first button: the current one stays in view."""
+        return max(0, min(len(self.history.entries) - SHOWN, self.history.index - SHOWN // 2))
+
+    def _draw_missing(self) -> None:
+        """Decode the first state in view that has no thumbnail (the current one's image is on its
+        way), unless one such decode is already out."""
+        info, h = self.scope.info, self.history
+        if self._drawing is not None or info is None or info.is_points:
+            return
+        first = self.first_shown()
+        for index in range(first, min(first + SHOWN, len(h.entries))):
+            entry = h.entries[index]
+            if index != h.index and entry.thumbnail is None and not any(e is entry for e in self._undrawable):
+                self._drawing = entry
+                state = entry.state
+                labels = torch.tensor([state["label"]]) if "label" in state and info.num_classes else None
+                self.scope.submit(THUMBNAIL_CHANNEL, Decode(torch.tensor([state["latent"]]), labels,
+                                                            self._options_of(state)))
+                return
+
+    def _options_of(self, state: dict) -> dict:
+        """The state's decode options, and its W edit when the session has that edit's directions."""
+        options = dict(state.get("decode_options", {}))
+        edit, directions = state.get("style_edit"), self.session.style_directions
+        if edit is not None and directions is not None and len(directions) == edit["k"]:
+            options["style_edit"] = StyleEdit(directions, torch.tensor(edit["alphas"]), edit["layers"])
+        return options
+
+    def _thumbnail_drawn(self, channel: str, result, ms: float) -> None:
+        if channel != THUMBNAIL_CHANNEL or self._drawing is None:
+            return
+        entry, self._drawing = self._drawing, None
+        entry.thumbnail = np.asarray(result[0])            # (C, H, W); gone with the entry if it was dropped
+        self.thumbnail_generation = self.scope.made_for(channel)
+        self.changed.emit()
+
+    def _thumbnail_failed(self, channel: str, message: str) -> None:
+        if channel == THUMBNAIL_CHANNEL and self._drawing is not None:
+            self._undrawable.append(self._drawing)
+            self._drawing = None
 
     def undo(self) -> None:
         state = self.history.undo()
@@ -65,10 +127,7 @@ class ExploreHistory(QObject):
         session = self.session
         self.restoring = True
         try:
-            if int(state["seed"]) != session.seed:
-                session.seed = int(state["seed"])
-                session.events.settings.emit(session)
-            session.apply_record(state)
+            session.apply_record(state)         # its seed too
         finally:
             self.restoring = False
         self.changed.emit()
@@ -101,13 +160,19 @@ class HistoryStrip(QWidget):
             row.addWidget(button)
             self.buttons.append(button)
         row.addStretch(1)
+        self.bound = history.scope.bind("history strip", clear=self._clear, content=self.thumbnails_shown)
         history.changed.connect(self.refresh)
         self.refresh()
 
     def first_shown(self) -> int:
-        """Index of the entry in the first button: the current one stays in view."""
-        entries = self.history.history.entries
-        return max(0, min(len(entries) - SHOWN, self.history.history.index - SHOWN // 2))
+        return self.history.first_shown()
+
+    def _clear(self) -> None:
+        self.history.history.clear()
+        self.refresh()
+
+    def thumbnails_shown(self) -> int:
+        return sum(not button.isHidden() and not button.icon().isNull() for button in self.buttons)
 
     def refresh(self) -> None:
         h = self.history.history
@@ -127,3 +192,4 @@ class HistoryStrip(QWidget):
             button.setToolTip(f"state {index + 1} of {len(h.entries)}: seed {entry.state['seed']}")
             button.setChecked(index == h.index)
             button.show()
+        self.bound.show(self.history.thumbnail_generation)

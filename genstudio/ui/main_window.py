@@ -38,6 +38,7 @@ from genstudio.ui.decode_device import DecodeDevice, DecodeStatus
 from genstudio.ui.explore_actions import ExploreActions
 from genstudio.ui.export_dialog import GridExportDialog, StyleMixingDialog, WalkDialog
 from genstudio.ui.history_strip import ExploreHistory, HistoryStrip
+from genstudio.ui.model_bound import ModelScope
 from genstudio.ui.model_list import LIVE, ModelList, demo_checkpoints
 from genstudio.ui.panels.diagnostics_panel import DiagnosticsPanel
 from genstudio.ui.panels.explore_panel import ExplorePanel
@@ -98,12 +99,13 @@ class MainWindow(QMainWindow):
         self.decode_status = DecodeStatus()
         self.renderer = Renderer(self)
         self.session = ExploreSession()
-        self.explore = ExplorePanel(self.renderer, self.session)
+        self.scope = ModelScope(self.renderer)    # the one "model changed" path (model_bound.py)
+        self.explore = ExplorePanel(self.renderer, self.session, self.scope)
         self.train = TrainPanel()
-        self.map = MapPanel(self.renderer)
-        self.inspect = InspectPanel(self.renderer, self.session)
-        self.diagnostics = DiagnosticsPanel(self.renderer)
-        self.history = ExploreHistory(self.session, self.explore, self)
+        self.map = MapPanel(self.renderer, self.scope)
+        self.inspect = InspectPanel(self.renderer, self.session, self.scope)
+        self.diagnostics = DiagnosticsPanel(self.renderer, self.scope)
+        self.history = ExploreHistory(self.session, self.explore, self.scope, self)
         self.explore.history_row.addWidget(HistoryStrip(self.history))
         self.opened = None                 # the ModelInfo of the open model (the renderer has the module)
         self.live_snapshot: dict | None = None
@@ -297,17 +299,17 @@ class MainWindow(QMainWindow):
 
     def _show_model(self, opened: OpenedModel, keep_latent: bool = False) -> None:
         """The renderer takes the module; the panels get its plain description."""
-        self.opened = opened.info
+        previous, self.opened = self.opened, opened.info
         self.banner.hide()
         self.renderer.set_model(opened.model)
         self.decode_status.set_model(opened.model)
-        if not keep_latent:
-            self.history.clear()            # the new model's states start afresh
         info = opened.info
-        self.explore.set_model(info, keep_latent=keep_latent)
-        self.map.set_model(info)
-        self.inspect.set_model(info)
-        self.diagnostics.set_model(info)
+        # Another model is a clean slate for every panel (each resets on scope.changed); only newer
+        # weights of the model on show (a training snapshot, the file on another device) keep it.
+        if keep_latent and previous is not None and previous.path == info.path:
+            self.scope.refresh(info)
+        else:
+            self.scope.switch(info)
         self.style_mixing_action.setEnabled(info.has(Capability.STYLE_SPACE))
         self.setWindowTitle(f"genstudio \u2014 {info.path.name}")
         self.show_status(f"opened {info.path}")

@@ -118,7 +118,8 @@ class WindowState:
         return Path(str(path)) if path and Path(str(path)).exists() else None
 
     def restore_latent(self) -> None:
-        """The explorer's last latent, when the model open now is the one it was saved on."""
+        """The explorer's last latent (with its seed, A/B path and class), when the model open now is
+        the one it was saved on."""
         record = self._json("explore/latent")
         if not isinstance(record, dict) or record.get("checkpoint") != self.window.session.checkpoint:
             return
@@ -126,6 +127,10 @@ class WindowState:
             self.window.session.apply_record(record)
         except Exception as exc:  # an old or hand-edited record: start from the seed instead
             log.warning("settings: the saved latent does not fit %s (%s); ignored", self.window.session.checkpoint, exc)
+            return
+        # The restored state is where the history starts: the seed's latent the model opened on was
+        # never shown (its decode was overtaken), so as a state of its own it would never render.
+        self.window.history.start_from_current()
 
     def reset_layout(self) -> None:
         """Geometry, docks and splitters as the window first opened; the saved layout is forgotten."""

@@ -320,7 +320,10 @@ class ExploreSession:
                                  f"(it takes {', '.join(self.decode_options) or 'none'})")
         if "label" in record and self.num_classes:
             self.label = min(int(record["label"]), self.num_classes - 1)
-        if options or ("label" in record and self.num_classes):
+        reseeded = "seed" in record and record["seed"] != self.seed
+        if reseeded:
+            self.seed = record["seed"]          # the seed the latent came from, as the explorer showed it
+        if options or ("label" in record and self.num_classes) or reseeded:
             self.decode_options.update(options)
             self.events.settings.emit(self)
         edit = record.get("style_edit")
@@ -363,6 +366,9 @@ def check_latent_record(record, latent_dim: int | None, where: str) -> dict:
     if path is not None and not all(isinstance(path.get(key, 0), int) and not isinstance(path.get(key, 0), bool)
                                     and path.get(key, 0) >= 0 for key in ("a_label", "b_label")):
         raise GenStudioError(f"{where}: the interpolation's 'a_label' and 'b_label' must be class indices")
+    seed = record.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**31:
+        raise GenStudioError(f"{where}: 'seed' must be a whole number from 0 to 2^31 - 1")
     if "label" in record and (not isinstance(record["label"], int) or record["label"] < 0):
         raise GenStudioError(f"{where}: 'label' must be a class index")
     options = record.get("decode_options", {})

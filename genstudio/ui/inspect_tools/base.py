@@ -11,23 +11,27 @@ from PySide6.QtWidgets import QFileDialog, QPushButton, QSpinBox, QWidget
 from genstudio.core.explore.explore_session import ExploreSession
 from genstudio.core.io.export import save_grid
 from genstudio.core.io.open_model import ModelInfo
+from genstudio.ui.model_bound import ModelScope
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.task_runner import TaskRunner
 
 
 class InspectTool(QWidget):
     """A page of the Inspect tab. It asks the renderer for model work (interactive requests, or long
-    tasks run by the panel's `tasks`) and never touches the model itself."""
+    tasks run by the panel's `tasks`) and never touches the model itself. What it shows of a model's
+    results it binds to the scope (model_bound.py), which clears it when another model opens; the
+    panel then calls `set_model(info, same=False)` on the pages the new model has."""
 
     status = Signal(str)
     pinLatent = Signal(object)           # (D,) latent for the explorer
     message = Signal(str)                # one line for the panel's message area
     title = ""
 
-    def __init__(self, renderer: Renderer, tasks: TaskRunner, parent=None):
+    def __init__(self, renderer: Renderer, tasks: TaskRunner, scope: ModelScope, parent=None):
         super().__init__(parent)
         self.renderer = renderer
         self.tasks = tasks
+        self.scope = scope
         self.info: ModelInfo | None = None
         self.session: ExploreSession | None = None  # the explorer's state (set by the panel): its class,
                                                     # decode options and A/B end points

@@ -28,8 +28,8 @@ class CompletionTool(InspectTool):
     title = ("Complete an image: keep its top rows (or paint the pixels to keep: left button keeps, right "
              "redraws) and let the model draw the rest, several times. Drop an image on the window to use it.")
 
-    def __init__(self, renderer, tasks, parent=None):
-        super().__init__(renderer, tasks, parent)
+    def __init__(self, renderer, tasks, scope, parent=None):
+        super().__init__(renderer, tasks, scope, parent)
         self.result: CompletionResult | None = None
         self.image: torch.Tensor | None = None          # (C, H, W) in [0, 1]
         self.image_name = ""
@@ -84,6 +84,7 @@ class CompletionTool(InspectTool):
         grid.addWidget(self.label, 3, 0, 1, 7)
         grid.setRowStretch(2, 1)
         grid.setColumnStretch(6, 1)
+        self.bound = self.scope.bind("completion: completions", self.view, self.label)   # model_bound.py
 
     @classmethod
     def applies_to(cls, info) -> bool:
@@ -94,8 +95,6 @@ class CompletionTool(InspectTool):
         if not same:
             self.result = None
             self.image = None
-            self.view.set_image(None)
-            self.label.setText("")
             self.export_button.setEnabled(False)
             self.rows.setRange(0, info.data_shape[1])
             self.rows.setValue(info.data_shape[1] // 2)
@@ -135,7 +134,8 @@ class CompletionTool(InspectTool):
         request = Complete(self.image, known, self.count.value(), self.seed.value(), label=self.image_label,
                            options=self.decode_options(), name=self.image_name)
         self.label.setText(f"drawing {request.n} completions of {self.image_name}\u2026")
-        self.renderer.submit(CHANNEL, request)
+        self.bound.show(self.scope.generation)
+        self.scope.submit(CHANNEL, request)
 
     def _drawing(self, channel: str, part) -> None:
         if channel != CHANNEL:
@@ -143,9 +143,11 @@ class CompletionTool(InspectTool):
         row, rows, images = part
         self.view.set_array(np.asarray(grid_image(images, cols=len(images), padding=2, pad_value=0.5)))
         self.label.setText(f"drawing row {row + 1} of {rows}\u2026")
+        self.bound.show(self.scope.made_for(channel))
 
     def _failed(self, message: str) -> None:
         self.label.setText(theme.error_html(f"No completions: {message}"))
+        self.bound.show(self.scope.made_for(CHANNEL))
         self.message.emit(f"completion: {message}")
 
     def row(self) -> np.ndarray:
@@ -163,5 +165,6 @@ class CompletionTool(InspectTool):
         self.label.setText(f"Left: {result.name} with the {result.known.size - kept} pixels to redraw dimmed "
                            f"({kept} kept); then {len(result.images)} completions (seed {result.seed}) in "
                            f"{ms / 1000:.1f} s.")
+        self.bound.show(self.scope.made_for(channel))
         self.message.emit(f"{len(result.images)} completions of {result.name}")
         self.export_button.setEnabled(True)

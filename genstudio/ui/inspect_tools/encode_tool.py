@@ -28,11 +28,11 @@ class EncodeTool(InspectTool):
     title = ("Encode an image (pick one of the data set, or drop a file on the window): its latent, and how "
              "closely that latent decodes back.")
 
-    def __init__(self, renderer, tasks, parent=None):
-        super().__init__(renderer, tasks, parent)
+    def __init__(self, renderer, tasks, scope, parent=None):
+        super().__init__(renderer, tasks, scope, parent)
         self.report: RoundTripReport | None = None
         renderer.done.connect(self._rendered)
-        renderer.failed.connect(lambda channel, m: channel == CHANNEL and self._failed(m))
+        renderer.failed.connect(lambda channel, m: channel == CHANNEL and self._failed(m, scope.made_for(CHANNEL)))
         self.index = QSpinBox()
         self.index.setRange(0, 0)
         self.index.setToolTip("Index of the data image to encode")
@@ -64,6 +64,7 @@ class EncodeTool(InspectTool):
         grid.addWidget(self.label, 2, 0, 1, 7)
         grid.setRowStretch(1, 1)
         grid.setColumnStretch(6, 1)           # the buttons keep their size; the view takes the width
+        self.bound = self.scope.bind("encode: round trip", self.view, self.label)   # model_bound.py
         self._enable_latent_buttons()
 
     @classmethod
@@ -74,8 +75,6 @@ class EncodeTool(InspectTool):
         super().set_model(info, same)
         if not same:
             self.report = None
-            self.view.set_image(None)
-            self.label.setText("Drop an image file on the window to encode it.")
             self._enable_latent_buttons()
 
     def _enable_latent_buttons(self) -> None:
@@ -97,17 +96,18 @@ class EncodeTool(InspectTool):
         try:
             image = to_unit_float(load_image_as(path, tuple(self.info.data_shape)))[None]
         except GenStudioError as exc:
-            self._failed(str(exc))
+            self._failed(str(exc), self.scope.generation)
             return True
         self._submit(EncodeRoundTrip(image, self.class_of(), self.decode_options(), path.name))
         return True
 
     def _submit(self, request: EncodeRoundTrip) -> None:
         self.message.emit(f"encoding {request.source}\u2026")
-        self.renderer.submit(CHANNEL, request)
+        self.scope.submit(CHANNEL, request)
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, message: str, generation: int | None) -> None:
         self.label.setText(theme.error_html(f"Cannot encode: {message}"))
+        self.bound.show(generation)
         self.message.emit(f"encode: {message}")
 
     def _rendered(self, channel: str, result, ms: float) -> None:
@@ -118,6 +118,7 @@ class EncodeTool(InspectTool):
         self.view.set_array(np.asarray(grid_image(np.concatenate([result.original, result.decoded, diff]),
                                                   cols=3, padding=2, pad_value=0.5)))
         self.label.setText(self.describe(result, ms))
+        self.bound.show(self.scope.made_for(channel))
         self.message.emit(f"{result.source} encoded: round-trip PSNR {self._psnr(result.psnr)}")
         self._enable_latent_buttons()
 

@@ -17,8 +17,8 @@ CHANNEL = "layer"
 class LayerTool(InspectTool):
     title = "Layers: the channels of any layer of the decoder, for the explorer's current image."
 
-    def __init__(self, renderer, tasks, parent=None):
-        super().__init__(renderer, tasks, parent)
+    def __init__(self, renderer, tasks, scope, parent=None):
+        super().__init__(renderer, tasks, scope, parent)
         self.result = None
         self._following = None                    # the session whose events this page follows
         self.layers = QComboBox()
@@ -37,6 +37,9 @@ class LayerTool(InspectTool):
         grid.addWidget(self.caption, 2, 0, 1, 3)
         grid.setColumnStretch(2, 1)
         grid.setRowStretch(1, 1)
+        # What a model made, cleared when another opens (model_bound.py); each records its model.
+        self.bound = self.scope.bind("layer: image, channels and layers", self.image_view, self.tiles_view,
+                                     self.caption, self.layers)
         renderer.done.connect(self._rendered)
         renderer.failed.connect(lambda channel, m: channel == CHANNEL and self.message.emit(f"layer view: {m}"))
 
@@ -51,11 +54,7 @@ class LayerTool(InspectTool):
             self.session.events.latent.connect(lambda s: self.isVisible() and self.refresh())
             self.session.events.settings.connect(lambda s: self.isVisible() and self.refresh())
         if not same:
-            self.layers.clear()
             self.result = None
-            self.tiles_view.set_image(None)
-            self.image_view.set_image(None)
-            self.caption.setText("")
         if self.isVisible():
             self.refresh()
 
@@ -69,7 +68,7 @@ class LayerTool(InspectTool):
         if self.info is None or self.session is None or self.session.z.numel() != self.info.latent_dim:
             return
         layer = self.layers.currentData() or None
-        self.renderer.submit(CHANNEL, ShowLayer(self.session.z.clone(), self.class_of(), self.decode_options(), layer))
+        self.scope.submit(CHANNEL, ShowLayer(self.session.z.clone(), self.class_of(), self.decode_options(), layer))
 
     def _rendered(self, channel: str, result, ms: float) -> None:
         if channel != CHANNEL:
@@ -83,6 +82,7 @@ class LayerTool(InspectTool):
                 self.layers.addItem(f"{name}  ({c} x {h} x {w})", name)
             self.layers.blockSignals(False)
         self.layers.setCurrentIndex(max(self.layers.findData(result.chosen), 0))
+        self.bound.show(self.scope.made_for(channel))
         self.image_view.set_array(result.image)
         if result.tiles is None:
             self.tiles_view.set_image(None)

@@ -31,14 +31,15 @@ class LikelihoodTool(InspectTool):
     title = ("Exact log-likelihood of the open model, in bits per dimension of 8-bit images (a flow's is "
              "dequantised, an upper bound on a PixelCNN's discrete one). Drop an image on the window to measure it.")
 
-    def __init__(self, renderer, tasks, parent=None):
-        super().__init__(renderer, tasks, parent)
+    def __init__(self, renderer, tasks, scope, parent=None):
+        super().__init__(renderer, tasks, scope, parent)
         self.bpd: np.ndarray | None = None
         self.edges: np.ndarray | None = None
         self.shown_indices: np.ndarray | None = None
         self.dropped_bpd: float | None = None
         self._dropped_name = ""
         self._surprise_name = ""
+        self._measure_generation: int | None = None   # the model the histogram was (or is being) measured for
         renderer.done.connect(self._rendered)
         renderer.failed.connect(lambda channel, m: channel in ("round-trip", "measure-file", "temperature", "surprise")
                                 and self.message.emit(f"{channel}: {m}"))
@@ -121,6 +122,13 @@ class LikelihoodTool(InspectTool):
         grid.setRowStretch(1, 2)
         grid.setRowStretch(3, 1)
         grid.setRowStretch(4, 1)
+        # What a model made, cleared when another opens (model_bound.py); each records its model.
+        self.bound_histogram = self.scope.bind("likelihood: histogram", self.bars)
+        self.bound_bin = self.scope.bind("likelihood: chosen bar", self.bin_view, self.bin_label)
+        self.bound_dropped = self.scope.bind("likelihood: dropped image", self.drop_line)
+        self.bound_round_trip = self.scope.bind("likelihood: round trip", self.round_view, self.round_label)
+        self.bound_temperature = self.scope.bind("likelihood: temperature samples", self.temperature_view)
+        self.bound_surprise = self.scope.bind("likelihood: surprise map", self.surprise_view, self.surprise_label)
 
     def set_model(self, info, same: bool) -> None:
         super().set_model(info, same)
@@ -132,19 +140,14 @@ class LikelihoodTool(InspectTool):
         self.temperature_box.setVisible(invertible)
         self.surprise_box.setVisible(info.has(Capability.PIXEL_LIKELIHOOD))
         if not same:
-            self.surprise_view.set_image(None)
-            self.surprise_label.setText("")
-            self.bpd = None
-            self.bars.setOpts(x=[], height=[])
-            self.drop_line.setVisible(False)
-            for view in (self.bin_view, self.round_view):
-                view.set_image(None)
+            self.bpd, self.edges, self.shown_indices, self.dropped_bpd = None, None, None, None
         if invertible:
             self.render_temperature()
 
     # --- the data set's histogram ---------------------------------------------------------------
     def measure_dataset(self) -> None:
         self.message.emit("measuring the data set\u2026")
+        self._measure_generation = self.scope.generation
         self.renderer.start_task(self.tasks, MeasureLikelihood(self.data_spec, dataset=self.dataset))
 
     def task_done(self, result) -> bool:
@@ -159,6 +162,7 @@ class LikelihoodTool(InspectTool):
         counts, self.edges = np.histogram(self.bpd, bins=BINS)
         width = float(self.edges[1] - self.edges[0])
         self.bars.setOpts(x=(self.edges[:-1] + self.edges[1:]) / 2, height=counts, width=0.9 * width)
+        self.bound_histogram.show(self._measure_generation)
         self.message.emit(f"{self.dataset.name}: mean {self.bpd.mean():.4f} bits/dim over {len(self.bpd)} images "
                           f"(median {np.median(self.bpd):.3f}, worst {self.bpd.max():.3f})")
         self.show_bin(BINS - 1 - int(np.argmax(counts[::-1] > 0)))   # the tail: the last non-empty bar
@@ -173,6 +177,7 @@ class LikelihoodTool(InspectTool):
             self.bin_view.set_array(np.asarray(grid_image(images, cols=8, padding=2, pad_value=0.5)))
         self.bin_label.setText(f"bits/dim {lo:.3f}\u2013{hi:.3f}: {len(inside)} shown, worst first "
                                f"(indices {', '.join(map(str, inside[:8]))}\u2026)")
+        self.bound_bin.show(self._measure_generation)
         if len(inside) and self.info is not None and self.info.has(Capability.PIXEL_LIKELIHOOD):
             self.surprise_pick.setValue(int(inside[0]))
             self.surprise(int(inside[0]))
@@ -187,7 +192,7 @@ class LikelihoodTool(InspectTool):
     def take_image(self, path) -> bool:
         self.measure_image(path)
         if self.info is not None and self.info.has(Capability.PIXEL_LIKELIHOOD):
-            self.renderer.submit("surprise", Surprise(path=Path(path), label=self.class_of()))
+            self.scope.submit("surprise", Surprise(path=Path(path), label=self.class_of()))
             self._surprise_name = Path(path).name
         return True
 
@@ -198,20 +203,20 @@ class LikelihoodTool(InspectTool):
     def surprise(self, index: int) -> None:
         """The per-pixel surprise map of data image `index` (PIXEL_LIKELIHOOD models)."""
         self._surprise_name = f"{self.data().name} image {index}"
-        self.renderer.submit("surprise", Surprise(to_unit_float(self.data().data[index]), label=self.class_of(index)))
+        self.scope.submit("surprise", Surprise(to_unit_float(self.data().data[index]), label=self.class_of(index)))
 
     def measure_image(self, path: str | Path) -> None:
         """bits/dim of a dropped image file, marked on the histogram when it arrives."""
         self._dropped_name = Path(path).name
-        self.renderer.submit("measure-file", MeasureImageFile(Path(path)))
+        self.scope.submit("measure-file", MeasureImageFile(Path(path)))
 
     def round_trip(self, index: int) -> None:
-        self.renderer.submit("round-trip", RoundTrip(to_unit_float(self.data().data[index:index + 1])))
+        self.scope.submit("round-trip", RoundTrip(to_unit_float(self.data().data[index:index + 1])))
 
     def render_temperature(self) -> None:
         t = self.temperature.value() / 100
         self.temperature_label.setText(f"T = {t:.2f} (samples z ~ N(0, T\u00b2 I); lower is cleaner, less varied)")
-        self.renderer.submit("temperature", TemperatureSamples(16, t))
+        self.scope.submit("temperature", TemperatureSamples(16, t))
 
     def _rendered(self, channel: str, result, ms: float) -> None:
         if channel == "round-trip":
@@ -220,6 +225,7 @@ class LikelihoodTool(InspectTool):
                                                             cols=3, padding=2, pad_value=0.5)))
             self.round_label.setText(f"invertibility error max|x - f\u207b\u00b9(f(x))| = {result.error:.2e} "
                                      f"(float32 precision is ~1e-6)")
+            self.bound_round_trip.show(self.scope.made_for(channel))
         elif channel == "surprise":
             nats = result.nats
             heat = heat_colours(nats)
@@ -230,12 +236,15 @@ class LikelihoodTool(InspectTool):
             self.surprise_label.setText(f"{self._surprise_name}: {result.bits_per_dim:.3f} bits/dim; the most "
                                         f"surprising pixel is row {r}, column {c} at {nats[r, c]:.2f} nats "
                                         f"(brightest); mean {nats.mean():.2f} nats per pixel")
+            self.bound_surprise.show(self.scope.made_for(channel))
         elif channel == "temperature":
             self.temperature_view.set_array(np.asarray(grid_image(result, cols=8, padding=1)))
+            self.bound_temperature.show(self.scope.made_for(channel))
         elif channel == "measure-file":
             self.dropped_bpd = float(result)
             self.drop_line.setPos(self.dropped_bpd)
             self.drop_line.setVisible(True)
+            self.bound_dropped.show(self.scope.made_for(channel))
             where = ""
             if self.bpd is not None:
                 where = f"; higher than {100 * float((self.bpd < self.dropped_bpd).mean()):.0f}% of {self.dataset.name}"

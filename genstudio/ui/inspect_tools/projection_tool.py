@@ -19,8 +19,8 @@ from genstudio.ui.widgets.image_view import ImageView
 class ProjectionTool(InspectTool):
     title = "Project an image: find the latent whose generated image is closest, then explore around it."
 
-    def __init__(self, renderer, tasks, parent=None):
-        super().__init__(renderer, tasks, parent)
+    def __init__(self, renderer, tasks, scope, parent=None):
+        super().__init__(renderer, tasks, scope, parent)
         self.projection_info: dict | None = None
         self.target_index = QSpinBox()
         self.target_index.setRange(0, 0)
@@ -51,17 +51,16 @@ class ProjectionTool(InspectTool):
         grid.addWidget(self.projection_view, 1, 0, 1, 8)
         grid.addWidget(self.projection_label, 2, 0, 1, 8)
         grid.setRowStretch(1, 1)
-
-    def set_model(self, info, same: bool) -> None:
-        super().set_model(info, same)
-        if not same:
-            self.projection_view.set_image(None)
+        self.bound = self.scope.bind("projection: target and result", self.projection_view,
+                                     self.projection_label)                      # model_bound.py
+        self._projection_generation: int | None = None   # the model the running projection is for
 
     def project(self, index: int | None = None, target=None) -> None:
         """Project a data image (by index) or a given (C, H, W) image, in the background."""
         if target is None:
             target = self.data().data[index]
         self.message.emit("projecting\u2026")
+        self._projection_generation = self.scope.generation
         self.renderer.start_task(self.tasks, ProjectImage(to_unit_float(target), self.steps.value(),
                                                           self.restarts.value()))
 
@@ -78,6 +77,7 @@ class ProjectionTool(InspectTool):
         self.projection_label.setText(f"pixel MSE {info['start_error']:.4f} (best random start) \u2192 "
                                       f"{info['final_error']:.4f} after {info['steps']} steps x "
                                       f"{info['restarts']} restarts; the latent is now in the explorer.")
+        self.bound.show(self._projection_generation)
         self.message.emit("projection done")
         self.pinLatent.emit(result.latent)
         return True

@@ -25,8 +25,8 @@ class VariationsTool(InspectTool):
     title = ("Variations of an image: noise it part of the way and denoise it again (SDEdit), several from "
              "different noise, side by side.")
 
-    def __init__(self, renderer, tasks, parent=None):
-        super().__init__(renderer, tasks, parent)
+    def __init__(self, renderer, tasks, scope, parent=None):
+        super().__init__(renderer, tasks, scope, parent)
         self.result: VariationsResult | None = None
         renderer.done.connect(self._rendered)
         renderer.failed.connect(lambda channel, m: channel == CHANNEL and self._failed(m))
@@ -84,6 +84,7 @@ class VariationsTool(InspectTool):
         grid.addWidget(self.label, 3, 0, 1, 8)
         grid.setRowStretch(2, 1)
         grid.setColumnStretch(7, 1)           # the controls keep their size; the row of images takes the width
+        self.bound = self.scope.bind("variations: row", self.view, self.label)   # model_bound.py
 
     @classmethod
     def applies_to(cls, info) -> bool:
@@ -93,8 +94,6 @@ class VariationsTool(InspectTool):
         super().set_model(info, same)
         if not same:
             self.result = None
-            self.view.set_image(None)
-            self.label.setText("")
             self.export_button.setEnabled(False)
 
     def strength_value(self) -> float:
@@ -122,10 +121,11 @@ class VariationsTool(InspectTool):
             request = Variations(n, strength, seed, latent=self.session.z.view(1, -1).clone(), label=self.class_of(),
                                  options=self.decode_options(), name="the explorer's image")
         self.message.emit(f"making {n} variations of {request.name}\u2026")
-        self.renderer.submit(CHANNEL, request)
+        self.scope.submit(CHANNEL, request)
 
     def _failed(self, message: str) -> None:
         self.label.setText(theme.error_html(f"No variations: {message}"))
+        self.bound.show(self.scope.made_for(CHANNEL))
         self.message.emit(f"variations: {message}")
 
     def row(self) -> np.ndarray:
@@ -144,5 +144,6 @@ class VariationsTool(InspectTool):
         self.label.setText(f"Left: {result.name}; then {len(images)} variations at strength {result.strength:.2f} "
                            f"(seed {result.seed}), in {ms:.0f} ms. Mean |variation \u2212 source| {from_source:.1f}, "
                            f"mean |between variations| {between:.1f} (pixel values 0\u2013255).")
+        self.bound.show(self.scope.made_for(channel))
         self.message.emit(f"{len(images)} variations of {result.name}")
         self.export_button.setEnabled(True)

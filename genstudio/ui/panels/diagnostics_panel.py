@@ -29,6 +29,7 @@ from genstudio.core.io.open_model import ModelInfo
 from genstudio.core.metrics.summary import summary_lines
 from genstudio.core.requests.tasks import Diagnose
 from genstudio.ui import theme
+from genstudio.ui.model_bound import ModelScope
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.task_runner import TaskRunner
 from genstudio.ui.widgets.image_view import ImageView
@@ -66,9 +67,11 @@ def _bars(title: str) -> tuple[pg.PlotWidget, pg.BarGraphItem, pg.BarGraphItem]:
 class DiagnosticsPanel(QWidget):
     status = Signal(str)
 
-    def __init__(self, renderer: Renderer, parent=None):
+    def __init__(self, renderer: Renderer, scope: ModelScope, parent=None):
         super().__init__(parent)
         self.renderer = renderer
+        self.scope = scope
+        self._run_generation: int | None = None     # the model the report running (or shown) is of
         self.info: ModelInfo | None = None
         self.report: dict | None = None
         theme.on_theme(self, lambda colours: self.report and self.verdict.setText(verdict_html(self.report["verdict"])))
@@ -79,6 +82,14 @@ class DiagnosticsPanel(QWidget):
         self.tasks.failed.connect(self._failed)
         self.tasks.cancelled.connect(lambda: self._finish("diagnostics cancelled"))
         self._build()
+        # The report's figures, cleared when another model opens (model_bound.py); each records its model.
+        self.bound_verdict = scope.bind("diagnostics: verdict and summary", self.verdict, self.summary)
+        self.bound_classes = scope.bind("diagnostics: classes", self.class_bars, self.data_bars, self.class_plot)
+        self.bound_prdc = scope.bind("diagnostics: PRDC", self.prdc_bars, self.prdc_expected)
+        self.bound_ndb = scope.bind("diagnostics: NDB", self.ndb_fake, self.ndb_real, self.ndb_plot)
+        self.bound_pairs = scope.bind("diagnostics: closest pairs", self.pairs_view, self.pairs_label)
+        scope.changed.connect(self.reset_for_model)
+        scope.refreshed.connect(lambda info: setattr(self, "info", info))   # a snapshot: the report stays
 
     def _build(self) -> None:
         self.data = QComboBox()
@@ -133,12 +144,12 @@ class DiagnosticsPanel(QWidget):
         layout.addLayout(grid, 1)
         layout.addWidget(self.summary)
 
-    def set_model(self, info: ModelInfo) -> None:
-        if self.info is not None and self.info.path == info.path:
-            self.info = info
-            return
+    def reset_for_model(self, info: ModelInfo) -> None:
+        """Another model: the report running is cancelled, the one shown goes (the scope cleared it)."""
         self.tasks.cancel()
         self.info = info
+        self.report = self.pair_images = None
+        self.save_button.setEnabled(False)
         source = info.data_source
         if source:
             if self.data.findText(source) < 0:
@@ -152,6 +163,8 @@ class DiagnosticsPanel(QWidget):
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.verdict.setText("running\u2026")
+        self._run_generation = self.scope.generation
+        self.bound_verdict.show(self._run_generation)
         self.renderer.start_task(self.tasks, Diagnose(self.data.currentText().strip(), self.samples.value(),
                                                       pairs_shown=PAIRS_SHOWN, dataset=dataset))
 
@@ -159,6 +172,7 @@ class DiagnosticsPanel(QWidget):
         self.progress.setValue(int(1000 * fraction))
         if message:
             self.verdict.setText(message)
+            self.bound_verdict.show(self._run_generation)
 
     def _finish(self, message: str) -> None:
         self.run_button.setEnabled(True)
@@ -167,6 +181,7 @@ class DiagnosticsPanel(QWidget):
 
     def _failed(self, message: str) -> None:
         self.verdict.setText(theme.error_html(f"Diagnostics failed: {message}"))
+        self.bound_verdict.show(self._run_generation)
         self._finish(message)
 
     def _done(self, result) -> None:
@@ -189,6 +204,8 @@ class DiagnosticsPanel(QWidget):
         self.ndb_fake.setOpts(x=np.arange(k) + 0.2, height=n["fake_proportions"], brushes=brushes, width=0.4)
         self.ndb_real.setOpts(x=np.arange(k) - 0.2, height=n["real_proportions"], width=0.4)
         self.ndb_plot.getPlotItem().setTitle(f"NDB: {n['ndb']} of {k} k-means bins differ (red), JS {n['js']:.4f}")
+        for bound in (self.bound_verdict, self.bound_classes, self.bound_prdc, self.bound_ndb, self.bound_pairs):
+            bound.show(self._run_generation)
         if pair_images is not None:
             p_, two, c, h, w = pair_images.shape
             self.pair_images = pair_images

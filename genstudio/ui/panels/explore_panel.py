@@ -38,6 +38,7 @@ from genstudio.core.families.stylegan.style_space import StyleDirections
 from genstudio.core.io.export import grid_image, points_image
 from genstudio.core.io.open_model import ModelInfo
 from genstudio.core.requests.render_requests import Decode, DecodePoint, DecodeRows, NearestImages, PrincipalDirections
+from genstudio.ui.model_bound import ModelScope
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.widgets.image_view import ImageView
 from genstudio.ui.widgets.latent_sliders import LatentSliders
@@ -61,9 +62,10 @@ class ExplorePanel(QWidget):
     imageRequested = Signal(str)         # "preview" or "full": a decode of the current latent was asked for
     imageRendered = Signal(str)          # "preview" or "full": which decode the image now shows
 
-    def __init__(self, renderer: Renderer, session: ExploreSession | None = None, parent=None):
+    def __init__(self, renderer: Renderer, session: ExploreSession | None, scope: ModelScope, parent=None):
         super().__init__(parent)
         self.renderer = renderer
+        self.scope = scope
         self.session = session or ExploreSession()
         self.info: ModelInfo | None = None
         self.last_image: np.ndarray | None = None     # (C, H, W) floats of the shown sample
@@ -85,6 +87,13 @@ class ExplorePanel(QWidget):
         events.directions.connect(lambda s: self._refresh_sliders())
         events.path.connect(self._path_changed)
         events.settings.connect(self._settings_changed)
+        # What a model made, cleared when another opens (model_bound.py); each records its model.
+        self.bound_model = scope.bind("explore: model", self.model_label)
+        self.bound_image = scope.bind("explore: image", self.image_view, self.timing)
+        self.bound_strip = scope.bind("explore: A-B strip", self.strip_view, self.strip_timing)
+        self.bound_neighbours = scope.bind("explore: neighbours", self.neighbour_view, self.neighbour_label)
+        scope.changed.connect(self.reset_for_model)
+        scope.refreshed.connect(lambda info: self.set_model(info, keep_latent=True))
         renderer.done.connect(self._on_done)
         renderer.failed.connect(self._on_failed)
         renderer.partial.connect(self._on_partial)
@@ -240,6 +249,12 @@ class ExplorePanel(QWidget):
         layout.addLayout(right, 2)
 
     # --- model ----------------------------------------------------------------------------------
+    def reset_for_model(self, info: ModelInfo) -> None:
+        """Another model (the scope has cleared the bound views and cancelled the old requests)."""
+        self.last_image = self.last_strip = None
+        self.last_image_kind = ""
+        self.set_model(info)
+
     def set_model(self, info: ModelInfo, keep_latent: bool = False) -> None:
         """Show the model the renderer now holds; keep the latent when it fits (a fresher snapshot)."""
         previous = self.info
@@ -247,6 +262,7 @@ class ExplorePanel(QWidget):
         self.setEnabled(True)
         self.model_label.setText(f"<b>{info.path.name}</b> \u2014 {info.family} {info.card.preset}, latent "
                                  f"{info.latent_dim}-D, output {' x '.join(map(str, info.data_shape))}")
+        self.bound_model.show(self.scope.generation)
         with QSignalBlocker(self.label_combo):
             self.label_combo.clear()
             if info.num_classes:
@@ -485,7 +501,7 @@ class ExplorePanel(QWidget):
         """Principal directions of W for the W sliders (the model's own, seeded: cached by the renderer)."""
         label = self.session.label if self.session.num_classes else None
         self.status.emit(f"computing {self.k_spin.value()} principal directions of W...")
-        self.renderer.submit("style-directions", StyleDirections(k=self.k_spin.value(), label=label))
+        self.scope.submit("style-directions", StyleDirections(k=self.k_spin.value(), label=label))
 
     def _compute_directions(self) -> None:
         if self._style_layers():
@@ -499,7 +515,7 @@ class ExplorePanel(QWidget):
         options = dict(self.session.decode_options) if preview is None else preview
         self.status.emit(f"computing {k} principal directions of the generator ({samples} decodes"
                          f"{' at the preview settings' if preview else ''})...")
-        self.renderer.submit("directions", PrincipalDirections(k=k, samples=samples, options=options))
+        self.scope.submit("directions", PrincipalDirections(k=k, samples=samples, options=options))
 
     # --- rendering ------------------------------------------------------------------------------
     def render(self, full: bool = False) -> None:
@@ -528,7 +544,7 @@ class ExplorePanel(QWidget):
             request = DecodeRows(z, labels, options)         # shown row by row as it is drawn
         else:
             request = Decode(z, labels, options)
-        self.renderer.submit("image", request)
+        self.scope.submit("image", request)
         self.imageRequested.emit(kind)
 
     def caption(self, kind: str, options: dict, full: dict, ms: float) -> str:
@@ -545,14 +561,15 @@ class ExplorePanel(QWidget):
         if self.info is None or not self.session.has_path or self.info.is_points:
             return
         frames = self.session.path_latents()
-        self.renderer.submit("strip", Decode(frames, self.session.labels(len(frames)),
+        self.scope.submit("strip", Decode(frames, self.session.labels(len(frames)),
                                              self.session.decode_options_with_edit()))
 
     def render_neighbours(self) -> None:
         if self.info is None or self.info.is_points:
             self.neighbour_label.setText("Nearest neighbours are for image models.")
+            self.bound_neighbours.show(self.scope.generation)
             return
-        self.renderer.submit("neighbours", NearestImages(self.session.z.view(1, -1).clone(), self.session.labels(),
+        self.scope.submit("neighbours", NearestImages(self.session.z.view(1, -1).clone(), self.session.labels(),
                                                          self.info.data_source or "mnist",
                                                          options=dict(self.session.decode_options)))
 
@@ -562,6 +579,7 @@ class ExplorePanel(QWidget):
             return
         row, rows, images = part
         self.image_view.set_array(images[0])
+        self.bound_image.show(self.scope.made_for(channel))
         self.timing.setText(f"drawing: row {row + 1} of {rows}")
 
     def _on_done(self, channel: str, result, ms: float) -> None:
@@ -577,10 +595,12 @@ class ExplorePanel(QWidget):
             kind, options, full = self._image_request
             self.last_image_kind = kind
             self.timing.setText(self.caption(kind, options, full, ms))
+            self.bound_image.show(self.scope.made_for(channel))
             self.imageRendered.emit(kind)
         elif channel == "strip":
             self.last_strip = result
             self.strip_view.set_array(np.asarray(grid_image(result, cols=len(result), padding=1)))
+            self.bound_strip.show(self.scope.made_for(channel))
             self.strip_timing.setText(f"{len(result)} frames in {ms:.1f} ms ({ms / len(result):.2f} ms per image)")
         elif channel == "style-directions":
             directions, explained = result
@@ -595,6 +615,7 @@ class ExplorePanel(QWidget):
         elif channel == "neighbours":
             row = np.concatenate([result.image[None], result.found])
             self.neighbour_view.set_array(np.asarray(grid_image(row, cols=len(row), padding=2, pad_value=0.5)))
+            self.bound_neighbours.show(self.scope.made_for(channel))
             self.neighbour_label.setText(
                 f"Left: this sample. Then its {len(result.found)} nearest images in {result.source} "
                 f"(pixel L2: {', '.join(f'{d:.2f}' for d in result.distances)})")
@@ -602,6 +623,7 @@ class ExplorePanel(QWidget):
     def _on_failed(self, channel: str, message: str) -> None:
         if channel == "neighbours":
             self.neighbour_label.setText(f"No neighbours: {message}")
+            self.bound_neighbours.show(self.scope.made_for(channel))
         if channel in ("image", "strip", "directions", "style-directions", "neighbours"):
             self.status.emit(f"{channel}: {message}")
 

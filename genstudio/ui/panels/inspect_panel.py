@@ -21,6 +21,7 @@ from genstudio.ui.inspect_tools.layer_tool import LayerTool
 from genstudio.ui.inspect_tools.likelihood_tool import LikelihoodTool
 from genstudio.ui.inspect_tools.projection_tool import ProjectionTool
 from genstudio.ui.inspect_tools.variations_tool import VariationsTool
+from genstudio.ui.model_bound import ModelScope
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.task_runner import TaskRunner
 
@@ -40,16 +41,16 @@ class InspectPanel(QWidget):
     status = Signal(str)
     pinLatent = Signal(object)
 
-    def __init__(self, renderer: Renderer, session: ExploreSession | None = None, parent=None):
+    def __init__(self, renderer: Renderer, session: ExploreSession | None, scope: ModelScope, parent=None):
         super().__init__(parent)
         self.renderer = renderer
         self.session = session
+        self.scope = scope
         self.info: ModelInfo | None = None
         self.tasks = TaskRunner(self)
         self.tasks.progress.connect(lambda f, m: self.progress.setValue(int(1000 * f)))
         self.tasks.done.connect(self._task_done)
-        self.tasks.failed.connect(lambda m: (self.message.setText(theme.error_html(m)),
-                                             self.status.emit(m)))
+        self.tasks.failed.connect(lambda m: (self.show_message(theme.error_html(m)), self.status.emit(m)))
         self.title = QLabel("Open a model to inspect it: exact likelihoods (flows), image projection (GANs), "
                             "encoding images (VAEs, flows, diffusion), variations (diffusion), completion (PixelCNN).")
         self.title.setWordWrap(True)
@@ -60,12 +61,17 @@ class InspectPanel(QWidget):
         self.pages = QTabWidget()
         self.tools: dict[Capability | None, InspectTool] = {}
         for capability, tool_class in TOOLS.items():
-            tool = tool_class(renderer, self.tasks)
+            tool = tool_class(renderer, self.tasks, scope)
             tool.session = session
             tool.status.connect(self.status)
             tool.pinLatent.connect(self.pinLatent)
-            tool.message.connect(self.message.setText)
+            tool.message.connect(self.show_message)
             self.tools[capability] = tool
+        # The title names the open model's tools; the message is the last tool's word on a result.
+        self.bound_title = scope.bind("inspect: title", self.title)
+        self.bound_message = scope.bind("inspect: message", self.message)
+        scope.changed.connect(self.reset_for_model)
+        scope.refreshed.connect(lambda info: self.set_model(info, same=True))
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         row = QHBoxLayout()
@@ -81,11 +87,18 @@ class InspectPanel(QWidget):
     def tool(self, capability: Capability | None) -> InspectTool:
         return self.tools[capability]
 
-    def set_model(self, info: ModelInfo) -> None:
-        same = self.info is not None and self.info.path == info.path
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.bound_message.show(self.scope.generation)   # old results never arrive: the scope cancels them
+
+    def reset_for_model(self, info: ModelInfo) -> None:
+        self.set_model(info, same=False)
+
+    def set_model(self, info: ModelInfo, same: bool) -> None:
+        """The pages of the model on show: another model (`same` False: the scope has cleared what the
+        pages showed) resets each of them, newer weights of the same one (a snapshot) keep them."""
         if not same:
             self.tasks.cancel()
-            self.message.setText("")
         self.info = info
         self.pages.clear()
         for tool in self.active_tools():
@@ -95,6 +108,7 @@ class InspectPanel(QWidget):
         self.title.setText(" ".join(titles) if titles else
                            f"Nothing to inspect for a {info.family}{' on 2-D points' if info.is_points else ''}: "
                            f"the latent map and the diagnostics apply.")
+        self.bound_title.show(self.scope.generation)
 
     def take_image(self, path: str | Path) -> bool:
         """A dropped image goes to the page on show if it takes images, else to the first active tool that does."""

@@ -43,6 +43,7 @@ from genstudio.core.latent import seeded_latents
 from genstudio.core.requests.render_requests import Decode
 from genstudio.core.requests.tasks import BuildLatentMap
 from genstudio.ui import theme
+from genstudio.ui.model_bound import ModelScope
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.task_runner import TaskRunner
 from genstudio.ui.widgets.combo_items import mark_available
@@ -70,9 +71,12 @@ class MapPanel(QWidget):
     pinLatent = Signal(object)               # (D,) latent for the explorer
     pathChosen = Signal(object, object)      # A, B latents for the explorer's interpolation
 
-    def __init__(self, renderer: Renderer, parent=None):
+    def __init__(self, renderer: Renderer, scope: ModelScope, parent=None):
         super().__init__(parent)
         self.renderer = renderer
+        self.scope = scope
+        self.map_generation: int | None = None       # the model generation the map was built for
+        self._build_generation: int | None = None    # ... the one being built is for
         self.info: ModelInfo | None = None
         self.options: dict = {}                      # decode settings of the map's encode and decodes
         self.dataset = None
@@ -103,6 +107,22 @@ class MapPanel(QWidget):
         self._sprite_timer.setInterval(150)         # thumbnails too
         self._sprite_timer.timeout.connect(self.show_sprites)
         self.sprite_items: list[pg.ImageItem] = []
+        # What a model made, cleared when another opens (model_bound.py); each records its model.
+        self.bound_description = scope.bind("map: description", self.description)
+        self.bound_points = scope.bind("map: points and legend", clear=self._remove_points,
+                                       content=lambda: len(self.scatter_items))
+        self.bound_kl = scope.bind("map: KL per dimension", self.kl_bars, self.kl_plot)
+        self.bound_hover = scope.bind("map: hover", self.hover_view, self.hover_label)
+        self.bound_path = scope.bind("map: path", self.path_item, self.strip_view)
+        self.bound_recon = scope.bind("map: reconstructions", self.recon_view)
+        self.bound_prior = scope.bind("map: prior samples", self.prior_item, self.prior_view)
+        self.bound_manifold = scope.bind("map: decoded manifold", self.manifold_item)
+        self.bound_sprites = scope.bind("map: thumbnails", clear=self._remove_sprites,
+                                        content=lambda: len(self.sprite_items))
+        self.bound = [self.bound_points, self.bound_kl, self.bound_hover, self.bound_path, self.bound_recon,
+                      self.bound_prior, self.bound_manifold, self.bound_sprites]
+        scope.changed.connect(self.reset_for_model)
+        scope.refreshed.connect(self.refresh_model)
 
     # --- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -250,10 +270,15 @@ class MapPanel(QWidget):
         self.path_item.setSymbolPen(pg.mkPen(ink, width=2))
         self.path_item.setSymbolBrush(colours.plot_background)
 
-    def set_model(self, info: ModelInfo) -> None:
-        if self.info is not None and self.info.path == info.path and self.projection is not None:
-            self.info = info   # a fresher snapshot of the same run: keep the map
-            return
+    def refresh_model(self, info: ModelInfo) -> None:
+        """Newer weights of the model on show (a training snapshot): the map stays."""
+        if self.info is None:
+            self.reset_for_model(info)
+        else:
+            self.info = info
+
+    def reset_for_model(self, info: ModelInfo) -> None:
+        """Another model: the map being built is cancelled, the one shown goes."""
         self.tasks.cancel()
         self.info = info
         self._clear()
@@ -273,22 +298,22 @@ class MapPanel(QWidget):
         self.description.setText("Build the map to encode the data set with this model." + slow if usable else
                                  f"The latent map needs a model that encodes images (a VAE or a flow); "
                                  f"this is a {info.family}{' on 2-D points' if info.is_points else ''}.")
+        self.bound_description.show(self.scope.generation)
 
-    def _clear(self) -> None:
+    def _remove_points(self) -> None:
         for item in self.scatter_items:
             self.plot.removeItem(item)
         self.scatter_items = []
         self.legend.clear()
+
+    def _clear(self) -> None:
+        """No map: its points, plots, images and captions cleared, nothing picked or selected."""
         self.projection, self.labels, self.clicks, self.picked = None, None, [], []
-        self._remove_sprites()
+        self.map_generation = None
         self._remove_selector()
         self.select_check.setChecked(False)
-        self.path_item.setData([], [])
-        self.manifold_item.clear()
-        self.prior_item.setData([], [])
-        self.kl_bars.setOpts(x=[], height=[])
-        for view in (self.recon_view, self.strip_view, self.hover_view, self.prior_view):
-            view.set_image(None)
+        for bound in self.bound:
+            bound.clear()
 
     def build_map(self, dataset=None) -> None:
         """Encode and project in a background task; `dataset` skips loading the data spec."""
@@ -302,6 +327,7 @@ class MapPanel(QWidget):
         self._clear()
         self.build_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
+        self._build_generation = self.scope.generation     # the model the map is built for
         self.renderer.start_task(self.tasks, request)
 
     def _finish(self, message: str) -> None:
@@ -311,10 +337,12 @@ class MapPanel(QWidget):
 
     def _failed(self, message: str) -> None:
         self.description.setText(theme.error_html(f"Cannot build the map: {message}"))
+        self.bound_description.show(self._build_generation)
         self._finish(message)
 
     def _built(self, result) -> None:
         self.dataset, self.projection, kl = result.dataset, result.projection, result.kl
+        self.map_generation = self._build_generation
         points = self.projection.points
         labels = self.dataset.labels
         self.labels = None if labels is None else labels.cpu().numpy()
@@ -335,11 +363,14 @@ class MapPanel(QWidget):
             self.kl_bars.setOpts(x=np.arange(1, len(kl) + 1), height=kl)
             self.kl_plot.getPlotItem().setTitle(f"KL per dimension (nats): {int((kl < 0.01).sum())} of "
                                                 f"{len(kl)} collapsed")
+            self.bound_kl.show(self.map_generation)
+        self.bound_points.show(self.map_generation)
         settings = ", ".join(f"{key} {value:g}" for key, value in self.options.items())
         self.description.setText(f"{len(points)} images of {self.dataset.name} encoded"
                                  f"{' with ' + settings if settings else ''}; "
                                  f"{self.projection.description}. Hover to decode, click to pin in the "
                                  f"explorer, click again for a path.")
+        self.bound_description.show(self.map_generation)
         self._finish(f"latent map of {len(points)} points built")
         if self.prior_check.isChecked():
             self._prior_toggled(True)
@@ -369,7 +400,8 @@ class MapPanel(QWidget):
     def hover_at(self, point: np.ndarray) -> None:
         latent = self.projection.to_latent(point[None])
         self.hover_label.setText(f"map ({point[0]:.2f}, {point[1]:.2f})")
-        self.renderer.submit("map-hover", self._decode(latent))
+        self.bound_hover.show(self.map_generation)
+        self.scope.submit("map-hover", self._decode(latent))
 
     def _clicked(self, event) -> None:
         if event.button() != Qt.LeftButton:
@@ -392,14 +424,15 @@ class MapPanel(QWidget):
             drawn = self.projection.to_plane(frames.numpy())
             self.path_item.setData(drawn[:, 0], drawn[:, 1])
             self.pathChosen.emit(a, b)
-            self.renderer.submit("map-strip", self._decode(frames.numpy()))
+            self.scope.submit("map-strip", self._decode(frames.numpy()))
         else:
             self.path_item.setData([point[0]], [point[1]])
+        self.bound_path.show(self.map_generation)
         return latent
 
     def _show_picked(self) -> None:
         self._picked_originals = to_unit_float(self.dataset.data[self.picked]).numpy()
-        self.renderer.submit("map-recon", self._decode(self.projection.latents[self.picked]))
+        self.scope.submit("map-recon", self._decode(self.projection.latents[self.picked]))
 
     def _range_changed(self, *args) -> None:
         if self.manifold_check.isChecked() and self.projection is not None:
@@ -441,6 +474,7 @@ class MapPanel(QWidget):
             item.setZValue(8)
             self.plot.addItem(item)
             self.sprite_items.append(item)
+        self.bound_sprites.show(self.map_generation)
         return shown.tolist()
 
     def _manifold_toggled(self, on: bool) -> None:
@@ -456,7 +490,7 @@ class MapPanel(QWidget):
         (x0, x1), (y0, y1) = self.plot.getViewBox().viewRange()
         tiles = self.tiles.value()
         self._manifold_view = ((x0, x1, y0, y1), tiles)
-        self.renderer.submit("map-manifold", self._decode(self.projection.to_latent(manifold_grid((x0, x1, y0, y1), tiles))))
+        self.scope.submit("map-manifold", self._decode(self.projection.to_latent(manifold_grid((x0, x1, y0, y1), tiles))))
 
     def _prior_toggled(self, on: bool) -> None:
         self.prior_view.setVisible(on)
@@ -466,21 +500,26 @@ class MapPanel(QWidget):
         z = seeded_latents(PRIOR_SAMPLES, (self.info.latent_dim,), 0)
         plane = self.projection.to_plane(z.numpy())
         self.prior_item.setData(plane[:, 0], plane[:, 1])
-        self.renderer.submit("map-prior", self._decode(z[:32].numpy()))
+        self.bound_prior.show(self.map_generation)
+        self.scope.submit("map-prior", self._decode(z[:32].numpy()))
 
     def _on_rendered(self, channel: str, result, ms: float) -> None:
         if channel == "map-hover":
             self.last_hover = result[0]
             self.hover_view.set_array(result[0])
             self.hover_label.setText(self.hover_label.text().split(" \u00b7")[0] + f" \u00b7 decoded in {ms:.1f} ms")
+            self.bound_hover.show(self.scope.made_for(channel))
         elif channel == "map-strip":
             self.strip_view.set_array(np.asarray(grid_image(result, cols=len(result), padding=1)))
+            self.bound_path.show(self.scope.made_for(channel))
         elif channel == "map-recon":
             originals, recons = self._picked_originals, result
             self.recon_view.set_array(np.asarray(grid_image(np.concatenate([originals, recons]),
                                                             cols=len(originals), padding=2, pad_value=0.5)))
+            self.bound_recon.show(self.scope.made_for(channel))
         elif channel == "map-prior":
             self.prior_view.set_array(np.asarray(grid_image(result, cols=8, padding=1)))
+            self.bound_prior.show(self.scope.made_for(channel))
         elif channel == "map-manifold":
             (x0, x1, y0, y1), tiles = self._manifold_view
             images = result
@@ -488,6 +527,7 @@ class MapPanel(QWidget):
             self.manifold_item.setImage(np.ascontiguousarray(mosaic), levels=(0, 1))
             self.manifold_item.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
             self.manifold_tiles = tiles * tiles
+            self.bound_manifold.show(self.scope.made_for(channel))
 
     # --- export ---------------------------------------------------------------------------------
     # --- selecting a region --------------------------------------------------------------------
