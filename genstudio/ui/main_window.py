@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMainWindow,
+    QProgressBar,
     QPushButton,
     QTabWidget,
     QVBoxLayout,
@@ -38,6 +39,7 @@ from genstudio.ui.decode_device import DecodeDevice, DecodeStatus
 from genstudio.ui.explore_actions import ExploreActions
 from genstudio.ui.export_dialog import GridExportDialog, StyleMixingDialog, WalkDialog
 from genstudio.ui.history_strip import ExploreHistory, HistoryStrip
+from genstudio.ui.model_build import LatestBuilds, build_and_wait
 from genstudio.ui.model_bound import ModelScope
 from genstudio.ui.model_list import LIVE, ModelList, demo_checkpoints
 from genstudio.ui.panels.diagnostics_panel import DiagnosticsPanel
@@ -110,6 +112,11 @@ class MainWindow(QMainWindow):
         self.opened = None                 # the ModelInfo of the open model (the renderer has the module)
         self.live_snapshot: dict | None = None
         self.following_live = False
+        self.live_builds = LatestBuilds(self)     # training snapshots, built off the GUI thread
+        self.live_builds.built.connect(self._live_built)
+        self.live_builds.failed.connect(lambda message: self.show_error(f"training snapshot: {message}"))
+        self._live_fresh = False                  # the next live model shown starts the explorer afresh
+        self._opening = ""                        # the file being opened (off the GUI thread), if any
         self.closing = False
 
         self.tabs = QTabWidget()
@@ -151,6 +158,11 @@ class MainWindow(QMainWindow):
         self.renderer.failed.connect(self._render_failed)
         self._exports = 0
         self._build_menus()
+        self.build_progress = QProgressBar()      # busy while a model file is read and built
+        self.build_progress.setRange(0, 0)
+        self.build_progress.setMaximumWidth(120)
+        self.build_progress.hide()
+        self.statusBar().addPermanentWidget(self.build_progress)
         self.statusBar().addPermanentWidget(self.decode_status)
         self.statusBar().showMessage("Ready")
         self.window_state = WindowState(self)
@@ -264,8 +276,13 @@ class MainWindow(QMainWindow):
 
         A foreign generator (TorchScript / torch.export) is a program: it is read and checked without
         running anything, then runs only if the person allows it (consent_dialog: Run once, Always
-        trust this file, or a fingerprint trusted before), and then only those exact bytes."""
+        trust this file, or a fingerprint trusted before), and then only those exact bytes. Consent
+        is asked here in the GUI thread; the file is then read and its module built in a thread of
+        its own (ui/model_build.py) while the window keeps answering."""
         path = Path(path)
+        if self._opening:
+            self.show_status(f"{path.name} was not opened: still opening {self._opening}")
+            return False
         latent_dim = output_range = consent = None
         try:
             if is_foreign_name(path):
@@ -279,10 +296,13 @@ class MainWindow(QMainWindow):
                     return False
                 latent_dim, output_range = details
                 consent = trust_fingerprint(foreign.sha256)
-            opened = open_model(path, self.decode_device.device(), latent_dim=latent_dim,
-                                output_range=output_range, consent=consent)
+            device = self.decode_device.device()
+            opened = self._open_off_gui_thread(path, lambda: open_model(path, device, latent_dim=latent_dim,
+                                                                        output_range=output_range, consent=consent))
         except (GenStudioError, OSError, ValueError) as exc:   # incl. ConsentRefused: the file changed after "yes"
             self.show_error(first_line(exc))
+            return False
+        if self.closing:
             return False
         self.following_live = False
         self._show_model(opened, keep_latent=keep_latent)
@@ -296,6 +316,17 @@ class MainWindow(QMainWindow):
             self.show_status(f"opened {path.name}: a {opened.card.origin} {opened.card.preset}, sampled with "
                              f"DDIM{notes}")
         return True
+
+    def _open_off_gui_thread(self, path: Path, fn) -> OpenedModel:
+        """fn() (reading and building the model) in a thread, the status bar saying so with a busy bar."""
+        self._opening = path.name
+        self.show_status(f"opening {path.name}\u2026")
+        self.build_progress.show()
+        try:
+            return build_and_wait(fn)
+        finally:
+            self._opening = ""
+            self.build_progress.hide()
 
     def _show_model(self, opened: OpenedModel, keep_latent: bool = False) -> None:
         """The renderer takes the module; the panels get its plain description."""
@@ -325,16 +356,26 @@ class MainWindow(QMainWindow):
     def _on_snapshot(self, snapshot: dict) -> None:
         self.live_snapshot = snapshot
         if self.following_live:
-            self._show_model(snapshot_model(snapshot), keep_latent=True)
+            self.live_builds.submit(lambda: snapshot_model(snapshot))
 
     def follow_training(self) -> None:
-        """Explore the model being trained; the view refreshes with each new snapshot."""
+        """Explore the model being trained; the view refreshes with each new snapshot (each built
+        off the GUI thread, shown when built)."""
         if self.live_snapshot is None:
             self.show_status("no snapshot of the training run yet")
             return
         self.following_live = True
-        self._show_model(snapshot_model(self.live_snapshot), keep_latent=False)
+        self._live_fresh = True
+        snapshot = self.live_snapshot
+        self.live_builds.submit(lambda: snapshot_model(snapshot))
+        self.show_status("building the model of the training run\u2026")
         self.tabs.setCurrentWidget(self.explore)
+
+    def _live_built(self, opened: OpenedModel) -> None:
+        if self.closing or not self.following_live:
+            return                               # a file was opened meanwhile: this build is stale
+        self._show_model(opened, keep_latent=not self._live_fresh)
+        self._live_fresh = False
 
     def _on_training_finished(self, report) -> None:
         if self.closing or report is None or not report.path:
@@ -582,5 +623,6 @@ class MainWindow(QMainWindow):
         for runner in (self.map.tasks, self.inspect.tasks, self.diagnostics.tasks):
             runner.shutdown()
         wait_for_retired()
+        self.live_builds.shutdown()
         self.renderer.shutdown()
         super().closeEvent(event)

@@ -4,8 +4,11 @@ Interactive requests (core/render_requests.py: decode, paths, directions, neighb
 exports) name a channel ("image", "strip", ...) and get a stamp. The worker thread runs a request
 only if it is still the newest of its channel when its turn comes: while a slider is dragged,
 positions that were overtaken are skipped, never queued (the StyleGAN3 visualizer's scheme).
-Long tasks (core/tasks.py) run in a TaskRunner's own thread with the model the renderer hands
-them. The GUI thread never calls the model: panels see only its `ModelInfo`.
+Long tasks (core/requests/tasks.py) run in a TaskRunner's own thread on a copy of the model that
+the worker makes for each task, between two requests (`start_task`): forward hooks, buffers and
+any state a forward touches belong to the module, so a task running the explorer's own module
+would race with the requests here (a Layer capture's hooks saw the task's forwards). The GUI thread
+never calls the model: panels see only its `ModelInfo`.
 
 The worker runs torch on one thread (see genstudio.ui.torch_threads): a single-image decode is
 faster that way, and the core left free goes to the GUI thread that paints the result.
@@ -13,9 +16,11 @@ faster that way, and the core left free goes to the GUI thread that paints the r
 
 from __future__ import annotations
 
+import copy
 import itertools
 import logging
 import time
+from concurrent.futures import Future
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -46,6 +51,19 @@ class _Worker(QObject):
     @Slot()
     def started(self) -> None:
         single_threaded()
+
+    @Slot(object)
+    def copy_model(self, handover: Future) -> None:
+        """A task's own copy of the open model, made here between requests, so no forward is running
+        on the module while it is copied; `handover` gets the copy (or the error)."""
+        if not handover.set_running_or_notify_cancel():
+            return                      # the task was cancelled before its turn came
+        try:
+            if self.model is None:
+                raise GenStudioError("no model is open")
+            handover.set_result(copy.deepcopy(self.model).eval().requires_grad_(False))
+        except Exception as exc:  # handed to the task, which reports it as its failure
+            handover.set_exception(exc)
 
     @Slot(str, int, object)
     def run(self, channel: str, stamp: int, request) -> None:
@@ -80,6 +98,7 @@ class Renderer(QObject):
     partial = Signal(str, object)               # channel, a streaming request's progress so far
     _set_model = Signal(object)
     _run = Signal(str, int, object)
+    _copy_model = Signal(object)                # a Future for a task's copy of the model
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -91,20 +110,22 @@ class Renderer(QObject):
         self._worker.moveToThread(self._thread)
         self._set_model.connect(self._worker.set_model)
         self._run.connect(self._worker.run)
+        self._copy_model.connect(self._worker.copy_model)
         self._worker.done.connect(self._deliver)
         self._worker.failed.connect(self._fail)
         self._worker.partial.connect(self._progress)
         self._thread.started.connect(self._worker.started)
         self._thread.start()
-        self._model = None              # held only to hand to long tasks; never called here
+        self._has_model = False         # the module itself lives in the worker only
 
     @property
     def has_model(self) -> bool:
-        return self._model is not None
+        return self._has_model
 
     def set_model(self, model) -> None:
-        """Hand a model to the worker; requests submitted after this call use it."""
-        self._model = model
+        """Hand a model to the worker; requests submitted after this call use it. The caller keeps
+        no reference it calls: from here on the render thread is the module's one owner."""
+        self._has_model = model is not None
         self._set_model.emit(model)
 
     def submit(self, channel: str, request) -> int:
@@ -117,9 +138,12 @@ class Renderer(QObject):
         self._latest.pop(channel, None)
 
     def start_task(self, runner: TaskRunner, request) -> None:
-        """Run a long task request (core/tasks.py) on the open model in `runner`'s thread."""
-        model = self._model
-        runner.start(lambda state: request.run(model, state))
+        """Run a long task request (core/requests/tasks.py) in `runner`'s thread on its own copy of
+        the open model. The copy is asked for now, so it is of the model open now (a later
+        `set_model` queues behind it), and the worker makes it when its current request is done."""
+        handover: Future = Future()
+        self._copy_model.emit(handover)
+        runner.start(lambda state: request.run(_receive(handover, state), state))
 
     @Slot(str, int, object, float)
     def _deliver(self, channel: str, stamp: int, result, ms: float) -> None:
@@ -140,6 +164,18 @@ class Renderer(QObject):
         self._latest.clear()
         self._thread.quit()
         self._thread.wait()
+
+
+def _receive(handover: Future, state: TaskState):
+    """The task's copy of the model, waited for in the task's thread; a cancel while waiting ends
+    the task (and the copy is not made when the worker has not begun it)."""
+    while True:
+        try:
+            return handover.result(timeout=0.05)
+        except TimeoutError:
+            if state.is_interruption_requested():
+                handover.cancel()
+                state.check("waiting for the model")
 
 
 __all__ = ["Renderer", "TaskState"]

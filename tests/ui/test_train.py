@@ -56,7 +56,7 @@ def test_explore_while_training_uses_a_snapshot(qtbot, window, tmp_path):
     with qtbot.waitSignal(window.explore.image_view.shown, timeout=30000):
         window.follow_training()
     trained_module = panel.worker.trainer.model
-    assert window.renderer._model is not trained_module     # decodes from a copy, not the live module
+    assert window.renderer._worker.model is not trained_module     # decodes from a copy, not the live module
     first_step = window.opened.card.step
     qtbot.waitUntil(lambda: window.opened.card.step > first_step, timeout=30000)  # refreshed
     panel.stop(wait=True)

@@ -5,8 +5,9 @@ A task request is a small dataclass with `run(model, state)`: it reports progres
 results through the state, polls `state.is_interruption_requested()` between chunks, and returns a
 named result object. The app runs requests in a background thread (ui/task_runner.py), the tests
 and the command line call `run` directly with a plain `TaskState()`. Requests never hold the model:
-the renderer that owns it passes it in, and a task only reads it (no training flags or
-requires_grad changes), so an interactive decode may run from the same model meanwhile.
+the renderer that owns the open model passes each task a copy of its own, made in the render
+thread between requests (`copy.deepcopy(model).eval().requires_grad_(False)`): forward hooks and
+buffers belong to a module, so a task sharing the explorer's module would race with its requests.
 """
 
 from __future__ import annotations

@@ -1,0 +1,102 @@
+"""Models are built off the GUI thread. Opening a file (read, checked, its module built: 1.2 s for
+the demo GAN) and rebuilding a training snapshot every few seconds while the explorer follows a
+run both ran on the GUI thread, and the window froze meanwhile.
+
+`ModelBuild` runs one `fn() -> OpenedModel` in a thread of its own and keeps its result or the
+exception it raised. `build_and_wait(fn)` waits for one in a local event loop: the window keeps
+painting and answering, and the caller gets the result, or the exception, as if it had called `fn`
+itself. `LatestBuilds` builds the newest of a stream (training snapshots): an ask that comes while a
+build runs waits for it, and a newer ask replaces a waiting one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from PySide6.QtCore import QEventLoop, QObject, QThread, Signal, Slot
+
+from genstudio.core.errors import first_line
+
+
+class ModelBuild(QObject):
+    """`fn()` in its own thread; `result` or `error` once `thread.finished` has been emitted."""
+
+    def __init__(self, fn: Callable[[], Any]):
+        super().__init__()
+        self.fn = fn
+        self.result: Any = None
+        self.error: Exception | None = None
+        self.thread = QThread()
+        self.thread.setObjectName("genstudio-model-build")
+        self.moveToThread(self.thread)
+        self.thread.started.connect(self._run)
+
+    @Slot()
+    def _run(self) -> None:
+        try:
+            self.result = self.fn()
+        except Exception as exc:  # kept for the GUI thread, which raises or reports it
+            self.error = exc
+        finally:
+            self.fn = None                   # the closure may hold a snapshot's weights
+            self.thread.quit()
+
+
+def build_and_wait(fn: Callable[[], Any]) -> Any:
+    """fn() run in a thread while this (the GUI) thread keeps handling events; its result, or the
+    exception it raised, raised here."""
+    build = ModelBuild(fn)
+    loop = QEventLoop()
+    build.thread.finished.connect(loop.quit)         # queued: runs inside loop.exec(), never before it
+    build.thread.start()
+    loop.exec()
+    build.thread.wait()
+    if build.error is not None:
+        raise build.error
+    return build.result
+
+
+class LatestBuilds(QObject):
+    """Builds of a stream of which only the newest matters. `built` and `failed` arrive in the GUI
+    thread, one per finished build; a build that finishes while a newer ask waits is still shown
+    (so a stream faster than its builds still shows something) and the newer one starts."""
+
+    built = Signal(object)               # fn()'s result
+    failed = Signal(str)                 # the one-line reason fn() raised
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._running: ModelBuild | None = None
+        self._next: Callable[[], Any] | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._running is not None
+
+    def submit(self, fn: Callable[[], Any]) -> None:
+        self._next = fn
+        if self._running is None:
+            self._start_next()
+
+    def _start_next(self) -> None:
+        fn, self._next = self._next, None
+        build = self._running = ModelBuild(fn)
+        build.thread.finished.connect(self._finished)
+        build.thread.start()
+
+    @Slot()
+    def _finished(self) -> None:
+        build, self._running = self._running, None
+        build.thread.wait()
+        if self._next is not None:
+            self._start_next()
+        if build.error is not None:
+            self.failed.emit(first_line(build.error))
+        else:
+            self.built.emit(build.result)
+
+    def shutdown(self) -> None:
+        """Drop what waits and wait for the build in flight (closing the window)."""
+        self._next = None
+        if self._running is not None:
+            self._running.thread.wait()
