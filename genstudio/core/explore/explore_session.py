@@ -16,6 +16,11 @@ Style-based models can also be edited in W: offsets along principal directions o
 layers (`set_style_directions`, `move_style`); the latent z stays, and the edit travels with every
 decode of the current image (`decode_options_with_edit`) and in the latent record.
 
+`current_image()` is the one description of the image the explorer shows: its latent, class and
+full decode options (sampler settings, truncation, style mixing, the W edit). Everything that shows
+or starts from "the current image" (the explorer, the nearest neighbours' query, the Layer view,
+the Inspect tools that vary it) decodes from it, so no panel can show a digit the others do not.
+
 The latent record (`to_record`, `read_latent_record`) is the JSON that *Save latent* writes and
 `genstudio sample --latent FILE` renders, so a result made in the app reproduces on the command line.
 """
@@ -25,6 +30,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +45,19 @@ from genstudio.core.latent import path as latent_path
 STYLE_LAYERS = ("all", "coarse", "middle", "fine")
 RECORD_FORMAT = "genstudio-latent"
 RECORD_VERSION = 1
+
+
+@dataclass(frozen=True)
+class CurrentImage:
+    """What decodes the explorer's current image: `model.decode(latent, labels, **options)`."""
+
+    latent: torch.Tensor                # (1, D) a copy of the current latent
+    labels: torch.Tensor | None         # (1,) the class (conditional models), else None
+    options: dict                       # the decode options with the W edit (`decode_options_with_edit`)
+
+    @property
+    def label(self) -> int | None:
+        return None if self.labels is None else int(self.labels[0])
 
 
 class ExploreSession:
@@ -202,6 +221,10 @@ class ExploreSession:
         """The decode options plus the W edit, as the model's decode takes them."""
         edit = self.style_edit()
         return {**self.decode_options, "style_edit": edit} if edit is not None else dict(self.decode_options)
+
+    def current_image(self) -> CurrentImage:
+        """The full request of the image the explorer shows (see the module docstring)."""
+        return CurrentImage(self.z.view(1, -1).clone(), self.labels(), self.decode_options_with_edit())
 
     def labels(self, n: int = 1) -> torch.Tensor | None:
         """(n,) the chosen class for conditional models, else None."""

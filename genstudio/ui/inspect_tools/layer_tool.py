@@ -1,6 +1,9 @@
 """Inspect tool for every model whose decoder is made of modules: the explorer's current image beside
 the channels of any layer of its decode, tiled (core/layer_view.py). It follows the explorer: each
-new latent, class or decode setting redraws it while the page is on show."""
+new latent, class or decode setting redraws it while the page is on show. It decodes the session's
+`current_image()`, the explorer's own request (truncation, style mixing and the W edit included),
+as a render request: the capture's hooks are on the render thread's module, which no other
+thread runs (long tasks get copies of their own; render_worker.py)."""
 
 from __future__ import annotations
 
@@ -68,7 +71,8 @@ class LayerTool(InspectTool):
         if self.info is None or self.session is None or self.session.z.numel() != self.info.latent_dim:
             return
         layer = self.layers.currentData() or None
-        self.scope.submit(CHANNEL, ShowLayer(self.session.z.clone(), self.class_of(), self.decode_options(), layer))
+        image = self.session.current_image()
+        self.scope.submit(CHANNEL, ShowLayer(image.latent[0], image.label, image.options, layer))
 
     def _rendered(self, channel: str, result, ms: float) -> None:
         if channel != CHANNEL:

@@ -118,8 +118,9 @@ class VariationsTool(InspectTool):
                                  label=self.class_of(index), options=self.decode_options(),
                                  name=f"{data.name} #{index}")
         else:
-            request = Variations(n, strength, seed, latent=self.session.z.view(1, -1).clone(), label=self.class_of(),
-                                 options=self.decode_options(), name="the explorer's image")
+            image = self.session.current_image()         # varied as the explorer shows it
+            request = Variations(n, strength, seed, latent=image.latent, label=image.label, options=image.options,
+                                 name="the explorer's image")
         self.message.emit(f"making {n} variations of {request.name}\u2026")
         self.scope.submit(CHANNEL, request)
 

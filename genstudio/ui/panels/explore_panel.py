@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from genstudio.core.explore.explore_session import ExploreSession
+from genstudio.core.explore.explore_session import CurrentImage, ExploreSession
 from genstudio.core.families.family import Capability
 from genstudio.core.families.stylegan.style_space import StyleDirections
 from genstudio.core.io.export import grid_image, points_image
@@ -334,13 +334,14 @@ class ExplorePanel(QWidget):
     def _settings_key(self) -> tuple:
         return self.session.label, tuple(sorted(self.session.decode_options.items()))
 
-    def _preview_options(self) -> dict | None:
-        """The options of a preview decode, or None when the family has none or the chosen settings
-        are already as cheap (a preview value is the cheap end of its setting, e.g. 2 of 20 steps:
-        with 1 step chosen, a 2-step preview would only be slower)."""
+    def _preview_options(self, full: dict | None = None) -> dict | None:
+        """The options of a preview decode of `full` (the session's decode options by default), or
+        None when the family has none or the chosen settings are already as cheap (a preview value
+        is the cheap end of its setting, e.g. 2 of 20 steps: with 1 step chosen, a 2-step preview
+        would only be slower)."""
         if self.info is None:
             return None
-        full = dict(self.session.decode_options)
+        full = dict(self.session.decode_options if full is None else full)
         cheaper = {k: v for k, v in self.info.preview_options().items() if k in full and v < full[k]}
         return {**full, **cheaper} if cheaper else None
 
@@ -523,19 +524,20 @@ class ExplorePanel(QWidget):
         has preview settings and `full` is not asked, else the full decode."""
         if self.info is None:
             return
-        options = self.session.decode_options_with_edit()
-        preview = None if full else self._preview_options()
+        image = self.session.current_image()
+        preview = None if full else self._preview_options(image.options)
         if preview is not None:
-            self._submit_image("preview", preview, options)
+            self._submit_image("preview", preview, image)
             self._full_timer.start()
             return
         self._full_timer.stop()
-        self._submit_image("full", options, options)
+        self._submit_image("full", image.options, image)
         if self.neighbours_check.isChecked():
             self.render_neighbours()
 
-    def _submit_image(self, kind: str, options: dict, full: dict) -> None:
-        z, labels = self.session.z.view(1, -1).clone(), self.session.labels()
+    def _submit_image(self, kind: str, options: dict, image: CurrentImage) -> None:
+        """Decode the session's current image with `options`: its own, or a preview's cheaper ones."""
+        z, labels, full = image.latent, image.labels, image.options
         # The renderer delivers only the newest request of a channel: the result is this one's.
         self._image_request = (kind, options, full)
         if self.info.is_points:
@@ -569,9 +571,9 @@ class ExplorePanel(QWidget):
             self.neighbour_label.setText("Nearest neighbours are for image models.")
             self.bound_neighbours.show(self.scope.generation)
             return
-        self.scope.submit("neighbours", NearestImages(self.session.z.view(1, -1).clone(), self.session.labels(),
-                                                         self.info.data_source or "mnist",
-                                                         options=dict(self.session.decode_options)))
+        image = self.session.current_image()        # the query is the image shown, W edit and all
+        self.scope.submit("neighbours", NearestImages(image.latent, image.labels, self.info.data_source or "mnist",
+                                                      options=image.options))
 
     def _on_partial(self, channel: str, part) -> None:
         """A row-by-row decode's image so far: (row, rows, images (1, C, H, W))."""
