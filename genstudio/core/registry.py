@@ -8,6 +8,7 @@ family is a folder under `genstudio/core/families/` and one `register(...)` line
 from __future__ import annotations
 
 from genstudio.core.families.base import GenerativeModel
+from genstudio.core.families.capabilities import check_contract
 from genstudio.core.families.config import ConfigError, ModelConfig
 from genstudio.core.families.family import Capability, Family
 
@@ -15,10 +16,13 @@ _FAMILIES: dict[str, Family] = {}
 
 
 def register(family: Family) -> Family:
+    """Add a family; refused (ValueError, one line) when its name is taken or unusable, or when its
+    model class does not keep a capability it declares (families/capabilities.py)."""
     if family.name in _FAMILIES and _FAMILIES[family.name] is not family:
         raise ValueError(f"a model family named '{family.name}' is registered already")
     if not family.name.isidentifier() or family.name == "foreign":
         raise ValueError(f"'{family.name}' cannot name a model family")
+    check_contract(family)
     _FAMILIES[family.name] = family
     return family
 

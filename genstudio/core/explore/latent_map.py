@@ -18,7 +18,6 @@ from genstudio.core import registry
 from genstudio.core.data.pixels import to_unit_float
 from genstudio.core.errors import Cancelled
 from genstudio.core.families.family import Capability
-from genstudio.core.families.vae.model import gaussian_kl
 
 PROJECTIONS = ("pca", "tsne", "umap")       # umap needs the umap-learn package (optional)
 
@@ -53,12 +52,15 @@ def encode_dataset(model, images: torch.Tensor, batch: int = 2000,
 
 
 @torch.no_grad()
-def kl_per_dimension(vae, images: torch.Tensor, batch: int = 2000) -> np.ndarray:
-    """Mean KL(q(z|x) || N(0, I)) of each latent dimension over `images`, (D,) nats; a dimension
-    near 0 carries no information about x (posterior collapse). Encoder only: no decoding."""
+def kl_per_dimension(model, images: torch.Tensor, batch: int = 2000) -> np.ndarray:
+    """Mean KL(q(z|x) || N(0, I)) of each latent dimension over `images`, (D,) nats, from a model
+    with the KL_PER_DIMENSION capability (a VAE); a dimension near 0 carries no information about x
+    (posterior collapse). Encoder only: no decoding."""
+    if Capability.KL_PER_DIMENSION not in registry.capabilities_of(model):
+        raise ValueError(f"a {model.family} has no posterior: KL per dimension needs a VAE")
     total = None
-    for _, x in _float_batches(images, batch, vae.device):
-        kl = gaussian_kl(*vae.posterior(x)).double().sum(0)                   # (D,)
+    for _, x in _float_batches(images, batch, model.device):
+        kl = model.kl_per_dimension(x).double() * len(x)                      # (D,) summed over the batch
         total = kl if total is None else total + kl
     return (total / len(images)).float().cpu().numpy()
 

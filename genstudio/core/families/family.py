@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 
 
 class Capability(enum.Enum):
-    """What a family's models can do beyond decoding latents; tools are registered by these."""
+    """What a family's models can do beyond decoding latents; tools are registered by these. Each
+    is a contract: the methods it promises, with their parameters and shapes, are a Protocol in
+    families/capabilities.py, and registry.register() refuses a family whose model class lacks them."""
 
     ENCODE = "encode"                        # x -> latent (VAE posterior mean, flow inverse): latent map, drop to encode
     EXACT_LIKELIHOOD = "exact likelihood"    # bits/dim of images (flows): Inspect histogram, info --image

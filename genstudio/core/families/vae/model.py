@@ -102,6 +102,11 @@ class VAE(GenerativeModel):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.posterior(x)[0]
 
+    def kl_per_dimension(self, x: torch.Tensor) -> torch.Tensor:
+        """Mean KL(q(z|x) || N(0, I)) of each latent dimension over the batch x (B, *data_shape):
+        (latent,) nats, the training figure `kl_per_dim` without sampling (capabilities.KLPerDimension)."""
+        return gaussian_kl(*self.posterior(x)).mean(0)
+
     @torch.no_grad()
     def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         out = self._decoder_out(z.reshape(len(z), -1))
