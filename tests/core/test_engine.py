@@ -11,6 +11,7 @@ import torch
 from genstudio.core.data import InMemoryDataset
 from genstudio.core.errors import DeviceError, TrainingError
 from genstudio.core.io.checkpoints import load_checkpoint
+from genstudio.core.registry import build_model
 from genstudio.core.training.engine import TrainConfig, Trainer
 
 
@@ -64,8 +65,42 @@ def test_wgan_gp_reports_gradient_penalty(mnist):
     config = TrainConfig(family="gan", preset="wgan-gp", steps=5, report_every=5, sample_every_s=0, device="cpu",
                          model={"g_channels": 16, "d_channels": 16})
     step = [r for r in run_all(Trainer(config, dataset=mnist)) if r.kind == "step"][0]
-    assert step.scalars["gradient_penalty"] >= 0
+    assert math.isfinite(step.scalars["gradient_penalty"]) and step.scalars["gradient_penalty"] > 0
     assert "g_loss" in step.scalars  # the 5th D step is followed by a G step
+
+
+class QuadraticCritic(torch.nn.Module):
+    """D(x) = sum_i c_i x_i^2 / 2, so grad_x D = c * x: a critic whose gradient is known by hand.
+    Keeps the interpolates it is asked about (the only inputs that are leaves needing a gradient;
+    G's fakes carry G's graph)."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.c = torch.nn.Parameter(torch.tensor(c))
+        self.interpolates = []
+
+    def forward(self, x, y=None):
+        if x.is_leaf and x.requires_grad:
+            self.interpolates.append(x.detach().clone())
+        return 0.5 * (self.c * x.pow(2)).sum(1)
+
+
+def test_gradient_penalty_matches_a_hand_computation():
+    # WGAN-GP (Gulrajani et al. 2017): mean over the batch of (||grad_x D(x_hat)||_2 - 1)^2, one
+    # norm per sample. With grad D = c * x_hat that is mean_b (sqrt(sum_i (c_i x_hat_bi)^2) - 1)^2.
+    torch.manual_seed(0)
+    gan = build_model("gan", {"data_shape": [2], "arch": "mlp", "latent_dim": 2, "g_hidden": [8], "d_hidden": [8],
+                              "dropout": 0.0, "loss": "wgan-gp", "gp_weight": 10.0, "d_steps": 1})
+    critic = gan.discriminator = QuadraticCritic([3.0, 0.5])
+    optimizers = gan.make_optimizers({"lr_g": 1e-3, "lr_d": 1e-3})
+    real = torch.randn(64, 2) * 2
+    out = gan.train_step(real, None, optimizers)
+    x_hat, = critic.interpolates
+    expected = ((torch.tensor([3.0, 0.5]) * x_hat).norm(dim=1) - 1).pow(2).mean()
+    assert out["gradient_penalty"] == pytest.approx(float(expected), rel=1e-5)
+    assert float(expected) > 1.0             # far from 1-Lipschitz: a penalty that could not be mistaken for 0
+    # x_hat lies between each real point and its fake (alpha in [0, 1]): it is an interpolate.
+    assert x_hat.shape == real.shape and not torch.equal(x_hat, real)
 
 
 def test_vae_reports_kl_per_dimension(mnist):

@@ -1,5 +1,8 @@
 """Training from the Train panel in a QThread: live curves and samples, pause, resume, stop, close."""
 
+import numpy as np
+import torch
+
 from genstudio.core.io.checkpoints import load_checkpoint
 
 
@@ -55,10 +58,18 @@ def test_explore_while_training_uses_a_snapshot(qtbot, window, tmp_path):
         panel.start()
     with qtbot.waitSignal(window.explore.image_view.shown, timeout=30000):
         window.follow_training()
-    trained_module = panel.worker.trainer.model
-    assert window.renderer._worker.model is not trained_module     # decodes from a copy, not the live module
     first_step = window.opened.card.step
     qtbot.waitUntil(lambda: window.opened.card.step > first_step, timeout=30000)  # refreshed
+    # The explorer decodes from a copy of the weights, never the live module: with training paused,
+    # NaN in every live weight leaves what the explorer decodes untouched.
+    with qtbot.waitSignal(panel.worker.state, timeout=10000, check_params_cb=lambda s: s == "paused"):
+        panel.pause_button.click()
+    with torch.no_grad():
+        for parameter in panel.worker.trainer.model.parameters():
+            parameter.fill_(float("nan"))
+    with qtbot.waitSignal(window.explore.imageRendered, timeout=30000):
+        window.explore.render(full=True)
+    assert window.explore.last_image.shape == (1, 28, 28) and np.isfinite(window.explore.last_image).all()
     panel.stop(wait=True)
     assert not panel.running
 
