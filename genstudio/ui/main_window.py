@@ -29,9 +29,10 @@ from genstudio.core.explore.grid_latents import grid_latents
 from genstudio.core.explore.walk import walk_latents
 from genstudio.core.families.family import Capability
 from genstudio.core.families.stylegan.style_space import GROUPS, ExportStyleMixing, parse_seeds
+from genstudio.core.io import readers
 from genstudio.core.io.export import latents_path, save_grid
 from genstudio.core.io.file_checks import printable
-from genstudio.core.io.foreign import is_foreign_name, read_foreign_file, sidecar_path, trust_fingerprint
+from genstudio.core.io.foreign import trust_fingerprint
 from genstudio.core.io.open_model import OpenedModel, open_model, snapshot_model
 from genstudio.core.requests.render_requests import ExportImages
 from genstudio.ui import consent_dialog, theme
@@ -54,8 +55,6 @@ from genstudio.ui.window_state import WindowState
 
 log = logging.getLogger(__name__)
 
-OPEN_FILTER = ("Models (*.safetensors *.pt *.pt2 *.pth *.ts *.pkl);;genstudio checkpoints (*.safetensors);;"
-               "StyleGAN2-ADA snapshots (*.pkl);;All files (*)")
 DEFAULT_DEMO = "gan-mnist"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
@@ -172,7 +171,8 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "&Open model\u2026", self.open_dialog, QKeySequence.Open)
-        self._action(file_menu, "Open &diffusers folder\u2026", self.open_folder_dialog)
+        folders = ", ".join(r.label for r in readers.readers() if r.folders)
+        self._action(file_menu, f"Open model &folder ({folders})\u2026", self.open_folder_dialog)
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addSeparator()
@@ -243,21 +243,20 @@ class MainWindow(QMainWindow):
         self.open_path(preferred[0] if preferred else demos[0])
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a model", str(Path.home()), OPEN_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open a model", str(Path.home()), readers.file_filter())
         if path:
             self.open_path(path)
 
     def open_folder_dialog(self) -> None:
-        """A folder saved by Hugging Face diffusers (a DDPM / DDIM pipeline or a UNet2DModel)."""
-        path = QFileDialog.getExistingDirectory(self, "Open a diffusers folder", str(Path.home()))
+        """A model saved as a folder (a format whose reader opens folders: a Hugging Face diffusers
+        DDPM / DDIM pipeline or UNet2DModel)."""
+        path = QFileDialog.getExistingDirectory(self, "Open a model folder", str(Path.home()))
         if path:
             self.open_path(path)
 
     def _foreign_details(self, path: Path) -> tuple[int | None, tuple[float, float] | None] | None:
-        """A foreign generator's latent size and output range, asked when no sidecar JSON gives them
-        (after consent: nothing is asked about a file that will not run). None: the person cancelled."""
-        if sidecar_path(path).exists():
-            return None, None
+        """A foreign generator's latent size and output range, asked when its reader says the file does not
+        give them (after consent: nothing is asked about a file that will not run). None: the person cancelled."""
         dim, ok = QInputDialog.getInt(self, "Foreign generator", f"Latent size of {path.name}:", 128, 1, 1_000_000)
         if not ok:
             return None
@@ -271,10 +270,10 @@ class MainWindow(QMainWindow):
         return dim, (low, high)
 
     def open_path(self, path: str | Path, keep_latent: bool = False) -> bool:
-        """Open a checkpoint, foreign generator or diffusers folder; on failure say why and keep what
-        was open. A diffusers folder is read as data (diffusers_folder.py): nothing in it runs.
+        """Open a file or folder of any registered format (core/io/readers.py); on failure say why and
+        keep what was open. Data formats (checkpoints, snapshots, diffusers folders) are read as data.
 
-        A foreign generator (TorchScript / torch.export) is a program: it is read and checked without
+        A program (TorchScript / torch.export, whose reader runs_code) is read and checked without
         running anything, then runs only if the person allows it (consent_dialog: Run once, Always
         trust this file, or a fingerprint trusted before), and then only those exact bytes. Consent
         is asked here in the GUI thread; the file is then read and its module built in a thread of
@@ -285,17 +284,19 @@ class MainWindow(QMainWindow):
             return False
         latent_dim = output_range = consent = None
         try:
-            if is_foreign_name(path):
-                foreign = read_foreign_file(path)
+            reader = readers.reader_for(path)
+            if reader.runs_code:
+                foreign = reader.program(path)
                 if not consent_dialog.allowed(self, self.settings, foreign):
                     self.show_status(f"{path.name} was not opened: its code was not allowed to run")
                     return False
+                consent = trust_fingerprint(foreign.sha256)
+            if reader.needs_details is not None and reader.needs_details(path):
                 details = self._foreign_details(path)
                 if details is None:
                     self.show_status(f"{path.name} was not opened")
                     return False
                 latent_dim, output_range = details
-                consent = trust_fingerprint(foreign.sha256)
             device = self.decode_device.device()
             opened = self._open_off_gui_thread(path, lambda: open_model(path, device, latent_dim=latent_dim,
                                                                         output_range=output_range, consent=consent))
@@ -313,8 +314,9 @@ class MainWindow(QMainWindow):
                              "run with your consent")
         elif opened.card.origin:
             notes = "".join(f"; {note}" for note in opened.card.notes)
-            self.show_status(f"opened {path.name}: a {opened.card.origin} {opened.card.preset}, sampled with "
-                             f"DDIM{notes}")
+            spec = opened.info.family_spec
+            self.show_status(f"opened {path.name}: a {opened.card.origin} {opened.card.preset}, explored as "
+                             f"{spec.label if spec else opened.family}{notes}")
         return True
 
     def _open_off_gui_thread(self, path: Path, fn) -> OpenedModel:

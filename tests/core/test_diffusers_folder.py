@@ -32,7 +32,8 @@ UNET = dict(sample_size=8, in_channels=1, out_channels=1, layers_per_block=1, bl
 
 # --- folders made by diffusers ------------------------------------------------------------------
 def make_unet(seed: int = 0, **changes):
-    diffusers = pytest.importorskip("diffusers")
+    import diffusers
+
     torch.manual_seed(seed)
     return diffusers.UNet2DModel(**{**UNET, **changes}).eval()
 
@@ -60,6 +61,12 @@ def reference(unet, scheduler_config: dict, z, steps, labels=None):
         for t in scheduler.timesteps:
             x = scheduler.step(unet(x, t, class_labels=labels).sample, t, x).prev_sample
     return (x / 2 + 0.5).clamp(0, 1)
+
+
+@pytest.fixture
+def diffusers():
+    """The optional extra; without it the test is skipped, saying so (the refusal tests below run)."""
+    return pytest.importorskip("diffusers", reason=f"the optional diffusers extra is not installed ({INSTALL})")
 
 
 @pytest.fixture(autouse=True)
@@ -94,9 +101,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_decode_equals_diffusers_ddim_loop(tmp_path, case):
-    import diffusers
-
+def test_decode_equals_diffusers_ddim_loop(diffusers, tmp_path, case):
     kind, settings, where, steps = CASES[case]
     unet = make_unet()
     scheduler = getattr(diffusers, kind)(**settings)
@@ -132,6 +137,7 @@ def test_decode_equals_diffusers_ddim_loop(tmp_path, case):
     assert torch.allclose(ours64, expected64, rtol=0, atol=1e-12), (ours64 - expected64).abs().max()
 
 
+@pytest.mark.usefixtures("diffusers")
 def test_bare_unet_folder_uses_ddpm_default_schedule_and_says_so(tmp_path):
     unet = make_unet(seed=2)
     unet.save_pretrained(tmp_path / "bare")
@@ -145,9 +151,7 @@ def test_bare_unet_folder_uses_ddpm_default_schedule_and_says_so(tmp_path):
     assert torch.allclose(model.decode(z, steps=10), expected, atol=1e-4)
 
 
-def test_class_conditional_unet_decodes_each_sample_with_its_label(tmp_path):
-    import diffusers
-
+def test_class_conditional_unet_decodes_each_sample_with_its_label(diffusers, tmp_path):
     unet = make_unet(seed=5, num_class_embeds=3)
     scheduler = diffusers.DDIMScheduler(clip_sample=False)
     folder = save_pipeline(tmp_path / "conditional", unet, scheduler)
@@ -169,13 +173,11 @@ def test_class_conditional_unet_decodes_each_sample_with_its_label(tmp_path):
 
 
 @pytest.mark.parametrize("spacing", ["leading", "linspace"])
-def test_inverting_a_decoded_sample_returns_close_to_it(tmp_path, spacing):
+def test_inverting_a_decoded_sample_returns_close_to_it(diffusers, tmp_path, spacing):
     """DDIM inversion with the folder's schedule and U-Net: decode(encode(x)) is close to x, also where
     diffusers' steps land between the listed timesteps (linspace). The U-Net's output is scaled down,
     so it is near the optimal v-predictor of N(0, I) data, for which 50 first-order DDIM steps invert
     to a few per cent."""
-    import diffusers
-
     unet = make_unet(seed=7)
     with torch.no_grad():
         unet.conv_out.weight.mul_(0.05)
@@ -192,9 +194,7 @@ def test_inverting_a_decoded_sample_returns_close_to_it(tmp_path, spacing):
     assert (model.decode(noise(4, seed=9) * 0.3) - x).abs().max() > 0.3      # other noise: another image
 
 
-def test_cli_info_sample_and_diagnose_open_the_folder(tmp_path, capsys):
-    import diffusers
-
+def test_cli_info_sample_and_diagnose_open_the_folder(diffusers, tmp_path, capsys):
     folder = save_pipeline(tmp_path / "pipe", make_unet(), diffusers.DDIMScheduler())
     assert main(["info", str(folder)]) == 0
     out = capsys.readouterr().out
@@ -213,14 +213,13 @@ def test_cli_info_sample_and_diagnose_open_the_folder(tmp_path, capsys):
     assert err.count("\n") == 1 and str(folder) in err and "--data" in err
 
 
-def test_a_diffusers_card_is_never_saved_as_a_checkpoint(tmp_path):
-    import diffusers
-
+def test_a_diffusers_card_is_never_saved_as_a_checkpoint(diffusers, tmp_path):
     card = open_model(save_pipeline(tmp_path / "pipe", make_unet(), diffusers.DDIMScheduler())).card
     with pytest.raises(CheckpointError, match="not saved as a genstudio checkpoint"):
         card.to_header()
 
 
+@pytest.mark.usefixtures("diffusers")
 def test_weights_with_pre_0_14_attention_names_load(tmp_path):
     """Folders saved before diffusers 0.14 (many on the Hub) name attention layers query / key / value /
     proj_attn; they load as diffusers loads them, to the same U-Net."""
@@ -243,9 +242,7 @@ def test_weights_with_pre_0_14_attention_names_load(tmp_path):
         assert torch.equal(model.unet(x, t).sample, unet(x, t).sample)
 
 
-def test_truncated_or_mismatched_weights_are_refused(tmp_path):
-    import diffusers
-
+def test_truncated_or_mismatched_weights_are_refused(diffusers, tmp_path):
     folder = save_pipeline(tmp_path / "pipe", make_unet(), diffusers.DDIMScheduler())
     weights = folder / "unet" / WEIGHTS
     data = weights.read_bytes()
@@ -340,7 +337,7 @@ def test_refusals_are_one_line_naming_the_folder(tmp_path, name):
 def test_a_folder_that_is_not_a_diffusers_folder(tmp_path):
     (tmp_path / "run").mkdir()
     assert not is_diffusers_folder(tmp_path / "run")
-    assert_refused(tmp_path / "run", "not a diffusers folder")
+    assert_refused(tmp_path / "run", "not a model folder genstudio opens (it opens diffusers folders)")
 
 
 def test_without_the_extra_the_message_says_how_to_get_it(tmp_path, monkeypatch, capsys):

@@ -16,8 +16,8 @@ from stylegan_snapshots import PersistentRecord, fake_nvidia_modules, small_gene
 from genstudio.core import registry
 from genstudio.core.families.config import ConfigError
 from genstudio.core.families.stylegan.generator import Generator
-from genstudio.core.families.stylegan.nvidia import model_from_snapshot
-from genstudio.core.families.stylegan.nvidia_pickle import UnsupportedPickle, read_snapshot
+from genstudio.core.families.stylegan.nvidia_pickle import UnsupportedPickle
+from genstudio.core.io.stylegan_reader import open_snapshot
 from genstudio.core.families.stylegan.ops import fir_filter, modulated_conv2d, upsample2d
 from genstudio.core.latent import seeded_latents
 from genstudio.core.metrics.report import diagnose
@@ -144,7 +144,7 @@ def test_snapshot_rebuilds_the_generator_and_draws_the_same_images(tmp_path, pro
     g = small_generator(c_dim=c_dim)
     path = tmp_path / "network-snapshot-000100.pkl"
     write_snapshot(path, g, protocol)
-    model, card = model_from_snapshot(read_snapshot(path))
+    model, card = open_snapshot(path)
     assert (model.config.data_shape, model.num_ws, model.num_classes) == ((3, 16, 16), 6, c_dim)
     assert not model.config.trainable and card.train["converted_from"]["network"] == "G_ema"
     z = torch.randn(3, 32)
@@ -159,7 +159,7 @@ def test_snapshot_rebuilds_the_generator_and_draws_the_same_images(tmp_path, pro
 
 def assert_refused(path, *words, marker=None):
     with pytest.raises(UnsupportedPickle) as info:
-        model_from_snapshot(read_snapshot(path))
+        open_snapshot(path)
     message = str(info.value)
     assert str(path) in message and "\n" not in message and all(w in message for w in words), message
     if marker is not None:
@@ -281,7 +281,9 @@ def test_info_convert_sample_and_open_a_snapshot(tmp_path, capsys):
     assert main(["sample", str(path), "--style-mix", "1/2", "--layers", "0-40", "--out", str(tmp_path / "x.png")]) == 2
     assert "--layers: layers 0-40 are outside 0-5" in capsys.readouterr().err
     assert main(["convert", str(out), str(tmp_path / "again.safetensors")]) == 2         # one line, no traceback
-    assert "convert reads StyleGAN2-ADA snapshots" in capsys.readouterr().err
+    assert "a genstudio checkpoint already" in capsys.readouterr().err
+    assert main(["convert", str(path), str(tmp_path / "d.safetensors"), "--network", "D"]) == 2
+    assert "generators are G_ema and G, not 'D'" in capsys.readouterr().err
     with pytest.raises(Exception, match="explored but not trained"):
         converted.model.make_optimizers({"lr_g": 1e-3, "lr_d": 1e-3})
 
@@ -340,7 +342,7 @@ def test_damaged_snapshots_end_in_one_line(tmp_path):
             damaged = damaged[:rng.randrange(len(damaged))]
         path.write_bytes(bytes(damaged))
         try:
-            model_from_snapshot(read_snapshot(path))
+            open_snapshot(path)
             outcomes["opened"] += 1
         except UnsupportedPickle as exc:
             assert "\n" not in str(exc) and str(path) in str(exc), (case, str(exc))

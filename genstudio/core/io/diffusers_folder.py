@@ -384,14 +384,20 @@ class DiffusersFolder:
     notes: tuple[str, ...] = ()
 
     @property
+    def family(self) -> str:
+        """The registered family such a folder opens as: its U-Net is sampled as a diffusion model."""
+        return DiffusersUNet.family
+
+    @property
     def label(self) -> str:
         """How the folder is shown: 'DDPMPipeline' or 'UNet2DModel'."""
         return self.pipeline or "UNet2DModel"
 
     def describe(self) -> dict:
         """Plain data for `genstudio info --json`."""
-        return {"folder": str(self.path), "layout": self.layout, "pipeline": self.pipeline or None,
-                "network": "UNet2DModel", "config": str(self.unet_config_path), "weights": str(self.weights),
+        return {"folder": str(self.path), "layout": self.layout, "family": self.family,
+                "pipeline": self.pipeline or None, "network": "UNet2DModel", "config": str(self.unet_config_path),
+                "weights": str(self.weights),
                 "tensors": self.tensors, "parameters": self.weight_numbers,
                 "scheduler": self.scheduler or None,
                 "scheduler_config": str(self.scheduler_config_path) if self.scheduler_config_path else None,
@@ -634,9 +640,9 @@ def load_diffusers_folder(path: str | os.PathLike, device: str | torch.device = 
 
 
 def card_of(found: DiffusersFolder, config: DiffusersConfig) -> ModelCard:
-    """The card of an opened folder: family "diffusion" (the explorer's DDIM controls, encode and
-    variations), origin "diffusers" (never saved or resumed as a genstudio checkpoint)."""
+    """The card of an opened folder: the folder's family (diffusion: the explorer's DDIM controls, encode
+    and variations), origin "diffusers" (never saved or resumed as a genstudio checkpoint)."""
     data = DataDescription(name=found.path.name, shape=found.data_shape, value_range=(0.0, 1.0), kind="images")
     versions = {"diffusers": found.diffusers_version} if found.diffusers_version else {}
-    return ModelCard(family="diffusion", config=config, latent_shape=found.data_shape, preset=found.label,
+    return ModelCard(family=found.family, config=config, latent_shape=found.data_shape, preset=found.label,
                      data=data, versions=versions, origin=ORIGIN, notes=found.notes)

@@ -1,4 +1,4 @@
-"""Open anything a user may point genstudio at: our checkpoints, or a foreign TorchScript/export generator.
+"""Open anything a user may point genstudio at: whichever registered file reader (readers.py) takes it.
 
 `OpenedModel` pairs the module with `ModelInfo`, the plain description the app's panels work from:
 the GUI thread reads the info and hands the module to the renderer, which alone runs it.
@@ -16,12 +16,10 @@ from genstudio.core import registry
 from genstudio.core.errors import GenStudioError
 from genstudio.core.families.base import GenerativeModel
 from genstudio.core.families.family import Capability, DecodeSetting, Family
-from genstudio.core.families.stylegan.nvidia import model_from_snapshot
-from genstudio.core.families.stylegan.nvidia_pickle import is_stylegan_pickle_name, read_snapshot
-from genstudio.core.io.checkpoints import load_checkpoint
-from genstudio.core.io.diffusers_folder import load_diffusers_folder
-from genstudio.core.io.foreign import Consent, ForeignGenerator, is_foreign_name, load_foreign_generator
+from genstudio.core.io import readers
+from genstudio.core.io.foreign import Consent, ForeignGenerator
 from genstudio.core.io.model_card import ModelCard
+from genstudio.core.io.reader import OpenOptions
 
 
 @dataclass(frozen=True)
@@ -152,23 +150,15 @@ class OpenedModel:
 
 def open_model(path: str | Path, device: str | torch.device = "cpu", latent_dim: int | None = None,
                output_range: tuple[float, float] | None = None, consent: Consent | None = None) -> OpenedModel:
-    """Our safetensors checkpoints load as data. TorchScript / torch.export generators are programs:
-    they load only when `consent` (foreign.Consent: `trust_code` for --trust-code, the app's dialog,
-    a remembered fingerprint) allows the file as read; without it, ConsentRefused says how to allow it.
-    A folder is read as one saved by Hugging Face diffusers (diffusers_folder.py), and a .pkl as an
-    NVIDIA StyleGAN2-ADA snapshot (stylegan_pickle.py), both as data too."""
+    """The model in `path`, opened by the registered reader that recognises it (readers.reader_for).
+    Data formats (our checkpoints, StyleGAN2-ADA snapshots, diffusers folders) are read as data;
+    a format whose files are programs (TorchScript / torch.export) loads only when `consent`
+    (foreign.Consent: `trust_code` for --trust-code, the app's dialog, a remembered fingerprint)
+    allows the file as read; without it, ConsentRefused says how to allow it. `latent_dim` and
+    `output_range` are for such generators, whose files do not say them."""
     path = Path(path)
-    if is_foreign_name(path):
-        generator = load_foreign_generator(path, latent_dim, output_range, consent=consent)
-        return OpenedModel.of(path, generator.card(), generator)
-    if path.is_dir():
-        model, card = load_diffusers_folder(path, device)
-        return OpenedModel.of(path, card, model)
-    if is_stylegan_pickle_name(path):
-        model, card = model_from_snapshot(read_snapshot(path))
-        return OpenedModel.of(path, card, model.to(device))
-    checkpoint = load_checkpoint(path, device=device)
-    return OpenedModel.of(path, checkpoint.card, checkpoint.model)
+    model, card = readers.open_file(path, device, OpenOptions(latent_dim, output_range, consent))
+    return OpenedModel.of(path, card, model)
 
 
 def snapshot_model(snapshot: dict) -> OpenedModel:

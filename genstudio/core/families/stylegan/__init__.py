@@ -1,7 +1,7 @@
 """The style-based GAN family: StyleGAN2's generator (mapping network, learned constant, modulated
 convolutions, noise inputs, toRGB skips) with truncation in W, trained against a spectral-norm conv
 discriminator (the digits presets) or NVIDIA's residual one with R1 (rgb-64); NVIDIA
-stylegan2-ada-pytorch snapshots convert to it (core/stylegan_pickle.py)."""
+stylegan2-ada-pytorch snapshots convert to it (nvidia_pickle.py, nvidia.py; read by core/io/stylegan_reader.py)."""
 
 from genstudio.core.families.demo_standard import SAMPLE_BARS
 from genstudio.core.families.family import Capability, DecodeSetting, DemoRecipe, Family, HyperField, PlotSpec, Preset

@@ -1,10 +1,9 @@
 """A StyleGAN2-ADA snapshot's generator as a genstudio style-based GAN: the architecture read from the
 records' attributes and tensor shapes (never from running anything), genstudio's own implementation
-built to match, and every weight checked by name and shape before it is loaded."""
+built to match, and every weight checked by name and shape before it is loaded. The file is read and
+the model's card written by core/io/stylegan_reader.py (families sit below io)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import torch
 
@@ -19,9 +18,6 @@ from genstudio.core.families.stylegan.nvidia_pickle import (
     source_problem,
 )
 from genstudio.core.families.stylegan.ops import fir_filter
-from genstudio.core.io.model_card import DataDescription, ModelCard
-
-PRESET = "nvidia-stylegan2-ada"
 
 
 def _int(record: Record, name: str, low: int = 0, high: int = 1 << 16) -> int:
@@ -114,8 +110,8 @@ def config_of(generator: Record) -> StyleGANConfig:
         "trainable": False}, complete=False)
 
 
-def model_from_snapshot(snapshot: Snapshot, network: str = "G_ema") -> tuple[StyleGAN, ModelCard]:
-    """genstudio's StyleGAN2 with the snapshot's `network` weights (G_ema unless asked), and its card."""
+def model_from_snapshot(snapshot: Snapshot, network: str = "G_ema") -> StyleGAN:
+    """genstudio's StyleGAN2 with the snapshot's `network` weights (G_ema unless asked)."""
     path = snapshot.path
     try:
         _check_known(snapshot)
@@ -142,16 +138,4 @@ def model_from_snapshot(snapshot: Snapshot, network: str = "G_ema") -> tuple[Sty
         model.load_state_dict({**ours, **{k: v.to(ours[k].dtype) for k, v in theirs.items()}})
     except UnsupportedPickle as exc:
         raise UnsupportedPickle(f"{path}: {exc}") from None
-    return model, card_of(snapshot, model, network)
-
-
-def card_of(snapshot: Snapshot, model: StyleGAN, network: str) -> ModelCard:
-    training = snapshot.training_set
-    source = training.get("path") if isinstance(training.get("path"), str) else ""
-    labels = tuple(str(i) for i in range(model.num_classes))
-    data = DataDescription(name=Path(source).stem if source else "unknown (a StyleGAN2-ADA snapshot)",
-                           size=0, shape=tuple(model.data_shape), label_names=labels)
-    train = {"converted_from": {"file": Path(snapshot.path).name, "sha256": snapshot.sha256, "network": network,
-                                "training_set": {k: v for k, v in training.items()
-                                                 if isinstance(v, (str, int, float, bool)) or v is None}}}
-    return ModelCard.describe(model, preset=PRESET, data=data, step=0, train=train)
+    return model

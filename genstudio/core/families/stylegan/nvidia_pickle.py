@@ -1,5 +1,5 @@
-"""Read NVIDIA stylegan2-ada-pytorch snapshots (`network-snapshot-*.pkl`) as data: nothing in the file
-is imported or run.
+"""Parse NVIDIA stylegan2-ada-pytorch snapshots (`network-snapshot-*.pkl`) as data: nothing in the file
+is imported or run. The file itself is read by core/io/stylegan_reader.py (this module parses its bytes).
 
 Such a file is a plain pickle of {'G', 'D', 'G_ema', 'augment_pipe', 'training_set_kwargs'}. Every
 network module in it is a "persistence record": a call of
@@ -35,9 +35,7 @@ import numpy as np
 import torch
 
 from genstudio.core.errors import CheckpointError
-from genstudio.core.io.file_checks import read_regular_file
 
-MAX_BYTES = 4 << 30              # the largest snapshot read (a 1024 px G + D + G_ema is about 380 MB)
 PERSISTENCE_VERSIONS = (4, 5, 6)
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 LEGACY_PROTOCOL = 1001
@@ -46,11 +44,6 @@ STORAGE_DTYPES = {"FloatStorage": torch.float32, "DoubleStorage": torch.float64,
                   "ShortStorage": torch.int16, "CharStorage": torch.int8, "ByteStorage": torch.uint8,
                   "BoolStorage": torch.bool}
 STYLEGAN3_MARK = "Alias-Free Generative Adversarial Networks"
-
-
-def is_stylegan_pickle_name(path: str | Path) -> bool:
-    """Named like a StyleGAN2-ADA snapshot (`network-snapshot-*.pkl`, or any .pkl): read by this module."""
-    return Path(path).suffix.lower() == ".pkl"
 
 
 class UnsupportedPickle(CheckpointError):
@@ -257,11 +250,10 @@ class Snapshot:
     sha256: str
 
 
-def read_snapshot(path: str | Path) -> Snapshot:
-    """The snapshot's contents without running anything from it; UnsupportedPickle (one line naming
-    the file) for anything it will not read."""
+def parse_snapshot(data: bytes, path: str | Path) -> Snapshot:
+    """The contents of the snapshot file `path` holding `data`, without running anything from it;
+    UnsupportedPickle (one line naming the file) for anything it will not read."""
     path = Path(path)
-    data = read_regular_file(path, "a StyleGAN pickle", error=CheckpointError, max_bytes=MAX_BYTES)
     digest = hashlib.sha256(data).hexdigest()
     try:
         top = SnapshotUnpickler(io.BytesIO(data)).load()
@@ -273,8 +265,6 @@ def read_snapshot(path: str | Path) -> Snapshot:
             MemoryError, RecursionError, struct.error) as exc:
         reason = " ".join(str(exc).split())[:160] or type(exc).__name__
         raise UnsupportedPickle(f"{path}: not a readable pickle ({reason}); nothing from the file was run") from None
-    finally:
-        del data
     if not isinstance(top, dict) or not any(isinstance(top.get(k), Record) for k in ("G_ema", "G")):
         raise UnsupportedPickle(f"{path}: a pickle without a generator (no 'G_ema' or 'G' network); not a "
                                 f"StyleGAN2-ADA snapshot")
