@@ -1,4 +1,4 @@
-"""A folder saved by Hugging Face diffusers opens in the window, from File > Open diffusers folder and
+"""A folder saved by Hugging Face diffusers opens in the window, from File > Open model folder and
 dropped on it, and the explorer shows the image DDIM decodes from the starting noise."""
 
 import numpy as np
