@@ -143,10 +143,10 @@ def add_parser(sub) -> None:
 
 @contextlib.contextmanager
 def stop_on_interrupt(trainer):
-    """Ctrl-C stops between steps and saves, like the app's Stop button; a second Ctrl-C aborts."""
+    """Ctrl-C stops and saves the last finished step, like the app's Stop button; a second Ctrl-C aborts."""
     def handler(signum, frame):
         signal.signal(signal.SIGINT, previous)
-        print("\nstopping after this step (Ctrl-C again to abort)...", file=sys.stderr)
+        print("\nstopping: saving the last finished step (Ctrl-C again to abort)...", file=sys.stderr)
         trainer.stop()
 
     previous = signal.signal(signal.SIGINT, handler)
@@ -231,18 +231,20 @@ def run(args) -> int:
               f"steps {trainer.step}->{args.steps}", file=sys.stderr)
     progress = ProgressPrinter(args.steps, trainer.step, enabled=is_main and not args.quiet)
     last = None
-    samples = None
+    samples, samples_step = None, None
     with stop_on_interrupt(trainer):
         for report in trainer.run():
             last = report
             if report.kind == "step":
                 progress.update(report)
             elif report.kind == "samples":
-                samples = report.samples
+                samples, samples_step = report.samples, report.step
             elif report.kind == "diverged":
                 progress.close()
                 print(f"genstudio: error: {report.message}", file=sys.stderr)
                 return 3
+        if args.out and is_main and last is not None and last.kind == "stopped" and samples_step != last.step:
+            samples = trainer.decode_fixed()    # a stopped run draws no final grid; samples.png shows the saved weights
     progress.close()
     if args.out and samples is not None and is_main:
         if dataset.is_points:

@@ -4,9 +4,15 @@
 samples from fixed latents). Between steps it checks a stop flag and a pause flag (threading
 Events a GUI thread may set at any time), autosaves every N steps and on stop, and stops on a
 NaN/Inf loss without overwriting the last good checkpoint. Reports never carry live tensors.
+"phase" reports say what comes next when it takes a while (sampling the preview, evaluating, saving).
+
+A stop is honoured within about a second however long the pieces are (interruption.py): a train
+step of a tenth of a second or more, a preview decode and an evaluation are abandoned at the next
+layer, and the last finished step is saved. A stopped run draws no final sample grid.
 
 A checkpoint is written only when the model is good: finite weights and a finite decode of a few
-fixed latents. So "the last good checkpoint" a diverged run names really is one. Autosave keeps
+fixed latents (at the family's preview settings; a row-by-row model draws their first row, which
+runs its whole network). So "the last good checkpoint" a diverged run names really is one. Autosave keeps
 the previous K-1 checkpoints beside the latest (`checkpoint-stepNNNNNNNN.safetensors`, hard links
 of the files as they were written, so keeping them costs no copy).
 
@@ -18,6 +24,7 @@ the training RNG, however often the (time-based) sample reports come.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import logging
 import math
@@ -28,7 +35,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Generator, Iterator
 
 import numpy as np
 import torch
@@ -45,12 +52,18 @@ from genstudio.core.io.model_card import DataDescription, ModelCard
 from genstudio.core.runtime.devices import resolve_device
 from genstudio.core.runtime.memory_budget import check_memory
 from genstudio.core.training import distributed
+from genstudio.core.training.interruption import Interrupted, ModelWorkGuard, StepUndo
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 # Share of the time between sample reports that a row-by-row model's live grid may take to draw.
 LIVE_ROWS_SHARE = 0.1
+# Train steps at least this long run under the stop guard (interruption.py); shorter ones are left
+# whole (the guard's hooks would cost them a few per cent, and a stop waits at most this long).
+GUARDED_STEP_S = 0.1
+# What "phase" reports announce (their message).
+SAMPLING, EVALUATING, SAVING = "sampling preview", "evaluating", "saving"
 
 
 @dataclass
@@ -77,7 +90,7 @@ class TrainConfig:
 class Report:
     """What the loop tells its caller. Plain Python and numpy only, safe to pass between threads."""
 
-    kind: str            # step | samples | saved | paused | resumed | finished | stopped | diverged
+    kind: str            # step | phase | samples | saved | paused | resumed | finished | stopped | diverged
     step: int
     total_steps: int
     scalars: dict[str, float] = field(default_factory=dict)
@@ -214,6 +227,8 @@ class Trainer:
         self.pause_event = threading.Event()    # set while paused
         self._unpaused = threading.Event()      # its complement, so a paused loop can block on it
         self._unpaused.set()
+        # Under torchrun every process must take every step, so there a stop waits for the step's end.
+        self.guard = ModelWorkGuard(self.model, self.optimizers, self.stop_event.is_set) if self.dist is None else None
         # Only the main process writes checkpoints: the weights are the same in every process.
         writes = config.out_dir and (self.dist is None or self.dist.is_main)
         self.checkpoint_path = Path(config.out_dir) / CHECKPOINT_NAME if writes else None
@@ -268,11 +283,12 @@ class Trainer:
         return torch.arange(count, device=self.device) % self.model.num_classes if self.model.num_classes else None
 
     @torch.no_grad()
-    def decode_fixed(self, count: int | None = None) -> np.ndarray:
-        """Decode the (first `count`) fixed latents: (n, *data_shape) float32 numpy on the CPU."""
+    def decode_fixed(self, count: int | None = None, options: dict | None = None) -> np.ndarray:
+        """Decode the (first `count`) fixed latents, with the family's decode `options` if given:
+        (n, *data_shape) float32 numpy on the CPU."""
         latents = self.fixed_latents[:count]
         with torch.random.fork_rng(devices=self._rng_devices()):
-            return self.model.decode(latents, self._fixed_labels(len(latents))).float().cpu().numpy()
+            return self.model.decode(latents, self._fixed_labels(len(latents)), **(options or {})).float().cpu().numpy()
 
     def draw_live_rows(self, budget_s: float) -> np.ndarray:
         """For a model that samples row by row: draw the next rows of the fixed latents' images for
@@ -284,6 +300,8 @@ class Trainer:
         start = time.perf_counter()
         with torch.random.fork_rng(devices=self._rng_devices()):
             while self._live_row < height:
+                if self.stop_event.is_set():
+                    raise Interrupted("stopped while drawing the live samples")
                 self._live = self.model.draw_rows(self.fixed_latents, self._live, self._live_row, self._live_row + 1,
                                                   self._fixed_labels(len(self.fixed_latents)))
                 self._live_row += 1
@@ -297,25 +315,62 @@ class Trainer:
         for name, value in self.model.state_dict().items():
             if value.is_floating_point() and not torch.isfinite(value).all():
                 return f"weight {name} became NaN/Inf"
-        if not np.isfinite(self.decode_fixed(4)).all():
+        if not np.isfinite(self._health_decode()).all():
             return "the weights are finite but decode to NaN/Inf (they overflowed)"
         return None
 
-    def sample_report(self, report, whole: bool = True) -> "Report":
-        """A "samples" report: decoded fixed latents, evaluation figures and, for a GAN on 2-D
-        points, its discriminator's surface over the data's bounds. A model that samples row by row
-        gives, between the first and the last report (`whole`), the next few rows of its grid."""
+    @torch.no_grad()
+    def _health_decode(self) -> np.ndarray:
+        """Four fixed latents decoded as cheaply as runs the whole network: a diffusion model at its
+        preview steps, a row-by-row model their first row only (a whole PixelCNN digit takes seconds)."""
+        if Capability.SEQUENTIAL_DECODE in registry.capabilities_of(self.model):
+            latents = self.fixed_latents[:4]
+            with torch.random.fork_rng(devices=self._rng_devices()):
+                drawn = self.model.draw_rows(latents, torch.zeros_like(latents), 0, 1,
+                                             self._fixed_labels(len(latents)))
+            return drawn[:, :, :1].float().cpu().numpy()                  # (4, C, 1, W)
+        return self.decode_fixed(4, self.family.preview_options(self.model.config.to_dict()))
+
+    def sample_reports(self, report, whole: bool = True) -> Iterator[Report]:
+        """Phase reports, then a "samples" report: decoded fixed latents, evaluation figures and, for
+        a GAN on 2-D points, its discriminator's surface over the data's bounds. A model that samples
+        row by row gives, between the first and the last report (`whole`), the next few rows of its
+        grid. Raises Interrupted when a stop is asked meanwhile (the guard or the row loop)."""
         extra = {}
         capabilities = registry.capabilities_of(self.model)
-        if not whole and Capability.SEQUENTIAL_DECODE in capabilities:
-            samples = self.draw_live_rows(LIVE_ROWS_SHARE * self.config.sample_every_s)
-            extra["rows_drawn"] = self._live_row
-        else:
-            samples = self.decode_fixed()
-        if Capability.DECISION_SURFACE in capabilities:
-            bounds = self._surface_bounds
-            extra.update(surface=self.model.decision_surface(bounds), surface_bounds=bounds)
-        return report("samples", samples=samples, scalars=self.evaluate(), **extra)
+        yield report("phase", message=SAMPLING)
+        with self._guarded():
+            if not whole and Capability.SEQUENTIAL_DECODE in capabilities:
+                samples = self.draw_live_rows(LIVE_ROWS_SHARE * self.config.sample_every_s)
+                extra["rows_drawn"] = self._live_row
+            else:
+                samples = self.decode_fixed()
+            if Capability.DECISION_SURFACE in capabilities:
+                bounds = self._surface_bounds
+                extra.update(surface=self.model.decision_surface(bounds), surface_bounds=bounds)
+        scalars = {}
+        if len(self.eval_index):
+            yield report("phase", message=EVALUATING)
+            with self._guarded():
+                scalars = self.evaluate()
+        yield report("samples", samples=samples, scalars=scalars, **extra)
+
+    def _guarded(self, keep_hooks: bool = False):
+        """A block of model work that a stop abandons (Interrupted) at the next layer."""
+        return self.guard.armed(keep_hooks) if self.guard is not None else contextlib.nullcontext()
+
+    def _train_step(self, x: torch.Tensor, y: torch.Tensor | None, guarded: bool) -> dict[str, torch.Tensor]:
+        """One train step. `guarded`: a stop abandons it before its first optimiser step, and the model,
+        its buffers and the RNG are put back as they were (Interrupted is raised)."""
+        if not guarded or self.guard is None:
+            return self.model.train_step(x, y, self.optimizers)
+        undo = StepUndo(self.model, self.device)
+        try:
+            with self.guard.armed(keep_hooks=True):
+                return self.model.train_step(x, y, self.optimizers)
+        except Interrupted:
+            undo.restore()
+            raise
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
@@ -384,25 +439,57 @@ class Trainer:
 
     # --- the loop --------------------------------------------------------------------------------
     def run(self) -> Iterator[Report]:
-        cfg = self.config
-        total = int(cfg.steps)
+        total = int(self.config.steps)
         if self.step >= total:
             raise TrainingError(f"already at step {self.step}: ask for more than {self.step} steps to go on")
-        sums: dict[str, torch.Tensor] = {}
-        count = 0
-        elapsed = 0.0
-        images_per_sec = 0.0
-        window_steps = 0
+        self._elapsed = 0.0             # seconds of training so far, pauses excluded
+        self._images_per_sec = 0.0      # over the last report's window
 
         def report(kind: str, **kw) -> Report:
-            return Report(kind, self.step, total, images_per_sec=images_per_sec, elapsed=elapsed,
+            return Report(kind, self.step, total, images_per_sec=self._images_per_sec, elapsed=self._elapsed,
                           batch_size=self.batch_size, **kw)
 
-        yield self.sample_report(report)
+        diverged = False
+        try:
+            diverged = yield from self._train(report, total)
+        except Interrupted:
+            pass    # a stop inside model work: that work was abandoned, the last finished step stands
+        finally:
+            if self.guard is not None:
+                self.guard.remove()
+        if diverged:
+            return
+
+        stopped = self.step < total
+        path = None
+        if self.checkpoint_path:
+            yield report("phase", message=SAVING)
+            problem = self.health_problem()
+            if problem:
+                yield self._diverged(report, problem)
+                return
+            path = str(self.save())
+        if not stopped:
+            try:
+                yield from self.sample_reports(report)
+            except Interrupted:
+                pass    # stopped while the final grid was drawn: the run is finished all the same
+        yield report("stopped" if stopped else "finished", path=path,
+                     message=f"stopped at step {self.step} of {total}" if stopped else f"finished {total} steps")
+
+    def _train(self, report, total: int) -> Generator[Report, None, bool]:
+        """The steps, with their reports, autosaves and previews, until `total` or a stop. Returns
+        True when the run diverged (its "diverged" report is yielded)."""
+        cfg = self.config
+        sums: dict[str, torch.Tensor] = {}
+        count = 0
+        window_steps = 0
+        guard_steps = True              # until the first step has shown how long steps take
+        yield from self.sample_reports(report)
         last_sample = window_start = time.perf_counter()
         while self.step < total:
             if self.pause_event.is_set() and not self.stop_event.is_set():
-                elapsed += time.perf_counter() - window_start
+                self._elapsed += time.perf_counter() - window_start
                 yield report("paused")
                 while self.pause_event.is_set() and not self.stop_event.is_set():
                     self._unpaused.wait(0.1)
@@ -413,7 +500,11 @@ class Trainer:
                 break
 
             x, y = self.dataset.batch(self._batch_index(self.step))
-            out = self.model.train_step(x, y, self.optimizers)
+            began = time.perf_counter()
+            out = self._train_step(x, y, guard_steps)
+            guard_steps = time.perf_counter() - began >= GUARDED_STEP_S
+            if not guard_steps and self.guard is not None and self.guard.installed:
+                self.guard.remove()     # fast steps: no hooks in them
             self.step += 1
             window_steps += 1
             count += 1
@@ -423,8 +514,8 @@ class Trainer:
             due_save = bool(cfg.autosave_every) and self.step % cfg.autosave_every == 0
             if count >= cfg.report_every or self.step == total or due_save:
                 now = time.perf_counter()
-                elapsed += now - window_start
-                images_per_sec = window_steps * self.batch_size / max(now - window_start, 1e-9)
+                self._elapsed += now - window_start
+                self._images_per_sec = window_steps * self.batch_size / max(now - window_start, 1e-9)
                 window_start, window_steps = now, 0
                 means = {k: (v / count).float().cpu() for k, v in sums.items()}
                 sums, count = {}, 0
@@ -432,27 +523,18 @@ class Trainer:
                 bad = [k for k, v in scalars.items() if not math.isfinite(v)]
                 if bad:
                     yield self._diverged(report, f"{', '.join(bad)} became NaN/Inf", scalars)
-                    return
+                    return True
                 yield report("step", scalars=scalars, vectors={k: v.tolist() for k, v in means.items() if v.ndim == 1})
                 if due_save and self.checkpoint_path:
-                    problem = self.health_problem()
+                    yield report("phase", message=SAVING)
+                    with self._guarded():
+                        problem = self.health_problem()
                     if problem:
                         yield self._diverged(report, problem, scalars)
-                        return
+                        return True
                     yield report("saved", path=str(self.save()))
                 if cfg.sample_every_s and time.perf_counter() - last_sample >= cfg.sample_every_s and self.step < total:
-                    yield self.sample_report(report, whole=False)
+                    yield from self.sample_reports(report, whole=False)
                     last_sample = time.perf_counter()
                 window_start = time.perf_counter()  # reports, saves and samples are not training time
-
-        stopped = self.step < total
-        path = None
-        if self.checkpoint_path:
-            problem = self.health_problem()
-            if problem:
-                yield self._diverged(report, problem)
-                return
-            path = str(self.save())
-        yield self.sample_report(report)
-        yield report("stopped" if stopped else "finished", path=path,
-                     message=f"stopped at step {self.step} of {total}" if stopped else f"finished {total} steps")
+        return False
