@@ -52,9 +52,9 @@ class _Worker(QObject):
             model = registry.build_model(card.family, card.config)
             model.load_state_dict(snapshot["state"])
             model.eval()
-            self.metrics.emit(card.step, cheap_metrics(model, self.reference))
+            self.metrics.emit(card.step, cheap_metrics(model, self.reference, should_stop=self.stopping.is_set))
         except DiagnosticsCancelled:
-            pass                # shut down while the classifier trained: nothing to report
+            pass                # shut down (training stopped) while the classifier trained or figures ran
         except Exception as exc:  # a failed figure must not stop training
             log.exception("live diagnostics failed")
             self.failed.emit(first_line(exc))

@@ -1,9 +1,11 @@
 """Runs the core training engine in a QThread and forwards its reports as throttled Qt signals.
 
 The worker is a QObject moved to a QThread; `run` iterates `Trainer.run()`. Stop and pause go
-through the trainer's threading.Events, which the busy loop checks between steps — never through
-queued signals, which a busy thread would not process. Step reports are batched so the GUI
-receives at most ~20 signals a second whatever the step rate.
+through the trainer's threading.Events, which the busy loop checks between steps and the stop guard
+inside long model work (core/training/interruption.py) — never through queued signals, which a busy
+thread would not process. Step reports are batched so the GUI receives at most ~20 signals a second
+whatever the step rate. `phase` says what the thread is doing when that is not taking steps: loading
+the data, building the model, sampling the preview, evaluating, saving.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from genstudio.core.data.spec import load_dataset
 from genstudio.core.errors import GenStudioError, first_line
 from genstudio.core.training.engine import Report, TrainConfig, Trainer
 from genstudio.ui.torch_threads import all_cores
@@ -22,6 +25,8 @@ from genstudio.ui.torch_threads import all_cores
 log = logging.getLogger(__name__)
 
 EMIT_INTERVAL_S = 0.05     # at most 20 progress signals a second
+# Phases of the worker's own, before the engine's (engine.SAMPLING, EVALUATING, SAVING).
+LOADING, BUILDING = "loading data", "building the model"
 
 
 class TrainingWorker(QObject):
@@ -32,6 +37,7 @@ class TrainingWorker(QObject):
     saved = Signal(str)            # path of an autosave
     finished = Signal(object)      # the final Report (finished / stopped / diverged), or None on failure
     failed = Signal(str)           # one-line message: bad data, absent device, ...
+    phase = Signal(str, int)       # what the thread does now (LOADING, BUILDING, engine phases), at which step
 
     def __init__(self, config: TrainConfig, dataset=None, resume=None, snapshot_every_s: float = 2.0):
         super().__init__()
@@ -69,7 +75,12 @@ class TrainingWorker(QObject):
         all_cores()                         # this thread alone trains on every core (torch_threads)
         final: Report | None = None
         try:
-            self.trainer = Trainer(self.config, dataset=self.dataset, resume=self.resume_from)
+            self.phase.emit(LOADING, 0)
+            dataset = self.dataset if self.dataset is not None else load_dataset(self.config.data)
+            if self._stop.is_set():
+                return          # stopped before there was a model: nothing to save
+            self.phase.emit(BUILDING, 0)
+            self.trainer = Trainer(self.config, dataset=dataset, resume=self.resume_from)
             if self._stop.is_set():
                 self.trainer.stop()
             if self._paused.is_set():
@@ -92,7 +103,9 @@ class TrainingWorker(QObject):
                 if pending:  # keep order: steps before whatever comes next
                     self.progress.emit(pending)
                     pending, last_emit = [], time.perf_counter()
-                if report.kind == "samples":
+                if report.kind == "phase":
+                    self.phase.emit(report.message, report.step)
+                elif report.kind == "samples":
                     self.samples.emit(report)
                 elif report.kind == "paused":
                     self.state.emit("paused")

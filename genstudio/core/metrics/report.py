@@ -261,14 +261,16 @@ def prepare_live(dataset: InMemoryDataset, samples: int = LIVE_SAMPLES, seed: in
                          nearest_neighbours(real_f, K_DC))
 
 
-def cheap_metrics(generator, reference: LiveReference) -> dict:
+def cheap_metrics(generator, reference: LiveReference, should_stop=None) -> dict:
     """Classes (or modes) covered, KL to uniform, coverage, density and diversity of a fixed-latent
-    batch of reference.samples: flat floats for a live curve, plus 'seconds' it took."""
+    batch of reference.samples: flat floats for a live curve, plus 'seconds' it took. `should_stop()`
+    is polled between the stages (DiagnosticsCancelled): a stopped run's figures give way at once."""
     start = time.perf_counter()
     if tuple(generator.data_shape) != reference.data_shape:
         raise ValueError(f"the generator makes samples of shape {tuple(generator.data_shape)} but "
                          f"{reference.dataset_name} holds {reference.data_shape}")
     fake = generate(generator, reference.samples, reference.seed, batch=reference.samples)
+    check_stop(should_stop, "computing live figures")
     out: dict = {"samples": reference.samples}
     if reference.space is None:
         fake_f = fake.reshape(len(fake), -1)
@@ -285,6 +287,7 @@ def cheap_metrics(generator, reference: LiveReference) -> dict:
             out.update({"classes_covered": figures["classes_covered"], "num_classes": figures["num_classes"],
                         "kl_uniform": figures["kl_uniform"]})
         out["feature_space"] = reference.space.describe()["description"]
+    check_stop(should_stop, "computing live figures")
     pr = prdc(reference.real_features, fake_f, real_neighbours=reference.real_neighbours)
     out.update({"coverage": pr["coverage"], "density": pr["density"], "precision": pr["precision"],
                 "recall": pr["recall"]})

@@ -1,4 +1,8 @@
-"""The Train panel: choose what to train, start / pause / resume / stop, watch curves and samples live."""
+"""The Train panel: choose what to train, start / pause / resume / stop, watch curves and samples live.
+
+A line above the progress bar says what the training thread is doing (loading data, building the
+model, training at step n, sampling the preview, evaluating, saving, stopped at step n); a click on
+Stop says "Stopping…" at once, and the worker ends within about a second (engine.py)."""
 
 from __future__ import annotations
 
@@ -32,11 +36,11 @@ from genstudio.core.data.toy import TOY_MIXTURES
 from genstudio.core.families.family import Capability
 from genstudio.core.io.export import grid_image
 from genstudio.core.runtime.devices import DEVICE_CHOICES, device_availability
-from genstudio.core.training.engine import TrainConfig
+from genstudio.core.training.engine import EVALUATING, SAMPLING, SAVING, TrainConfig
 from genstudio.ui import theme
 from genstudio.ui.live_diagnostics import LiveDiagnostics
 from genstudio.ui.paths import runs_folder
-from genstudio.ui.training_worker import TrainingWorker
+from genstudio.ui.training_worker import BUILDING, LOADING, TrainingWorker
 from genstudio.ui.widgets.combo_items import mark_available
 from genstudio.ui.widgets.image_view import ImageView
 from genstudio.ui.widgets.loss_plot import LossPlot
@@ -45,6 +49,10 @@ from genstudio.ui.widgets.readout import Readout
 DATA_CHOICES = ["mnist", "ring8", "grid25", "torchvision:fashionmnist", "torchvision:cifar10", "torchvision:mnist"]
 POINT_SETS = {"ring8", "grid25"}
 REDRAW_MS = 500
+# What the phase line says for each of the worker's phases (n: the step).
+PHASE_TEXT = {LOADING: "Loading data\u2026", BUILDING: "Building the model\u2026",
+              SAMPLING: "Sampling the preview at step {n}\u2026", EVALUATING: "Evaluating at step {n}\u2026",
+              SAVING: "Saving step {n}\u2026"}
 
 
 def _format_eta(seconds: float) -> str:
@@ -70,6 +78,7 @@ class TrainPanel(QWidget):
         self.final_report = None
         self.sample_updates = 0
         self._run_started = 0.0
+        self.stopping = False              # Stop was clicked; the worker has not finished yet
         self.live = None
         self.metrics_history: list[dict] = []
         self.last_diagnosed_step = -10**9
@@ -171,6 +180,8 @@ class TrainPanel(QWidget):
         self.explore_button = QPushButton("Explore the model as it trains")
         self.explore_button.setToolTip("Open the Explore tab on a snapshot of the weights, refreshed every few seconds")
         self.explore_button.clicked.connect(self.exploreRequested)
+        self.phase_label = Readout("Stopping: sampling the preview at step 10000000\u2026", "Not running")
+        self.phase_label.setObjectName("train-phase")
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.progress_label = Readout("step 100000/100000 \u00b7 999.9 steps/s \u00b7 99999 img/s \u00b7 ETA 99:59:59\n"
@@ -191,6 +202,7 @@ class TrainPanel(QWidget):
         slay.addLayout(form)
         slay.addLayout(buttons)
         slay.addWidget(self.explore_button)
+        slay.addWidget(self.phase_label)
         slay.addWidget(self.progress)
         slay.addWidget(self.progress_label)
         slay.addWidget(self.error_label)
@@ -355,6 +367,8 @@ class TrainPanel(QWidget):
         self.explore_button.setEnabled(running)
         if not running:
             self.pause_button.setText("Pause")
+            self.stop_button.setText("Stop")
+            self.stopping = False
         self.runningChanged.emit(running)
 
     def start(self, config: TrainConfig | None = None, dataset=None, resume=None) -> None:
@@ -367,7 +381,8 @@ class TrainPanel(QWidget):
         self.sample_updates = 0
         self.progress.setRange(0, config.steps)
         self.progress.setValue(0)
-        self.progress_label.setText("Loading data and building the model\u2026")
+        self.phase_label.setText(PHASE_TEXT[LOADING])
+        self.progress_label.setText("")
         points = config.data.strip().lower() in POINT_SETS if dataset is None else dataset.is_points
         self.samples_stack.setCurrentIndex(1 if points else 0)
         self.real_points.setData([], [])
@@ -390,6 +405,7 @@ class TrainPanel(QWidget):
         self.worker.snapshot.connect(self.snapshotReady)
         self.worker.snapshot.connect(self._maybe_diagnose)
         self.worker.state.connect(self._on_state)
+        self.worker.phase.connect(self._on_phase)
         self.worker.saved.connect(lambda path: self.status.emit(f"autosaved {path}"))
         self.worker.failed.connect(self._on_failed)
         self.worker.finished.connect(self._on_finished)
@@ -410,8 +426,16 @@ class TrainPanel(QWidget):
         """Ask the worker to stop (it saves, then ends). With `wait`, block until the thread is joined."""
         if self.worker is not None:
             self.worker.stop()
-        if wait and self.live is not None:
-            self.live.shutdown(wait=True)
+            if not self.stopping:
+                # Said at once; the worker's "saving" and its finished signal follow within about a second.
+                self.stopping = True
+                self.stop_button.setText("Stopping\u2026")
+                self.stop_button.setEnabled(False)
+                self.pause_button.setEnabled(False)
+                self.phase_label.setText("Stopping\u2026")
+        if self.live is not None:
+            # Live diagnostics give their core back to the final save (without `wait`, never blocking).
+            self.live.shutdown(wait=wait)
             self.live = None
         if wait and self.thread is not None:
             self.thread.quit()        # takes effect once run() has returned
@@ -420,7 +444,13 @@ class TrainPanel(QWidget):
 
     def _on_state(self, state: str) -> None:
         self.pause_button.setText("Resume" if state == "paused" else "Pause")
-        self.progress_label.setText("Paused" if state == "paused" else self.progress_label.text())
+        if not self.stopping:
+            step = self.last_report.step if self.last_report is not None else 0
+            self.phase_label.setText(f"Paused at step {step}" if state == "paused" else f"Training (step {step})")
+
+    def _on_phase(self, phase: str, step: int) -> None:
+        text = PHASE_TEXT.get(phase, phase).format(n=step)
+        self.phase_label.setText(f"Stopping: {text[0].lower()}{text[1:]}" if self.stopping else text)
 
     def _on_progress(self, reports: list) -> None:
         for report in reports:
@@ -429,6 +459,8 @@ class TrainPanel(QWidget):
         last = reports[-1]
         self.last_report = last
         self.progress.setValue(last.step)
+        if not self.stopping:
+            self.phase_label.setText(f"Training (step {last.step})")
         steps_per_s = last.images_per_sec / max(last.batch_size, 1)
         losses = "  ".join(f"{k} {v:.3g}" for k, v in list(last.scalars.items())[:4])
         self.progress_label.setText(f"step {last.step}/{last.total_steps} \u00b7 {steps_per_s:.1f} steps/s \u00b7 "
@@ -467,6 +499,8 @@ class TrainPanel(QWidget):
     # --- live diagnostics (GANs) ----------------------------------------------------------------
     def _maybe_diagnose(self, snapshot: dict) -> None:
         every, card = self.diagnostics_every.value(), snapshot["card"]
+        if self.stopping:
+            return          # the run's last snapshot: no figures that would compete with the final save
         live = Capability.LIVE_DIAGNOSTICS in registry.get(card.family).capabilities_of(card.data_shape)
         if not live or not every or card.step < self.last_diagnosed_step + every:
             return
@@ -508,13 +542,17 @@ class TrainPanel(QWidget):
         self.plot.redraw()                   # the last points, now
         self.final_report = report
         if report is not None:
+            self.phase_label.setText(f"{report.kind.capitalize()} at step {report.step}")
             if report.kind == "diverged":
                 self._on_failed(report.message)
             else:
                 self.progress_label.setText(f"{report.message}; saved {report.path}" if report.path else report.message)
                 self.status.emit(f"{report.message}; checkpoint {report.path}")
         elif self.error_label.isHidden():
-            self.progress_label.setText("Not running")
+            self.phase_label.setText("Stopped before training began" if self.stopping else "Not running")
+            self.progress_label.setText("")
+        else:
+            self.phase_label.setText("Failed")
         if self.thread is not None:
             self.thread.quit()   # the worker has emitted its last signal; run() returns right after
             self.thread.wait()
