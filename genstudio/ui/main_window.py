@@ -548,6 +548,7 @@ class MainWindow(QMainWindow):
         """Exports decode in the renderer, each on a channel of its own (none may drop another)."""
         self._exports += 1
         self.renderer.submit(f"export-{self._exports}", request)
+        self.explore.track_decode(f"export-{self._exports}", f"writing {request.path.name}")   # Cancel / Esc stop it
         self.show_status(f"writing {request.path}\u2026")
 
     def save_latent_dialog(self) -> None:

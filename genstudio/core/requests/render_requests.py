@@ -8,6 +8,11 @@ a dict that lives as long as the open model (point clouds, nearest-neighbour ind
 Decoding requests carry `options`: the family's decode settings (a diffusion sampler's steps, eta,
 guidance; see Family.decode_settings) passed to `model.decode(z, labels, **options)`. Families
 without settings, and foreign generators, get an empty dict and are called as before.
+
+Requests whose decode may take seconds (a sampler's steps, a PixelCNN's rows) also have
+`run_streaming(model, cache, emit, should_stop)`, which the renderer calls instead of `run`: the
+model's decode gets `should_stop` when it takes one, so a cancelled or overtaken request ends at the
+next step or row (Cancelled) rather than when it is done.
 """
 
 from __future__ import annotations
@@ -21,6 +26,13 @@ import torch
 from genstudio.core.latent import principal_directions, seeded_latents
 
 POINT_CLOUD = 2000       # samples drawn behind the current point of a 2-D model
+
+
+def stop_option(model, should_stop) -> dict:
+    """{"should_stop": should_stop} when the model's decode takes it (samplers, row-by-row models), else {}."""
+    from genstudio.core.requests.encode_requests import accepted     # it imports this module
+
+    return accepted(model.decode, {"should_stop": should_stop})
 
 
 @torch.no_grad()
@@ -45,6 +57,10 @@ class Decode:
 
     def run(self, model, cache: dict) -> np.ndarray:
         return decode_numpy(model, self.latents, self.labels, self.options)
+
+    def run_streaming(self, model, cache: dict, emit, should_stop) -> np.ndarray:
+        """As `run`, ended early by `should_stop()` (nothing to show until the end)."""
+        return decode_numpy(model, self.latents, self.labels, {**self.options, **stop_option(model, should_stop)})
 
 
 @dataclass(frozen=True)
@@ -230,9 +246,17 @@ class ExportImages:
     about: dict = field(default_factory=dict)     # what made it (checkpoint, seed, grid kind...), into the JSON
 
     def run(self, model, cache: dict) -> Path:
+        return self._write(model, decode_numpy(model, self.latents, self.labels, self.options))
+
+    def run_streaming(self, model, cache: dict, emit, should_stop) -> Path:
+        """As `run`, ended early (nothing written) by `should_stop()`: a walk's frames take minutes to sample."""
+        return self._write(model, decode_numpy(model, self.latents, self.labels,
+                                               {**self.options, **stop_option(model, should_stop)}))
+
+    def _write(self, model, images: np.ndarray) -> Path:
+        """Write the decoded images (n, *data_shape) as this request's kind of file."""
         from genstudio.core.io import export
 
-        images = decode_numpy(model, self.latents, self.labels, self.options)
         if model.is_points:
             written = export.save_png(export.points_image(images), self.path)
         elif self.kind == "gif":

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -51,6 +52,7 @@ PAGE = 16                # dimension sliders per page for larger latents
 STYLE_MODES = (("all", "W (all layers)"), ("coarse", "W+, coarse layers"), ("middle", "W+, middle layers"),
                ("fine", "W+, fine layers"))
 PREVIEW_REST_MS = 180    # a latent unchanged this long gets its full decode after the preview
+CANCEL_SHOWN_AFTER_MS = 250      # a decode still running this long gets the Cancel button (Esc)
 DIRECTION_SAMPLES = 1024         # decodes behind the principal directions
 DIRECTION_SAMPLES_PREVIEW = 256  # ... for families that preview (each decode is a sampler run)
 SETTINGS_PER_ROW = 3     # decode-setting controls side by side in the Sampler group
@@ -81,6 +83,13 @@ class ExplorePanel(QWidget):
         self._full_timer.setSingleShot(True)
         self._full_timer.setInterval(PREVIEW_REST_MS)
         self._full_timer.timeout.connect(lambda: self.render(full=True))
+        # Long decodes the Cancel button stops: channel -> what it is ("the image", "writing walk.gif").
+        self._long_decodes: dict[str, str] = {}
+        self._drawn_rows: tuple[int, int] | None = None   # (rows drawn, rows) of the image being drawn
+        self._cancel_timer = QTimer(self)
+        self._cancel_timer.setSingleShot(True)
+        self._cancel_timer.setInterval(CANCEL_SHOWN_AFTER_MS)
+        self._cancel_timer.timeout.connect(lambda: self.cancel_button.setVisible(bool(self._long_decodes)))
         self._build()
         events = self.session.events
         events.latent.connect(self._latent_changed)
@@ -93,6 +102,7 @@ class ExplorePanel(QWidget):
         self.bound_strip = scope.bind("explore: A-B strip", self.strip_view, self.strip_timing)
         self.bound_neighbours = scope.bind("explore: neighbours", self.neighbour_view, self.neighbour_label)
         scope.changed.connect(self.reset_for_model)
+        scope.changed.connect(lambda info: self._end_decode("image"))   # the switch cancelled it
         scope.refreshed.connect(lambda info: self.set_model(info, keep_latent=True))
         renderer.done.connect(self._on_done)
         renderer.failed.connect(self._on_failed)
@@ -105,6 +115,22 @@ class ExplorePanel(QWidget):
         self.image_view.setObjectName("explore-image")
         self.timing = Readout("preview: 9999 of 9999 sampling steps \u00b7 decode 99999.9 ms")
         self.timing.setObjectName("frame-time")
+        # Shown only while a long decode runs (a PixelCNN's rows, a sampler's full decode, an export).
+        # Escape cancels too: an action enabled only while such a decode runs, so it takes the key
+        # from nothing else (a button's own shortcut would click it 100 ms late, animated).
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancel-decode")
+        self.cancel_button.setToolTip("Stop the decode in progress (Esc)")
+        self.cancel_button.clicked.connect(self.cancel_decodes)
+        policy = self.cancel_button.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)        # its showing moves nothing
+        self.cancel_button.setSizePolicy(policy)
+        self.cancel_button.setVisible(False)
+        self.cancel_action = QAction("Cancel the decode in progress", self)
+        self.cancel_action.setShortcut(QKeySequence(Qt.Key_Escape))
+        self.cancel_action.triggered.connect(self.cancel_decodes)
+        self.cancel_action.setEnabled(False)
+        self.addAction(self.cancel_action)
         self.model_label = QLabel("")
         self.model_label.setWordWrap(True)
 
@@ -236,7 +262,11 @@ class ExplorePanel(QWidget):
         left = QVBoxLayout()
         left.addWidget(self.model_label)
         left.addWidget(self.image_view, 3)
-        left.addWidget(self.timing)
+        timing_row = QHBoxLayout()
+        timing_row.addWidget(self.timing)
+        timing_row.addWidget(self.cancel_button)
+        timing_row.addStretch(1)
+        left.addLayout(timing_row)
         self.history_row = QHBoxLayout()        # the main window puts the undo history strip here
         left.addLayout(self.history_row)
         left.addWidget(interp_box, 1)
@@ -547,6 +577,8 @@ class ExplorePanel(QWidget):
         else:
             request = Decode(z, labels, options)
         self.scope.submit("image", request)
+        self._drawn_rows = None
+        self.track_decode("image", "the image")
         self.imageRequested.emit(kind)
 
     def caption(self, kind: str, options: dict, full: dict, ms: float) -> str:
@@ -580,11 +612,13 @@ class ExplorePanel(QWidget):
         if channel != "image":
             return
         row, rows, images = part
+        self._drawn_rows = (row + 1, rows)
         self.image_view.set_array(images[0])
         self.bound_image.show(self.scope.made_for(channel))
         self.timing.setText(f"drawing: row {row + 1} of {rows}")
 
     def _on_done(self, channel: str, result, ms: float) -> None:
+        self._end_decode(channel)
         if channel == "image":
             self.last_decode_ms = ms
             if self.info is not None and self.info.is_points:
@@ -623,11 +657,46 @@ class ExplorePanel(QWidget):
                 f"(pixel L2: {', '.join(f'{d:.2f}' for d in result.distances)})")
 
     def _on_failed(self, channel: str, message: str) -> None:
+        self._end_decode(channel)
         if channel == "neighbours":
             self.neighbour_label.setText(f"No neighbours: {message}")
             self.bound_neighbours.show(self.scope.made_for(channel))
         if channel in ("image", "strip", "directions", "style-directions", "neighbours"):
             self.status.emit(f"{channel}: {message}")
+
+    # --- cancelling long decodes -----------------------------------------------------------------
+    def track_decode(self, channel: str, what: str) -> None:
+        """A renderer request on `channel` that may take long: the Cancel button (and Escape) stops it
+        if it is still running after CANCEL_SHOWN_AFTER_MS. Its done or failed signal ends it."""
+        self._long_decodes[channel] = what
+        self.cancel_action.setEnabled(True)
+        if not self.cancel_button.isVisible() and not self._cancel_timer.isActive():
+            self._cancel_timer.start()
+
+    def _end_decode(self, channel: str) -> None:
+        if self._long_decodes.pop(channel, None) is not None and not self._long_decodes:
+            self._forget_decodes()
+
+    def _forget_decodes(self) -> None:
+        self._long_decodes.clear()
+        self._cancel_timer.stop()
+        self.cancel_button.setVisible(False)
+        self.cancel_action.setEnabled(False)
+
+    def cancel_decodes(self) -> None:
+        """Cancel every long decode in flight: the renderer drops their requests, and a sampler or a
+        PixelCNN stops at its next step or row (render_requests.py: should_stop)."""
+        cancelled = dict(self._long_decodes)
+        for channel in cancelled:
+            self.renderer.cancel(channel)
+        self._forget_decodes()
+        if "image" in cancelled:
+            self._full_timer.stop()         # a preview's full decode must not follow a cancel
+            drawn = self._drawn_rows
+            self.timing.setText(f"cancelled at row {drawn[0]} of {drawn[1]}" if drawn else "decode cancelled")
+        others = [what for channel, what in cancelled.items() if channel != "image"]
+        if others:
+            self.status.emit(f"cancelled {', '.join(others)}")
 
     # --- interpolation --------------------------------------------------------------------------
     def _t_moved(self, ticks: int) -> None:
