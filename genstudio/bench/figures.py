@@ -1,4 +1,4 @@
-"""Run the benchmark groups of `genstudio bench` (train, diagnostics, sampling, stylegan, ui) and print
+"""Run the benchmark groups of `genstudio bench` (train, diagnostics, sampling, stylegan, stop, ui) and print
 their figures."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-GROUPS = ("train", "diagnostics", "sampling", "stylegan", "ui")
+GROUPS = ("train", "diagnostics", "sampling", "stylegan", "stop", "ui")
 
 
 def run(groups: tuple[str, ...] = GROUPS, batch_size: int = 64, rounds: int = 5, steps: int = 60,
@@ -22,6 +22,8 @@ def run(groups: tuple[str, ...] = GROUPS, batch_size: int = 64, rounds: int = 5,
         figures["sampling"] = bench_sampling(device)
     if "stylegan" in groups:
         figures["stylegan_decode"] = bench_style_decode(device)
+    if "stop" in groups:
+        figures["stop_latency_s"] = bench_stop(device)
     if "ui" in groups:
         figures.update(bench_ui())
     return figures
@@ -98,6 +100,21 @@ def bench_style_decode(device: str) -> dict:
         print(f"StyleGAN2 decode, {resolution} px ({row['parameters'] / 1e6:.1f} M parameters, random weights), "
               f"one image, {device}, {row['threads']} threads: median {row['median_ms']:.0f} ms, "
               f"best {row['min_ms']:.0f} ms (of {row['repeats']})", flush=True)
+    return rows
+
+
+def bench_stop(device: str) -> dict:
+    """Seconds from Stop to the saved checkpoint, stopped mid-step, mid-preview and mid-evaluation."""
+    from genstudio.bench.stop_latency import INTO_S, time_stop
+    from genstudio.core.data.bundled import load_bundled_mnist
+
+    rows = time_stop(load_bundled_mnist(), device)
+    print(f"stop latency (Trainer.stop() -> checkpoint saved, 'stopped' reported), s, {device}, "
+          f"asked {INTO_S} s into the piece, bar <= 1:")
+    for name, row in rows.items():
+        print(f"  {name:<24} mid-step {row['step']:5.2f}   mid-preview {row['sampling preview']:5.2f}   "
+              f"mid-evaluation {row['evaluating']:5.2f}   (a step takes {row['step_s']:.2f} s; "
+              f"{row['threads']} threads)", flush=True)
     return rows
 
 
