@@ -3,6 +3,7 @@ middle of a train step, and a PixelCNN run in the middle of its held-out evaluat
 second, saving the last finished step; the panel says "Stopping…" on the click. Escape cancels a
 PixelCNN decode in the explorer: the image stops changing and the model draws no further row."""
 
+import re
 import threading
 import time
 from pathlib import Path
@@ -14,13 +15,16 @@ from PySide6.QtWidgets import QApplication
 
 from genstudio.core.io.checkpoints import load_checkpoint
 from genstudio.core.requests.render_requests import Decode
-from genstudio.core.training.engine import EVALUATING, TrainConfig, Trainer
+from genstudio.core.training.engine import TrainConfig, Trainer
 
-STOP_BAR_S = 5.0       # generous for a loaded CI machine; about 0.1-0.5 s on 2 idle cores (genstudio bench --only stop)
+# Generous for a loaded CI machine: 0.1-0.3 s on 2 quiet cores (genstudio bench --only stop), up to 3 s
+# when other processes oversubscribe them (the final health-check decode then crawls).
+STOP_BAR_S = 5.0
 
 
 def stop_and_time(qtbot, panel):
-    """Click Stop; seconds from the click to the worker's finished signal, and its final report."""
+    """Click Stop; seconds from the click to the worker's finished signal, and its final report.
+    (The signal may reach the test before the panel's own slot has run.)"""
     with qtbot.waitSignal(panel.worker.finished, timeout=60000) as finished:
         clicked = time.perf_counter()
         panel.stop_button.click()
@@ -44,7 +48,8 @@ def test_stop_mid_step_of_diffusion_training(qtbot, window, tmp_path):
     assert report.kind == "stopped" and report.step in (at_click, at_click + 1)
     assert latency < STOP_BAR_S
     assert load_checkpoint(tmp_path / "run" / "checkpoint.safetensors").step == report.step
-    assert panel.phase_label.text() == f"Stopped at step {report.step}" and not panel.running
+    qtbot.waitUntil(lambda: not panel.running, timeout=10000)       # the panel's own slot, after the signal
+    assert panel.phase_label.text() == f"Stopped at step {report.step}"
 
 
 def test_stop_mid_evaluation_of_pixelcnn_training(qtbot, window, tmp_path):
@@ -53,12 +58,9 @@ def test_stop_mid_evaluation_of_pixelcnn_training(qtbot, window, tmp_path):
     panel = window.train
     config = TrainConfig(family="autoregressive", preset="digits", steps=1000, report_every=1, sample_every_s=1e-6,
                          n_samples=4, device="cpu", out_dir=str(tmp_path / "run"))
-    phases = []
     panel.start(config)
-    # After the panel's own slot: what its phase line said for each phase.
-    panel.worker.phase.connect(lambda phase, step: phases.append((phase, step, panel.phase_label.text())))
-    qtbot.waitUntil(lambda: bool(phases) and phases[-1][0] == EVALUATING and phases[-1][1] >= 1, timeout=120000)
-    assert phases[-1][2] == f"Evaluating at step {phases[-1][1]}\u2026"
+    evaluating = re.compile("Evaluating at step [1-9][0-9]*\u2026")      # after a step: not the first preview's
+    qtbot.waitUntil(lambda: evaluating.fullmatch(panel.phase_label.text()) is not None, timeout=120000)
     at_click = panel.worker.trainer.step
     latency, report = stop_and_time(qtbot, panel)
     print(f"\nPixelCNN 'digits': Stop -> finished {latency:.2f} s (stopped at step {report.step})")
