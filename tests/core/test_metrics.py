@@ -1,7 +1,7 @@
 """Mode-collapse diagnostics (genstudio.core.metrics) on real MNIST and on known distributions.
 
-The feature classifier trains once per session into a temporary cache (about half a minute on two
-CPU cores); every image test reuses it.
+The feature classifier trains once per session into a temporary cache (tests/core/conftest.py: a
+half the app's steps, still 98 % held out); every image test reuses it.
 """
 
 import json

@@ -265,9 +265,9 @@ class ClassifierFeatures:
 
 
 def load_or_train_classifier(dataset: InMemoryDataset, cache_dir: str | Path | None = None,
-                             progress=None, should_stop=None) -> ClassifierFeatures:
-    """The cached classifier for `dataset`, training and caching it first when there is none.
-    A cache file that cannot be read (truncated, another version) is retrained and replaced."""
+                             progress=None, should_stop=None, steps: int = TRAIN_STEPS) -> ClassifierFeatures:
+    """The cached classifier for `dataset`, training and caching it first (`steps` steps) when there
+    is none. A cache file that cannot be read (truncated, another version) is retrained and replaced."""
     _check_labelled_images(dataset)
     key = dataset_key(dataset)
     path = classifier_path(dataset, cache_dir)
@@ -278,7 +278,7 @@ def load_or_train_classifier(dataset: InMemoryDataset, cache_dir: str | Path | N
         except Exception as exc:  # any unreadable cache file is rebuilt, never trusted
             reason = first_line(exc)
             log.warning("%s: ignoring the cached classifier (%s); training a new one", path, reason)
-    model, info = train_classifier(dataset, progress=progress, should_stop=should_stop)
+    model, info = train_classifier(dataset, steps, progress=progress, should_stop=should_stop)
     header = {"format": FORMAT, "arch_version": ARCH_VERSION, "key": key, "dataset": dataset.name,
               "data_shape": list(dataset.shape), "num_classes": dataset.num_classes,
               "label_names": list(dataset.label_names), **info}
