@@ -11,7 +11,6 @@ from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
-    QFileDialog,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -35,7 +34,7 @@ from genstudio.core.io.file_checks import printable
 from genstudio.core.io.foreign import trust_fingerprint
 from genstudio.core.io.open_model import OpenedModel, open_model, snapshot_model
 from genstudio.core.requests.render_requests import ExportImages
-from genstudio.ui import consent_dialog, theme
+from genstudio.ui import consent_dialog, file_dialogs, theme
 from genstudio.ui.decode_device import DecodeDevice, DecodeStatus
 from genstudio.ui.explore_actions import ExploreActions
 from genstudio.ui.export_dialog import GridExportDialog, StyleMixingDialog, WalkDialog
@@ -243,14 +242,14 @@ class MainWindow(QMainWindow):
         self.open_path(preferred[0] if preferred else demos[0])
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a model", str(Path.home()), readers.file_filter())
+        path = file_dialogs.open_file(self, "checkpoints", "Open a model", readers.file_filter())
         if path:
             self.open_path(path)
 
     def open_folder_dialog(self) -> None:
         """A model saved as a folder (a format whose reader opens folders: a Hugging Face diffusers
         DDPM / DDIM pipeline or UNet2DModel)."""
-        path = QFileDialog.getExistingDirectory(self, "Open a model folder", str(Path.home()))
+        path = file_dialogs.open_folder(self, "checkpoints", "Open a model folder")
         if path:
             self.open_path(path)
 
@@ -387,9 +386,8 @@ class MainWindow(QMainWindow):
             self.open_path(report.path)
 
     # --- exports --------------------------------------------------------------------------------
-    def _save_path(self, title: str, suggestion: str, file_filter: str) -> str | None:
-        path, _ = QFileDialog.getSaveFileName(self, title, str(Path.home() / suggestion), file_filter)
-        return path or None
+    def _save_path(self, title: str, suggestion: str, file_filter: str, kind: str = "exports") -> str | None:
+        return file_dialogs.save_file(self, kind, title, suggestion, file_filter)
 
     def _needs_model(self) -> bool:
         if self.opened is None:
@@ -408,7 +406,7 @@ class MainWindow(QMainWindow):
     def export_grid_dialog(self) -> None:
         if not self._needs_model():
             return
-        dialog = GridExportDialog(self, seed=self.session.seed)
+        dialog = GridExportDialog(self, seed=self.session.seed, num_classes=self.session.num_classes)
         if dialog.exec() != GridExportDialog.Accepted:
             return
         path = self._save_path("Export image grid", "genstudio-grid.png", "PNG image (*.png)")
@@ -426,7 +424,12 @@ class MainWindow(QMainWindow):
             self.show_error(f"grid export: {exc}")
             return
         about = {"checkpoint": s.checkpoint, "grid": values.get("kind", "seeds"), "seed": values["seed"]}
-        self.export(ExportImages(path, latents, s.labels(len(latents)), kind="grid", cols=values["cols"],
+        labels = s.labels(len(latents))
+        if labels is not None and values.get("class_per_row"):
+            # Row r is class r (mod the class count): (rows * cols,) in the grid's row-major order.
+            labels = torch.arange(values["rows"]).repeat_interleave(values["cols"]) % s.num_classes
+            about["classes"] = "one per row"
+        self.export(ExportImages(path, latents, labels, kind="grid", cols=values["cols"],
                                  padding=values["padding"], scale=values["scale"],
                                  options=s.decode_options_with_edit(), about=about))
 
@@ -508,7 +511,7 @@ class MainWindow(QMainWindow):
             path = self._save_path("Export interpolation strip", "genstudio-strip.png", "PNG image (*.png)")
             if path:
                 latents = self.session.path_latents()
-                self.export(ExportImages(Path(path), latents, self.session.labels(len(latents)), kind="strip",
+                self.export(ExportImages(Path(path), latents, self.session.path_labels(len(latents)), kind="strip",
                                          scale=2, options=dict(self.session.decode_options)))
 
     def export_gif_dialog(self, frames: int = 24) -> None:
@@ -516,7 +519,7 @@ class MainWindow(QMainWindow):
             path = self._save_path("Export interpolation GIF", "genstudio-path.gif", "GIF animation (*.gif)")
             if path:
                 latents = self.session.path_latents(frames)
-                self.export(ExportImages(Path(path), latents, self.session.labels(frames), kind="gif", scale=4,
+                self.export(ExportImages(Path(path), latents, self.session.path_labels(frames), kind="gif", scale=4,
                                          options=dict(self.session.decode_options)))
 
     def export_style_mixing_dialog(self) -> None:
@@ -553,7 +556,7 @@ class MainWindow(QMainWindow):
 
     def save_latent_dialog(self) -> None:
         if self._needs_model():
-            path = self._save_path("Save latent", "genstudio-latent.json", "JSON (*.json)")
+            path = self._save_path("Save latent", "genstudio-latent.json", "JSON (*.json)", kind="latents")
             if path:
                 try:
                     self.show_status(f"wrote {self.session.save_record(path)}")
@@ -564,7 +567,7 @@ class MainWindow(QMainWindow):
     def load_latent_dialog(self) -> None:
         if not self._needs_model():
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Load latent", str(Path.home()), "JSON (*.json)")
+        path = file_dialogs.open_file(self, "latents", "Load latent", "JSON (*.json)")
         if path:
             try:
                 self.explore.load_latent_json(path)

@@ -55,7 +55,17 @@ PREVIEW_REST_MS = 180    # a latent unchanged this long gets its full decode aft
 CANCEL_SHOWN_AFTER_MS = 250      # a decode still running this long gets the Cancel button (Esc)
 DIRECTION_SAMPLES = 1024         # decodes behind the principal directions
 DIRECTION_SAMPLES_PREVIEW = 256  # ... for families that preview (each decode is a sampler run)
-SETTINGS_PER_ROW = 3     # decode-setting controls side by side in the Sampler group
+SETTINGS_PER_ROW = 1     # decode-setting controls side by side in the Sampler group (3 made StyleGAN's 730 px wide)
+CONTROLS_WIDTH = 420     # the right column (Sampler, Latent, Nearest neighbours), scrolled vertically
+CONTROLS_MIN_HEIGHT = 520  # ... never squeezed below this: the slider list keeps its room, the column scrolls
+IMAGE_MIN = 220          # the main image's smallest side: the window fits 1280 x 680 with it
+
+
+def keep_space_when_hidden(widget: QWidget) -> None:
+    """A widget whose hiding leaves its space empty, so showing it moves nothing else."""
+    policy = widget.sizePolicy()
+    policy.setRetainSizeWhenHidden(True)
+    widget.setSizePolicy(policy)
 
 
 class ExplorePanel(QWidget):
@@ -111,7 +121,7 @@ class ExplorePanel(QWidget):
 
     # --- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.image_view = ImageView(placeholder="Open a checkpoint to explore it", min_size=280)
+        self.image_view = ImageView(placeholder="Open a checkpoint to explore it", min_size=IMAGE_MIN)
         self.image_view.setObjectName("explore-image")
         self.timing = Readout("preview: 9999 of 9999 sampling steps \u00b7 decode 99999.9 ms")
         self.timing.setObjectName("frame-time")
@@ -133,6 +143,9 @@ class ExplorePanel(QWidget):
         self.addAction(self.cancel_action)
         self.model_label = QLabel("")
         self.model_label.setWordWrap(True)
+        # Two lines reserved whatever the name: a long file name wraps inside them instead of
+        # taking height from the image (the full text is the tooltip).
+        self.model_label.setFixedHeight(2 * self.model_label.fontMetrics().lineSpacing() + 4)
 
         # Latent controls
         self.seed = QSpinBox()
@@ -153,6 +166,9 @@ class ExplorePanel(QWidget):
         self.label_combo = QComboBox()
         self.label_combo.setToolTip("Class to generate (class-conditional models)")
         self.label_combo.currentIndexChanged.connect(lambda i: i >= 0 and self.session.set_label(i))
+        self.random_class = QCheckBox("random class")
+        self.random_class.setObjectName("random-class")
+        self.random_class.setToolTip("Randomise and Random A, B draw a class too (A and B each their own)")
         self.slider_mode = QComboBox()
         self.slider_mode.setToolTip("Move latent dimensions directly, or principal directions of the "
                                     "generator's output (GANSpace)")
@@ -180,10 +196,11 @@ class ExplorePanel(QWidget):
         self.label_caption = QLabel("Class")
         grid.addWidget(self.label_caption, 1, 2)
         grid.addWidget(self.label_combo, 1, 3)
-        grid.addWidget(QLabel("Sliders"), 2, 0)
-        grid.addWidget(self.slider_mode, 2, 1, 1, 2)
-        grid.addWidget(self.k_spin, 2, 3)
-        grid.addWidget(scroll, 3, 0, 1, 4)
+        grid.addWidget(self.random_class, 2, 2, 1, 2)         # its own row: hidden (no height) when unconditional
+        grid.addWidget(QLabel("Sliders"), 3, 0)
+        grid.addWidget(self.slider_mode, 3, 1, 1, 2)
+        grid.addWidget(self.k_spin, 3, 3)
+        grid.addWidget(scroll, 4, 0, 1, 4)
 
         # The decoder's settings (filled per model from its family's decode_settings)
         self.sampler_box = QGroupBox("Sampler")
@@ -218,13 +235,15 @@ class ExplorePanel(QWidget):
         self.strip_view = ImageView(placeholder="Set A and B to see the path", min_size=48)
         self.strip_view.setObjectName("interpolation-strip")
         self.strip_view.setMinimumHeight(70)
-        self.strip_timing = Readout("64 frames in 99999.9 ms (9999.99 ms per image)")
+        self.strip_timing = Readout("64 frames, 9999.99 ms per image \u00b7 class 9 \u2192 9")
         self.norm_check = QCheckBox("show |z|")
         self.norm_check.setToolTip("Each frame's latent norm relative to \u221aD, the norm Gaussian latents have")
         self.norm_check.toggled.connect(lambda _: self._show_norms())
         self.norm_label = QLabel("")
         self.norm_label.setObjectName("path-norms")
-        self.norm_label.setWordWrap(True)
+        keep_space_when_hidden(self.norm_label)        # one line kept for it: ticking moves nothing
+        self.norm_label.setFixedHeight(self.norm_label.fontMetrics().lineSpacing() + 4)
+        self.norm_label.setMinimumWidth(1)             # a long line (64 frames) is cut; the tooltip has it all
         self.norm_label.setVisible(False)
         interp_box = QGroupBox("Interpolate A \u2194 B")
         ilay = QGridLayout(interp_box)
@@ -248,11 +267,13 @@ class ExplorePanel(QWidget):
                                                           on and self.render_neighbours()))
         self.neighbour_view = ImageView(min_size=40)
         self.neighbour_view.setObjectName("neighbours")
-        self.neighbour_view.setMinimumHeight(64)
-        self.neighbour_view.setVisible(False)
+        self.neighbour_view.setFixedHeight(80)          # one row of thumbnails; the same height shown or not
         self.neighbour_label = QLabel("")
         self.neighbour_label.setWordWrap(True)
-        self.neighbour_label.setVisible(False)
+        self.neighbour_label.setFixedHeight(3 * self.neighbour_label.fontMetrics().lineSpacing() + 4)
+        for widget in (self.neighbour_view, self.neighbour_label):
+            keep_space_when_hidden(widget)     # ticking the box shows them without squeezing the sliders
+            widget.setVisible(False)
         nn_box = QGroupBox("Nearest neighbours")
         nlay = QVBoxLayout(nn_box)
         nlay.addWidget(self.neighbours_check)
@@ -270,13 +291,25 @@ class ExplorePanel(QWidget):
         self.history_row = QHBoxLayout()        # the main window puts the undo history strip here
         left.addLayout(self.history_row)
         left.addWidget(interp_box, 1)
-        right = QVBoxLayout()
+        right_widget = QWidget()
+        right = QVBoxLayout(right_widget)
+        right.setContentsMargins(0, 0, 0, 0)
         right.addWidget(self.sampler_box)
         right.addWidget(latent_box, 3)
         right.addWidget(nn_box, 1)
+        # The controls scroll when the window is short (a 1366 x 768 laptop) rather than set its
+        # minimum height; their width is fixed, so nothing on the right resizes the image.
+        self.controls = QScrollArea()
+        self.controls.setObjectName("explore-controls")
+        self.controls.setWidgetResizable(True)
+        self.controls.setFrameShape(QScrollArea.NoFrame)
+        self.controls.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.controls.setWidget(right_widget)
+        self.controls.setFixedWidth(CONTROLS_WIDTH)
+        right_widget.setMinimumHeight(CONTROLS_MIN_HEIGHT)
         layout = QHBoxLayout(self)
-        layout.addLayout(left, 3)
-        layout.addLayout(right, 2)
+        layout.addLayout(left, 1)
+        layout.addWidget(self.controls)
 
     # --- model ----------------------------------------------------------------------------------
     def reset_for_model(self, info: ModelInfo) -> None:
@@ -292,6 +325,7 @@ class ExplorePanel(QWidget):
         self.setEnabled(True)
         self.model_label.setText(f"<b>{info.path.name}</b> \u2014 {info.family} {info.card.preset}, latent "
                                  f"{info.latent_dim}-D, output {' x '.join(map(str, info.data_shape))}")
+        self.model_label.setToolTip(str(info.path))
         self.bound_model.show(self.scope.generation)
         with QSignalBlocker(self.label_combo):
             self.label_combo.clear()
@@ -299,6 +333,7 @@ class ExplorePanel(QWidget):
                 self.label_combo.addItems(info.label_names or [str(i) for i in range(info.num_classes)])
         self.label_combo.setVisible(bool(info.num_classes))
         self.label_caption.setVisible(bool(info.num_classes))
+        self.random_class.setVisible(bool(info.num_classes))
         same = keep_latent and previous is not None and previous.latent_dim == info.latent_dim
         self._full_timer.stop()
         if same:
@@ -415,10 +450,10 @@ class ExplorePanel(QWidget):
         self.session.set_latent(z)
 
     def randomise(self) -> None:
-        self.session.randomise()
+        self.session.randomise(random_class=self.random_class.isChecked())
 
     def randomise_endpoints(self) -> None:
-        self.session.randomise_endpoints()
+        self.session.randomise_endpoints(random_class=self.random_class.isChecked())
 
     @property
     def a(self) -> torch.Tensor | None:
@@ -479,6 +514,7 @@ class ExplorePanel(QWidget):
         kind = "slerp" if self.session.spherical else "linear"
         self.norm_label.setText(f"|z| / \u221aD per frame ({kind}): {' '.join(f'{n:.2f}' for n in norms)} "
                                 f"\u2014 lowest {norms.min():.2f}; Gaussian noise has about 1.00")
+        self.norm_label.setToolTip(self.norm_label.text())
 
     def _refresh_sliders(self) -> None:
         session = self.session
@@ -566,7 +602,8 @@ class ExplorePanel(QWidget):
             self.render_neighbours()
 
     def _submit_image(self, kind: str, options: dict, image: CurrentImage) -> None:
-        """Decode the session's current image with `options`: its own, or a preview's cheaper ones."""
+        """Decode the session's current image with `options`: its own, or a
+        preview's cheaper ones."""
         z, labels, full = image.latent, image.labels, image.options
         # The renderer delivers only the newest request of a channel: the result is this one's.
         self._image_request = (kind, options, full)
@@ -595,7 +632,7 @@ class ExplorePanel(QWidget):
         if self.info is None or not self.session.has_path or self.info.is_points:
             return
         frames = self.session.path_latents()
-        self.scope.submit("strip", Decode(frames, self.session.labels(len(frames)),
+        self.scope.submit("strip", Decode(frames, self.session.path_labels(len(frames)),
                                              self.session.decode_options_with_edit()))
 
     def render_neighbours(self) -> None:
@@ -605,7 +642,7 @@ class ExplorePanel(QWidget):
             return
         image = self.session.current_image()        # the query is the image shown, W edit and all
         self.scope.submit("neighbours", NearestImages(image.latent, image.labels, self.info.data_source or "mnist",
-                                                      options=image.options))
+                                                         options=image.options))
 
     def _on_partial(self, channel: str, part) -> None:
         """A row-by-row decode's image so far: (row, rows, images (1, C, H, W))."""
@@ -637,7 +674,10 @@ class ExplorePanel(QWidget):
             self.last_strip = result
             self.strip_view.set_array(np.asarray(grid_image(result, cols=len(result), padding=1)))
             self.bound_strip.show(self.scope.made_for(channel))
-            self.strip_timing.setText(f"{len(result)} frames in {ms:.1f} ms ({ms / len(result):.2f} ms per image)")
+            names = [self.label_combo.itemText(i) for i in (self.session.a_label, self.session.b_label)]
+            classes = f" \u00b7 class {names[0]} \u2192 {names[1]}" if self.session.num_classes else ""
+            self.strip_timing.setText(f"{len(result)} frames, {ms / len(result):.2f} ms per image{classes}")
+            self.strip_timing.setToolTip(f"{len(result)} frames decoded in {ms:.1f} ms")
         elif channel == "style-directions":
             directions, explained = result
             self.session.set_style_directions(directions, explained.numpy(), self._style_layers() or "all")

@@ -11,6 +11,7 @@ alike so picked points still reconstruct, and over SLOW_MAP_IMAGES images by def
 from __future__ import annotations
 
 import importlib.util
+import math
 
 import numpy as np
 import pyqtgraph as pg
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from genstudio.core.data.pixels import to_unit_float
 from genstudio.core.explore.latent_map import manifold_grid, tile_images
+from genstudio.core.explore.latent_map_cache import cache_file
 from genstudio.core.explore.map_selection import MAX_GRID, export_selection, points_in_rect
 from genstudio.core.families.family import Capability
 from genstudio.core.io.export import grid_image
@@ -41,7 +43,7 @@ from genstudio.core.io.open_model import ModelInfo
 from genstudio.core.latent import path as latent_path
 from genstudio.core.latent import seeded_latents
 from genstudio.core.requests.render_requests import Decode
-from genstudio.core.requests.tasks import BuildLatentMap
+from genstudio.core.requests.tasks import BuildLatentMap, CachedLatentMap
 from genstudio.ui import theme
 from genstudio.ui.model_bound import ModelScope
 from genstudio.ui.render_worker import Renderer
@@ -60,6 +62,10 @@ TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e37
 PRIOR_SAMPLES = 400
 SLOW_MAP_IMAGES = 1000   # images a family with preview settings maps by default (about 10 s on a CPU)
 SLOW_MAP_BATCH = 100     # ... in batches this small, so progress moves and Cancel is prompt
+# A model that encodes in one pass (no preview settings) images of at most this many values is
+# mapped by itself when the tab shows, with PCA (the demo VAE maps MNIST's 10k test images in about
+# a second); the map is then kept in the map cache (core/explore/latent_map_cache.py).
+AUTO_MAP_VALUES = 3 * 32 * 32
 
 
 def label_colour(i: int, n: int) -> pg.QtGui.QColor:
@@ -197,8 +203,9 @@ class MapPanel(QWidget):
         self.plot.setObjectName("latent-map")
         self.plot.setAspectLocked(False)
         add_grid(self.plot)
-        self.legend = self.plot.addLegend(offset=(10, 10), brush=pg.mkBrush(255, 255, 255, 220),
-                                          pen=pg.mkPen(180, 180, 180))
+        # The legend in its own column right of the plot area, so it never covers points.
+        self.legend = pg.LegendItem(brush=pg.mkBrush(255, 255, 255, 220), pen=pg.mkPen(180, 180, 180))
+        self.plot.getPlotItem().layout.addItem(self.legend, 2, 3)   # right of the right axis (column 2)
         self.manifold_item = pg.ImageItem()
         self.manifold_item.setZValue(-10)
         self.manifold_item.setOpacity(0.85)
@@ -221,7 +228,7 @@ class MapPanel(QWidget):
         self.strip_view = ImageView(placeholder="Click twice on the map for a path", min_size=40)
         self.strip_view.setMinimumHeight(50)
         self.strip_view.setMaximumHeight(90)
-        self.kl_plot = theme.themed_plot(pg.PlotWidget(title="KL per latent dimension (nats)"))
+        self.kl_plot = theme.themed_plot(pg.PlotWidget(title="KL per dimension (nats)"))
         self.kl_plot.setMaximumHeight(190)
         self.kl_bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush="#1f77b4")
         self.kl_plot.addItem(self.kl_bars)
@@ -299,6 +306,7 @@ class MapPanel(QWidget):
                                  f"The latent map needs a model that encodes images (a VAE or a flow); "
                                  f"this is a {info.family}{' on 2-D points' if info.is_points else ''}.")
         self.bound_description.show(self.scope.generation)
+        self._auto_map()
 
     def _remove_points(self) -> None:
         for item in self.scatter_items:
@@ -324,11 +332,35 @@ class MapPanel(QWidget):
                                  with_kl=self.info.has(Capability.KL_PER_DIMENSION), dataset=dataset,
                                  limit=self.limit.value(), options=dict(self.options),
                                  batch=SLOW_MAP_BATCH if slow else 2000)
+        cached = None if dataset is not None else self._cache_file()
+        if cached is not None:
+            request = CachedLatentMap(request, cached)
         self._clear()
         self.build_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self._build_generation = self.scope.generation     # the model the map is built for
         self.renderer.start_task(self.tasks, request)
+
+    def _cache_file(self):
+        """Where the map of the open model with the chosen data, projection and limit is kept."""
+        return cache_file(self.info.path, self.data.currentText().strip(), self.method.currentData(),
+                          self.limit.value(), self.options)
+
+    def _auto_map(self) -> None:
+        """With the tab shown and no map yet: the cached map comes back, or a cheap one is built."""
+        info = self.info
+        if (info is None or self.projection is not None or self.tasks.busy or not self.isVisible()
+                or not self.build_button.isEnabled()):
+            return
+        cached = self._cache_file()
+        cheap = (not info.preview_options() and math.prod(info.data_shape) <= AUTO_MAP_VALUES
+                 and (info.latent_dim == 2 or self.method.currentData() == "pca"))
+        if cheap or (cached is not None and cached.exists()):
+            self.build_map()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._auto_map()
 
     def _finish(self, message: str) -> None:
         self.build_button.setEnabled(True)
@@ -357,12 +389,15 @@ class MapPanel(QWidget):
             item = pg.ScatterPlotItem(points[index, 0], points[index, 1], size=4, pen=None,
                                       brush=pg.mkBrush(colour), name=name)
             self.plot.addItem(item)
+            self.legend.addItem(item, name)
             self.scatter_items.append(item)
         self.plot.autoRange()
         if kl is not None:
             self.kl_bars.setOpts(x=np.arange(1, len(kl) + 1), height=kl)
-            self.kl_plot.getPlotItem().setTitle(f"KL per dimension (nats): {int((kl < 0.01).sum())} of "
-                                                f"{len(kl)} collapsed")
+            # Short enough for the side panel's narrowest width; the tooltip says what "collapsed" is.
+            self.kl_plot.getPlotItem().setTitle(f"KL/dim: {int((kl < 0.01).sum())} of {len(kl)} collapsed")
+            self.kl_plot.setToolTip("KL per latent dimension in nats; collapsed: below 0.01 nats "
+                                    "(the dimension carries no information about the image)")
             self.bound_kl.show(self.map_generation)
         self.bound_points.show(self.map_generation)
         settings = ", ".join(f"{key} {value:g}" for key, value in self.options.items())
@@ -371,7 +406,7 @@ class MapPanel(QWidget):
                                  f"{self.projection.description}. Hover to decode, click to pin in the "
                                  f"explorer, click again for a path.")
         self.bound_description.show(self.map_generation)
-        self._finish(f"latent map of {len(points)} points built")
+        self._finish(f"latent map of {len(points)} points {'read from the cache' if result.cached else 'built'}")
         if self.prior_check.isChecked():
             self._prior_toggled(True)
         if self.manifold_check.isChecked():
