@@ -97,7 +97,7 @@ def stylegan_shots(window, path: Path, out: Path) -> None:
     _save(window, out, "stylegan-layer-view.png")
 
     grid = out / "stylegan-mixing-grid.png"
-    window.export_style_mixing(grid, {"seeds_a": "1,2,3,4", "seeds_b": "5,6,7,8,9,10", "layers": "coarse",
+    window.exports.export_style_mixing(grid, {"seeds_a": "1,2,3,4", "seeds_b": "5,6,7,8,9,10", "layers": "coarse",
                                       "scale": 3})
     _until(grid.exists, 60)
     print(grid)

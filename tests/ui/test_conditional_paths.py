@@ -87,7 +87,7 @@ def test_grid_export_with_one_class_per_row(qtbot, window, tmp_path):
     open_demo(qtbot, window, "gan-mnist")
     values = {"kind": "seeds", "rows": 3, "cols": 4, "seed": 2, "padding": 0, "scale": 1, "class_per_row": True}
     with qtbot.waitSignal(window.exported, timeout=30000):
-        window.export_grid(tmp_path / "classes.png", values)
+        window.exports.export_grid(tmp_path / "classes.png", values)
     saved = json.loads((tmp_path / "classes.json").read_text())
     assert saved["labels"] == [0] * 4 + [1] * 4 + [2] * 4
     pixels = np.asarray(Image.open(tmp_path / "classes.png").convert("L"), dtype=np.float32) / 255

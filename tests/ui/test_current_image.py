@@ -76,7 +76,7 @@ def test_every_view_of_the_current_image_shows_the_explorers_pixels(qtbot, windo
         assert np.array_equal(neighbours.image, shown), f"the neighbours' query differs, {what}"
         capture = rendered(qtbot, window, LAYER_CHANNEL, layer.refresh)
         assert np.array_equal(capture.image, shown), f"the Layer view's input differs, {what}"
-        written = window.export_shown(tmp_path / f"{name}-{state}.png")
+        written = window.exports.export_shown(tmp_path / f"{name}-{state}.png")
         pixels = np.asarray(Image.open(written).convert("L"), dtype=np.int32)
         assert np.array_equal(pixels, (np.clip(shown[0], 0, 1) * 255 + 0.5).astype(np.int32)), f"export, {what}"
         history = window.history.history

@@ -132,28 +132,28 @@ def test_exports_through_the_dialogs(qtbot, window, monkeypatch, tmp_path):
     monkeypatch.setattr(GridExportDialog, "exec", accept)
     target["path"] = tmp_path / "grid.png"
     with qtbot.waitSignal(window.exported, timeout=30000):
-        window.export_grid_dialog()
+        window.exports.export_grid_dialog()
     with Image.open(target["path"]) as im:
         assert im.size == ((5 * 30 + 2) * 2, (3 * 30 + 2) * 2)
 
-    window.export_gif_dialog()                         # no A/B yet: says so, writes nothing
+    window.exports.export_gif_dialog()                         # no A/B yet: says so, writes nothing
     assert "A and B" in window.banner.label.text()
     with qtbot.waitSignal(window.explore.strip_view.shown, timeout=10000):
         window.explore.randomise_endpoints()
     target["path"] = tmp_path / "path.gif"
     with qtbot.waitSignal(window.exported, timeout=30000):
-        window.export_gif_dialog()
+        window.exports.export_gif_dialog()
     with Image.open(target["path"]) as gif:
         assert gif.n_frames == 24 + 22                # 24 frames there and 22 back (boomerang)
         assert gif.size == (28 * 4, 28 * 4)
     target["path"] = tmp_path / "strip.png"
     with qtbot.waitSignal(window.exported, timeout=30000):
-        window.export_strip_dialog()
+        window.exports.export_strip_dialog()
     with Image.open(target["path"]) as strip:
         frames = window.explore.frames.value()
         assert strip.size == ((frames * 30 + 2) * 2, 32 * 2)
     target["path"] = tmp_path / "latent.json"
-    window.save_latent_dialog()
+    window.exports.save_latent_dialog()
     record = json.loads(target["path"].read_text())
     assert len(record["latent"]) == 64 and record["interpolation"]["spherical"] is True
     # The saved latent reproduces the image.
@@ -175,7 +175,7 @@ def test_a_saved_latent_renders_the_same_on_the_command_line(qtbot, window, monk
         window.explore.sliders.sliders[1].setValue(-220)          # an edit no seed reproduces
     record = tmp_path / "latent.json"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(record), ""))
-    window.save_latent_dialog()
+    window.exports.save_latent_dialog()
     out = tmp_path / "cli.png"
     assert main(["sample", str(demo("gan-mnist")), "--latent", str(record), "--out", str(out)]) == 0
     with Image.open(out) as im:

@@ -22,7 +22,7 @@ def test_export_as_shown_and_grids_of_the_current_latent(qtbot, window, tmp_path
         session.move_direction(0, 2.0)                                           # an edit the seed lacks
     qtbot.waitUntil(lambda: explore.last_image_kind == "full", timeout=30000)
 
-    shown = window.export_shown(tmp_path / "shown.png", scale=3)
+    shown = window.exports.export_shown(tmp_path / "shown.png", scale=3)
     pixels = np.asarray(Image.open(shown).convert("L"), dtype=np.int32)
     expected = (np.clip(explore.last_image[0], 0, 1) * 255 + 0.5).astype(np.int32).repeat(3, 0).repeat(3, 1)
     assert pixels.shape == (84, 84) and np.array_equal(pixels, expected)
@@ -30,7 +30,7 @@ def test_export_as_shown_and_grids_of_the_current_latent(qtbot, window, tmp_path
     assert np.allclose(record["latent"], session.z.numpy())
 
     with qtbot.waitSignal(window.exported, timeout=30000):
-        window.export_grid(tmp_path / "dirs.png", {"kind": "directions", "rows": 2, "cols": 5, "seed": 0,
+        window.exports.export_grid(tmp_path / "dirs.png", {"kind": "directions", "rows": 2, "cols": 5, "seed": 0,
                                                    "padding": 0, "scale": 1})
     saved = json.loads((tmp_path / "dirs.json").read_text())
     latents = torch.tensor(saved["latents"])
@@ -40,14 +40,14 @@ def test_export_as_shown_and_grids_of_the_current_latent(qtbot, window, tmp_path
     assert Image.open(tmp_path / "dirs.png").size == (5 * 28, 2 * 28)
 
     with qtbot.waitSignal(window.exported, timeout=30000):
-        window.export_grid(tmp_path / "vars.png", {"kind": "variations", "rows": 2, "cols": 3, "seed": 4,
+        window.exports.export_grid(tmp_path / "vars.png", {"kind": "variations", "rows": 2, "cols": 3, "seed": 4,
                                                    "padding": 2, "scale": 1})
     varied = torch.tensor(json.loads((tmp_path / "vars.json").read_text())["latents"])
     assert torch.allclose(varied[0], session.z) and not torch.allclose(varied[1], session.z)
     assert 0 < float((varied[1:] - session.z).norm(dim=1).mean()) < 0.5 * float(session.z.norm())
 
     with qtbot.waitSignal(window.exported, timeout=30000):
-        window.export_grid(tmp_path / "seeds.png", {"kind": "seeds", "rows": 1, "cols": 4, "seed": 9,
+        window.exports.export_grid(tmp_path / "seeds.png", {"kind": "seeds", "rows": 1, "cols": 4, "seed": 9,
                                                     "padding": 2, "scale": 1})
     seeds = torch.tensor(json.loads((tmp_path / "seeds.json").read_text())["latents"])
     assert torch.equal(seeds, grid_latents("seeds", 1, 4, 9, 1.0, session.z))

@@ -165,9 +165,9 @@ def test_dialogs_start_in_the_last_folder(qtbot, window, monkeypatch, tmp_path):
     monkeypatch.setattr(QFileDialog, "getSaveFileName", pick_save)
     with qtbot.waitSignal(window.explore.image_view.shown, timeout=30000):
         window.open_dialog()
-    window.save_latent_dialog()
+    window.exports.save_latent_dialog()
     window.open_dialog()
-    window.save_latent_dialog()
+    window.exports.save_latent_dialog()
     assert asked[2] == str(models)                                       # the second open starts beside the first
     assert asked[3].startswith(str(exports))                             # ... and the second save
     assert window.settings.value("dialogs/checkpoints") == str(models)

@@ -62,8 +62,9 @@ def test_no_model_work_in_the_gui_thread(qtbot, window, tmp_path, monkeypatch, f
     explore.neighbours_check.setChecked(True)
     qtbot.waitUntil(lambda: "nearest images" in explore.neighbour_label.text(), timeout=30000)
     monkeypatch.setattr(GridExportDialog, "exec", lambda dialog: GridExportDialog.Accepted)
-    for name, export in (("grid.png", window.export_grid_dialog), ("strip.png", window.export_strip_dialog),
-                         ("path.gif", window.export_gif_dialog)):
+    exports = window.exports
+    for name, export in (("grid.png", exports.export_grid_dialog), ("strip.png", exports.export_strip_dialog),
+                         ("path.gif", exports.export_gif_dialog)):
         monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, n=name, **k: (str(tmp_path / n), ""))
         with qtbot.waitSignal(window.exported, timeout=30000):
             export()

@@ -62,12 +62,12 @@ def test_style_mixing_grid_export(qtbot, window, snapshot, tmp_path):
     assert window.style_mixing_action.isEnabled()
     out = tmp_path / "mixing.png"
     with qtbot.waitSignal(window.exported, timeout=30000) as written:
-        window.export_style_mixing(out, {"seeds_a": "1,2", "seeds_b": "3,4,5", "layers": "middle", "scale": 1})
+        window.exports.export_style_mixing(out, {"seeds_a": "1,2", "seeds_b": "3,4,5", "layers": "middle", "scale": 1})
     assert written.args == [str(out)] and Image.open(out).size == (4 * 16 + 5 * 2, 3 * 16 + 4 * 2)
     import json
     beside = json.loads(out.with_suffix(".json").read_text())               # what redraws the grid
     assert (beside["seeds_a"], beside["seeds_b"], beside["layers"]) == ([1, 2], [3, 4, 5], "middle")
-    window.export_style_mixing(out, {"seeds_a": "1,x", "seeds_b": "3", "layers": "coarse", "scale": 1})
+    window.exports.export_style_mixing(out, {"seeds_a": "1,x", "seeds_b": "3", "layers": "coarse", "scale": 1})
     assert "style mixing: seeds are whole numbers" in window.statusBar().currentMessage()
     gan = next(p for p in demo_checkpoints() if p.stem == "gan-mnist")
     with qtbot.waitSignal(window.explore.image_view.shown, timeout=30000):

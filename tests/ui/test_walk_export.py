@@ -42,22 +42,23 @@ def walk(keys="seeds", **overrides):
 def test_walk_exports(qtbot, window, tmp_path):
     open_gan(qtbot, window)
     with qtbot.waitSignal(window.exported, timeout=30000):
-        window.export_walk(tmp_path / "walk.gif", walk())
+        window.exports.export_walk(tmp_path / "walk.gif", walk())
     gif = Image.open(tmp_path / "walk.gif")
     assert gif.n_frames == 18 and gif.size == (56, 56)
     saved = json.loads((tmp_path / "walk.json").read_text())
     assert len(saved["latents"]) == 18 and saved["loop"] is True and len(saved["keys"]) == 3
 
     with qtbot.waitSignal(window.exported, timeout=30000):                  # keys from that JSON, open walk
-        window.export_walk(tmp_path / "again.gif", walk("file", file=str(tmp_path / "walk.json"), frames=1, loop=False))
+        window.exports.export_walk(tmp_path / "again.gif",
+                                   walk("file", file=str(tmp_path / "walk.json"), frames=1, loop=False))
     assert Image.open(tmp_path / "again.gif").n_frames == 18
     window.session.set_endpoint("a")
     window.session.set_endpoint("b", window.session.seeded_latent(99))
     with qtbot.waitSignal(window.exported, timeout=30000):
-        window.export_walk(tmp_path / "ab.gif", walk("ab", frames=5))
+        window.exports.export_walk(tmp_path / "ab.gif", walk("ab", frames=5))
     assert Image.open(tmp_path / "ab.gif").n_frames == 10
     (tmp_path / "bad.json").write_text('{"latents": [[1, 2]]}')
-    window.export_walk(tmp_path / "bad.gif", walk("file", file=str(tmp_path / "bad.json")))
+    window.exports.export_walk(tmp_path / "bad.gif", walk("file", file=str(tmp_path / "bad.json")))
     assert "this model takes 64" in window.statusBar().currentMessage()
 
 
@@ -67,7 +68,7 @@ def test_mp4_walk_has_the_asked_frame_count(qtbot, window, tmp_path):
 
     open_gan(qtbot, window)
     with qtbot.waitSignal(window.exported, timeout=60000):
-        window.export_walk(tmp_path / "walk.mp4", walk(format="mp4", frames=8, scale=3))
+        window.exports.export_walk(tmp_path / "walk.mp4", walk(format="mp4", frames=8, scale=3))
     with av.open(str(tmp_path / "walk.mp4")) as container:
         stream = container.streams.video[0]
         frames = [f.to_ndarray(format="gray") for f in container.decode(stream)]
@@ -83,12 +84,12 @@ def test_walk_through_points_picked_on_the_map(qtbot, window, tmp_path):
     window.tabs.setCurrentWidget(panel)
     with qtbot.waitSignal(panel.tasks.finished, timeout=60000):
         panel.build_map()
-    window.export_walk(tmp_path / "none.gif", walk("map"))
+    window.exports.export_walk(tmp_path / "none.gif", walk("map"))
     assert "pick at least two points" in window.statusBar().currentMessage()
     for index in (10, 200, 3000):
         panel.click_at(panel.projection.points[index])
-    keys = window.walk_keys(walk("map"))
+    keys = window.exports.walk_keys(walk("map"))
     assert torch.allclose(keys, torch.as_tensor(panel.projection.latents[[10, 200, 3000]]))
     with qtbot.waitSignal(window.exported, timeout=30000):
-        window.export_walk(tmp_path / "map.gif", walk("map", frames=4))
+        window.exports.export_walk(tmp_path / "map.gif", walk("map", frames=4))
     assert Image.open(tmp_path / "map.gif").n_frames == 12
