@@ -166,7 +166,7 @@ def _style_mixing(args, opened, options: dict) -> int:
 
 
 def _decode(args, model, z, labels, options: dict):
-    from genstudio.core.requests.render_requests import decode_numpy
+    from genstudio.core.explore.decoding import decode_numpy
 
     try:
         return decode_numpy(model, z, labels, options)

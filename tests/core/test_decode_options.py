@@ -14,6 +14,7 @@ from PIL import Image
 
 from genstudio.cli import main
 from genstudio.core.errors import Cancelled, GenStudioError
+from genstudio.core.explore.decoding import accepted, decode_numpy
 from genstudio.core.explore.explore_session import ExploreSession, check_latent_record
 from genstudio.core.explore.latent_map import encode_dataset
 from genstudio.core.io.checkpoints import load_checkpoint
@@ -21,8 +22,8 @@ from genstudio.core.io.export import to_uint8_hwc
 from genstudio.core.io.foreign import trust_code
 from genstudio.core.io.open_model import open_model
 from genstudio.core.latent import seeded_latents
-from genstudio.core.requests.encode_requests import EncodeRoundTrip, Variations, accepted, round_trip_error
-from genstudio.core.requests.render_requests import Decode, PrincipalDirections, decode_numpy
+from genstudio.core.requests.encode_requests import EncodeRoundTrip, Variations, round_trip_error
+from genstudio.core.requests.render_requests import Decode, PrincipalDirections
 from genstudio.core.requests.tasks import BuildLatentMap, TaskState
 from genstudio.core.training.engine import TrainConfig, Trainer
 from genstudio.ui.model_list import demo_checkpoints

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from genstudio.core import registry
+from genstudio.core.explore.decoding import decode_numpy
 from genstudio.core.explore.layer_view import ShowLayer, capture, tile_channels
-from genstudio.core.requests.render_requests import decode_numpy
 
 
 def test_tiles_keep_channel_order_and_own_ranges():

@@ -10,9 +10,9 @@ import torch
 from PIL import Image
 from PySide6.QtCore import Qt
 
+from genstudio.core.explore.decoding import decode_numpy
 from genstudio.core.explore.explore_session import ExploreSession
 from genstudio.core.io.open_model import open_model
-from genstudio.core.requests.render_requests import decode_numpy
 from genstudio.ui.explore_actions import next_frame_t
 from genstudio.ui.model_list import demo_checkpoints
 

@@ -12,10 +12,10 @@ import torch
 from PIL import Image
 from PySide6.QtWidgets import QFileDialog
 
+from genstudio.core.explore.decoding import decode_numpy
 from genstudio.core.families.family import Capability
 from genstudio.core.io.checkpoints import load_checkpoint
 from genstudio.core.latent import seeded_latents
-from genstudio.core.requests.render_requests import decode_numpy
 from genstudio.ui.export_dialog import GridExportDialog
 from genstudio.ui.inspect_tools.layer_tool import CHANNEL as LAYER_CHANNEL
 from genstudio.ui.model_list import demo_checkpoints

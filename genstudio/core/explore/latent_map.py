@@ -17,6 +17,7 @@ import torch
 from genstudio.core import registry
 from genstudio.core.data.pixels import to_unit_float
 from genstudio.core.errors import Cancelled
+from genstudio.core.explore.decoding import accepted
 from genstudio.core.families.family import Capability
 
 PROJECTIONS = ("pca", "tsne", "umap")       # umap needs the umap-learn package (optional)
@@ -36,8 +37,6 @@ def encode_dataset(model, images: torch.Tensor, batch: int = 2000,
     """Posterior means (VAE), exact latents (flow) or DDIM inversions (diffusion), (N, D) float32,
     from uint8 or [0, 1] images. `options`: decode settings, of which encode gets those it takes
     (a diffusion model's steps); an encode that takes `should_stop` can be cancelled mid-batch."""
-    from genstudio.core.requests.encode_requests import accepted
-
     if Capability.ENCODE not in registry.capabilities_of(model):
         raise ValueError(f"a {model.family} has no encoder: the latent map needs a model that encodes (VAE, flow)")
     extra = accepted(model.encode, {**(options or {}), **({"should_stop": should_stop} if should_stop else {})})

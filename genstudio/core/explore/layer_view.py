@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from genstudio.core.explore.decoding import decode_numpy
 from genstudio.core.families.base import one_label
-from genstudio.core.requests.render_requests import decode_numpy
 
 MAX_TILES = 256
 

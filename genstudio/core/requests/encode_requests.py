@@ -5,33 +5,22 @@ diffusion model's DDIM inversion), and variations of one image (VARIATIONS: SDEd
 Like render_requests.py, each request is a frozen dataclass with `run(model, cache)` that the
 renderer's thread runs: a diffusion model's inversion runs its network once per sampling step, far
 too long for the GUI thread. Kept apart from render_requests.py so the two grow independently.
-
-Decode settings (a sampler's steps, eta, guidance; Family.decode_settings) are one dict for all
-three calls, but the methods take different subsets: DDIM inversion takes steps and guidance, not
-eta, and a VAE's encode(x) takes none. `accepted` keeps what a method names in its signature.
+Decode settings reach each of the three calls through explore/decoding.py's `accepted`, which keeps
+what a method names in its signature.
 """
 
 from __future__ import annotations
 
-import inspect
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from genstudio.core.explore.decoding import accepted, decode_numpy
 from genstudio.core.families.base import one_label
-from genstudio.core.requests.render_requests import decode_numpy
 
 PIXEL = 255.0            # errors are reported in 8-bit pixel units
-
-
-def accepted(method, options: dict) -> dict:
-    """The entries of `options` that `method` takes by name (all of them if it takes **kwargs)."""
-    parameters = inspect.signature(method).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return dict(options)
-    return {key: value for key, value in options.items() if key in parameters}
 
 
 def round_trip_error(original: np.ndarray, decoded: np.ndarray) -> tuple[float, float, float]:

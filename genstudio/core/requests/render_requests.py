@@ -23,28 +23,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from genstudio.core.explore.decoding import decode_numpy, stop_option
 from genstudio.core.latent import principal_directions, seeded_latents
 
 POINT_CLOUD = 2000       # samples drawn behind the current point of a 2-D model
-
-
-def stop_option(model, should_stop) -> dict:
-    """{"should_stop": should_stop} when the model's decode takes it (samplers, row-by-row models), else {}."""
-    from genstudio.core.requests.encode_requests import accepted     # it imports this module
-
-    return accepted(model.decode, {"should_stop": should_stop})
-
-
-@torch.no_grad()
-def decode_numpy(model, latents: torch.Tensor, labels: torch.Tensor | None = None,
-                 options: dict | None = None) -> np.ndarray:
-    """(n, D) or (n, *latent_shape) latents -> (n, *data_shape) float32 numpy on the CPU, decoded
-    with the family's decode `options` when there are any."""
-    z = latents.reshape(len(latents), *model.latent_shape).to(model.device)
-    if labels is not None:
-        labels = labels.to(model.device)
-    images = model.decode(z, labels, **options) if options else model.decode(z, labels)
-    return images.float().cpu().numpy()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,40 @@
+"""Calling a model's decode (and encode) with the family's decode settings: the one helper every
+request, the layer view, the latent map and the command line use, so that a decode anywhere takes
+the same options the same way.
+
+Decode settings (a sampler's steps, eta, guidance; Family.decode_settings) are one dict, but the
+methods take different subsets: DDIM inversion takes steps and guidance, not eta, and a VAE's
+encode(x) takes none. `accepted` keeps what a method names in its signature.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import torch
+
+
+def accepted(method, options: dict) -> dict:
+    """The entries of `options` that `method` takes by name (all of them if it takes **kwargs)."""
+    parameters = inspect.signature(method).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return dict(options)
+    return {key: value for key, value in options.items() if key in parameters}
+
+
+def stop_option(model, should_stop) -> dict:
+    """{"should_stop": should_stop} when the model's decode takes it (samplers, row-by-row models), else {}."""
+    return accepted(model.decode, {"should_stop": should_stop})
+
+
+@torch.no_grad()
+def decode_numpy(model, latents: torch.Tensor, labels: torch.Tensor | None = None,
+                 options: dict | None = None) -> np.ndarray:
+    """(n, D) or (n, *latent_shape) latents -> (n, *data_shape) float32 numpy on the CPU, decoded
+    with the family's decode `options` when there are any."""
+    z = latents.reshape(len(latents), *model.latent_shape).to(model.device)
+    if labels is not None:
+        labels = labels.to(model.device)
+    images = model.decode(z, labels, **options) if options else model.decode(z, labels)
+    return images.float().cpu().numpy()
