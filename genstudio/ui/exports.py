@@ -15,7 +15,7 @@ import torch
 
 from genstudio.core.errors import GenStudioError, first_line
 from genstudio.core.explore.grid_latents import grid_latents
-from genstudio.core.explore.walk import walk_latents
+from genstudio.core.explore.walk import walk_labels, walk_latents
 from genstudio.core.families.family import Capability
 from genstudio.core.families.stylegan.style_space import GROUPS, ExportStyleMixing, parse_seeds
 from genstudio.core.io.export import latents_path, save_grid
@@ -152,7 +152,11 @@ class Exports:
             return
         about = {"checkpoint": s.checkpoint, "walk": values["keys"], "keys": keys.tolist(), "loop": values["loop"],
                  "fps": values["fps"]}
-        self.export(ExportImages(path, frames, s.labels(len(frames)), kind=values["format"],
+        labels = s.labels(len(frames))
+        if labels is not None and values["keys"] == "ab":
+            # A and B keep a class each: every frame the class of its nearer end, as in the explorer's strip.
+            labels = walk_labels(torch.tensor([s.a_label, s.b_label]), values["frames"], values["loop"])
+        self.export(ExportImages(path, frames, labels, kind=values["format"],
                                  frame_ms=round(1000 / values["fps"]), scale=values["scale"], boomerang=False,
                                  options=s.decode_options_with_edit(), about=about))
 
@@ -162,7 +166,7 @@ class Exports:
             if path:
                 latents = self.session.path_latents()
                 self.export(ExportImages(Path(path), latents, self.session.path_labels(len(latents)), kind="strip",
-                                         scale=2, options=dict(self.session.decode_options)))
+                                         scale=2, options=self.session.decode_options_with_edit()))
 
     def export_gif_dialog(self, frames: int = 24) -> None:
         if self._needs_path():
@@ -170,7 +174,7 @@ class Exports:
             if path:
                 latents = self.session.path_latents(frames)
                 self.export(ExportImages(Path(path), latents, self.session.path_labels(frames), kind="gif", scale=4,
-                                         options=dict(self.session.decode_options)))
+                                         options=self.session.decode_options_with_edit()))
 
     # --- style mixing ---------------------------------------------------------------------------
     def export_style_mixing_dialog(self) -> None:

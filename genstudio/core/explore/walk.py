@@ -2,7 +2,11 @@
 segment, and, as a loop, from the last key back to the first. Each segment's frames run from its
 key up to, not including, the next key, which opens the next segment: no frame is repeated, and in
 a loop the step from the last frame to the first is one ordinary step, so the video repeats
-without a seam."""
+without a seam.
+
+Conditional models: each key may have a class of its own (A's and B's for a walk from A to B); a
+frame takes the class of the key it leaves up to half way along its segment and the next key's
+after, the rule ExploreSession.label_at gives the explorer's A -> B path."""
 
 from __future__ import annotations
 
@@ -25,3 +29,15 @@ def walk_latents(keys: torch.Tensor, frames_per_key: int, loop: bool = True, sph
     if not loop:
         frames.append(keys[-1])
     return torch.stack(frames)
+
+
+def walk_labels(key_labels: torch.Tensor, frames_per_key: int, loop: bool = True) -> torch.Tensor:
+    """key_labels (K,) class indices -> (frames,) the class of each frame of `walk_latents` with the
+    same keys, frames_per_key and loop."""
+    count = len(key_labels)
+    ends = list(range(count)) if loop else list(range(count - 1))
+    labels = [key_labels[i] if f / frames_per_key < 0.5 else key_labels[(i + 1) % count]
+              for i in ends for f in range(frames_per_key)]
+    if not loop:
+        labels.append(key_labels[-1])
+    return torch.stack(labels).long()
