@@ -132,6 +132,25 @@ class MapPanel(QWidget):
 
     # --- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
+        """Two rows of controls (what to map and how; overlays and exports) over the map beside its
+        side panel (under the cursor, KL per dimension, picked points, prior samples)."""
+        top = self._build_map_row()
+        second = self._build_overlay_row()
+        self._build_plot()
+        left_widget = self._build_plot_column()
+        side_widget = self._build_side_panel()
+        split = QSplitter(Qt.Horizontal)
+        split.setObjectName("map-split")
+        split.addWidget(left_widget)
+        split.addWidget(side_widget)
+        split.setSizes([820, 300])
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(second)
+        layout.addWidget(split, 1)
+
+    def _build_map_row(self) -> QHBoxLayout:
+        """What to map: the data, how many of its images, the projection; Build, Cancel, progress."""
         self.data = QComboBox()
         self.data.setEditable(True)
         self.data.addItems(["mnist"])
@@ -156,8 +175,15 @@ class MapPanel(QWidget):
         self.cancel_button.setEnabled(False)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
-        self.description = QLabel("Open a VAE (or a flow) and build its latent map.")
-        self.description.setWordWrap(True)
+        top = QHBoxLayout()
+        for w in (QLabel("Data"), self.data, QLabel("Images"), self.limit, QLabel("Projection"), self.method,
+                  self.build_button, self.cancel_button, self.progress):
+            top.addWidget(w)
+        return top
+
+    def _build_overlay_row(self) -> QHBoxLayout:
+        """What to draw over the map (decoded manifold, prior samples, thumbnails, a selection) and
+        the exports, a second row so the tab needs no wider a window than the others."""
         self.manifold_check = QCheckBox("Decoded manifold")
         self.manifold_check.setToolTip("Tile decoded images over the visible region (regenerated after pan/zoom)")
         self.manifold_check.toggled.connect(self._manifold_toggled)
@@ -186,11 +212,6 @@ class MapPanel(QWidget):
         self.export_selection_button.setEnabled(False)
         self.export_selection_button.clicked.connect(self._export_selection_dialog)
 
-        top = QHBoxLayout()
-        for w in (QLabel("Data"), self.data, QLabel("Images"), self.limit, QLabel("Projection"), self.method,
-                  self.build_button, self.cancel_button, self.progress):
-            top.addWidget(w)
-        # A second row, so the tab needs no wider a window than the others.
         second = QHBoxLayout()
         for w in (self.manifold_check, self.tiles, self.prior_check, self.sprites_check, self.select_check,
                   self.export_selection_button):
@@ -198,7 +219,10 @@ class MapPanel(QWidget):
         second.addStretch(1)
         second.addWidget(export_png)
         second.addWidget(export_data)
+        return second
 
+    def _build_plot(self) -> None:
+        """The scatter's plot, its legend column and the overlay items; hover, clicks and pan/zoom."""
         self.plot = theme.themed_plot(pg.PlotWidget())
         self.plot.setObjectName("latent-map")
         self.plot.setAspectLocked(False)
@@ -222,12 +246,27 @@ class MapPanel(QWidget):
         self.plot.scene().sigMouseClicked.connect(self._clicked)
         self.plot.getViewBox().sigRangeChanged.connect(self._range_changed)
 
-        self.hover_view = ImageView(placeholder="Hover over the map", min_size=120)
-        self.hover_view.setObjectName("map-hover")
-        self.hover_label = Readout("map (-9999.99, -9999.99) \u00b7 decoded in 999.9 ms")
+    def _build_plot_column(self) -> QWidget:
+        """The model's description over the plot, the path strip under it."""
+        self.description = QLabel("Open a VAE (or a flow) and build its latent map.")
+        self.description.setWordWrap(True)
         self.strip_view = ImageView(placeholder="Click twice on the map for a path", min_size=40)
         self.strip_view.setMinimumHeight(50)
         self.strip_view.setMaximumHeight(90)
+        left = QVBoxLayout()
+        left.addWidget(self.description)
+        left.addWidget(self.plot, 1)
+        left.addWidget(self.strip_view)
+        left_widget = QWidget()
+        left_widget.setLayout(left)
+        return left_widget
+
+    def _build_side_panel(self) -> QWidget:
+        """Under the cursor (image and position), KL per dimension, picked points and their
+        reconstructions, decoded prior samples."""
+        self.hover_view = ImageView(placeholder="Hover over the map", min_size=120)
+        self.hover_view.setObjectName("map-hover")
+        self.hover_label = Readout("map (-9999.99, -9999.99) \u00b7 decoded in 999.9 ms")
         self.kl_plot = theme.themed_plot(pg.PlotWidget(title="KL per dimension (nats)"))
         self.kl_plot.setMaximumHeight(190)
         self.kl_bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush="#1f77b4")
@@ -249,22 +288,7 @@ class MapPanel(QWidget):
         side.addWidget(self.prior_view, 1)
         side_widget = QWidget()
         side_widget.setLayout(side)
-
-        left = QVBoxLayout()
-        left.addWidget(self.description)
-        left.addWidget(self.plot, 1)
-        left.addWidget(self.strip_view)
-        left_widget = QWidget()
-        left_widget.setLayout(left)
-        split = QSplitter(Qt.Horizontal)
-        split.setObjectName("map-split")
-        split.addWidget(left_widget)
-        split.addWidget(side_widget)
-        split.setSizes([820, 300])
-        layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addLayout(second)
-        layout.addWidget(split, 1)
+        return side_widget
 
     # --- model and building ---------------------------------------------------------------------
     def _restyle(self, colours: theme.Theme) -> None:

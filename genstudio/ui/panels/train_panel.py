@@ -96,6 +96,27 @@ class TrainPanel(QWidget):
 
     # --- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
+        """The settings column (the run's form, its buttons and read-outs) beside the loss plots over
+        the live samples."""
+        self._build_run_fields()
+        self._build_device()
+        self._build_numbers()
+        self._build_form()
+        settings = self._build_settings_column(self._build_controls())
+        self.plot = LossPlot()
+        samples_box = self._build_samples()
+        right = QSplitter(Qt.Vertical)
+        right.setObjectName("train-split")
+        right.addWidget(self.plot)
+        right.addWidget(samples_box)
+        right.setSizes([380, 320])
+        layout = QHBoxLayout(self)
+        layout.addWidget(settings, 0)
+        layout.addWidget(right, 1)
+        self._set_running(False)
+
+    def _build_run_fields(self) -> None:
+        """What to train: the family, the data (a choice, a spec or a folder) and the preset."""
         self.family = QComboBox()
         for family in registry.families():
             self.family.addItem(family.label, family.name)
@@ -112,6 +133,9 @@ class TrainPanel(QWidget):
         browse_data.clicked.connect(self._browse_data)
         self.preset = QComboBox()
         self.preset.currentIndexChanged.connect(self._preset_changed)
+
+    def _build_device(self) -> None:
+        """The device choice; devices this machine lacks stay listed, greyed, with the reason."""
         self.device = QComboBox()
         availability = device_availability()
         model = QStandardItemModel()
@@ -119,6 +143,9 @@ class TrainPanel(QWidget):
         for name in DEVICE_CHOICES:
             self.device.addItem(name)
             mark_available(self.device, self.device.count() - 1, *availability[name])
+
+    def _build_numbers(self) -> None:
+        """Steps, batch size, seed, the live diagnostics' interval and the output folder."""
         self.steps = QSpinBox()
         self.steps.setRange(1, 10_000_000)
         self.steps.setValue(2000)
@@ -142,11 +169,13 @@ class TrainPanel(QWidget):
         self.browse_out = browse_out = QPushButton("\u2026")
         browse_out.clicked.connect(self._browse_out)
 
+    def _build_form(self) -> None:
+        """The settings form; the family's hyper-parameter rows go in at `_hyper_row`."""
         form = self.form = QFormLayout()
         form.addRow("Family", self.family)
         data_row = QHBoxLayout()
         data_row.addWidget(self.data, 1)
-        data_row.addWidget(browse_data)
+        data_row.addWidget(self.browse_data)
         form.addRow("Data", data_row)
         form.addRow("Preset", self.preset)
         self.preset_help = QLabel()
@@ -162,9 +191,12 @@ class TrainPanel(QWidget):
         form.addRow(self.diagnostics_label, self.diagnostics_every)
         out_row = QHBoxLayout()
         out_row.addWidget(self.out_dir, 1)
-        out_row.addWidget(browse_out)
+        out_row.addWidget(self.browse_out)
         form.addRow("Save to", out_row)
 
+    def _build_controls(self) -> QHBoxLayout:
+        """Start / Pause / Stop (returned, a row), the explore-as-it-trains button and the read-outs:
+        phase, progress, errors and the collapse warning."""
         self.start_button = QPushButton("Start")
         self.start_button.setObjectName("train-start")
         self.start_button.clicked.connect(lambda: self.start())
@@ -196,10 +228,13 @@ class TrainPanel(QWidget):
         theme.themed(self.collapse_label, "background: {banner_background}; color: {banner_text}; padding: 6px; "
                                           "font-weight: bold")
         self.collapse_label.setVisible(False)
+        return buttons
 
+    def _build_settings_column(self, buttons: QHBoxLayout) -> QGroupBox:
+        """The "Train" group: the form, the buttons and the read-outs, packed at the top."""
         settings = QGroupBox("Train")
         slay = QVBoxLayout(settings)
-        slay.addLayout(form)
+        slay.addLayout(self.form)
         slay.addLayout(buttons)
         slay.addWidget(self.explore_button)
         slay.addWidget(self.phase_label)
@@ -208,8 +243,11 @@ class TrainPanel(QWidget):
         slay.addWidget(self.error_label)
         slay.addWidget(self.collapse_label)
         slay.addStretch(1)
+        return settings
 
-        self.plot = LossPlot()
+    def _build_samples(self) -> QGroupBox:
+        """The live samples: an image grid, or for 2-D data a scatter of real and generated points over
+        D's verdict on the plane."""
         self.sample_view = ImageView(placeholder="Samples from fixed latents appear here while training",
                                      min_size=160)
         self.sample_view.setObjectName("train-samples")
@@ -236,16 +274,7 @@ class TrainPanel(QWidget):
         samples_box = QGroupBox("Live samples (fixed latents)")
         self.samples_box = samples_box
         QVBoxLayout(samples_box).addWidget(self.samples_stack)
-
-        right = QSplitter(Qt.Vertical)
-        right.setObjectName("train-split")
-        right.addWidget(self.plot)
-        right.addWidget(samples_box)
-        right.setSizes([380, 320])
-        layout = QHBoxLayout(self)
-        layout.addWidget(settings, 0)
-        layout.addWidget(right, 1)
-        self._set_running(False)
+        return samples_box
 
     # --- form logic -----------------------------------------------------------------------------
     def family_key(self) -> str:
