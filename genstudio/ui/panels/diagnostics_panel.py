@@ -33,6 +33,7 @@ from genstudio.ui.model_bound import ModelScope
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.task_runner import TaskRunner
 from genstudio.ui.widgets.image_view import ImageView
+from genstudio.ui.widgets.plot_title import fit_title
 
 PAIRS_SHOWN = 20
 
@@ -56,6 +57,7 @@ def verdict_html(verdict: dict) -> str:
 
 def _bars(title: str) -> tuple[pg.PlotWidget, pg.BarGraphItem, pg.BarGraphItem]:
     plot = theme.themed_plot(pg.PlotWidget(title=title))
+    fit_title(plot)                   # the report's titles are long: elided to the plot, whole in a tooltip
     plot.showGrid(y=True, alpha=0.25)
     first = pg.BarGraphItem(x=[], height=[], width=0.4, brush="#1f77b4", name="generated")
     second = pg.BarGraphItem(x=[], height=[], width=0.4, brush="#bbbbbb", name="data")

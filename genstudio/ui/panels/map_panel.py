@@ -51,6 +51,7 @@ from genstudio.ui.task_runner import TaskRunner
 from genstudio.ui.widgets.combo_items import mark_available
 from genstudio.ui.widgets.image_view import ImageView
 from genstudio.ui.widgets.plot_config import add_grid  # (global pyqtgraph options first)
+from genstudio.ui.widgets.plot_title import fit_title
 from genstudio.ui.widgets.readout import Readout
 
 SPRITE_VISIBLE = 2000    # points in view at most before thumbnails show
@@ -268,6 +269,7 @@ class MapPanel(QWidget):
         self.hover_view.setObjectName("map-hover")
         self.hover_label = Readout("map (-9999.99, -9999.99) \u00b7 decoded in 999.9 ms")
         self.kl_plot = theme.themed_plot(pg.PlotWidget(title="KL per dimension (nats)"))
+        fit_title(self.kl_plot)
         self.kl_plot.setMaximumHeight(190)
         self.kl_bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush="#1f77b4")
         self.kl_plot.addItem(self.kl_bars)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from genstudio.core import registry
 from genstudio.core.families.family import PlotSpec
 from genstudio.ui.theme import themed_plot
+from genstudio.ui.widgets.plot_title import fit_title
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
 
@@ -28,7 +29,7 @@ class LossPlot(QWidget):
         self.plots: list[pg.PlotItem] = []
         self.specs: tuple[PlotSpec, ...] = ()
         # Live mode-collapse figures (GANs), shown once the first arrive.
-        self.metrics_plot = pg.PlotItem(title="Live diagnostics: coverage, classes covered, diversity")
+        self.metrics_plot = fit_title(pg.PlotItem(title="Live diagnostics: coverage, classes covered, diversity"))
         self.metrics_plot.addLegend(offset=(-10, 10))
         self.metrics_plot.setYRange(0, 1.05)
         self.metrics_plot.hide()
@@ -49,7 +50,7 @@ class LossPlot(QWidget):
             self.view.removeItem(self.metrics_plot)
         self.plots = []
         for row in range(count):
-            plot = self.view.addPlot(row=row, col=0)
+            plot = fit_title(self.view.addPlot(row=row, col=0))     # long titles elide, whole in a tooltip
             # No grid lines: redrawn with every new point, they cost more than the curves (a repaint
             # of these plots took 36 ms with the axes' grid, 19 ms with a GridItem, 8.5 ms without).
             # Long runs: draw a peak-preserving subsample of what is visible, not 10^5 segments.
