@@ -1,7 +1,7 @@
 """The Explore menu: keyboard shortcuts for the explorer's everyday moves (randomise, reset, set A
 and B, step along A -> B, next and previous seed, slerp on or off), copying the image as shown to
-the clipboard at a chosen upscale, and Help -> Keyboard shortcuts, a list made from the window's
-own actions so it can never disagree with them.
+the clipboard at a chosen upscale, cancelling a running decode (Escape), and Help -> Keyboard
+shortcuts, a list made from the window's own actions so it can never disagree with them.
 
 Single-key shortcuts are window-wide, but a focused text or number box takes its keys first (Qt's
 shortcut override), so typing a seed never randomises the latent.
@@ -59,6 +59,9 @@ class ExploreActions:
         add(menu, "&Next seed", lambda: explore.seed.setValue(explore.seed.value() + 1), ".")
         add(menu, "&Previous seed", lambda: explore.seed.setValue(explore.seed.value() - 1), ",")
         add(menu, "Toggle s&lerp", lambda: explore.slerp.setChecked(not explore.slerp.isChecked()), "S")
+        # The explorer's own Escape action (enabled while a decode or export runs), here so the menu
+        # and Help -> Keyboard shortcuts list it.
+        menu.addAction(explore.cancel_action)
         menu.addSeparator()
         add(menu, "&Copy image", self.copy_image, QKeySequence.Copy)
         scales = menu.addMenu("Copy at &scale")

@@ -47,6 +47,7 @@ def test_explore_shortcuts(qtbot, window):
     listed = dict(window.explore_actions.shortcuts())
     assert listed["Explore \u2192 Randomise latent"] == "R" and listed["File \u2192 Open model\u2026"] == "Ctrl+O"
     assert listed["Help \u2192 Keyboard shortcuts"] == "F1"
+    assert listed["Explore \u2192 Cancel the decode in progress"] == "Esc"
     dialog = window.explore_actions.show_shortcuts()
     table = dialog.layout().itemAt(0).widget()
     assert table.rowCount() == len(listed) and table.item(0, 1).text()
