@@ -1,4 +1,5 @@
-"""Cheap mode-collapse figures while a GAN trains, computed in their own thread on weight snapshots.
+"""Cheap mode-collapse figures while a GAN trains, computed in a job of their own (ui/jobs.py) on
+weight snapshots.
 
 The training worker hands over snapshots (CPU copies of the weights); this thread rebuilds the
 generator from the newest one and runs `cheap_metrics` on a fixed-latent batch, so training never
@@ -11,14 +12,15 @@ from __future__ import annotations
 import logging
 import threading
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from genstudio.core import registry
-from genstudio.core.errors import first_line
+from genstudio.core.cancel import CancelToken
+from genstudio.core.errors import Cancelled, first_line
+from genstudio.ui.jobs import Job
 from genstudio.ui.torch_threads import single_threaded
 
 log = logging.getLogger(__name__)
-_finishing: list = []      # shut-down instances whose thread still runs; kept alive until it ends
 
 
 class _Worker(QObject):
@@ -26,17 +28,16 @@ class _Worker(QObject):
     failed = Signal(str)
     preparing = Signal(str)
 
-    def __init__(self):
+    def __init__(self, dataset, token: CancelToken):
         super().__init__()
         self.lock = threading.Lock()
         self.pending: dict | None = None
         self.reference = None
-        self.dataset = None
-        self.stopping = threading.Event()      # set at shutdown: a classifier still training gives up
+        self.dataset = dataset
+        self.token = token                     # cancelled at shutdown: a classifier still training gives up
 
     @Slot()
     def work(self) -> None:
-        from genstudio.core.metrics import DiagnosticsCancelled
         from genstudio.core.metrics.report import cheap_metrics, prepare_live
 
         single_threaded()     # the cores belong to training (torch_threads); these figures can wait
@@ -47,13 +48,13 @@ class _Worker(QObject):
         try:
             if self.reference is None:
                 self.preparing.emit("preparing live diagnostics (the feature classifier trains once per data set)\u2026")
-                self.reference = prepare_live(self.dataset, should_stop=self.stopping.is_set)
+                self.reference = prepare_live(self.dataset, should_stop=self.token.should_stop)
             card = snapshot["card"]
             model = registry.build_model(card.family, card.config)
             model.load_state_dict(snapshot["state"])
             model.eval()
-            self.metrics.emit(card.step, cheap_metrics(model, self.reference, should_stop=self.stopping.is_set))
-        except DiagnosticsCancelled:
+            self.metrics.emit(card.step, cheap_metrics(model, self.reference, should_stop=self.token.should_stop))
+        except Cancelled:
             pass                # shut down (training stopped) while the classifier trained or figures ran
         except Exception as exc:  # a failed figure must not stop training
             log.exception("live diagnostics failed")
@@ -66,18 +67,15 @@ class LiveDiagnostics(QObject):
     preparing = Signal(str)
     _kick = Signal()
 
-    def __init__(self, dataset, parent=None):
+    def __init__(self, dataset, parent=None, token: CancelToken | None = None):
+        """`token`: cancelled with the training run's (a child of its job's token), or alone at shutdown."""
         super().__init__(parent)
-        self._thread = QThread()
-        self._thread.setObjectName("genstudio-live-diagnostics")
-        self._worker = _Worker()
-        self._worker.dataset = dataset
-        self._worker.moveToThread(self._thread)
+        self._worker = _Worker(dataset, token if token is not None else CancelToken())
         self._kick.connect(self._worker.work)
         self._worker.metrics.connect(self.metrics)
         self._worker.failed.connect(self.failed)
         self._worker.preparing.connect(self.preparing)
-        self._thread.start()
+        self.job = Job("live-diagnostics", worker=self._worker, token=self._worker.token).start()
 
     def submit(self, snapshot: dict) -> None:
         with self._worker.lock:
@@ -85,14 +83,10 @@ class LiveDiagnostics(QObject):
         self._kick.emit()
 
     def shutdown(self, wait: bool = False) -> None:
-        """Drop pending work and end the thread. Without `wait` the GUI never blocks on a figure (or a
-        classifier) still being computed: the thread ends, and is deleted, when that work returns."""
+        """Drop pending work and end the job. Without `wait` the GUI never blocks on a figure (or a
+        classifier) still being computed: the job ends, and is retired, when that work returns."""
         with self._worker.lock:
             self._worker.pending = None
-        self._worker.stopping.set()
-        self._thread.quit()
+        self.job.cancel()
         if wait:
-            self._thread.wait()
-        else:
-            _finishing.append(self)
-            self._thread.finished.connect(lambda: _finishing.remove(self) if self in _finishing else None)
+            self.job.wait()

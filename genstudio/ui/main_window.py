@@ -32,6 +32,7 @@ from genstudio.ui.decode_device import DecodeDevice, DecodeStatus
 from genstudio.ui.explore_actions import ExploreActions
 from genstudio.ui.exports import Exports
 from genstudio.ui.history_strip import ExploreHistory, HistoryStrip
+from genstudio.ui.jobs import shutdown_all
 from genstudio.ui.model_build import LatestBuilds, build_and_wait
 from genstudio.ui.model_bound import ModelScope
 from genstudio.ui.model_list import LIVE, ModelList, demo_checkpoints
@@ -41,7 +42,6 @@ from genstudio.ui.panels.inspect_panel import InspectPanel
 from genstudio.ui.panels.map_panel import MapPanel
 from genstudio.ui.panels.train_panel import TrainPanel
 from genstudio.ui.render_worker import Renderer
-from genstudio.ui.task_runner import wait_for_retired
 from genstudio.ui.torch_threads import single_threaded
 from genstudio.ui.window_state import WindowState
 
@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DEMO = "gan-mnist"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+CLOSE_WAIT_S = 5.0     # closing waits at most this long for cancelled background jobs (they poll their token)
 
 
 class ErrorBanner(QWidget):
@@ -419,7 +420,8 @@ class MainWindow(QMainWindow):
 
     # --- closing --------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
-        """Stop training (it saves), join its thread and the render thread, then close."""
+        """Stop training (it saves) and wait for it, cancel every other background job and wait for
+        them (CLOSE_WAIT_S at most), join the render thread, then close."""
         self.closing = True
         self.window_state.save()
         if self.train.running:
@@ -427,7 +429,7 @@ class MainWindow(QMainWindow):
             self.train.stop(wait=True)
         for runner in (self.map.tasks, self.inspect.tasks, self.diagnostics.tasks):
             runner.shutdown()
-        wait_for_retired()
         self.live_builds.shutdown()
+        shutdown_all(CLOSE_WAIT_S)
         self.renderer.shutdown()
         super().closeEvent(event)

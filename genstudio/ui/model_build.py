@@ -2,8 +2,8 @@
 the demo GAN) and rebuilding a training snapshot every few seconds while the explorer follows a
 run both ran on the GUI thread, and the window froze meanwhile.
 
-`ModelBuild` runs one `fn() -> OpenedModel` in a thread of its own and keeps its result or the
-exception it raised. `build_and_wait(fn)` waits for one in a local event loop: the window keeps
+`ModelBuild` runs one `fn() -> OpenedModel` in a background job (ui/jobs.py) and keeps its result
+or the exception it raised. `build_and_wait(fn)` waits for one in a local event loop: the window keeps
 painting and answering, and the caller gets the result, or the exception, as if it had called `fn`
 itself. `LatestBuilds` builds the newest of a stream (training snapshots): an ask that comes while a
 build runs waits for it, and a newer ask replaces a waiting one.
@@ -13,25 +13,21 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from PySide6.QtCore import QEventLoop, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QEventLoop, QObject, Signal, Slot
 
 from genstudio.core.errors import first_line
+from genstudio.ui.jobs import Job
 
 
-class ModelBuild(QObject):
-    """`fn()` in its own thread; `result` or `error` once `thread.finished` has been emitted."""
+class ModelBuild:
+    """`fn()` in a job of its own; `result` or `error` once `job.retired` has been emitted."""
 
     def __init__(self, fn: Callable[[], Any]):
-        super().__init__()
         self.fn = fn
         self.result: Any = None
         self.error: Exception | None = None
-        self.thread = QThread()
-        self.thread.setObjectName("genstudio-model-build")
-        self.moveToThread(self.thread)
-        self.thread.started.connect(self._run)
+        self.job = Job("model-build", run=self._run)
 
-    @Slot()
     def _run(self) -> None:
         try:
             self.result = self.fn()
@@ -39,7 +35,6 @@ class ModelBuild(QObject):
             self.error = exc
         finally:
             self.fn = None                   # the closure may hold a snapshot's weights
-            self.thread.quit()
 
 
 def build_and_wait(fn: Callable[[], Any]) -> Any:
@@ -47,10 +42,10 @@ def build_and_wait(fn: Callable[[], Any]) -> Any:
     exception it raised, raised here."""
     build = ModelBuild(fn)
     loop = QEventLoop()
-    build.thread.finished.connect(loop.quit)         # queued: runs inside loop.exec(), never before it
-    build.thread.start()
+    build.job.retired.connect(loop.quit)         # from the queued `finished`: runs inside loop.exec()
+    build.job.start()
     loop.exec()
-    build.thread.wait()
+    build.job.wait()
     if build.error is not None:
         raise build.error
     return build.result
@@ -81,13 +76,12 @@ class LatestBuilds(QObject):
     def _start_next(self) -> None:
         fn, self._next = self._next, None
         build = self._running = ModelBuild(fn)
-        build.thread.finished.connect(self._finished)
-        build.thread.start()
+        build.job.retired.connect(self._finished)
+        build.job.start()
 
     @Slot()
     def _finished(self) -> None:
         build, self._running = self._running, None
-        build.thread.wait()
         if self._next is not None:
             self._start_next()
         if build.error is not None:
@@ -96,7 +90,10 @@ class LatestBuilds(QObject):
             self.built.emit(build.result)
 
     def shutdown(self) -> None:
-        """Drop what waits and wait for the build in flight (closing the window)."""
+        """Drop what waits and forget the build in flight, whose result is never emitted (closing the
+        window, which then waits for every job: jobs.shutdown_all)."""
         self._next = None
-        if self._running is not None:
-            self._running.thread.wait()
+        build, self._running = self._running, None
+        if build is not None:
+            build.job.retired.disconnect(self._finished)
+            build.job.cancel()

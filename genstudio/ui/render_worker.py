@@ -1,9 +1,12 @@
 """The renderer: the one owner of the open model. All model work is a plain-data request to it.
 
 Interactive requests (core/render_requests.py: decode, paths, directions, neighbours, encodes,
-exports) name a channel ("image", "strip", ...) and get a stamp. The worker thread runs a request
-only if it is still the newest of its channel when its turn comes: while a slider is dragged,
-positions that were overtaken are skipped, never queued (the StyleGAN3 visualizer's scheme).
+exports) name a channel ("image", "strip", ...) and get a stamp and a cancel token (core/cancel.py),
+which a newer request of the channel, or `cancel(channel)`, cancels. The worker thread runs a
+request only if its token is not cancelled when its turn comes: while a slider is dragged,
+positions that were overtaken are skipped, never queued (the StyleGAN3 visualizer's scheme), and a
+streaming request polls the token as its `should_stop`. Results are delivered only for the
+channel's newest stamp.
 Long tasks (core/requests/tasks.py) run in a TaskRunner's own thread on a copy of the model that
 the worker makes for each task, between two requests (`start_task`): forward hooks, buffers and
 any state a forward touches belong to the module, so a task running the explorer's own module
@@ -24,7 +27,8 @@ from concurrent.futures import Future
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from genstudio.core.errors import Cancelled, first_line
+from genstudio.core.cancel import CancelToken
+from genstudio.core.errors import Cancelled, GenStudioError, first_line
 from genstudio.core.requests.tasks import TaskState
 from genstudio.ui.task_runner import TaskRunner
 from genstudio.ui.torch_threads import single_threaded
@@ -37,9 +41,8 @@ class _Worker(QObject):
     failed = Signal(str, int, str)              # channel, stamp, one-line message
     partial = Signal(str, int, object)          # channel, stamp, what a streaming request has so far
 
-    def __init__(self, latest: dict[str, int]):
+    def __init__(self):
         super().__init__()
-        self.latest = latest
         self.model = None
         self.cache: dict = {}                   # per-model memo of requests (point clouds, indexes)
 
@@ -65,10 +68,10 @@ class _Worker(QObject):
         except Exception as exc:  # handed to the task, which reports it as its failure
             handover.set_exception(exc)
 
-    @Slot(str, int, object)
-    def run(self, channel: str, stamp: int, request) -> None:
-        if self.latest.get(channel) != stamp or self.model is None:
-            return  # overtaken by a newer request of the same channel
+    @Slot(str, int, object, object)
+    def run(self, channel: str, stamp: int, request, token: CancelToken) -> None:
+        if token.cancelled or self.model is None:
+            return  # overtaken by a newer request of the same channel, or cancelled
         start = time.perf_counter()
         try:
             if hasattr(request, "run_streaming"):
@@ -76,7 +79,7 @@ class _Worker(QObject):
                 # channel stops this one where it is.
                 result = request.run_streaming(self.model, self.cache,
                                                lambda part: self.partial.emit(channel, stamp, part),
-                                               lambda: self.latest.get(channel) != stamp)
+                                               token.should_stop)
             else:
                 result = request.run(self.model, self.cache)
         except Cancelled:
@@ -97,16 +100,17 @@ class Renderer(QObject):
     failed = Signal(str, str)
     partial = Signal(str, object)               # channel, a streaming request's progress so far
     _set_model = Signal(object)
-    _run = Signal(str, int, object)
+    _run = Signal(str, int, object, object)    # channel, stamp, request, its CancelToken
     _copy_model = Signal(object)                # a Future for a task's copy of the model
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self._latest: dict[str, int] = {}
+        self._tokens: dict[str, CancelToken] = {}   # the channel's newest request's token
         self._stamps = itertools.count(1)
         self._thread = QThread()
         self._thread.setObjectName("genstudio-render")
-        self._worker = _Worker(self._latest)
+        self._worker = _Worker()
         self._worker.moveToThread(self._thread)
         self._set_model.connect(self._worker.set_model)
         self._run.connect(self._worker.run)
@@ -130,12 +134,17 @@ class Renderer(QObject):
 
     def submit(self, channel: str, request) -> int:
         stamp = next(self._stamps)
+        self.cancel(channel)
         self._latest[channel] = stamp
-        self._run.emit(channel, stamp, request)
+        token = self._tokens[channel] = CancelToken()
+        self._run.emit(channel, stamp, request, token)
         return stamp
 
     def cancel(self, channel: str) -> None:
         self._latest.pop(channel, None)
+        token = self._tokens.pop(channel, None)
+        if token is not None:
+            token.cancel()
 
     def start_task(self, runner: TaskRunner, request) -> None:
         """Run a long task request (core/requests/tasks.py) in `runner`'s thread on its own copy of
@@ -161,7 +170,8 @@ class Renderer(QObject):
             self.failed.emit(channel, message)
 
     def shutdown(self) -> None:
-        self._latest.clear()
+        for channel in list(self._latest):
+            self.cancel(channel)
         self._thread.quit()
         self._thread.wait()
 

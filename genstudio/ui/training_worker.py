@@ -1,9 +1,11 @@
-"""Runs the core training engine in a QThread and forwards its reports as throttled Qt signals.
+"""Runs the core training engine in a background job (ui/jobs.py) and forwards its reports as
+throttled Qt signals.
 
-The worker is a QObject moved to a QThread; `run` iterates `Trainer.run()`. Stop and pause go
-through the trainer's threading.Events, which the busy loop checks between steps and the stop guard
-inside long model work (core/training/interruption.py) — never through queued signals, which a busy
-thread would not process. Step reports are batched so the GUI receives at most ~20 signals a second
+The worker is a QObject that lives in its job's thread; `run` iterates `Trainer.run()`. Stop goes
+through the job's cancel token, which the trainer is given as its stop token: the busy loop checks
+it between steps and the stop guard inside long model work (core/training/interruption.py). Pause
+goes through the trainer's pause Event. Never through queued signals, which a busy thread would not
+process. Step reports are batched so the GUI receives at most ~20 signals a second
 whatever the step rate. `phase` says what the thread is doing when that is not taking steps: loading
 the data, building the model, sampling the preview, evaluating, saving.
 """
@@ -15,8 +17,9 @@ import threading
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
+from genstudio.core.cancel import CancelToken
 from genstudio.core.data.spec import load_dataset
 from genstudio.core.errors import GenStudioError, first_line
 from genstudio.core.training.engine import Report, TrainConfig, Trainer
@@ -39,20 +42,22 @@ class TrainingWorker(QObject):
     failed = Signal(str)           # one-line message: bad data, absent device, ...
     phase = Signal(str, int)       # what the thread does now (LOADING, BUILDING, engine phases), at which step
 
-    def __init__(self, config: TrainConfig, dataset=None, resume=None, snapshot_every_s: float = 2.0):
+    def __init__(self, config: TrainConfig, dataset=None, resume=None, snapshot_every_s: float = 2.0,
+                 token: CancelToken | None = None):
+        """`token`: the stop, honoured even before the trainer exists (the trainer's stop token)."""
         super().__init__()
         self.config = config
         self.dataset = dataset
         self.resume_from = resume
         self.snapshot_every_s = snapshot_every_s
         self.trainer: Trainer | None = None
-        self._stop = threading.Event()      # honoured even before the trainer exists
+        self.token = token if token is not None else CancelToken()
         self._paused = threading.Event()
 
     # Called from the GUI thread; thread-safe.
     def stop(self) -> None:
-        self._stop.set()
-        if self.trainer is not None:
+        self.token.cancel()
+        if self.trainer is not None:      # wakes a paused loop at once
             self.trainer.stop()
 
     def pause(self) -> None:
@@ -70,19 +75,16 @@ class TrainingWorker(QObject):
         return {"card": trainer.card(), "state": trainer.snapshot_state(),
                 "name": Path(trainer.config.out_dir or "training").name}
 
-    @Slot()
     def run(self) -> None:
         all_cores()                         # this thread alone trains on every core (torch_threads)
         final: Report | None = None
         try:
             self.phase.emit(LOADING, 0)
             dataset = self.dataset if self.dataset is not None else load_dataset(self.config.data)
-            if self._stop.is_set():
+            if self.token.cancelled:
                 return          # stopped before there was a model: nothing to save
             self.phase.emit(BUILDING, 0)
-            self.trainer = Trainer(self.config, dataset=dataset, resume=self.resume_from)
-            if self._stop.is_set():
-                self.trainer.stop()
+            self.trainer = Trainer(self.config, dataset=dataset, resume=self.resume_from, stop_token=self.token)
             if self._paused.is_set():
                 self.trainer.pause()
             pending: list[Report] = []

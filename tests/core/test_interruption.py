@@ -53,7 +53,7 @@ def test_a_step_stopped_in_its_forward_pass_leaves_the_last_finished_step(mnist)
     before = everything(trainer)
     grads_on = [p.requires_grad for p in trainer.model.parameters()]
     # G runs first (its batch norm statistics move), then D: the stop comes as D starts.
-    trainer.model.discriminator.register_forward_pre_hook(lambda *_: trainer.stop_event.set())
+    trainer.model.discriminator.register_forward_pre_hook(lambda *_: trainer.stop_token.cancel())
     x, y = trainer.dataset.batch(trainer._batch_index(trainer.step))
     with pytest.raises(Interrupted):
         trainer._train_step(x, y, guarded=True)
@@ -66,10 +66,10 @@ def test_a_stop_after_an_optimiser_step_lets_the_step_finish(mnist):
     trainer = dcgan(mnist)
     take_steps(trainer, 1)
     updates = int(trainer.model.d_updates)
-    trainer.optimizers["d"].register_step_post_hook(lambda *_: trainer.stop_event.set())
+    trainer.optimizers["d"].register_step_post_hook(lambda *_: trainer.stop_token.cancel())
     x, y = trainer.dataset.batch(trainer._batch_index(trainer.step))
     trainer._train_step(x, y, guarded=True)         # D stepped: G's half runs on, no half-step is left
-    assert trainer.stop_event.is_set() and int(trainer.model.d_updates) == updates + 1
+    assert trainer.stop_token.cancelled and int(trainer.model.d_updates) == updates + 1
 
 
 def test_resume_after_an_abandoned_step_is_exact(mnist, tmp_path):
@@ -79,7 +79,7 @@ def test_resume_after_an_abandoned_step_is_exact(mnist, tmp_path):
     stopped = dcgan(mnist, out_dir=str(tmp_path / "stopped"))
     take_steps(stopped, 3)
     layer = next(m for m in stopped.model.generator.modules() if isinstance(m, torch.nn.BatchNorm1d | torch.nn.BatchNorm2d))
-    handle = layer.register_forward_hook(lambda *_: stopped.stop_event.set())
+    handle = layer.register_forward_hook(lambda *_: stopped.stop_token.cancel())
     with pytest.raises(Interrupted):
         take_steps(stopped, 1)
     handle.remove()
@@ -104,7 +104,7 @@ def test_a_stop_in_the_evaluation_abandons_it_and_saves_the_last_step(mnist, tmp
 
     def forward_in_evaluation(*_):
         if evaluating and trainer.step >= 2:
-            trainer.stop_event.set()
+            trainer.stop_token.cancel()
 
     net.register_forward_pre_hook(forward_in_evaluation)     # before the guard's own: it raises right after
     reports = []

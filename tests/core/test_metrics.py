@@ -14,7 +14,7 @@ from stand_in_generators import MixtureSampler, OneDigit, Replay  # tests/core i
 
 from genstudio.core.data.dataset import InMemoryDataset
 from genstudio.core.data.toy import GRID25, RING8, load_toy
-from genstudio.core.metrics import DiagnosticsCancelled
+from genstudio.core.errors import Cancelled
 from genstudio.core.metrics.classes import class_metrics
 from genstudio.core.metrics.classifier import PCAFeatures, classifier_path, default_cache_dir, load_or_train_classifier
 from genstudio.core.metrics.duplicates import birthday_test, closest_pairs, collision_support
@@ -250,7 +250,7 @@ def test_diagnose_reports_progress_and_can_be_cancelled(space, halves):
     fractions = [f for f, _ in calls]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert report["timings"]["total"] > 0
-    with pytest.raises(DiagnosticsCancelled, match="cancelled while"):
+    with pytest.raises(Cancelled, match="cancelled while"):
         diagnose(Replay(halves[1].data), halves[0], samples=1000, space=space,
                  should_stop=lambda: len(calls) > 3)
 

@@ -4,7 +4,8 @@ and the old one's late result is ignored."""
 import threading
 
 from genstudio.core.requests.tasks import TaskState
-from genstudio.ui.task_runner import TaskRunner, wait_for_retired
+from genstudio.ui.jobs import shutdown_all
+from genstudio.ui.task_runner import TaskRunner
 
 
 def test_a_new_task_does_not_wait_for_the_old_one(qtbot):
@@ -31,7 +32,7 @@ def test_a_new_task_does_not_wait_for_the_old_one(qtbot):
             assert not release.is_set()
     assert progress.args == [0.5, "half"] and results == ["second"]
     release.set()
-    wait_for_retired()
+    assert shutdown_all(10)
     qtbot.wait(50)                    # let any late signal of the first task arrive
     assert results == ["second"] and not runner.busy
 
@@ -56,4 +57,4 @@ def test_failure_and_cancel_are_reported(qtbot):
         runner.cancel()
     assert not runner.busy
     runner.shutdown()
-    wait_for_retired()
+    assert shutdown_all(10)

@@ -130,8 +130,8 @@ def test_closing_mid_training_saves_and_joins(qtbot, window, tmp_path, qtlog):
     configure(panel, tmp_path, "gan", preset="mlp")
     panel.start()
     qtbot.waitUntil(lambda: panel.plot.point_count("d_loss") >= 2, timeout=60000)
-    thread = panel.thread
+    job = panel.job
     window.close()
-    assert not panel.running and thread.isFinished()
+    assert not panel.running and not job.running
     assert load_checkpoint(tmp_path / "run" / "checkpoint.safetensors").step > 0
     assert not [r for r in qtlog.records if "Destroyed while thread" in r.message]

@@ -7,11 +7,7 @@ One job per module: `classifier` (feature spaces), `classes`, `prdc`, `ndb`, `du
 from genstudio.core.errors import Cancelled
 
 
-class DiagnosticsCancelled(Cancelled):
-    """`should_stop()` returned True: the diagnostics stopped before finishing."""
-
-
 def check_stop(should_stop, what: str) -> None:
-    """Raise DiagnosticsCancelled when the caller's `should_stop()` says so (None: never)."""
+    """Raise Cancelled when the caller's `should_stop()` says so (None: never)."""
     if should_stop is not None and should_stop():
-        raise DiagnosticsCancelled(f"diagnostics cancelled while {what}")
+        raise Cancelled(f"diagnostics cancelled while {what}")

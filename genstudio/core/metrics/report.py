@@ -121,7 +121,7 @@ def diagnose(generator, dataset: InMemoryDataset, samples: int = 10_000, seed: i
     """The full report (module docstring) of `samples` generated vs as many real samples.
 
     progress(fraction, message) is called as stages advance; should_stop() is polled between
-    stages and generation batches, and when it returns True DiagnosticsCancelled is raised.
+    stages and generation batches, and when it returns True Cancelled is raised.
     cache_dir: where the feature classifier is cached (see classifier.default_cache_dir).
     space: a feature space (classifier.feature_space) to use instead of `dataset`'s own, e.g. the
     classifier of a full data set when `dataset` is a held-out part of it."""
@@ -264,7 +264,7 @@ def prepare_live(dataset: InMemoryDataset, samples: int = LIVE_SAMPLES, seed: in
 def cheap_metrics(generator, reference: LiveReference, should_stop=None) -> dict:
     """Classes (or modes) covered, KL to uniform, coverage, density and diversity of a fixed-latent
     batch of reference.samples: flat floats for a live curve, plus 'seconds' it took. `should_stop()`
-    is polled between the stages (DiagnosticsCancelled): a stopped run's figures give way at once."""
+    is polled between the stages (Cancelled): a stopped run's figures give way at once."""
     start = time.perf_counter()
     if tuple(generator.data_shape) != reference.data_shape:
         raise ValueError(f"the generator makes samples of shape {tuple(generator.data_shape)} but "

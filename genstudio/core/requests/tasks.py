@@ -12,7 +12,6 @@ buffers belong to a module, so a task sharing the explorer's module would race w
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -21,17 +20,19 @@ import numpy as np
 import torch
 
 from genstudio.core.data.dataset import InMemoryDataset
-from genstudio.core.errors import Cancelled, GenStudioError
+from genstudio.core.cancel import CancelToken
+from genstudio.core.errors import GenStudioError
 
 
 class TaskState:
-    """Progress, partial results and cancellation of one task; safe to use from two threads."""
+    """Progress, partial results and cancellation of one task; safe to use from two threads. The
+    task is cancelled through `token`, that of the job that runs it (ui/jobs.py)."""
 
     def __init__(self, on_progress: Callable[[float, str], None] | None = None,
-                 on_partial: Callable[[Any], None] | None = None):
+                 on_partial: Callable[[Any], None] | None = None, token: CancelToken | None = None):
         self._on_progress = on_progress
         self._on_partial = on_partial
-        self._interrupt = threading.Event()
+        self.token = token if token is not None else CancelToken()
         self.fraction = 0.0
         self.message = ""
 
@@ -44,16 +45,12 @@ class TaskState:
         if self._on_partial is not None:
             self._on_partial(value)
 
-    def request_interruption(self) -> None:
-        self._interrupt.set()
-
     def is_interruption_requested(self) -> bool:
-        return self._interrupt.is_set()
+        return self.token.cancelled
 
     def check(self, what: str = "") -> None:
-        """Raise Cancelled when interruption was requested."""
-        if self._interrupt.is_set():
-            raise Cancelled(f"cancelled{' while ' + what if what else ''}")
+        """Raise Cancelled when the task was cancelled."""
+        self.token.check(what)
 
 
 def _dataset(spec: str, given: InMemoryDataset | None, data_shape: tuple[int, ...]) -> InMemoryDataset:

@@ -1,9 +1,9 @@
 """The training loop: one generator of reports, used by the CLI, the tests and the app's QThread worker.
 
 `Trainer.run()` yields small `Report`s (step, float scalars, throughput, and now and then CPU numpy
-samples from fixed latents). Between steps it checks a stop flag and a pause flag (threading
-Events a GUI thread may set at any time), autosaves every N steps and on stop, and stops on a
-NaN/Inf loss without overwriting the last good checkpoint. Reports never carry live tensors.
+samples from fixed latents). Between steps it checks a stop token (core/cancel.py) and a pause flag
+(a threading Event), which a GUI thread may set at any time, autosaves every N steps and on stop, and
+stops on a NaN/Inf loss without overwriting the last good checkpoint. Reports never carry live tensors.
 "phase" reports say what comes next when it takes a while (sampling the preview, evaluating, saving).
 
 A stop is honoured within about a second however long the pieces are (interruption.py): a train
@@ -42,6 +42,7 @@ import torch
 
 from genstudio.core import registry
 from genstudio.core.data.dataset import InMemoryDataset
+from genstudio.core.cancel import CancelToken
 from genstudio.core.data.toy import plot_bounds
 from genstudio.core.errors import GenStudioError, TrainingError, first_line
 from genstudio.core.families.base import GenerativeModel
@@ -128,7 +129,9 @@ def held_out_count(size: int, eval_batch: int) -> int:
 
 class Trainer:
     def __init__(self, config: TrainConfig, dataset: InMemoryDataset | None = None,
-                 resume: str | Path | Checkpoint | None = None):
+                 resume: str | Path | Checkpoint | None = None, stop_token: CancelToken | None = None):
+        """`stop_token`: the token whose cancel stops the run (the app's training job passes its own,
+        so a stop asked before the trainer exists still counts); without it the trainer has one."""
         self.config = config
         # Under torchrun each process drives its own GPU (LOCAL_RANK) or shares the CPU.
         self.dist = distributed.from_environment()
@@ -223,12 +226,12 @@ class Trainer:
         self.eval_index = order[:held_out].to(self.device)
         self.train_index = order[held_out:].sort().values.to(self.device)     # (N - held_out,)
 
-        self.stop_event = threading.Event()
+        self.stop_token = stop_token if stop_token is not None else CancelToken()
         self.pause_event = threading.Event()    # set while paused
         self._unpaused = threading.Event()      # its complement, so a paused loop can block on it
         self._unpaused.set()
         # Under torchrun every process must take every step, so there a stop waits for the step's end.
-        self.guard = ModelWorkGuard(self.model, self.optimizers, self.stop_event.is_set) if self.dist is None else None
+        self.guard = ModelWorkGuard(self.model, self.optimizers, self.stop_token.should_stop) if self.dist is None else None
         # Only the main process writes checkpoints: the weights are the same in every process.
         writes = config.out_dir and (self.dist is None or self.dist.is_main)
         self.checkpoint_path = Path(config.out_dir) / CHECKPOINT_NAME if writes else None
@@ -253,8 +256,8 @@ class Trainer:
 
     # --- control from other threads -------------------------------------------------------------
     def stop(self) -> None:
-        self.stop_event.set()
-        self._unpaused.set()  # wake a paused loop so that it can stop
+        self.stop_token.cancel()
+        self._unpaused.set()  # wake a paused loop so that it can stop (a cancel of the token alone: within 0.1 s)
 
     def pause(self) -> None:
         self._unpaused.clear()
@@ -300,7 +303,7 @@ class Trainer:
         start = time.perf_counter()
         with torch.random.fork_rng(devices=self._rng_devices()):
             while self._live_row < height:
-                if self.stop_event.is_set():
+                if self.stop_token.cancelled:
                     raise Interrupted("stopped while drawing the live samples")
                 self._live = self.model.draw_rows(self.fixed_latents, self._live, self._live_row, self._live_row + 1,
                                                   self._fixed_labels(len(self.fixed_latents)))
@@ -488,15 +491,15 @@ class Trainer:
         yield from self.sample_reports(report)
         last_sample = window_start = time.perf_counter()
         while self.step < total:
-            if self.pause_event.is_set() and not self.stop_event.is_set():
+            if self.pause_event.is_set() and not self.stop_token.cancelled:
                 self._elapsed += time.perf_counter() - window_start
                 yield report("paused")
-                while self.pause_event.is_set() and not self.stop_event.is_set():
+                while self.pause_event.is_set() and not self.stop_token.cancelled:
                     self._unpaused.wait(0.1)
                 window_start, window_steps = time.perf_counter(), 0
-                if not self.stop_event.is_set():
+                if not self.stop_token.cancelled:
                     yield report("resumed")
-            if self.stop_event.is_set():
+            if self.stop_token.cancelled:
                 break
 
             x, y = self.dataset.batch(self._batch_index(self.step))
