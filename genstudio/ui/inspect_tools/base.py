@@ -6,11 +6,12 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFileDialog, QPushButton, QSpinBox, QWidget
+from PySide6.QtWidgets import QPushButton, QSpinBox, QWidget
 
 from genstudio.core.explore.explore_session import ExploreSession
 from genstudio.core.io.export import save_grid
 from genstudio.core.io.open_model import ModelInfo
+from genstudio.ui import file_dialogs
 from genstudio.ui.model_bound import ModelScope
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.task_runner import TaskRunner
@@ -109,7 +110,7 @@ class InspectTool(QWidget):
 
     def export_row_dialog(self, title: str, suggestion: str) -> None:
         """Ask where to save the shown row, and save it there; a failure is one message line."""
-        path, _ = QFileDialog.getSaveFileName(self, title, suggestion, "PNG image (*.png)")
+        path = file_dialogs.save_file(self, "exports", title, suggestion, "PNG image (*.png)")
         if path:
             try:
                 self.status.emit(f"wrote {self.export_row(path)}")

@@ -28,7 +28,7 @@ from genstudio.core.io.export import grid_image, points_image
 from genstudio.core.io.open_model import ModelInfo
 from genstudio.core.metrics.summary import summary_lines
 from genstudio.core.requests.tasks import Diagnose
-from genstudio.ui import theme
+from genstudio.ui import file_dialogs, theme
 from genstudio.ui.model_bound import ModelScope
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.task_runner import TaskRunner
@@ -253,7 +253,6 @@ class DiagnosticsPanel(QWidget):
         return path
 
     def _save_dialog(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-        path, _ = QFileDialog.getSaveFileName(self, "Save the report", "diagnostics.json", "JSON (*.json)")
+        path = file_dialogs.save_file(self, "exports", "Save the report", "diagnostics.json", "JSON (*.json)")
         if path:
             self.status.emit(f"wrote {self.save_json(path)}")

@@ -44,7 +44,7 @@ from genstudio.core.latent import path as latent_path
 from genstudio.core.latent import seeded_latents
 from genstudio.core.requests.render_requests import Decode
 from genstudio.core.requests.tasks import BuildLatentMap, CachedLatentMap
-from genstudio.ui import theme
+from genstudio.ui import file_dialogs, theme
 from genstudio.ui.model_bound import ModelScope
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.task_runner import TaskRunner
@@ -642,8 +642,7 @@ class MapPanel(QWidget):
                                                       "projection": self.projection.kind})
 
     def _export_selection_dialog(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-        path, _ = QFileDialog.getSaveFileName(self, "Export the selection", "selection.json", "JSON (*.json)")
+        path = file_dialogs.save_file(self, "exports", "Export the selection", "selection.json", "JSON (*.json)")
         if path:
             written = self.export_selection(path)
             self.status.emit(f"wrote {written[0]} and {written[1]}")
@@ -676,18 +675,16 @@ class MapPanel(QWidget):
         return str(path)
 
     def _export_png_dialog(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
         if self.projection is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export the map", "latent-map.png", "PNG image (*.png)")
+        path = file_dialogs.save_file(self, "exports", "Export the map", "latent-map.png", "PNG image (*.png)")
         if path:
             self.status.emit(f"wrote {self.export_png(path)}")
 
     def _export_latents_dialog(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
         if self.projection is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export latents", "latents.npz",
-                                              "NumPy archive (*.npz);;CSV (*.csv)")
+        path = file_dialogs.save_file(self, "exports", "Export latents", "latents.npz",
+                                      "NumPy archive (*.npz);;CSV (*.csv)")
         if path:
             self.status.emit(f"wrote {self.export_latents(path)}")
