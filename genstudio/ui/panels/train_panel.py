@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
@@ -37,6 +37,7 @@ from genstudio.core.io.export import grid_image
 from genstudio.core.runtime.devices import DEVICE_CHOICES, device_availability
 from genstudio.core.training.engine import EVALUATING, SAMPLING, SAVING, TrainConfig
 from genstudio.ui import file_dialogs, theme
+from genstudio.ui.jobs import Job
 from genstudio.ui.live_diagnostics import LiveDiagnostics
 from genstudio.ui.paths import runs_folder
 from genstudio.ui.training_worker import BUILDING, LOADING, TrainingWorker
@@ -70,7 +71,7 @@ class TrainPanel(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.thread: QThread | None = None
+        self.job: Job | None = None                # the training run's background job
         self.worker: TrainingWorker | None = None
         self.last_samples: np.ndarray | None = None
         self.last_report = None
@@ -382,7 +383,7 @@ class TrainPanel(QWidget):
     # --- running --------------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self.thread is not None
+        return self.job is not None
 
     def _set_running(self, running: bool) -> None:
         for w in (self.family, self.data, self.preset, self.device, self.steps, self.batch, self.seed,
@@ -423,11 +424,7 @@ class TrainPanel(QWidget):
         self.last_diagnosed_step = -10**9
         self.live: LiveDiagnostics | None = None
 
-        self.thread = QThread()
-        self.thread.setObjectName("genstudio-training")
         self.worker = TrainingWorker(config, dataset=dataset, resume=resume)
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
         self.worker.progress.connect(self._on_progress)
         self.worker.samples.connect(self._on_samples)
         self.worker.snapshot.connect(self.snapshotReady)
@@ -439,7 +436,7 @@ class TrainPanel(QWidget):
         self.worker.finished.connect(self._on_finished)
         self._run_started = time.perf_counter()
         self._set_running(True)
-        self.thread.start()
+        self.job = Job("training", run=self.worker.run, worker=self.worker, token=self.worker.token).start()
         self.status.emit(f"training {config.family} '{config.preset}' on {config.data}; saving to {config.out_dir}")
 
     def toggle_pause(self) -> None:
@@ -465,9 +462,8 @@ class TrainPanel(QWidget):
             # Live diagnostics give their core back to the final save (without `wait`, never blocking).
             self.live.shutdown(wait=wait)
             self.live = None
-        if wait and self.thread is not None:
-            self.thread.quit()        # takes effect once run() has returned
-            self.thread.wait()
+        if wait and self.job is not None:
+            self.job.wait()
             self._cleanup()
 
     def _on_state(self, state: str) -> None:
@@ -536,7 +532,7 @@ class TrainPanel(QWidget):
             trainer = self.worker.trainer if self.worker else None
             if trainer is None:
                 return
-            self.live = LiveDiagnostics(trainer.dataset.to("cpu"), self)
+            self.live = LiveDiagnostics(trainer.dataset.to("cpu"), self, token=self.worker.token.child())
             self.live.metrics.connect(self._on_metrics)
             self.live.preparing.connect(self.status)
             self.live.failed.connect(lambda m: self.status.emit(f"live diagnostics: {m}"))
@@ -581,9 +577,8 @@ class TrainPanel(QWidget):
             self.progress_label.setText("")
         else:
             self.phase_label.setText("Failed")
-        if self.thread is not None:
-            self.thread.quit()   # the worker has emitted its last signal; run() returns right after
-            self.thread.wait()
+        if self.job is not None:
+            self.job.wait()      # the worker has emitted its last signal; run() returns right after
         self._cleanup()
         self.trainingFinished.emit(report)
 
@@ -591,9 +586,7 @@ class TrainPanel(QWidget):
         if self.live is not None:
             self.live.shutdown()
             self.live = None
-        if self.thread is None:
+        if self.job is None:
             return
-        self.thread.deleteLater()
-        self.worker.deleteLater()
-        self.thread, self.worker = None, None
+        self.job, self.worker = None, None        # retired by the job: worker and thread deleted
         self._set_running(False)
