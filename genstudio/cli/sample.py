@@ -4,6 +4,10 @@ Families whose decoder has settings (Family.decode_settings: a diffusion sampler
 guidance) get a flag for each; they are generated from the registry, so a new family's settings
 appear here with no edit. A latent record carries the settings the app showed it with; flags
 override them; a flag the checkpoint's family does not take is refused with the reason.
+
+Latent spaces a family declares beyond Z (Family.latent_spaces: StyleGAN's W) come from the registry
+too: a latent record's edit in one is drawn with the space's principal directions recomputed (they
+are seeded), and a space with a mixing grid gets its flag (`--style-mix A,../B,..` with `--layers`).
 """
 
 from __future__ import annotations
@@ -34,13 +38,30 @@ def add_parser(sub) -> None:
                             metavar=setting.kind.__name__.upper(),
                             help=f"{(setting.help or setting.label).replace('%', '%%')} ({', '.join(owners)}{named}; "
                                  f"default: the model's)")
-    sample.add_argument("--style-mix", metavar="A,../B,..",
-                        help="style-based models: the style-mixing grid, seeds A down the side, seeds B across the top "
-                             "(e.g. 1,2,3/10,11,12,13)")
-    sample.add_argument("--layers", default="coarse",
-                        help="with --style-mix: the layers that take B's styles: coarse, middle, fine or A-B "
-                             "(0-based w indices; default coarse)")
+    mixings = _mixings()
+    for flag, (mixing, owners) in mixings.items():
+        sample.add_argument(flag, dest=_mixing_dest(flag), metavar="A,../B,..",
+                            help=f"{mixing.help} ({', '.join(owners)})".replace("%", "%%"))
+    if mixings:
+        sample.add_argument("--layers", help="; ".join(f"with {flag}: {mixing.layers_help} (default "
+                                                       f"{mixing.default_layers})" for flag, (mixing, _) in mixings.items()))
     add_foreign_options(sample)
+
+
+def _mixings() -> dict:
+    """Every registered family's latent spaces' mixing grids, once per flag: {flag: (mixing, families)}."""
+    from genstudio.core import registry
+
+    mixings = {}
+    for family in registry.families():
+        for space in family.latent_spaces:
+            if space.mixing is not None:
+                mixings.setdefault(space.mixing.flag, (space.mixing, []))[1].append(family.name)
+    return mixings
+
+
+def _mixing_dest(flag: str) -> str:
+    return "mixing_" + flag.lstrip("-").replace("-", "_")
 
 
 def _decode_settings() -> dict:
@@ -95,23 +116,22 @@ def run(args) -> int:
     opened = open_model(args.checkpoint, latent_dim=args.latent_dim, output_range=args.output_range,
                         consent=foreign_consent(args))
     model, info = opened.model, opened.info
-    if args.style_mix:
-        return _style_mixing(args, opened, decode_options(args, info))
+    for flag in _mixings():
+        if getattr(args, _mixing_dest(flag), None):
+            return _mixing_grid(args, opened, flag, decode_options(args, info))
     if args.latent:
         import torch
 
-        record = read_latent_record(args.latent, info.latent_dim)
+        record = read_latent_record(args.latent, info.latent_dim, info.latent_spaces)
         z = torch.tensor(record["latent"], dtype=torch.float32).view(1, -1)
         labels = torch.tensor([int(record.get("label", 0))]) if info.num_classes else None
         options = decode_options(args, info, record)
-        shown = dict(options)
-        if "style_edit" in record:
-            options["style_edit"] = _style_edit(args, opened, record, labels)
-        images = _decode(args, model, z, labels, options)
-        options = shown
+        edits = _space_edits(args, opened, record, labels)
+        images = _decode(args, model, z, labels, {**options, **edits})
         what = f"the latent of {args.latent.name}"
-        if "style_edit" in record:
-            what += f", its edit in W on the {record['style_edit']['layers']} layers"
+        for space in info.latent_spaces:
+            if space.option in edits:
+                what += f", its edit in {space.label} on the {record[space.option]['layers']} layers"
         cols = 1
     else:
         rows, cols = args.grid
@@ -129,39 +149,57 @@ def run(args) -> int:
     return 0
 
 
-def _style_edit(args, opened, record: dict, labels):
-    """The record's edit in W, its principal directions recomputed for this model (they are seeded)."""
-    from genstudio.core.families.family import Capability
-    from genstudio.core.families.stylegan.style_space import style_edit_from_record
+def _space_edits(args, opened, record: dict, labels) -> dict:
+    """{decode keyword: SpaceEdit} of the record's edits in the model's declared latent spaces, their
+    principal directions recomputed for this model (they are seeded). An edit in a space only other
+    families declare is refused, naming them."""
+    import torch
 
-    if not opened.info.has(Capability.STYLE_SPACE):
-        raise GenStudioError(f"{args.latent}: its edit in W needs a style-based model; {args.checkpoint} is a "
-                             f"{opened.info.family}")
-    return style_edit_from_record(opened.model, record["style_edit"], None if labels is None else int(labels[0]))
+    from genstudio.core import registry
+    from genstudio.core.latent import SpaceEdit
+
+    own = {space.option: space for space in opened.info.latent_spaces}
+    for family in registry.families():
+        for space in family.latent_spaces:
+            if space.option in record and space.option not in own:
+                raise GenStudioError(f"{args.latent}: its edit in {space.label} needs a model with that space "
+                                     f"({family.label}); {args.checkpoint} is a {opened.info.family}")
+    edits = {}
+    for option, space in own.items():
+        if option in record:
+            edit = record[option]
+            label = None if labels is None else int(labels[0])
+            directions, _ = opened.model.space_directions(edit["k"], label=label)
+            edits[option] = SpaceEdit(directions, torch.tensor(edit["alphas"], dtype=torch.float32), edit["layers"])
+    return edits
 
 
-def _style_mixing(args, opened, options: dict) -> int:
-    from genstudio.core.families.family import Capability
-    from genstudio.core.families.stylegan.style_space import layer_group, mixing_grid, parse_seeds
+def _mixing_grid(args, opened, flag: str, options: dict) -> int:
+    """The mixing grid of the model's declared space whose flag was given, seeds A x B."""
     from genstudio.core.io.export import save_grid
+    from genstudio.core.latent import parse_seeds
 
-    if not opened.info.has(Capability.STYLE_SPACE):
-        raise GenStudioError(f"{args.checkpoint}: --style-mix needs a style-based model (one with a W space)")
-    a_text, slash, b_text = args.style_mix.partition("/")
+    spaces = [space for space in opened.info.latent_spaces if space.mixing is not None and space.mixing.flag == flag]
+    if not spaces:
+        raise GenStudioError(f"{args.checkpoint}: {flag} needs a model with a latent space it mixes in "
+                             f"({', '.join(_mixings()[flag][1])}); this is a {opened.info.family} model")
+    mixing = spaces[0].mixing
+    text = getattr(args, _mixing_dest(flag))
+    a_text, slash, b_text = text.partition("/")
     if not slash:
-        raise GenStudioError(f"--style-mix takes SEEDS_A/SEEDS_B, e.g. 1,2,3/10,11,12, not {args.style_mix!r}")
+        raise GenStudioError(f"{flag} takes SEEDS_A/SEEDS_B, e.g. 1,2,3/10,11,12, not {text!r}")
     try:
         seeds_a, seeds_b = parse_seeds(a_text), parse_seeds(b_text)
     except ValueError as exc:
-        raise GenStudioError(f"--style-mix: {exc}") from None
+        raise GenStudioError(f"{flag}: {exc}") from None
+    layers = args.layers or mixing.default_layers
     try:
-        layers = layer_group(args.layers, opened.model.num_ws)
+        images = opened.model.mixing_grid(seeds_a, seeds_b, layers, **options)
     except ValueError as exc:
         raise GenStudioError(f"{args.checkpoint}: --layers: {exc}") from None
-    images = mixing_grid(opened.model, seeds_a, seeds_b, layers, **options)
     save_grid(images.numpy(), args.out, cols=len(seeds_b) + 1, padding=args.padding, scale=args.scale)
-    print(f"wrote {args.out} (style mixing: rows seeds {a_text}, columns seeds {b_text}, B's styles on w's "
-          f"{layers.start}-{layers.stop - 1 if len(layers) else layers.start} ({args.layers}))")
+    print(f"wrote {args.out} ({flag.lstrip('-')}: rows seeds {a_text}, columns seeds {b_text}, B's latents on "
+          f"layers {layers})")
     return 0
 
 

@@ -3,6 +3,8 @@ directions (GANSpace-style PCA)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
@@ -85,3 +87,34 @@ def principal_directions(decode, latent_dim: int, k: int = 10, samples: int = 20
     total = centred.pow(2).sum()
     explained = (s[:k] ** 2 / total).numpy()
     return directions, explained
+
+
+@dataclass(frozen=True)
+class SpaceEdit:
+    """An edit in a latent space a family declares (Family.latent_spaces: StyleGAN's W): offsets
+    alphas (k,) along the space's principal directions (k, dim), on the layers of `group` (one of the
+    space's EditGroup keys). The model applies it (its decode keyword is the space's `option`); a
+    latent record keeps `to_record()`, and the directions are recomputed from the model (seeded)."""
+
+    directions: torch.Tensor
+    alphas: torch.Tensor
+    group: str
+
+    @property
+    def offset(self) -> torch.Tensor:
+        """(dim,) the move the edit adds to each latent of its layers: alphas @ directions."""
+        return self.alphas.to(self.directions) @ self.directions
+
+    def to_record(self) -> dict:
+        return {"layers": self.group, "k": len(self.alphas), "alphas": [float(a) for a in self.alphas]}
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'1, 2,3' -> [1, 2, 3]; ValueError for anything else or nothing."""
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        seeds = []
+    if not seeds or any(s < 0 for s in seeds):
+        raise ValueError(f"seeds are whole numbers separated by commas, not {text!r}")
+    return seeds

@@ -17,8 +17,9 @@ from genstudio.core.errors import GenStudioError, first_line
 from genstudio.core.explore.grid_latents import grid_latents
 from genstudio.core.explore.walk import walk_labels, walk_latents
 from genstudio.core.families.family import Capability
-from genstudio.core.families.stylegan.style_space import GROUPS, ExportStyleMixing, parse_seeds
+from genstudio.core.families.stylegan.style_space import GROUPS, ExportStyleMixing
 from genstudio.core.io.export import latents_path, save_grid
+from genstudio.core.latent import parse_seeds
 from genstudio.core.requests.render_requests import ExportImages
 from genstudio.ui import file_dialogs
 from genstudio.ui.export_dialog import GridExportDialog, StyleMixingDialog, WalkDialog

@@ -16,7 +16,6 @@ from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
 from genstudio.core.explore.latent_history import HistoryEntry, LatentHistory
-from genstudio.core.families.stylegan.style_space import StyleEdit
 from genstudio.core.requests.render_requests import Decode
 from genstudio.ui.model_bound import ModelScope
 from genstudio.ui.widgets.image_view import to_qimage
@@ -90,12 +89,9 @@ class ExploreHistory(QObject):
                 return
 
     def _options_of(self, state: dict) -> dict:
-        """The state's decode options, and its W edit when the session has that edit's directions."""
-        options = dict(state.get("decode_options", {}))
-        edit, directions = state.get("style_edit"), self.session.style_directions
-        if edit is not None and directions is not None and len(directions) == edit["k"]:
-            options["style_edit"] = StyleEdit(directions, torch.tensor(edit["alphas"]), edit["layers"])
-        return options
+        """The state's decode options, and its edit in a declared space when the session has that
+        space's directions."""
+        return {**state.get("decode_options", {}), **self.session.edit_options(state)}
 
     def _thumbnail_drawn(self, channel: str, result, ms: float) -> None:
         if channel != THUMBNAIL_CHANNEL or self._drawing is None:

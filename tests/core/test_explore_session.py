@@ -89,24 +89,37 @@ def test_bad_records_say_why(tmp_path, content, reason):
     assert reason in str(exc.value) and str(path) in str(exc.value)
 
 
-def test_edits_in_w_travel_in_the_record_and_reset_clears_them():
+def test_edits_in_a_declared_space_travel_in_the_record_and_reset_clears_them():
+    from genstudio.core.families.stylegan.style_space import W_SPACE
+
     session, events = session_with_events()
+    session.configure((8,), num_classes=3, family="stylegan", checkpoint="model.safetensors", latent_spaces=(W_SPACE,))
     z = session.z.clone()
     directions = torch.eye(3, 6)
-    session.set_style_directions(directions, np.array([0.5, 0.3, 0.2]), "coarse")
-    assert session.style_edit() is None                                    # no offset yet: nothing to apply
-    session.move_style(1, 2.5)
-    edit = session.style_edit()
-    assert edit.layers == "coarse" and edit.alphas.tolist() == [0.0, 2.5, 0.0] and torch.equal(session.z, z)
-    assert session.decode_options_with_edit()["style_edit"] is not None and "style_edit" not in session.decode_options
+    with pytest.raises(ValueError, match="'middling' is not a layer group of W"):
+        session.set_edit_directions("w", "middling", directions, np.array([0.5, 0.3, 0.2]))
+    session.set_edit_directions("w", "coarse", directions, np.array([0.5, 0.3, 0.2]))
+    assert session.space_edit() is None                                    # no offset yet: nothing to apply
+    session.move_edit(1, 2.5)
+    edit = session.space_edit()
+    assert edit.group == "coarse" and edit.alphas.tolist() == [0.0, 2.5, 0.0] and torch.equal(session.z, z)
+    assert torch.equal(session.decode_options_with_edit()["style_edit"].offset, 2.5 * directions[1])
+    assert "style_edit" not in session.decode_options
     record = session.to_record()
+    # The record format the app wrote before spaces were declared: 'style_edit' with layers, k, alphas.
     assert record["style_edit"] == {"layers": "coarse", "k": 3, "alphas": [0.0, 2.5, 0.0]}
     other, _ = session_with_events()
+    other.configure((8,), num_classes=3, family="stylegan", checkpoint="model.safetensors", latent_spaces=(W_SPACE,))
     other.apply_record(json.loads(json.dumps(record)))
-    other.set_style_directions(directions, np.array([0.5, 0.3, 0.2]), "coarse")   # as the explorer recomputes them
-    assert other.style_alphas == [0.0, 2.5, 0.0]
+    assert other.edit_space is W_SPACE and other.edit_group == "coarse" and other.edit_directions is None
+    other.set_edit_directions("w", "coarse", directions, np.array([0.5, 0.3, 0.2]))   # as the explorer recomputes them
+    assert other.edit_alphas == [0.0, 2.5, 0.0]
+    assert other.edit_options(record)["style_edit"].alphas.tolist() == [0.0, 2.5, 0.0]
     session.reset()
-    assert session.style_edit() is None and events.count("latent") >= 3
+    assert session.space_edit() is None and events.count("latent") >= 3
     for bad in ({"layers": "everything", "k": 1, "alphas": [1.0]}, {"layers": "all", "k": 2, "alphas": [1.0]}):
-        with pytest.raises(GenStudioError, match="style_edit"):
+        with pytest.raises(GenStudioError, match="'style_edit' needs layers \\(one of all, coarse, middle, fine\\)"):
             other.apply_record({**record, "style_edit": bad})
+    plain, _ = session_with_events()                    # a model without the space: the edit is not its to apply
+    plain.apply_record(record)
+    assert plain.edit_space is None and "style_edit" not in plain.to_record()

@@ -12,6 +12,7 @@ from genstudio.core.data.toy import load_toy
 from genstudio.core.families.base import GenerativeModel
 from genstudio.core.families.family import Capability
 from genstudio.core.io.checkpoints import load_checkpoint
+from genstudio.core.latent import SpaceEdit
 from genstudio.core.training.engine import TrainConfig, Trainer
 
 HEAVY_PARAMETERS = 4_000_000
@@ -221,6 +222,18 @@ def check_style_space(model, x, z, data, scalars):
         ws = model.mapping(z[:2].reshape(2, -1), labels)
         assert ws.shape[:2] == (2, model.num_ws) and ws.ndim == 3 and torch.isfinite(ws).all()
         assert torch.allclose(model.synthesize(ws), model.decode(z[:2], labels), atol=1e-6)
+        # The declared space's principal directions: unit, orthogonal, seeded; an edit along one moves the image.
+        directions, explained = model.space_directions(3, label=0 if model.num_classes else None)
+        assert directions.shape == (3, ws.shape[2]) and explained.shape == (3,) and 0 < float(explained.sum()) <= 1
+        assert torch.allclose(directions @ directions.t(), torch.eye(3), atol=1e-4)
+        assert torch.equal(directions, model.space_directions(3, label=0 if model.num_classes else None)[0])
+        edit = SpaceEdit(directions, torch.tensor([3.0, 0, 0]), "all")
+        assert not torch.allclose(model.decode(z[:2], labels, style_edit=edit), model.decode(z[:2], labels), atol=1e-4)
+        # The mixing grid: a blank corner, the B row, then each A and A with B's latents on the layers.
+        grid = model.mixing_grid([1, 2], [3], "0-0")
+        assert grid.shape == (6, *model.data_shape) and torch.equal(grid[0], torch.ones(model.data_shape))
+        with pytest.raises(ValueError):
+            model.mixing_grid([1], [2], f"0-{model.num_ws}")
 
 
 CAPABILITY_CHECKS = {

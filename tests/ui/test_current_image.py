@@ -41,14 +41,14 @@ def random_stylegan_state(rng, window, qtbot):
     session, explore = window.session, window.explore
     layers = rng.choice(W_MODES)
     explore.slider_mode.setCurrentIndex(explore.slider_mode.findText(f"Principal directions in W+, {layers} layers"))
-    qtbot.waitUntil(lambda: session.style_layers == layers and session.style_directions is not None, timeout=30000)
+    qtbot.waitUntil(lambda: session.edit_group == layers and session.edit_directions is not None, timeout=30000)
     session.set_seed(rng.randrange(10_000))
     session.set_decode_option("truncation_psi", round(rng.uniform(0.3, 1.2), 2))
     session.set_decode_option("truncation_cutoff", rng.choice([0, 2, 4]))
     session.set_decode_option("mix_layers", rng.randrange(4))
     session.set_decode_option("mix_seed", rng.randrange(1000))
-    for index in rng.sample(range(len(session.style_alphas)), 2):
-        session.move_style(index, rng.uniform(-4, 4))
+    for index in rng.sample(range(len(session.edit_alphas)), 2):
+        session.move_edit(index, rng.uniform(-4, 4))
 
 
 @pytest.mark.parametrize("name", ["stylegan-mnist", "gan-mnist"])

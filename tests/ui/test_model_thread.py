@@ -146,7 +146,7 @@ def test_no_model_work_in_the_gui_thread_diffusion_pixelcnn_stylegan(qtbot, wind
     # StyleGAN: a W+ slider on the coarse layers, style mixing, the Layer page.
     open_demo(qtbot, window, "stylegan-mnist")
     explore.slider_mode.setCurrentIndex(explore.slider_mode.findText("Principal directions in W+, coarse layers"))
-    qtbot.waitUntil(lambda: explore.session.style_directions is not None, timeout=60000)
+    qtbot.waitUntil(lambda: explore.session.edit_directions is not None, timeout=60000)
     with qtbot.waitSignal(explore.image_view.shown, timeout=10000):
         explore.sliders.sliders[0].setValue(150)
     with qtbot.waitSignal(explore.image_view.shown, timeout=10000):

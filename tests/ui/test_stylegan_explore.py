@@ -88,9 +88,9 @@ def test_principal_directions_in_w_on_a_layer_range(qtbot, window, snapshot, tmp
     coarse = modes.index("Principal directions in W+, coarse layers")
     with qtbot.waitSignal(explore.session.events.directions, timeout=30000):
         explore.slider_mode.setCurrentIndex(coarse)
-    qtbot.waitUntil(lambda: explore.session.style_directions is not None, timeout=30000)
-    assert explore.session.style_layers == "coarse" and len(explore.sliders.sliders) == explore.k_spin.value()
-    edited = shown_after(qtbot, explore, lambda: explore.session.move_style(0, 3.0))
+    qtbot.waitUntil(lambda: explore.session.edit_directions is not None, timeout=30000)
+    assert explore.session.edit_group == "coarse" and len(explore.sliders.sliders) == explore.k_spin.value()
+    edited = shown_after(qtbot, explore, lambda: explore.session.move_edit(0, 3.0))
     assert not np.allclose(edited, before, atol=1e-4)
     record = explore.session.to_record()
     assert record["style_edit"]["layers"] == "coarse" and record["style_edit"]["alphas"][0] == 3.0
@@ -103,4 +103,4 @@ def test_principal_directions_in_w_on_a_layer_range(qtbot, window, snapshot, tmp
     drawn = np.asarray(Image.open(out), dtype=np.float32).transpose(2, 0, 1) / 255
     assert np.abs(drawn - edited).max() <= 1 / 255 + 1e-6                  # the same image, to 8-bit rounding
     back = shown_after(qtbot, explore, explore.session.reset)
-    assert np.allclose(back, before, atol=1e-5) and not any(explore.session.style_alphas)
+    assert np.allclose(back, before, atol=1e-5) and not any(explore.session.edit_alphas)

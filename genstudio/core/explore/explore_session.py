@@ -12,12 +12,14 @@ Decode options are the family's decoder settings (a diffusion sampler's steps, e
 Family.decode_settings): {} for families without any. The record keeps them, so the command line
 decodes a saved latent with the settings the app showed it with.
 
-Style-based models can also be edited in W: offsets along principal directions of W on a range of
-layers (`set_style_directions`, `move_style`); the latent z stays, and the edit travels with every
-decode of the current image (`decode_options_with_edit`) and in the latent record.
+A family may declare latent spaces beyond Z (Family.latent_spaces, e.g. StyleGAN's W): the session
+then holds one edit in such a space, offsets along its principal directions on one of its layer
+groups (`set_edit_directions`, `move_edit`); the latent z stays, and the edit travels with every
+decode of the current image (`decode_options_with_edit`, under the space's decode keyword) and in
+the latent record (under the same key).
 
 `current_image()` is the one description of the image the explorer shows: its latent, class and
-full decode options (sampler settings, truncation, style mixing, the W edit). Everything that shows
+full decode options (the family's decode settings and the edit in a declared space). Everything that shows
 or starts from "the current image" (the explorer, the nearest neighbours' query, the Layer view,
 the Inspect tools that vary it) decodes from it, so no panel can show a digit the others do not.
 
@@ -38,11 +40,10 @@ import torch
 
 from genstudio.core.errors import GenStudioError
 from genstudio.core.events import EventGroup
-from genstudio.core.families.stylegan.style_space import StyleEdit
-from genstudio.core.latent import lerp, seeded_latents, slerp
+from genstudio.core.families.family import LatentSpace
+from genstudio.core.latent import SpaceEdit, lerp, seeded_latents, slerp
 from genstudio.core.latent import path as latent_path
 
-STYLE_LAYERS = ("all", "coarse", "middle", "fine")
 RECORD_FORMAT = "genstudio-latent"
 RECORD_VERSION = 1
 
@@ -53,7 +54,7 @@ class CurrentImage:
 
     latent: torch.Tensor                # (1, D) a copy of the current latent
     labels: torch.Tensor | None         # (1,) the class (conditional models), else None
-    options: dict                       # the decode options with the W edit (`decode_options_with_edit`)
+    options: dict                       # the decode options with the edit (`decode_options_with_edit`)
 
     @property
     def label(self) -> int | None:
@@ -76,12 +77,15 @@ class ExploreSession:
         self.directions: torch.Tensor | None = None   # (k, D) unit directions
         self.explained: np.ndarray | None = None      # (k,) share of output variance
         self.alphas: list[float] = []                 # offset along each direction
-        # An edit in W (style-based models): principal directions of W (k, w_dim), the offset along
-        # each, and the w's it applies to ('all', 'coarse', 'middle', 'fine'); '' when not editing in W.
-        self.style_layers = ""
-        self.style_directions: torch.Tensor | None = None
-        self.style_explained: np.ndarray | None = None
-        self.style_alphas: list[float] = []
+        # An edit in a space the family declares (StyleGAN's W): the space, the key of the layer group
+        # it applies to (None / '' when not editing), its principal directions (k, dim), each one's
+        # share of the variance (k,) and the offset along each.
+        self.latent_spaces: tuple[LatentSpace, ...] = ()
+        self.edit_space: LatentSpace | None = None
+        self.edit_group = ""
+        self.edit_directions: torch.Tensor | None = None
+        self.edit_explained: np.ndarray | None = None
+        self.edit_alphas: list[float] = []
         self.a: torch.Tensor | None = None            # (D,) interpolation end points
         self.b: torch.Tensor | None = None
         # Conditional models: the class of each end point (A = 0, B = 7 morphs a 0 into a 7).
@@ -97,12 +101,14 @@ class ExploreSession:
         return math.prod(self.latent_shape)
 
     def configure(self, latent_shape: tuple[int, ...], num_classes: int, family: str, checkpoint: str,
-                  keep_latent: bool = False, decode_options: dict | None = None) -> None:
+                  keep_latent: bool = False, decode_options: dict | None = None,
+                  latent_spaces: tuple[LatentSpace, ...] = ()) -> None:
         """A model was opened. With `keep_latent` (a fresher snapshot of the same run) and a latent of
         the same size, everything stays; otherwise A, B and the directions go, and the latent restarts
         from the seed. `decode_options` are the model's defaults: they replace the current options
-        unless a kept model takes the same settings."""
+        unless a kept model takes the same settings. `latent_spaces`: those its family declares."""
         same = keep_latent and math.prod(latent_shape) == self.latent_dim
+        self.latent_spaces = tuple(latent_spaces)
         self.latent_shape, self.num_classes = tuple(latent_shape), int(num_classes)
         self.family, self.checkpoint = family, str(checkpoint)
         self.label = min(self.label, max(self.num_classes - 1, 0))
@@ -115,7 +121,7 @@ class ExploreSession:
         self.a_label = self.b_label = self.label
         self.t = 0.0
         self.directions, self.explained, self.alphas = None, None, []
-        self.style_layers, self.style_directions, self.style_explained, self.style_alphas = "", None, None, []
+        self.clear_edit()
         self.events.path.emit(self)
         self.events.directions.emit(self)
         self.reset()
@@ -126,8 +132,8 @@ class ExploreSession:
         return seeded_latents(1, (self.latent_dim,), seed, self.temperature)[0]
 
     def reset(self) -> None:
-        """Back to the seed's latent, every slider move undone (W edits included)."""
-        self.style_alphas = [0.0] * len(self.style_alphas)
+        """Back to the seed's latent, every slider move undone (an edit's offsets included)."""
+        self.edit_alphas = [0.0] * len(self.edit_alphas)
         self.set_latent(self.seeded_latent(self.seed))
 
     def set_seed(self, seed: int) -> None:
@@ -190,37 +196,63 @@ class ExploreSession:
         self.alphas = [0.0] * (0 if self.directions is None else len(self.directions))
         self.events.directions.emit(self)
 
-    # --- edits in W (style-based models) -----------------------------------------------------------
-    def set_style_directions(self, directions: torch.Tensor, explained, layers: str) -> None:
-        """Principal directions of W (k, w_dim), applied to the w's of `layers`; offsets start at 0
-        unless the same directions come back (a new layer range keeps the offsets)."""
-        if self.style_directions is None:           # offsets a latent record gave keep their values
-            keep = len(self.style_alphas) == len(directions)
+    # --- an edit in a declared latent space (StyleGAN's W) ----------------------------------------
+    def space(self, key: str) -> LatentSpace:
+        """The declared space of this key (ValueError naming the spaces the model has)."""
+        for space in self.latent_spaces:
+            if space.key == key:
+                return space
+        raise ValueError(f"'{key}' is not a latent space of this model (it has "
+                         f"{', '.join(s.key for s in self.latent_spaces) or 'none beyond Z'})")
+
+    def clear_edit(self) -> None:
+        """No edit in any space (another model, or one without declared spaces)."""
+        self.edit_space, self.edit_group = None, ""
+        self.edit_directions, self.edit_explained, self.edit_alphas = None, None, []
+
+    def set_edit_directions(self, space: str, group: str, directions: torch.Tensor, explained) -> None:
+        """Principal directions (k, dim) of the declared space `space`, applied to the layers of
+        `group`; offsets start at 0 unless the same directions come back (a new group keeps them)."""
+        declared = self.space(space)
+        if group not in declared.group_keys():
+            raise ValueError(f"'{group}' is not a layer group of {declared.label} "
+                             f"(it has {', '.join(declared.group_keys())})")
+        if self.edit_directions is None:           # offsets a latent record gave keep their values
+            keep = declared == self.edit_space and len(self.edit_alphas) == len(directions)
         else:
-            keep = self.style_directions.shape == directions.shape and torch.equal(self.style_directions,
-                                                                                 directions.float())
-        self.style_directions, self.style_explained = directions.float(), np.asarray(explained)
-        self.style_layers = layers
+            keep = self.edit_directions.shape == directions.shape and torch.equal(self.edit_directions,
+                                                                               directions.float())
+        self.edit_space, self.edit_group = declared, group
+        self.edit_directions, self.edit_explained = directions.float(), np.asarray(explained)
         if not keep:
-            self.style_alphas = [0.0] * len(directions)
+            self.edit_alphas = [0.0] * len(directions)
         self.events.directions.emit(self)
         self.events.latent.emit(self)
 
-    def move_style(self, index: int, alpha: float) -> None:
-        """Set the offset along principal direction `index` of W (the latent z stays)."""
-        self.style_alphas[index] = float(alpha)
+    def move_edit(self, index: int, alpha: float) -> None:
+        """Set the offset along the edit's principal direction `index` (the latent z stays)."""
+        self.edit_alphas[index] = float(alpha)
         self.events.latent.emit(self)
 
-    def style_edit(self) -> StyleEdit | None:
-        """The current edit in W, or None when there is none to apply."""
-        if not self.style_layers or self.style_directions is None or not any(self.style_alphas):
+    def space_edit(self) -> SpaceEdit | None:
+        """The current edit, or None when there is none to apply."""
+        if self.edit_space is None or self.edit_directions is None or not any(self.edit_alphas):
             return None
-        return StyleEdit(self.style_directions, torch.tensor(self.style_alphas), self.style_layers)
+        return SpaceEdit(self.edit_directions, torch.tensor(self.edit_alphas), self.edit_group)
+
+    def edit_options(self, record: dict) -> dict:
+        """{decode keyword: SpaceEdit} of the edit a record (or history state) keeps, when the session
+        holds that space's directions with as many directions; else {} (they are still computing)."""
+        space, directions = self.edit_space, self.edit_directions
+        edit = record.get(space.option) if space is not None else None
+        if edit is None or directions is None or len(directions) != edit["k"]:
+            return {}
+        return {space.option: SpaceEdit(directions, torch.tensor(edit["alphas"]), edit["layers"])}
 
     def decode_options_with_edit(self) -> dict:
-        """The decode options plus the W edit, as the model's decode takes them."""
-        edit = self.style_edit()
-        return {**self.decode_options, "style_edit": edit} if edit is not None else dict(self.decode_options)
+        """The decode options plus the edit, under its space's decode keyword."""
+        edit = self.space_edit()
+        return {**self.decode_options, self.edit_space.option: edit} if edit is not None else dict(self.decode_options)
 
     def current_image(self) -> CurrentImage:
         """The full request of the image the explorer shows (see the module docstring)."""
@@ -327,15 +359,15 @@ class ExploreSession:
                                        "spherical": self.spherical, "frames": self.frames}
             if self.num_classes:
                 record["interpolation"].update(a_label=self.a_label, b_label=self.b_label)
-        edit = self.style_edit()
+        edit = self.space_edit()
         if edit is not None:
-            record["style_edit"] = edit.to_record()
+            record[self.edit_space.option] = edit.to_record()
         return record
 
     def apply_record(self, record: dict) -> None:
         """Show a record's latent (and its A/B path, class and decode options); its size must fit the
         model, and its decode options must be settings the model takes."""
-        record = check_latent_record(record, self.latent_dim, "the record")
+        record = check_latent_record(record, self.latent_dim, "the record", self.latent_spaces)
         options = record.get("decode_options", {})
         unknown = sorted(set(options) - set(self.decode_options))
         if unknown:
@@ -349,11 +381,13 @@ class ExploreSession:
         if options or ("label" in record and self.num_classes) or reseeded:
             self.decode_options.update(options)
             self.events.settings.emit(self)
-        edit = record.get("style_edit")
-        if edit is not None:
-            # The directions are the model's own (seeded): the explorer computes them for these layers.
-            self.style_layers, self.style_directions, self.style_explained = edit["layers"], None, None
-            self.style_alphas = [float(a) for a in edit["alphas"]]
+        for space in self.latent_spaces:
+            edit = record.get(space.option)
+            if edit is not None:
+                # The directions are the model's own (seeded): the explorer computes them for this group.
+                self.clear_edit()
+                self.edit_space, self.edit_group = space, edit["layers"]
+                self.edit_alphas = [float(a) for a in edit["alphas"]]
         path = record.get("interpolation")
         if path:
             self.spherical = bool(path.get("spherical", True))
@@ -373,8 +407,10 @@ def _numbers(value, count: int | None) -> bool:
             and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value))
 
 
-def check_latent_record(record, latent_dim: int | None, where: str) -> dict:
-    """The record, if its latent (and A/B path) are lists of `latent_dim` finite numbers."""
+def check_latent_record(record, latent_dim: int | None, where: str, spaces: tuple[LatentSpace, ...] = ()) -> dict:
+    """The record, if its latent (and A/B path) are lists of `latent_dim` finite numbers, and its
+    edits in `spaces` (the model's declared latent spaces) name one of their layer groups, k and k
+    offsets."""
     if not isinstance(record, dict) or "latent" not in record:
         raise GenStudioError(f"{where}: not a genstudio latent record (no 'latent' list)")
     latent = record["latent"]
@@ -397,17 +433,19 @@ def check_latent_record(record, latent_dim: int | None, where: str) -> dict:
     options = record.get("decode_options", {})
     if not isinstance(options, dict) or not all(isinstance(k, str) and _numbers([v], 1) for k, v in options.items()):
         raise GenStudioError(f"{where}: 'decode_options' must map setting names to finite numbers")
-    edit = record.get("style_edit")
-    if edit is not None and not (isinstance(edit, dict) and edit.get("layers") in STYLE_LAYERS
-                                 and isinstance(edit.get("k"), int) and not isinstance(edit.get("k"), bool)
-                                 and 1 <= edit["k"] <= 512 and _numbers(edit.get("alphas"), edit["k"])):
-        raise GenStudioError(f"{where}: 'style_edit' needs layers (one of {', '.join(STYLE_LAYERS)}), k and "
-                             f"k alphas")
+    for space in spaces:
+        edit = record.get(space.option)
+        if edit is not None and not (isinstance(edit, dict) and edit.get("layers") in space.group_keys()
+                                     and isinstance(edit.get("k"), int) and not isinstance(edit.get("k"), bool)
+                                     and 1 <= edit["k"] <= 512 and _numbers(edit.get("alphas"), edit["k"])):
+            raise GenStudioError(f"{where}: '{space.option}' needs layers (one of {', '.join(space.group_keys())}), "
+                                 f"k and k alphas")
     return record
 
 
-def read_latent_record(path: str | Path, latent_dim: int | None = None) -> dict:
-    """A latent record from a JSON file, checked; GenStudioError names the file and the reason."""
+def read_latent_record(path: str | Path, latent_dim: int | None = None, spaces: tuple[LatentSpace, ...] = ()) -> dict:
+    """A latent record from a JSON file, checked (its edits in `spaces` too); GenStudioError names
+    the file and the reason."""
     path = Path(path)
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
@@ -415,4 +453,4 @@ def read_latent_record(path: str | Path, latent_dim: int | None = None) -> dict:
         raise GenStudioError(f"{path}: no such file") from None
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise GenStudioError(f"{path}: not a readable JSON latent record ({type(exc).__name__})") from None
-    return check_latent_record(record, latent_dim, str(path))
+    return check_latent_record(record, latent_dim, str(path), spaces)

@@ -11,9 +11,14 @@ from dataclasses import dataclass, field
 LIMIT = 200
 
 
+# Keys of a latent record that name the model rather than what it shows: a fresher snapshot of the
+# same run shows the same state. Every other key (the latent, seed, class, decode options, path, an
+# edit in a declared latent space under its own key) is part of the state.
+MODEL_KEYS = frozenset({"format", "version", "checkpoint", "family", "latent_shape"})
+
+
 def _same(a: dict, b: dict) -> bool:
-    keys = ("latent", "seed", "label", "decode_options", "interpolation", "style_edit", "temperature")
-    return all(a.get(k) == b.get(k) for k in keys)
+    return all(a.get(k) == b.get(k) for k in (a.keys() | b.keys()) - MODEL_KEYS)
 
 
 @dataclass

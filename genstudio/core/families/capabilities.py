@@ -155,7 +155,17 @@ class StyleSpace(Protocol):
         decode settings. `synthesize(mapping(z, labels))` is `decode(z, labels)`."""
 
     def decode(self, z: Tensor, labels: Tensor | None = None, *, style_edit=None) -> Tensor:
-        """`decode` that applies a style_space.StyleEdit in W."""
+        """`decode` that applies a latent.SpaceEdit in W (the family's declared space's `option`)."""
+
+    def space_directions(self, k: int, *, label: int | None = None) -> tuple[Tensor, Tensor]:
+        """Unit principal directions of W (k, w_dim) and each one's share of the variance of w (k,);
+        seeded, so a latent record's edit finds the same directions again."""
+
+    def mixing_grid(self, seeds_a: list[int], seeds_b: list[int], layers: str, *,
+                    label: int | None = None) -> Tensor:
+        """The mixing grid ((len(a) + 1) * (len(b) + 1), C, H, W) in [0, 1], row-major: a blank corner,
+        the B images, then each A and A with B's w's on `layers` (a group or 'A-B'); it also takes
+        the family's decode settings. ValueError for layers the model does not have."""
 
 
 PROTOCOLS: dict[Capability, type] = {
@@ -195,6 +205,11 @@ def _conditional_preset(family: Family) -> str | None:
     return None if any(p.conditional for p in family.presets.values()) else "has no conditional preset"
 
 
+def _declares_space(family: Family) -> str | None:
+    spaces = [space for space in family.latent_spaces if space.capability is Capability.STYLE_SPACE]
+    return None if spaces else "declares no latent space for it (Family.latent_spaces)"
+
+
 def _plots_d_outputs(family: Family) -> str | None:
     plotted = {key for spec in family.plots for key in spec.keys}
     missing = [key for key in ("d_real", "d_fake") if key not in plotted]
@@ -207,6 +222,7 @@ FAMILY_PROMISES: dict[Capability, Callable[[Family], str | None]] = {
     Capability.POINTS: _has_preset("points"),
     Capability.DECISION_SURFACE: _has_preset("points"),
     Capability.LIVE_DIAGNOSTICS: _plots_d_outputs,
+    Capability.STYLE_SPACE: _declares_space,
 }
 
 

@@ -126,6 +126,47 @@ class DecodeSetting:
 
 
 @dataclass(frozen=True)
+class EditGroup:
+    """The layers an edit in a latent space applies to: every layer (StyleGAN's W) or a group of
+    them (W+: coarse, middle, fine)."""
+
+    key: str                                     # what a latent record stores ("coarse")
+    label: str                                   # what people read ("W+, coarse layers")
+
+
+@dataclass(frozen=True)
+class SpaceMixing:
+    """A latent space's mixing grid (StyleGAN's style mixing): images A down the side, B across the
+    top, each cell A with B's latents on a layer group. `genstudio sample` takes `flag` SEEDS_A/SEEDS_B
+    and `--layers`; the model draws it with the capability's `mixing_grid`."""
+
+    flag: str                                    # "--style-mix"
+    help: str
+    layers_help: str                             # what `--layers` takes with it
+    default_layers: str
+
+
+@dataclass(frozen=True)
+class LatentSpace:
+    """A latent space of the family's models beyond Z that the explorer edits in: sliders along its
+    principal directions (`model.space_directions(k, label=)`, promised by `capability`'s Protocol),
+    on the layers of one of `groups`. The latent z stays; the edit (latent.SpaceEdit) reaches the
+    model as the decode keyword `option`, and a latent record keeps it under the same key as
+    {"layers": group key, "k": directions, "alphas": k offsets}."""
+
+    key: str                                     # "w"
+    label: str                                   # what people read ("W")
+    help: str
+    groups: tuple[EditGroup, ...]                # the slider modes, in order
+    option: str                                  # the decode keyword and the record's key ("style_edit")
+    capability: Capability
+    mixing: SpaceMixing | None = None
+
+    def group_keys(self) -> tuple[str, ...]:
+        return tuple(group.key for group in self.groups)
+
+
+@dataclass(frozen=True)
 class DemoRecipe:
     """How a bundled demo checkpoint is trained (training/make_demo_checkpoints.py)."""
 
@@ -160,6 +201,7 @@ class Family:
     capabilities: frozenset[Capability] = frozenset()
     demos: tuple[DemoRecipe, ...] = ()
     decode_settings: tuple[DecodeSetting, ...] = ()
+    latent_spaces: tuple[LatentSpace, ...] = ()  # spaces beyond Z the explorer edits in (StyleGAN's W)
     # Architecture fields that format-1 checkpoints left out, as this family rebuilt them then:
     # (data_shape) -> values. Frozen here, so changing a default later never changes an old file.
     v1_defaults: Any = None
@@ -173,6 +215,10 @@ class Family:
             unknown = set(preset.model) - set(self.config_class.field_names())
             if unknown:
                 raise ValueError(f"{self.name} preset '{name}' sets unknown config fields {sorted(unknown)}")
+        for space in self.latent_spaces:
+            if space.capability not in self.capabilities:
+                raise ValueError(f"{self.name} latent space '{space.key}' needs the capability "
+                                 f"'{space.capability.value}', which the family does not declare")
 
     def has(self, capability: Capability) -> bool:
         return capability in self.capabilities

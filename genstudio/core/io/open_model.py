@@ -15,7 +15,7 @@ import torch
 from genstudio.core import registry
 from genstudio.core.errors import GenStudioError
 from genstudio.core.families.base import GenerativeModel
-from genstudio.core.families.family import Capability, DecodeSetting, Family
+from genstudio.core.families.family import Capability, DecodeSetting, Family, LatentSpace
 from genstudio.core.io import readers
 from genstudio.core.io.foreign import Consent, ForeignGenerator
 from genstudio.core.io.model_card import ModelCard
@@ -78,6 +78,12 @@ class ModelInfo:
         if family is None:
             return ()
         return tuple(s for s in family.decode_settings if self.num_classes or not s.conditional)
+
+    @property
+    def latent_spaces(self) -> tuple[LatentSpace, ...]:
+        """The spaces beyond Z this model is edited in: its family's, where it has their capability."""
+        family = self.family_spec
+        return () if family is None else tuple(s for s in family.latent_spaces if self.has(s.capability))
 
     def decode_defaults(self) -> dict:
         """{setting: value} this model decodes with unless told otherwise; {} when it has none."""

@@ -9,6 +9,8 @@ sampling steps), and once the latent has rested PREVIEW_REST_MS the full decode 
 caption under the image says which of the two is shown. A family that draws pixel by pixel
 (SEQUENTIAL_DECODE: a PixelCNN) is shown row by row as it draws, and a newer latent stops the
 drawing in progress; such models get no principal directions (each decode is a sampling run).
+A family that declares latent spaces beyond Z (Family.latent_spaces: StyleGAN's W) gets a slider
+mode per layer group of each, named by the description: sliders along the space's principal directions.
 """
 
 from __future__ import annotations
@@ -35,10 +37,10 @@ from PySide6.QtWidgets import (
 
 from genstudio.core.explore.explore_session import CurrentImage, ExploreSession
 from genstudio.core.families.family import Capability
-from genstudio.core.families.stylegan.style_space import StyleDirections
 from genstudio.core.io.export import grid_image, points_image
 from genstudio.core.io.open_model import ModelInfo
 from genstudio.core.requests.render_requests import Decode, DecodePoint, DecodeRows, NearestImages, PrincipalDirections
+from genstudio.core.requests.space_requests import SpaceDirections
 from genstudio.ui.model_bound import ModelScope
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.widgets.image_view import ImageView
@@ -48,9 +50,6 @@ from genstudio.ui.widgets.setting_control import SettingControl
 
 DIRECT_LIMIT = 32        # latents up to this size get one slider per dimension by default
 PAGE = 16                # dimension sliders per page for larger latents
-# Style-based models: sliders along principal directions of W, on every w (W) or on a group (W+).
-STYLE_MODES = (("all", "W (all layers)"), ("coarse", "W+, coarse layers"), ("middle", "W+, middle layers"),
-               ("fine", "W+, fine layers"))
 PREVIEW_REST_MS = 180    # a latent unchanged this long gets its full decode after the preview
 CANCEL_SHOWN_AFTER_MS = 250      # a decode still running this long gets the Cancel button (Esc)
 DIRECTION_SAMPLES = 1024         # decodes behind the principal directions
@@ -89,6 +88,7 @@ class ExplorePanel(QWidget):
         self._image_request: tuple[str, dict, dict] = ("full", {}, {})  # kind, its options, the full options
         self._settings_shown: tuple = ()              # (class, decode options) the image was last rendered with
         self._sampler_layout: tuple | None = None     # (settings, preview) the Sampler controls were built for
+        self._edit_request: tuple[str, str] = ("", "")  # (space, group) the last space directions were asked for
         self._full_timer = QTimer(self)
         self._full_timer.setSingleShot(True)
         self._full_timer.setInterval(PREVIEW_REST_MS)
@@ -121,6 +121,43 @@ class ExplorePanel(QWidget):
 
     # --- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
+        """The image column on the left (model name, image, caption and Cancel, the history row, the
+        A <-> B box); the controls column on the right (Sampler, Latent, Nearest neighbours)."""
+        self._build_image()
+        interp_box = self._build_interpolation_box()
+        left = QVBoxLayout()
+        left.addWidget(self.model_label)
+        left.addWidget(self.image_view, 3)
+        timing_row = QHBoxLayout()
+        timing_row.addWidget(self.timing)
+        timing_row.addWidget(self.cancel_button)
+        timing_row.addStretch(1)
+        left.addLayout(timing_row)
+        self.history_row = QHBoxLayout()        # the main window puts the undo history strip here
+        left.addLayout(self.history_row)
+        left.addWidget(interp_box, 1)
+        right_widget = QWidget()
+        right = QVBoxLayout(right_widget)
+        right.setContentsMargins(0, 0, 0, 0)
+        right.addWidget(self._build_sampler_box())
+        right.addWidget(self._build_latent_box(), 3)
+        right.addWidget(self._build_neighbours_box(), 1)
+        # The controls scroll when the window is short (a 1366 x 768 laptop) rather than set its
+        # minimum height; their width is fixed, so nothing on the right resizes the image.
+        self.controls = QScrollArea()
+        self.controls.setObjectName("explore-controls")
+        self.controls.setWidgetResizable(True)
+        self.controls.setFrameShape(QScrollArea.NoFrame)
+        self.controls.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.controls.setWidget(right_widget)
+        self.controls.setFixedWidth(CONTROLS_WIDTH)
+        right_widget.setMinimumHeight(CONTROLS_MIN_HEIGHT)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, 1)
+        layout.addWidget(self.controls)
+
+    def _build_image(self) -> None:
+        """The model's name, the image, its caption and the Cancel button (and Escape)."""
         self.image_view = ImageView(placeholder="Open a checkpoint to explore it", min_size=IMAGE_MIN)
         self.image_view.setObjectName("explore-image")
         self.timing = Readout("preview: 9999 of 9999 sampling steps \u00b7 decode 99999.9 ms")
@@ -147,7 +184,9 @@ class ExplorePanel(QWidget):
         # taking height from the image (the full text is the tooltip).
         self.model_label.setFixedHeight(2 * self.model_label.fontMetrics().lineSpacing() + 4)
 
-        # Latent controls
+    def _build_latent_box(self) -> QGroupBox:
+        """Seed, temperature, class, the slider mode (dimensions, principal directions, a declared
+        latent space's groups) and the slider bank."""
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setToolTip("The latent is drawn from N(0, I) with this seed")
@@ -201,14 +240,18 @@ class ExplorePanel(QWidget):
         grid.addWidget(self.slider_mode, 3, 1, 1, 2)
         grid.addWidget(self.k_spin, 3, 3)
         grid.addWidget(scroll, 4, 0, 1, 4)
+        return latent_box
 
-        # The decoder's settings (filled per model from its family's decode_settings)
+    def _build_sampler_box(self) -> QGroupBox:
+        """The decoder's settings, filled per model from its family's decode_settings (_fill_sampler)."""
         self.sampler_box = QGroupBox("Sampler")
         self.sampler_box.setObjectName("sampler")
         self.sampler_grid = QGridLayout(self.sampler_box)
         self.sampler_box.setVisible(False)
+        return self.sampler_box
 
-        # Interpolation
+    def _build_interpolation_box(self) -> QGroupBox:
+        """A and B, t, slerp, the frame count, the strip and its |z| line."""
         set_a = QPushButton("A = current")
         set_a.clicked.connect(lambda: self.session.set_endpoint("a"))
         set_b = QPushButton("B = current")
@@ -259,8 +302,10 @@ class ExplorePanel(QWidget):
         ilay.addWidget(self.strip_timing, 3, 0, 1, 5)
         ilay.addWidget(self.norm_check, 3, 5)
         ilay.addWidget(self.norm_label, 4, 0, 1, 6)
+        return interp_box
 
-        # Nearest training images
+    def _build_neighbours_box(self) -> QGroupBox:
+        """The nearest training images of the image shown (a memorisation check), hidden until asked."""
         self.neighbours_check = QCheckBox("Show the nearest training images (memorisation check)")
         self.neighbours_check.toggled.connect(lambda on: (self.neighbour_view.setVisible(on),
                                                           self.neighbour_label.setVisible(on),
@@ -279,37 +324,7 @@ class ExplorePanel(QWidget):
         nlay.addWidget(self.neighbours_check)
         nlay.addWidget(self.neighbour_view)
         nlay.addWidget(self.neighbour_label)
-
-        left = QVBoxLayout()
-        left.addWidget(self.model_label)
-        left.addWidget(self.image_view, 3)
-        timing_row = QHBoxLayout()
-        timing_row.addWidget(self.timing)
-        timing_row.addWidget(self.cancel_button)
-        timing_row.addStretch(1)
-        left.addLayout(timing_row)
-        self.history_row = QHBoxLayout()        # the main window puts the undo history strip here
-        left.addLayout(self.history_row)
-        left.addWidget(interp_box, 1)
-        right_widget = QWidget()
-        right = QVBoxLayout(right_widget)
-        right.setContentsMargins(0, 0, 0, 0)
-        right.addWidget(self.sampler_box)
-        right.addWidget(latent_box, 3)
-        right.addWidget(nn_box, 1)
-        # The controls scroll when the window is short (a 1366 x 768 laptop) rather than set its
-        # minimum height; their width is fixed, so nothing on the right resizes the image.
-        self.controls = QScrollArea()
-        self.controls.setObjectName("explore-controls")
-        self.controls.setWidgetResizable(True)
-        self.controls.setFrameShape(QScrollArea.NoFrame)
-        self.controls.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.controls.setWidget(right_widget)
-        self.controls.setFixedWidth(CONTROLS_WIDTH)
-        right_widget.setMinimumHeight(CONTROLS_MIN_HEIGHT)
-        layout = QHBoxLayout(self)
-        layout.addLayout(left, 1)
-        layout.addWidget(self.controls)
+        return nn_box
 
     # --- model ----------------------------------------------------------------------------------
     def reset_for_model(self, info: ModelInfo) -> None:
@@ -338,7 +353,7 @@ class ExplorePanel(QWidget):
         self._full_timer.stop()
         if same:
             self.session.configure(info.latent_shape, info.num_classes, info.family, str(info.path), keep_latent=True,
-                                   decode_options=info.decode_defaults())
+                                   decode_options=info.decode_defaults(), latent_spaces=info.latent_spaces)
             self._fill_sampler()
             if self.session.directions is not None and self._page() is None:
                 self._compute_directions()
@@ -347,7 +362,7 @@ class ExplorePanel(QWidget):
             return
         self._fill_modes()
         self.session.configure(info.latent_shape, info.num_classes, info.family, str(info.path),
-                               decode_options=info.decode_defaults())
+                               decode_options=info.decode_defaults(), latent_spaces=info.latent_spaces)
         self._fill_sampler()
         if self._uses_directions():
             self._compute_directions()
@@ -422,9 +437,10 @@ class ExplorePanel(QWidget):
         self.slider_mode.clear()
         if self._uses_directions():
             self.slider_mode.addItem("Principal directions")
-        if self.info.has(Capability.STYLE_SPACE):
-            for layers, name in STYLE_MODES:
-                self.slider_mode.addItem(f"Principal directions in {name}", ("w", layers))
+        for space in self.info.latent_spaces:
+            for group in space.groups:
+                self.slider_mode.addItem(f"Principal directions in {group.label}", ("space", space.key, group.key))
+                self.slider_mode.setItemData(self.slider_mode.count() - 1, space.help, Qt.ToolTipRole)
         step = PAGE if d > DIRECT_LIMIT else d
         for start in range(0, d, step):
             stop = min(start + step, d)
@@ -433,14 +449,15 @@ class ExplorePanel(QWidget):
         self.k_spin.setVisible(self._uses_directions())
 
     def _page(self) -> tuple[int, int] | None:
-        """The dimensions the sliders show, or None for principal directions (of the output, or of W)."""
+        """The dimensions the sliders show, or None for principal directions (of the output, or of a
+        declared space)."""
         data = self.slider_mode.currentData()
-        return None if data is None or data[0] == "w" else data
+        return None if data is None or data[0] == "space" else data
 
-    def _style_layers(self) -> str:
-        """The layers W sliders edit ('all', 'coarse', ...), or '' when the sliders are not in W."""
+    def _edit_mode(self) -> tuple[str, str] | None:
+        """(space key, group key) the sliders edit in, or None when they are not in a declared space."""
         data = self.slider_mode.currentData()
-        return data[1] if data is not None and data[0] == "w" else ""
+        return (data[1], data[2]) if data is not None and data[0] == "space" else None
 
     # --- latent state ---------------------------------------------------------------------------
     def current_latent(self) -> torch.Tensor:
@@ -519,9 +536,11 @@ class ExplorePanel(QWidget):
     def _refresh_sliders(self) -> None:
         session = self.session
         page = self._page()
-        if self._style_layers():
-            self._show_directions("W PC", session.style_directions is not None, session.style_explained,
-                                  session.style_alphas)
+        edit = self._edit_mode()
+        if edit is not None:
+            label = session.space(edit[0]).label
+            self._show_directions(f"{label} PC", session.edit_directions is not None, session.edit_explained,
+                                  session.edit_alphas)
         elif page is None:  # principal directions
             self._show_directions("PC", session.directions is not None, session.explained, session.alphas)
         else:
@@ -546,8 +565,8 @@ class ExplorePanel(QWidget):
         # Rebuild the bank for the new page (a page may have the same size with other names).
         self.sliders.set_labels([], [])
         self.session.rebase()
-        if self._style_layers():
-            self._compute_style_directions()
+        if self._edit_mode() is not None:
+            self._compute_space_directions()
         elif self._page() is None and self.session.directions is None:
             self._compute_directions()
 
@@ -555,8 +574,8 @@ class ExplorePanel(QWidget):
         page = self._page()
         self._from_sliders = True
         try:
-            if self._style_layers():
-                self.session.move_style(index, value)
+            if self._edit_mode() is not None:
+                self.session.move_edit(index, value)
             elif page is None:
                 self.session.move_direction(index, value)
             else:
@@ -564,15 +583,18 @@ class ExplorePanel(QWidget):
         finally:
             self._from_sliders = False
 
-    def _compute_style_directions(self) -> None:
-        """Principal directions of W for the W sliders (the model's own, seeded: cached by the renderer)."""
+    def _compute_space_directions(self) -> None:
+        """Principal directions of the chosen declared space for its sliders (the model's own, seeded:
+        cached by the renderer); they apply to the chosen group when they arrive."""
+        space, group = self._edit_mode()
         label = self.session.label if self.session.num_classes else None
-        self.status.emit(f"computing {self.k_spin.value()} principal directions of W...")
-        self.scope.submit("style-directions", StyleDirections(k=self.k_spin.value(), label=label))
+        self._edit_request = (space, group)
+        self.status.emit(f"computing {self.k_spin.value()} principal directions of {self.session.space(space).label}...")
+        self.scope.submit("space-directions", SpaceDirections(space, k=self.k_spin.value(), label=label))
 
     def _compute_directions(self) -> None:
-        if self._style_layers():
-            self._compute_style_directions()
+        if self._edit_mode() is not None:
+            self._compute_space_directions()
             return
         if not self._uses_directions():
             return
@@ -640,7 +662,7 @@ class ExplorePanel(QWidget):
             self.neighbour_label.setText("Nearest neighbours are for image models.")
             self.bound_neighbours.show(self.scope.generation)
             return
-        image = self.session.current_image()        # the query is the image shown, W edit and all
+        image = self.session.current_image()        # the query is the image shown, its edit and all
         self.scope.submit("neighbours", NearestImages(image.latent, image.labels, self.info.data_source or "mnist",
                                                          options=image.options))
 
@@ -678,11 +700,12 @@ class ExplorePanel(QWidget):
             classes = f" \u00b7 class {names[0]} \u2192 {names[1]}" if self.session.num_classes else ""
             self.strip_timing.setText(f"{len(result)} frames, {ms / len(result):.2f} ms per image{classes}")
             self.strip_timing.setToolTip(f"{len(result)} frames decoded in {ms:.1f} ms")
-        elif channel == "style-directions":
+        elif channel == "space-directions":
             directions, explained = result
-            self.session.set_style_directions(directions, explained.numpy(), self._style_layers() or "all")
-            self.status.emit(f"{len(directions)} principal directions of W explain "
-                             f"{100 * float(explained.sum()):.0f}% of the variance of w")
+            space, group = self._edit_mode() or self._edit_request
+            self.session.set_edit_directions(space, group, directions, explained.numpy())
+            self.status.emit(f"{len(directions)} principal directions of {self.session.space(space).label} "
+                             f"explain {100 * float(explained.sum()):.0f}% of its variance")
         elif channel == "directions":
             directions, explained = result
             self.session.set_directions(directions, explained)
@@ -701,7 +724,7 @@ class ExplorePanel(QWidget):
         if channel == "neighbours":
             self.neighbour_label.setText(f"No neighbours: {message}")
             self.bound_neighbours.show(self.scope.made_for(channel))
-        if channel in ("image", "strip", "directions", "style-directions", "neighbours"):
+        if channel in ("image", "strip", "directions", "space-directions", "neighbours"):
             self.status.emit(f"{channel}: {message}")
 
     # --- cancelling long decodes -----------------------------------------------------------------
@@ -748,7 +771,7 @@ class ExplorePanel(QWidget):
     def load_latent_json(self, path) -> None:
         from genstudio.core.explore.explore_session import read_latent_record
 
-        record = read_latent_record(path, self.session.latent_dim)
+        record = read_latent_record(path, self.session.latent_dim, self.session.latent_spaces)
         if "decode_options" in record and self.info is not None:
             record["decode_options"] = self.info.check_decode_options(record["decode_options"], str(path))
         self.session.apply_record(record)

@@ -7,6 +7,7 @@ from genstudio.core.families.demo_standard import SAMPLE_BARS
 from genstudio.core.families.family import Capability, DecodeSetting, DemoRecipe, Family, HyperField, PlotSpec, Preset
 from genstudio.core.families.stylegan.config import StyleGANConfig
 from genstudio.core.families.stylegan.model import NOISE_FIXED, StyleGAN
+from genstudio.core.families.stylegan.style_space import W_SPACE
 
 # The digits presets: G at StyleGAN2's rate for its equalized learning rate (2e-3, betas 0 / 0.99);
 # the spectral-norm D at the hinge GANs' 4e-4, betas 0 / 0.9 (model.py says why not R1 here).
@@ -66,4 +67,5 @@ FAMILY = Family(
         DecodeSetting("mix_seed", "Mixing seed", "The seed whose styles the chosen layers take", kind=int,
                       minimum=0, maximum=2**31 - 1, decimals=0, default=1),
     ),
+    latent_spaces=(W_SPACE,),
 )

@@ -32,8 +32,8 @@ from genstudio.core.families.gan.model import Discriminator as SpectralNormDiscr
 from genstudio.core.families.stylegan.config import StyleGANConfig
 from genstudio.core.families.stylegan.discriminator import Discriminator
 from genstudio.core.families.stylegan.generator import Generator
-from genstudio.core.families.stylegan.style_space import GROUPS, StyleEdit, layer_group, mix
-from genstudio.core.latent import seeded_latents
+from genstudio.core.families.stylegan.style_space import GROUPS, apply_edit, layer_group, mix, mixing_grid, style_directions
+from genstudio.core.latent import SpaceEdit, seeded_latents
 
 NOISE_FIXED, NOISE_RANDOM, NOISE_OFF = 0, 1, 2          # the decode setting's values
 NOISE_MODE_OF = {NOISE_FIXED: "const", NOISE_RANDOM: "random", NOISE_OFF: "none"}     # SynthesisLayer's noise_mode
@@ -109,21 +109,21 @@ class StyleGAN(GenerativeModel):
 
     def synthesize(self, ws: torch.Tensor, truncation_psi: float = 1.0, truncation_cutoff: int = 0,
                    noise: int = NOISE_FIXED, generator: torch.Generator | None = None,
-                   style_edit: StyleEdit | None = None) -> torch.Tensor:
+                   style_edit: SpaceEdit | None = None) -> torch.Tensor:
         """ws (N, num_ws, w_dim) -> images (N, *data_shape) in [0, 1], truncated towards the mean w on
         the first `truncation_cutoff` layers (0: all), then edited in W (`style_edit`), so an edit's
         strength does not depend on psi."""
         g = self.generator_ema
         ws = g.truncate(ws, truncation_psi, truncation_cutoff or None)
         if style_edit is not None:
-            ws = style_edit.apply(ws)
+            ws = apply_edit(ws, style_edit)
         img = g.synthesis(ws, NOISE_MODE_OF[int(noise)], generator)
         return self._crop(img).add(1).mul(0.5).clamp(0, 1)
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None, truncation_psi: float = 1.0,
                truncation_cutoff: int = 0, noise: int = NOISE_FIXED, mix_layers: int = 0,
-               mix_seed: int = 0, style_edit: StyleEdit | None = None) -> torch.Tensor:
+               mix_seed: int = 0, style_edit: SpaceEdit | None = None) -> torch.Tensor:
         """`mix_layers` 1, 2, 3: the coarse, middle or fine w's come from seed `mix_seed`'s latent
         (style mixing; 0 mixes nothing); `style_edit`: an edit along principal directions of W."""
         ws = self.mapping(z.reshape(len(z), -1), labels)
@@ -134,6 +134,17 @@ class StyleGAN(GenerativeModel):
 
     def decode_differentiable(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.synthesize(self.mapping(z, labels))
+
+    # --- W (style_space.W_SPACE) --------------------------------------------------------------
+    def space_directions(self, k: int, *, label: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Unit principal directions of W (k, w_dim) and their shares of the variance of w (k,), seeded."""
+        return style_directions(self, k, label=label)
+
+    def mixing_grid(self, seeds_a: list[int], seeds_b: list[int], layers: str, *, label: int | None = None,
+                    **decode_options) -> torch.Tensor:
+        """The style-mixing grid (style_space.mixing_grid) with B's w's on `layers` (a group or 'A-B');
+        ValueError names layers outside this generator's w's."""
+        return mixing_grid(self, seeds_a, seeds_b, layer_group(layers, self.num_ws), label, **decode_options)
 
     # --- training -----------------------------------------------------------------------------
     def make_optimizers(self, hyper: dict) -> dict[str, torch.optim.Optimizer]:

@@ -21,10 +21,28 @@ from pathlib import Path
 import torch
 
 from genstudio.core.families.base import one_label
-from genstudio.core.latent import seeded_latents
+from genstudio.core.families.family import Capability, EditGroup, LatentSpace, SpaceMixing
+from genstudio.core.latent import SpaceEdit, seeded_latents
 
 GROUPS = ("coarse", "middle", "fine")
 MIXING_SETTINGS = ("mix_layers", "mix_seed")      # a style-based model's decode settings for mixing
+
+# W as the family declares it (Family.latent_spaces): the explorer's slider modes, the latent record's
+# 'style_edit' and `genstudio sample --style-mix` come from this description.
+W_SPACE = LatentSpace(
+    key="w", label="W",
+    help="Principal directions of the mapped latents w (GANSpace), added to every w (W) or to one group "
+         "of them (W+); the latent z stays",
+    groups=(EditGroup("all", "W (all layers)"), EditGroup("coarse", "W+, coarse layers"),
+            EditGroup("middle", "W+, middle layers"), EditGroup("fine", "W+, fine layers")),
+    option="style_edit",
+    capability=Capability.STYLE_SPACE,
+    mixing=SpaceMixing(
+        flag="--style-mix",
+        help="style-based models: the style-mixing grid, seeds A down the side, seeds B across the top "
+             "(e.g. 1,2,3/10,11,12,13)",
+        layers_help="the layers that take B's styles: coarse, middle, fine or A-B (0-based w indices)",
+        default_layers="coarse"))
 
 
 def layer_group(name: str, num_ws: int) -> range:
@@ -93,53 +111,10 @@ def edit_styles(ws: torch.Tensor, directions: torch.Tensor, alphas: torch.Tensor
     return edited
 
 
-@dataclass(frozen=True)
-class StyleEdit:
-    """An edit in W: alphas (k,) along principal directions (k, w_dim) on the w's of `layers` ('all',
-    'coarse', 'middle', 'fine' or 'A-B'). What the explorer's W sliders hold, and a latent record keeps
-    (the directions are recomputed from the model: `style_directions` is seeded)."""
-
-    directions: torch.Tensor
-    alphas: torch.Tensor
-    layers: str = "all"
-
-    def apply(self, ws: torch.Tensor) -> torch.Tensor:
-        layers = range(ws.shape[1]) if self.layers == "all" else layer_group(self.layers, ws.shape[1])
-        return edit_styles(ws, self.directions, self.alphas, layers)
-
-    def to_record(self) -> dict:
-        return {"layers": self.layers, "k": len(self.alphas), "alphas": [float(a) for a in self.alphas]}
-
-
-def style_edit_from_record(model, record: dict, label: int | None = None) -> StyleEdit:
-    """The StyleEdit a latent record's 'style_edit' describes, its directions recomputed for `model`."""
-    directions, _ = style_directions(model, k=int(record["k"]), label=label)
-    return StyleEdit(directions, torch.tensor(record["alphas"], dtype=torch.float32), str(record["layers"]))
-
-
-@dataclass(frozen=True)
-class StyleDirections:
-    """A render request: the principal directions of W of the open model (and their variance shares)."""
-
-    k: int = 10
-    label: int | None = None
-
-    def run(self, model, cache: dict) -> tuple[torch.Tensor, torch.Tensor]:
-        key = ("style-directions", self.k, self.label)
-        if key not in cache:
-            cache[key] = style_directions(model, self.k, label=self.label)
-        return cache[key]
-
-
-def parse_seeds(text: str) -> list[int]:
-    """'1, 2,3' -> [1, 2, 3]; ValueError for anything else or nothing."""
-    try:
-        seeds = [int(s) for s in text.split(",") if s.strip()]
-    except ValueError:
-        seeds = []
-    if not seeds or any(s < 0 for s in seeds):
-        raise ValueError(f"seeds are whole numbers separated by commas, not {text!r}")
-    return seeds
+def apply_edit(ws: torch.Tensor, edit: SpaceEdit) -> torch.Tensor:
+    """ws (N, num_ws, w_dim) with an edit in W_SPACE applied: on every w ('all') or on a group's."""
+    layers = range(ws.shape[1]) if edit.group == "all" else layer_group(edit.group, ws.shape[1])
+    return edit_styles(ws, edit.directions, edit.alphas, layers)
 
 
 @dataclass(frozen=True)
