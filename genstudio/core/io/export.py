@@ -117,7 +117,7 @@ def save_latents_beside(image_path: str | Path, latents: torch.Tensor, labels: t
     decode settings, so any cell of it can be drawn again."""
     return save_export_record(image_path, {
         **about,
-        # a W edit (StyleEdit) is written as its record, as the latent record writes it
+        # an edit in a declared latent space (SpaceEdit) is written as its record, as the latent record writes it
         "decode_options": {k: v.to_record() if hasattr(v, "to_record") else v for k, v in options.items()},
         "latents": latents.reshape(len(latents), -1).tolist(),
         "labels": None if labels is None else labels.reshape(-1).tolist()})
