@@ -43,8 +43,8 @@ def add_parser(sub) -> None:
         sample.add_argument(flag, dest=_mixing_dest(flag), metavar="A,../B,..",
                             help=f"{mixing.help} ({', '.join(owners)})".replace("%", "%%"))
     if mixings:
-        sample.add_argument("--layers", help="; ".join(f"with {flag}: {mixing.layers_help} (default "
-                                                       f"{mixing.default_layers})" for flag, (mixing, _) in mixings.items()))
+        sample.add_argument("--layers", help="; ".join(f"with {flag}: {mixing.layers_help} (default {mixing.default_layers})"
+                                                       for flag, (mixing, _) in mixings.items()))
     add_foreign_options(sample)
 
 

@@ -32,7 +32,8 @@ from genstudio.core.families.gan.model import Discriminator as SpectralNormDiscr
 from genstudio.core.families.stylegan.config import StyleGANConfig
 from genstudio.core.families.stylegan.discriminator import Discriminator
 from genstudio.core.families.stylegan.generator import Generator
-from genstudio.core.families.stylegan.style_space import GROUPS, apply_edit, layer_group, mix, mixing_grid, style_directions
+from genstudio.core.families.stylegan.style_space import (GROUPS, apply_edit, layer_group, mix, mixing_grid,
+                                                          style_directions)
 from genstudio.core.latent import SpaceEdit, seeded_latents
 
 NOISE_FIXED, NOISE_RANDOM, NOISE_OFF = 0, 1, 2          # the decode setting's values
