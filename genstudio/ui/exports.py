@@ -17,10 +17,11 @@ from genstudio.core.errors import GenStudioError, first_line
 from genstudio.core.explore.grid_latents import grid_latents
 from genstudio.core.explore.walk import walk_labels, walk_latents
 from genstudio.core.families.family import Capability
-from genstudio.core.families.stylegan.style_space import GROUPS, ExportStyleMixing
+from genstudio.core.families.stylegan.style_space import GROUPS
 from genstudio.core.io.export import latents_path, save_grid
 from genstudio.core.latent import parse_seeds
 from genstudio.core.requests.render_requests import ExportImages
+from genstudio.core.requests.space_requests import ExportMixingGrid
 from genstudio.ui import file_dialogs
 from genstudio.ui.export_dialog import GridExportDialog, StyleMixingDialog, WalkDialog
 
@@ -201,8 +202,8 @@ class Exports:
             self.window.show_error(f"style mixing: {exc}")
             return
         label = self.session.label if self.session.num_classes else None
-        self.export(ExportStyleMixing(path, seeds_a, seeds_b, values["layers"], label, values["scale"],
-                                      dict(self.session.decode_options)))
+        self.export(ExportMixingGrid(path, seeds_a, seeds_b, values["layers"], label, values["scale"],
+                                     dict(self.session.decode_options)))
 
     # --- the renderer ---------------------------------------------------------------------------
     def export(self, request) -> None:

@@ -15,9 +15,6 @@ every w (W) or only the coarse, middle or fine ones (W+), as GANSpace applies it
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-
 import torch
 
 from genstudio.core.families.base import one_label
@@ -115,28 +112,3 @@ def apply_edit(ws: torch.Tensor, edit: SpaceEdit) -> torch.Tensor:
     """ws (N, num_ws, w_dim) with an edit in W_SPACE applied: on every w ('all') or on a group's."""
     layers = range(ws.shape[1]) if edit.group == "all" else layer_group(edit.group, ws.shape[1])
     return edit_styles(ws, edit.directions, edit.alphas, layers)
-
-
-@dataclass(frozen=True)
-class ExportStyleMixing:
-    """A render request: the style-mixing grid of seeds A x B with B's styles on `layers` (a group
-    name or 'A-B'), written as a PNG. Returns the path written."""
-
-    path: Path
-    seeds_a: list[int]
-    seeds_b: list[int]
-    layers: str = "coarse"
-    label: int | None = None
-    scale: int = 2
-    options: dict = field(default_factory=dict)
-
-    def run(self, model, cache: dict) -> Path:
-        from genstudio.core.io.export import save_export_record, save_grid
-
-        images = mixing_grid(model, self.seeds_a, self.seeds_b, layer_group(self.layers, model.num_ws), self.label,
-                             **self.options)
-        written = save_grid(images.numpy(), self.path, cols=len(self.seeds_b) + 1, padding=2, scale=self.scale)
-        # The grid is drawn from seeds, not stored latents: the seeds, layers and settings redraw it.
-        save_export_record(written, {"kind": "style-mixing", "seeds_a": self.seeds_a, "seeds_b": self.seeds_b,
-                                     "layers": self.layers, "label": self.label, "decode_options": self.options})
-        return written
