@@ -7,6 +7,9 @@ path), diagnostics.png (full report on the demo GAN), train-live-diagnostics.png
 training with live mode-collapse curves) and train-toy.png (ring-8 with the decision surface).
 It also writes explore-light.png and explore-dark.png (the explorer in each theme, with its history
 strip) and train-dark.png; --only-themes writes only those.
+It also writes explore-1280x680-light.png, explore-1280x680-dark.png, explore-1920x1080-light.png and
+explore-1920x1080-dark.png (the smallest window the app allows, and full HD); --only-sizes writes only
+those. --tour DIR photographs every demo's every tab at both sizes into DIR, to look through.
 With --stylegan CKPT (a style-based GAN checkpoint or an NVIDIA .pkl) also stylegan-truncation.png
 (the explorer at psi 0.7 with its slider), stylegan-layer-view.png (Inspect -> Layer on a middle
 synthesis layer) and stylegan-mixing-grid.png (the exported coarse-layer mixing grid);
@@ -57,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stylegan", type=Path, help="a style-based GAN to photograph as well")
     parser.add_argument("--only-stylegan", action="store_true", help="photograph only the --stylegan model")
     parser.add_argument("--only-themes", action="store_true", help="photograph only the light and dark pair")
+    parser.add_argument("--only-sizes", action="store_true", help="photograph only the explorer at both sizes")
+    parser.add_argument("--tour", type=Path, help="also photograph every demo's every tab at both sizes here")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="genstudio-shots-"))
@@ -64,9 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     window.resize(1440, 900)
     if args.stylegan:
         stylegan_shots(window, args.stylegan, args.out)
+    if args.tour:
+        tour_shots(window, args.tour)
     if not args.only_stylegan:
+        size_shots(window, args.out)
+    if not (args.only_stylegan or args.only_sizes):
         theme_shots(window, args.out)
-    if not (args.only_stylegan or args.only_themes):
+    if not (args.only_stylegan or args.only_themes or args.only_sizes):
         demo_shots(window, args, tmp)
     window.close()
     dispose(window)
@@ -78,7 +87,7 @@ def stylegan_shots(window, path: Path, out: Path) -> None:
     _wait(window.explore.image_view.shown, 30_000)
     explore = window.explore
     explore.slider_mode.setCurrentIndex(explore.slider_mode.findText("Principal directions in W (all layers)"))
-    _until(lambda: explore.session.style_directions is not None, 120)
+    _until(lambda: explore.session.edit_directions is not None, 120)
     explore.option_boxes["truncation_psi"].setValue(0.7)
     explore.randomise_endpoints()
     _wait(explore.strip_view.shown, 30_000)
@@ -125,6 +134,43 @@ def theme_shots(window, out: Path) -> None:
     theme.apply_theme(app, False)
     window.tabs.setCurrentWidget(window.explore)
     window.resize(1440, 900)
+
+
+SIZES = ((1280, 680), (1920, 1080))     # the smallest window the app allows (a 1366 x 768 laptop), full HD
+
+
+def _open_demo(window, name: str) -> None:
+    window.tabs.setCurrentWidget(window.explore)
+    window.open_path(next(p for p in demo_checkpoints() if p.stem == name))
+    _wait(window.explore.image_view.shown, 60_000)
+
+
+def size_shots(window, out: Path) -> None:
+    """The explorer on the demo GAN with an A <-> B strip, at each size, light and dark."""
+    app = QApplication.instance()
+    _open_demo(window, "gan-mnist")
+    window.explore.randomise_endpoints()
+    _wait(window.explore.strip_view.shown, 30_000)
+    for width, height in SIZES:
+        window.resize(width, height)
+        for dark in (False, True):
+            theme.apply_theme(app, dark)
+            _save(window, out, f"explore-{width}x{height}-{'dark' if dark else 'light'}.png")
+    theme.apply_theme(app, False)
+
+
+def tour_shots(window, out: Path) -> None:
+    """Every demo opened in turn, every tab shown, at each size: tour-<demo>-<tab>-<W>x<H>.png."""
+    out.mkdir(parents=True, exist_ok=True)
+    for path in demo_checkpoints():
+        _open_demo(window, path.stem)
+        for index in range(window.tabs.count()):
+            window.tabs.setCurrentIndex(index)
+            tab = window.tabs.tabText(index).replace("&", "").replace(" ", "-").lower()
+            for width, height in SIZES:
+                window.resize(width, height)
+                _save(window, out, f"tour-{path.stem}-{tab}-{width}x{height}.png")
+    window.tabs.setCurrentWidget(window.explore)
 
 
 def demo_shots(window, args, tmp: Path) -> None:
