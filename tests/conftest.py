@@ -1,6 +1,7 @@
-"""Shared fixtures: the real bundled MNIST test set, loaded once per session, and the main window."""
+"""Shared fixtures: the real bundled MNIST test set, loaded once per session, the main window, and a small trained PixelCNN."""
 
 import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -39,3 +40,15 @@ def window(qtbot, tmp_path):
     yield win
     if win.isVisible():
         win.close()
+
+
+@pytest.fixture(scope="session")
+def pixelcnn(mnist, tmp_path_factory) -> Path:
+    """A small PixelCNN checkpoint trained 2 real steps (2 gated layers of 8 maps: rows draw in
+    milliseconds, so a test can watch, count or cancel them)."""
+    from genstudio.core.training.engine import TrainConfig, Trainer
+
+    config = TrainConfig(family="autoregressive", preset="digits", steps=2, batch_size=8, sample_every_s=0, n_samples=2,
+                         eval_batch=8, device="cpu", out_dir=str(tmp_path_factory.mktemp("pixelcnn")), seed=3,
+                         model={"width": 8, "layers": 2, "head": 8})
+    return Path(list(Trainer(config, dataset=mnist).run())[-1].path)

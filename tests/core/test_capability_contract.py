@@ -2,46 +2,25 @@
 model class without a promised method, or with one that cannot take the promised parameters, is
 refused with one line naming the family, the capability and the method."""
 
-import math
-from dataclasses import dataclass, field
 
 import pytest
 import torch
-from torch import nn
 
 from genstudio.core import registry
-from genstudio.core.families.base import GenerativeModel
 from genstudio.core.families.capabilities import PROTOCOLS, members
-from genstudio.core.families.config import ModelConfig
 from genstudio.core.families.family import Capability, Family, PlotSpec, Preset
+from linear_decoder import LinearConfig, LinearDecoder
 
 
-@dataclass(frozen=True)
-class ToyConfig(ModelConfig):
-    latent_dim: int = field(default=3, metadata={"min": 1, "max": 64})
-
-
-class Toy(GenerativeModel):
-    """A linear decoder: all a family needs without capabilities."""
+class Toy(LinearDecoder):
+    """All a family needs without capabilities."""
 
     family = "toy"
-
-    def __init__(self, config: ToyConfig):
-        super().__init__(config)
-        self.net = nn.Linear(config.latent_dim, math.prod(self.data_shape))
-
-    @property
-    def latent_shape(self):
-        return (self.config.latent_dim,)
-
-    @torch.no_grad()
-    def decode(self, z, labels=None):
-        return torch.sigmoid(self.net(z.reshape(len(z), -1))).view(-1, *self.data_shape)
 
 
 def toy_family(model_class=Toy, capabilities=(), conditional=False, plots=("loss",)) -> Family:
     return Family(name="toy", label="Toy", description="A family built by a test.", model_class=model_class,
-                  config_class=ToyConfig, presets={"linear": Preset("One layer.", "images", conditional=conditional)},
+                  config_class=LinearConfig, presets={"linear": Preset("One layer.", "images", conditional=conditional)},
                   plots=(PlotSpec("Toy", plots),), capabilities=frozenset(capabilities))
 
 

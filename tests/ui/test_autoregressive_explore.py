@@ -3,7 +3,6 @@ renderer samples it, offers no principal directions (each decode is a sampling r
 stops the drawing in progress, and the finished image is the model's own decode of the latent.
 A tiny model (8 feature maps, 2 layers, 2 training steps) keeps it quick."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,15 +13,6 @@ from PySide6.QtCore import QPoint, Qt
 from genstudio.core.families.family import Capability
 from genstudio.core.io.checkpoints import load_checkpoint
 from genstudio.core.requests.render_requests import DecodeRows
-from genstudio.core.training.engine import TrainConfig, Trainer
-
-
-@pytest.fixture(scope="module")
-def pixelcnn(mnist, tmp_path_factory) -> Path:
-    config = TrainConfig(family="autoregressive", preset="digits", steps=2, batch_size=8, sample_every_s=0, n_samples=2,
-                         eval_batch=8, device="cpu", out_dir=str(tmp_path_factory.mktemp("pixelcnn")), seed=3,
-                         model={"width": 8, "layers": 2, "head": 8})
-    return Path(list(Trainer(config, dataset=mnist).run())[-1].path)
 
 
 def test_explorer_draws_row_by_row(qtbot, window, pixelcnn):

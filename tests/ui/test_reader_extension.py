@@ -9,52 +9,31 @@ family the test registers too, so it also converts into a genstudio checkpoint.
 
 import json
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 from PySide6.QtWidgets import QFileDialog
-from torch import nn
 
 from genstudio.core import registry
 from genstudio.core.errors import CheckpointError
-from genstudio.core.families.base import GenerativeModel
-from genstudio.core.families.config import ModelConfig
 from genstudio.core.families.family import Family, PlotSpec, Preset
 from genstudio.core.io import readers
 from genstudio.core.io.file_checks import read_regular_file
 from genstudio.core.io.model_card import DataDescription, ModelCard
 from genstudio.core.io.reader import Description, Reader
 from genstudio.core.latent import seeded_latents
+from linear_decoder import LinearConfig, LinearDecoder
 
 
 # --- the family the format opens as ----------------------------------------------------------------
-@dataclass(frozen=True)
-class ToyConfig(ModelConfig):
-    latent_dim: int = field(default=2, metadata={"min": 1, "max": 64})
-
-
-class ToyDecoder(GenerativeModel):
+class ToyDecoder(LinearDecoder):
     family = "toy"
-
-    def __init__(self, config: ToyConfig):
-        super().__init__(config)
-        self.net = nn.Linear(config.latent_dim, math.prod(self.data_shape))
-
-    @property
-    def latent_shape(self):
-        return (self.config.latent_dim,)
-
-    @torch.no_grad()
-    def decode(self, z, labels=None):
-        """z (n, latent_dim) -> images (n, *data_shape) in [0, 1]."""
-        return torch.sigmoid(self.net(z.reshape(len(z), -1).to(self.net.weight))).view(-1, *self.data_shape)
 
 
 TOY = Family(name="toy", label="Toy linear decoder", description="A linear decoder read from a .toyz file.",
-             model_class=ToyDecoder, config_class=ToyConfig,
+             model_class=ToyDecoder, config_class=LinearConfig,
              presets={"toyz": Preset("As a .toyz file describes it.", "images", {"latent_dim": 2})},
              plots=(PlotSpec("Toy", ("loss",)),))
 

@@ -1,44 +1,21 @@
 """A family registered from inside a test is offered by the CLI, the Train form and the loss plot,
 and its checkpoints open in the explorer, with no other edit: the registry is the one place."""
 
-import math
-from dataclasses import dataclass, field
 
 import pytest
 import torch
-from torch import nn
 
 from genstudio.core import registry
-from genstudio.core.families.base import GenerativeModel, adam
-from genstudio.core.families.config import ModelConfig
+from genstudio.core.families.base import adam
 from genstudio.core.families.family import Family, HyperField, PlotSpec, Preset
+from linear_decoder import LinearConfig, LinearDecoder
 
 
-@dataclass(frozen=True)
-class TinyConfig(ModelConfig):
-    latent_dim: int = field(default=3, metadata={"min": 1, "max": 64})
-
-
-class Tiny(GenerativeModel):
-    """A linear decoder fitted to the data by matching random codes: small, but a real model."""
+class Tiny(LinearDecoder):
+    """Fitted to the data by matching random codes: small, but a real model."""
 
     family = "tiny"
     optimizer_names = ("tiny",)
-
-    def __init__(self, config: TinyConfig):
-        super().__init__(config)
-        self.net = nn.Linear(config.latent_dim, math.prod(self.data_shape))
-
-    @property
-    def latent_shape(self):
-        return (self.config.latent_dim,)
-
-    def _out(self, z):
-        return torch.sigmoid(self.net(z.reshape(len(z), -1))).view(-1, *self.data_shape)
-
-    @torch.no_grad()
-    def decode(self, z, labels=None):
-        return self._out(z)
 
     def make_optimizers(self, hyper):
         return {"tiny": adam(self.parameters(), hyper, "lr_tiny")}
@@ -54,7 +31,7 @@ class Tiny(GenerativeModel):
 
 TINY = Family(
     name="tiny", label="Tiny linear", description="A linear decoder, registered by a test.",
-    model_class=Tiny, config_class=TinyConfig,
+    model_class=Tiny, config_class=LinearConfig,
     presets={"linear": Preset("Three codes, one linear layer.", "images", {"latent_dim": 3},
                               {"lr_tiny": 0.01, "batch_size": 32})},
     plots=(PlotSpec("Tiny: gap to the data mean", ("mean_gap",)), PlotSpec("Tiny: spread", ("spread",))),
@@ -83,7 +60,7 @@ def test_the_cli_offers_and_trains_it(tiny_family, tmp_path, capsys):
                  "--device", "cpu"]) == 0
     card = read_card(out / "checkpoint.safetensors")
     # No closed-form size: the budget's figure comes from a build on the meta device.
-    assert TinyConfig().size() is None
+    assert LinearConfig().size() is None
     assert TINY.size_of(card.config).parameters == 3 * 784 + 784
     assert card.family == "tiny" and card.step == 4 and card.train["hyper"]["lr_tiny"] == 0.05
     assert main(["info", str(out / "checkpoint.safetensors")]) == 0

@@ -6,16 +6,14 @@ PixelCNN decode in the explorer: the image stops changing and the model draws no
 import re
 import threading
 import time
-from pathlib import Path
 
-import pytest
 import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from genstudio.core.io.checkpoints import load_checkpoint
 from genstudio.core.requests.render_requests import Decode
-from genstudio.core.training.engine import TrainConfig, Trainer
+from genstudio.core.training.engine import TrainConfig
 
 # Generous for a loaded CI machine: 0.1-0.3 s on 2 quiet cores (genstudio bench --only stop), up to 3 s
 # when other processes oversubscribe them (the final health-check decode then crawls).
@@ -67,14 +65,6 @@ def test_stop_mid_evaluation_of_pixelcnn_training(qtbot, window, tmp_path):
     assert report.kind == "stopped" and report.step == at_click
     assert latency < STOP_BAR_S
     assert load_checkpoint(tmp_path / "run" / "checkpoint.safetensors").step == report.step
-
-
-@pytest.fixture(scope="module")
-def pixelcnn(mnist, tmp_path_factory) -> Path:
-    config = TrainConfig(family="autoregressive", preset="digits", steps=2, batch_size=8, sample_every_s=0, n_samples=2,
-                         eval_batch=8, device="cpu", out_dir=str(tmp_path_factory.mktemp("pixelcnn")), seed=3,
-                         model={"width": 8, "layers": 2, "head": 8})
-    return Path(list(Trainer(config, dataset=mnist).run())[-1].path)
 
 
 def test_escape_cancels_a_pixelcnn_decode(qtbot, window, pixelcnn):

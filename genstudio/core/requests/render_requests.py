@@ -46,17 +46,10 @@ class Decode:
 
 
 @dataclass(frozen=True)
-class DecodeRows:
+class DecodeRows(Decode):
     """Decode latents (n, D) with a family that draws rows in order (SEQUENTIAL_DECODE), reporting
     the image so far after each row: `emit((row, rows, images (n, *data_shape)))`. `should_stop()`
     (the renderer: a newer request of the channel arrived) ends the drawing early."""
-
-    latents: torch.Tensor
-    labels: torch.Tensor | None = None
-    options: dict = field(default_factory=dict)
-
-    def run(self, model, cache: dict) -> np.ndarray:
-        return decode_numpy(model, self.latents, self.labels, self.options)
 
     def run_streaming(self, model, cache: dict, emit, should_stop) -> np.ndarray:
         rows = model.data_shape[1]
