@@ -44,6 +44,7 @@ from genstudio.core.requests.space_requests import SpaceDirections
 from genstudio.ui.model_bound import ModelScope
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.widgets.image_view import ImageView
+from genstudio.ui.widgets.keep_space import keep_space_when_hidden
 from genstudio.ui.widgets.latent_sliders import LatentSliders
 from genstudio.ui.widgets.readout import Readout
 from genstudio.ui.widgets.setting_control import SettingControl
@@ -58,13 +59,6 @@ SETTINGS_PER_ROW = 1     # decode-setting controls side by side in the Sampler g
 CONTROLS_WIDTH = 420     # the right column (Sampler, Latent, Nearest neighbours), scrolled vertically
 CONTROLS_MIN_HEIGHT = 520  # ... never squeezed below this: the slider list keeps its room, the column scrolls
 IMAGE_MIN = 220          # the main image's smallest side: the window fits 1280 x 680 with it
-
-
-def keep_space_when_hidden(widget: QWidget) -> None:
-    """A widget whose hiding leaves its space empty, so showing it moves nothing else."""
-    policy = widget.sizePolicy()
-    policy.setRetainSizeWhenHidden(True)
-    widget.setSizePolicy(policy)
 
 
 class ExplorePanel(QWidget):
@@ -223,6 +217,9 @@ class ExplorePanel(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.sliders)
         scroll.setMinimumWidth(300)
+        # Six slider rows at least: below that the list is a peephole (a style-based model's five
+        # sampler settings left it three rows at 1280 x 680); the controls column scrolls instead.
+        scroll.setMinimumHeight(6 * (self.fontMetrics().height() + 4))
 
         latent_box = QGroupBox("Latent")
         grid = QGridLayout(latent_box)

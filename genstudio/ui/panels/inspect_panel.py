@@ -24,6 +24,7 @@ from genstudio.ui.inspect_tools.variations_tool import VariationsTool
 from genstudio.ui.model_bound import ModelScope
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.task_runner import TaskRunner
+from genstudio.ui.widgets.keep_space import keep_space_when_hidden
 
 # capability -> tool page, in the order the pages (and dropped images) are offered; None: a page for
 # every model the tool's `applies_to` accepts, whatever its capabilities.
@@ -56,6 +57,11 @@ class InspectPanel(QWidget):
         self.title.setWordWrap(True)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
+        # Shown while a task runs: idle, an empty bar read as a text field to type in.
+        keep_space_when_hidden(self.progress)
+        self.progress.setVisible(False)
+        self.tasks.progress.connect(lambda *_: self.progress.setVisible(True))
+        self.tasks.finished.connect(lambda: self.progress.setVisible(False))
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.pages = QTabWidget()

@@ -321,6 +321,8 @@ class MapPanel(QWidget):
         usable = info.has(Capability.ENCODE) and not info.is_points
         self.build_button.setEnabled(usable)
         self.method.setEnabled(usable and info.latent_dim > 2)
+        # KL per dimension is a VAE's posterior figure: a flow or a GAN has none to show.
+        self.kl_plot.setVisible(info.has(Capability.KL_PER_DIMENSION))
         source = info.data_source
         if source and self.data.findText(source) < 0:
             self.data.addItem(source)

@@ -217,7 +217,7 @@ class TrainPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.progress_label = Readout("step 100000/100000 \u00b7 999.9 steps/s \u00b7 99999 img/s \u00b7 ETA 99:59:59\n"
-                                      "d_loss 0.123  g_loss 0.123  d_real 0.123  d_fake 0.123", "Not running")
+                                      "d_loss 0.123  g_loss 0.123  d_real 0.123  d_fake 0.123", "")
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         theme.themed(self.error_label, "color: {error}; font-weight: bold")
