@@ -57,7 +57,6 @@ DIRECTION_SAMPLES = 1024         # decodes behind the principal directions
 DIRECTION_SAMPLES_PREVIEW = 256  # ... for families that preview (each decode is a sampler run)
 SETTINGS_PER_ROW = 1     # decode-setting controls side by side in the Sampler group (3 made StyleGAN's 730 px wide)
 CONTROLS_WIDTH = 420     # the right column (Sampler, Latent, Nearest neighbours), scrolled vertically
-CONTROLS_MIN_HEIGHT = 520  # ... never squeezed below this: the slider list keeps its room, the column scrolls
 IMAGE_MIN = 220          # the main image's smallest side: the window fits 1280 x 680 with it
 
 
@@ -135,7 +134,7 @@ class ExplorePanel(QWidget):
         right.setContentsMargins(0, 0, 0, 0)
         right.addWidget(self._build_sampler_box())
         right.addWidget(self._build_latent_box(), 3)
-        right.addWidget(self._build_neighbours_box(), 1)
+        right.addWidget(self._build_neighbours_box())     # its own fixed height; the rest goes to the sliders
         # The controls scroll when the window is short (a 1366 x 768 laptop) rather than set its
         # minimum height; their width is fixed, so nothing on the right resizes the image.
         self.controls = QScrollArea()
@@ -145,7 +144,6 @@ class ExplorePanel(QWidget):
         self.controls.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.controls.setWidget(right_widget)
         self.controls.setFixedWidth(CONTROLS_WIDTH)
-        right_widget.setMinimumHeight(CONTROLS_MIN_HEIGHT)
         layout = QHBoxLayout(self)
         layout.addLayout(left, 1)
         layout.addWidget(self.controls)

@@ -66,6 +66,9 @@ class LatentSliders(QWidget):
             self._grid.addWidget(readout, i, 2)
             self.sliders.append(slider)
             self._values.append(readout)
+        # The rows packed at the top: a tall list (full HD) spread ten sliders a finger apart.
+        for row in range(max(self._grid.rowCount(), len(labels) + 1)):
+            self._grid.setRowStretch(row, 1 if row == len(labels) else 0)
         self.set_values(values)
 
     def set_values(self, values: list[float]) -> None:
