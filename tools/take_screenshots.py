@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         stylegan_shots(window, args.stylegan, args.out)
     if args.tour:
         tour_shots(window, args.tour)
-    if not args.only_stylegan:
+    if not (args.only_stylegan or args.only_themes):
         size_shots(window, args.out)
     if not (args.only_stylegan or args.only_sizes):
         theme_shots(window, args.out)
