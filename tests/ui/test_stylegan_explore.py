@@ -90,8 +90,11 @@ def test_principal_directions_in_w_on_a_layer_range(qtbot, window, snapshot, tmp
         explore.slider_mode.setCurrentIndex(coarse)
     qtbot.waitUntil(lambda: explore.session.edit_directions is not None, timeout=30000)
     assert explore.session.edit_group == "coarse" and len(explore.sliders.sliders) == explore.k_spin.value()
-    edited = shown_after(qtbot, explore, lambda: explore.session.move_edit(0, 3.0))
-    assert not np.allclose(edited, before, atol=1e-4)
+    explore.session.move_edit(0, 3.0)
+    # The edited image, not merely the next one shown: a decode queued before the move (the slider
+    # mode's own render) may be shown first on a loaded machine.
+    qtbot.waitUntil(lambda: not np.allclose(explore.last_image, before, atol=1e-4), timeout=30000)
+    edited = explore.last_image.copy()
     record = explore.session.to_record()
     assert record["style_edit"]["layers"] == "coarse" and record["style_edit"]["alphas"][0] == 3.0
     path = tmp_path / "latent.json"
