@@ -36,6 +36,17 @@ from genstudio.ui.torch_threads import single_threaded
 log = logging.getLogger(__name__)
 
 
+def task_copy(model):
+    """A task's own copy of `model`: deep-copied, in eval mode, its weights frozen where torch allows.
+    A deep-copied TorchScript module's parameters are not leaves, so their flags cannot change (and
+    need not: tasks on foreign generators run without gradients)."""
+    copied = copy.deepcopy(model).eval()
+    for parameter in copied.parameters():
+        if parameter.is_leaf:
+            parameter.requires_grad_(False)
+    return copied
+
+
 class _Worker(QObject):
     done = Signal(str, int, object, float)      # channel, stamp, result, milliseconds
     failed = Signal(str, int, str)              # channel, stamp, one-line message
@@ -64,7 +75,7 @@ class _Worker(QObject):
         try:
             if self.model is None:
                 raise GenStudioError("no model is open")
-            handover.set_result(copy.deepcopy(self.model).eval().requires_grad_(False))
+            handover.set_result(task_copy(self.model))
         except Exception as exc:  # handed to the task, which reports it as its failure
             handover.set_exception(exc)
 
