@@ -105,5 +105,8 @@ def test_principal_directions_in_w_on_a_layer_range(qtbot, window, snapshot, tmp
 
     drawn = np.asarray(Image.open(out), dtype=np.float32).transpose(2, 0, 1) / 255
     assert np.abs(drawn - edited).max() <= 1 / 255 + 1e-6                  # the same image, to 8-bit rounding
-    back = shown_after(qtbot, explore, explore.session.reset)
-    assert np.allclose(back, before, atol=1e-5) and not any(explore.session.edit_alphas)
+    explore.session.reset()
+    # The seed's own image again (waited for, not the next paint: the edited image's paint may be
+    # pending when reset is called).
+    qtbot.waitUntil(lambda: np.allclose(explore.last_image, before, atol=1e-5), timeout=30000)
+    assert not any(explore.session.edit_alphas)
