@@ -19,6 +19,7 @@ from genstudio.core.explore.latent_history import HistoryEntry, LatentHistory
 from genstudio.core.requests.render_requests import Decode
 from genstudio.ui.model_bound import ModelScope
 from genstudio.ui.widgets.image_view import to_qimage
+from genstudio.ui.widgets.keep_space import keep_space_when_hidden
 
 SHOWN = 8                 # thumbnails in the strip
 THUMB = 40                # px
@@ -149,9 +150,7 @@ class HistoryStrip(QWidget):
             # explorer around it (each relayout repainted the large image view: about 10 ms of every
             # slider move at 1440 x 900, in `genstudio bench --only ui`).
             button.setFixedSize(THUMB + BUTTON_MARGIN, THUMB + BUTTON_MARGIN)
-            policy = button.sizePolicy()
-            policy.setRetainSizeWhenHidden(True)
-            button.setSizePolicy(policy)
+            keep_space_when_hidden(button)
             button.clicked.connect(lambda checked=False, slot=slot: self.history.jump(self.first_shown() + slot))
             row.addWidget(button)
             self.buttons.append(button)

@@ -6,7 +6,7 @@ results through the state, polls `state.is_interruption_requested()` between chu
 named result object. The app runs requests in a background thread (ui/task_runner.py), the tests
 and the command line call `run` directly with a plain `TaskState()`. Requests never hold the model:
 the renderer that owns the open model passes each task a copy of its own, made in the render
-thread between requests (`copy.deepcopy(model).eval().requires_grad_(False)`): forward hooks and
+thread between requests (ui/render_worker.py `task_copy`: deep-copied, eval, weights frozen): forward hooks and
 buffers belong to a module, so a task sharing the explorer's module would race with its requests.
 """
 

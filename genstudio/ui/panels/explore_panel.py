@@ -161,9 +161,7 @@ class ExplorePanel(QWidget):
         self.cancel_button.setObjectName("cancel-decode")
         self.cancel_button.setToolTip("Stop the decode in progress (Esc)")
         self.cancel_button.clicked.connect(self.cancel_decodes)
-        policy = self.cancel_button.sizePolicy()
-        policy.setRetainSizeWhenHidden(True)        # its showing moves nothing
-        self.cancel_button.setSizePolicy(policy)
+        keep_space_when_hidden(self.cancel_button)
         self.cancel_button.setVisible(False)
         self.cancel_action = QAction("Cancel the decode in progress", self)
         self.cancel_action.setShortcut(QKeySequence(Qt.Key_Escape))
