@@ -20,7 +20,8 @@ def add_parser(sub) -> None:
                               formatter_class=argparse.RawDescriptionHelpFormatter, epilog=SPEC_HELP)
     diagnose.add_argument("checkpoint", type=Path, help="a genstudio checkpoint, a TorchScript / torch.export generator or a "
                                "diffusers folder")
-    diagnose.add_argument("--data", help="data set to compare with (default: the checkpoint's)")
+    diagnose.add_argument("--data", help="data set to compare with (default: the checkpoint's training data, or for "
+                                         "a slice of a set, such as mnist[:9000], the whole set)")
     diagnose.add_argument("--samples", type=int, default=10_000, help="generated samples (and as many real ones)")
     diagnose.add_argument("--seed", type=int, default=0)
     diagnose.add_argument("--json", nargs="?", const="-", metavar="PATH",
@@ -29,7 +30,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from genstudio.core.data.spec import load_dataset
+    from genstudio.core.data.spec import diagnosis_spec, load_dataset
     from genstudio.core.io.atomic import write_bytes_atomic
     from genstudio.core.io.open_model import open_model
     from genstudio.core.metrics.report import diagnose
@@ -37,11 +38,16 @@ def run(args) -> int:
 
     opened = open_model(args.checkpoint, latent_dim=args.latent_dim, output_range=args.output_range,
                         consent=foreign_consent(args))
-    spec = args.data or opened.card.data_source
+    trained_on = opened.card.data_source
+    spec = args.data or diagnosis_spec(trained_on)
     if not spec:
         raise GenStudioError(f"{args.checkpoint}: say which data set to compare with (--data)")
     dataset = load_dataset(spec)
     to_stdout = args.json == "-"
+    # Said before the long run, on stderr when stdout carries the JSON (whose "dataset" records it too).
+    why = "" if args.data or spec == trained_on else f", the whole set its training data {trained_on} was cut from"
+    print(f"comparing with {dataset.source or spec} ({len(dataset)} samples{why})",
+          file=sys.stderr if to_stdout else sys.stdout, flush=True)
     progress = None if to_stdout else (lambda f, message: print(f"\r{100 * f:5.1f}% {message:<60}", end="",
                                                                 file=sys.stderr, flush=True))
     try:

@@ -26,6 +26,10 @@ class InMemoryDataset:
     labels: torch.Tensor | None = None          # (N,) int64, or None when unlabelled
     label_names: list[str] = field(default_factory=list)
     source: str = ""                              # where it came from (path or spec), for messages
+    # The whole set a slice's rows were taken from (rows() sets it; a slice of a slice keeps the
+    # uncut set), so a slice is diagnosed in its whole set's feature space (metrics/classifier.py);
+    # to() leaves it where it is, as feature spaces are computed on the CPU.
+    cut_from: InMemoryDataset | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         if self.data.ndim not in (2, 4):
@@ -72,12 +76,15 @@ class InMemoryDataset:
         if self.data.device == device:
             return self
         labels = None if self.labels is None else self.labels.to(device)
-        return InMemoryDataset(self.name, self.data.to(device), labels, list(self.label_names), self.source)
+        return InMemoryDataset(self.name, self.data.to(device), labels, list(self.label_names), self.source,
+                               self.cut_from)
 
     def rows(self, start: int, stop: int) -> "InMemoryDataset":
-        """Samples start..stop-1 as a data set of their own (a view: no copy of the pixels)."""
+        """Samples start..stop-1 as a data set of their own (a view: no copy of the pixels), cut from
+        this set or the one this set was itself cut from."""
         labels = None if self.labels is None else self.labels[start:stop]
-        return InMemoryDataset(self.name, self.data[start:stop], labels, list(self.label_names), self.source)
+        return InMemoryDataset(self.name, self.data[start:stop], labels, list(self.label_names), self.source,
+                               self if self.cut_from is None else self.cut_from)
 
     def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Float batch (B, *shape) and its labels (B,) or None, for indices on the data's device."""

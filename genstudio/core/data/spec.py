@@ -23,6 +23,8 @@ contain ':' (a Windows drive), since NAME is split off at the first ':' and `:te
 
 The returned data set's `source` is the canonical spec (absolute paths, every option spelled out),
 so `load_dataset(ds.source)` loads the same data again, e.g. when resuming from a checkpoint.
+A slice's `cut_from` is the whole set it was cut from, and `diagnosis_spec` names that set: a model
+trained on `mnist[:9000]` is diagnosed against `mnist`, like every model trained on all of it.
 """
 
 from __future__ import annotations
@@ -118,6 +120,22 @@ def _load_torchvision(body: str, download: bool) -> InMemoryDataset:
     return dataset
 
 
+def _slice_of(text: str) -> re.Match | None:
+    """The trailing `[START:STOP]` of a stripped spec, split off (groups spec, start, stop); None
+    when there is none, or when the whole text names an existing path (a folder called 'a[1:2]')."""
+    sliced = _SLICE.match(text)
+    return sliced if sliced and not _expand(text).exists() else None
+
+
+def diagnosis_spec(training_spec: str) -> str:
+    """The data a model trained on `training_spec` is diagnosed against by default: for a slice
+    (`mnist[:9000]`, nested ones too) the whole set it was cut from (`mnist`), so that every model of
+    one source is compared with the same real set and its one feature classifier; otherwise
+    `training_spec` itself."""
+    sliced = _slice_of(training_spec.strip())
+    return diagnosis_spec(sliced["spec"]) if sliced else training_spec
+
+
 def _load_slice(spec: str, sliced: re.Match, download: bool) -> InMemoryDataset:
     """`SPEC[START:STOP]`: the named rows of SPEC's data set, whose source is SPEC's canonical form
     with the same slice, so a checkpoint trained on it reloads exactly those rows."""
@@ -156,8 +174,8 @@ def load_dataset(spec: str, download: bool = False) -> InMemoryDataset:
 
 def _load(spec: str, download: bool) -> InMemoryDataset:
     text = spec.strip()
-    sliced = _SLICE.match(text)
-    if sliced and not _expand(text).exists():
+    sliced = _slice_of(text)
+    if sliced:
         return _load_slice(text, sliced, download)
     keyword = text.lower()
     prefix, sep, body = text.partition(":")

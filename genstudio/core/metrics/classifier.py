@@ -4,7 +4,10 @@ Labelled image sets get a small CNN trained on the data set itself: its predicte
 class histogram, its 128-D penultimate features feed PRDC, NDB, duplicates, Fréchet distance and
 diversity (the "Fréchet LeNet distance" idea: Inception weights are not available offline, and a
 domain classifier is the better feature extractor for digits). Unlabelled image sets fall back to
-PCA of the pixels (64-D), fit on the real images. Every report names the space it used.
+PCA of the pixels (64-D), fit on the real images. A slice of a data set (`mnist[9000:]`, see
+InMemoryDataset.cut_from) is measured in the whole set's space: one classifier per source, so the
+figures of a slice and of the whole set compare. Every report names the space it used and the set
+it was made from.
 
 The classifier trains on 80 % of the data set and reports its accuracy on the other 20 % (MNIST's
 bundled 10k test set: 8,000 / 2,000). It is cached as a safetensors file in a cache folder (default
@@ -254,8 +257,9 @@ class ClassifierFeatures:
         return {
             "space": "classifier",
             "dim": self.dim,
+            # A file cached before headers held the source gives only the set's name.
             "description": (f"{self.dim}-D penultimate ReLU features of a 2-conv-layer CNN trained on "
-                            f"{h['dataset']} ({h['train_samples']} images; held-out accuracy "
+                            f"{h.get('source') or h['dataset']} ({h['train_samples']} images; held-out accuracy "
                             f"{100 * h['holdout_accuracy']:.2f} % on {h['holdout_samples']})"),
             "holdout_accuracy": h["holdout_accuracy"],
             "train_samples": h["train_samples"],
@@ -280,7 +284,7 @@ def load_or_train_classifier(dataset: InMemoryDataset, cache_dir: str | Path | N
             log.warning("%s: ignoring the cached classifier (%s); training a new one", path, reason)
     model, info = train_classifier(dataset, steps, progress=progress, should_stop=should_stop)
     header = {"format": FORMAT, "arch_version": ARCH_VERSION, "key": key, "dataset": dataset.name,
-              "data_shape": list(dataset.shape), "num_classes": dataset.num_classes,
+              "source": dataset.source, "data_shape": list(dataset.shape), "num_classes": dataset.num_classes,
               "label_names": list(dataset.label_names), **info}
     try:
         _save(path, model, header)
@@ -313,7 +317,7 @@ class PCAFeatures:
         self.components = torch.from_numpy(pca.components_).float()                   # (dim, P)
         self.explained = float(pca.explained_variance_ratio_.sum())
         self.fit_samples = n
-        self.dataset_name = dataset.name
+        self.dataset_source = dataset.source or dataset.name
 
     @torch.inference_mode()
     def embed(self, images: torch.Tensor) -> tuple[torch.Tensor, None]:
@@ -329,7 +333,7 @@ class PCAFeatures:
             "space": "pca",
             "dim": self.dim,
             "description": (f"PCA of pixels to {self.dim}-D, fit on {self.fit_samples} real images of "
-                            f"{self.dataset_name} ({100 * self.explained:.1f} % of the variance); "
+                            f"{self.dataset_source} ({100 * self.explained:.1f} % of the variance); "
                             "the data set has no labels, so no classifier and no class metrics"),
             "explained_variance": self.explained,
             "fit_samples": self.fit_samples,
@@ -338,9 +342,11 @@ class PCAFeatures:
 
 def feature_space(dataset: InMemoryDataset, cache_dir: str | Path | None = None, progress=None,
                   should_stop=None) -> ClassifierFeatures | PCAFeatures:
-    """The classifier for a labelled image set (cached), else PCA of pixels."""
+    """The classifier for a labelled image set (cached), else PCA of pixels; for a slice, those of the
+    whole set it was cut from (one classifier per source: diagnosing `mnist[9000:]` trains none of its own)."""
     if dataset.is_points:
         raise ValueError(f"{dataset.name}: 2-D points use their raw coordinates, not a feature space")
-    if dataset.num_classes >= 2:
-        return load_or_train_classifier(dataset, cache_dir, progress, should_stop)
-    return PCAFeatures(dataset)
+    whole = dataset if dataset.cut_from is None else dataset.cut_from
+    if whole.num_classes >= 2:
+        return load_or_train_classifier(whole, cache_dir, progress, should_stop)
+    return PCAFeatures(whole)
