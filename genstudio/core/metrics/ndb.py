@@ -20,7 +20,7 @@ def _features(x: torch.Tensor) -> torch.Tensor:
     return x.detach().cpu().float().reshape(len(x), -1).contiguous()
 
 
-def _assign(x: torch.Tensor, centres: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
+def assign_bins(x: torch.Tensor, centres: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
     """Index of the nearest centre (n,) for rows of x (n, D) and centres (K, D)."""
     return torch.cat([torch.cdist(x[s:s + chunk], centres).argmin(1) for s in range(0, len(x), chunk)])
 
@@ -63,8 +63,8 @@ def ndb(real: torch.Tensor, fake: torch.Tensor, k: int = K_BINS, alpha: float = 
         centres = fit_bins(real, k, seed)
     k = len(centres)
     n1, n2 = len(real), len(fake)
-    p1 = torch.bincount(_assign(real, centres), minlength=k).double() / n1       # (K,) real
-    p2 = torch.bincount(_assign(fake, centres), minlength=k).double() / n2       # (K,) generated
+    p1 = torch.bincount(assign_bins(real, centres), minlength=k).double() / n1       # (K,) real
+    p2 = torch.bincount(assign_bins(fake, centres), minlength=k).double() / n2       # (K,) generated
     pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
     se = (pooled * (1 - pooled) * (1 / n1 + 1 / n2)).sqrt()
     z = torch.where(se > 0, (p1 - p2) / se.clamp_min(1e-300), torch.zeros_like(se))

@@ -80,19 +80,26 @@ def prdc(real: torch.Tensor, fake: torch.Tensor, k_pr: int = K_PR, k_dc: int = K
     real_nb = real_neighbours or nearest_neighbours(real, max(k_pr, k_dc), chunk=chunk)
     fake_nb = fake_neighbours or nearest_neighbours(fake, k_pr, chunk=chunk)
     r_pr, r_dc = real_nb.radius(k_pr), real_nb.radius(k_dc)           # (N,), (N,)
+    # Trimmed precision: only the real neighbourhoods no wider than the median one (the realism
+    # score's pruning, Kynkaanniemi et al. 2019). Outlier real samples have wide neighbourhoods that a
+    # constant grey image can fall into: it scores precision 1 against all of them, 0 against these.
+    r_trim = torch.where(r_pr <= r_pr.median(), r_pr, torch.full_like(r_pr, -1.0))   # (N,)
     f_pr = fake_nb.radius(k_pr)                                         # (M,)
     precise = torch.zeros(len(fake), dtype=torch.bool)                  # (M,)
+    precise_trimmed = torch.zeros(len(fake), dtype=torch.bool)          # (M,)
     density = torch.zeros(len(fake))                                    # (M,) real balls holding y_j
     recalled = torch.zeros(len(real), dtype=torch.bool)                 # (N,)
     nearest_fake = torch.full((len(real),), math.inf)                   # (N,) min_j |x_i - y_j|
     for start in range(0, len(fake), chunk):
         d = torch.cdist(fake[start:start + chunk], real)               # (c, N): y_j against every x_i
         precise[start:start + chunk] = (d <= r_pr).any(1)
+        precise_trimmed[start:start + chunk] = (d <= r_trim).any(1)
         density[start:start + chunk] = (d < r_dc).sum(1, dtype=torch.int32).float()   # int32: 2x faster than bool
         recalled |= (d <= f_pr[start:start + chunk, None]).any(0)
         nearest_fake = torch.minimum(nearest_fake, d.min(0).values)
     return {
         "precision": float(precise.double().mean()),
+        "precision_trimmed": float(precise_trimmed.double().mean()),
         "recall": float(recalled.double().mean()),
         "density": float(density.double().sum() / (k_dc * len(fake))),
         "coverage": float((nearest_fake < r_dc).double().mean()),

@@ -37,15 +37,20 @@ from genstudio.core.metrics.diversity import diversity
 from genstudio.core.metrics.duplicates import N_PAIRS, duplicate_report, duplicate_threshold, exact_copies
 from genstudio.core.metrics.frechet import frechet_by_samples, frechet_distance
 from genstudio.core.metrics.kid import kid
-from genstudio.core.metrics.ndb import K_BINS, ndb
+from genstudio.core.metrics.gauges import figure_rows
+from genstudio.core.metrics.ndb import K_BINS, assign_bins, fit_bins, ndb
 from genstudio.core.metrics.path_length import path_length
 from genstudio.core.metrics.prdc import K_DC, K_PR, Neighbours, expected_self_coverage, nearest_neighbours, prdc
+from genstudio.core.metrics.regions import empty_regions, sparse_bins
 from genstudio.core.metrics.sharpness import sharpness
 from genstudio.core.metrics.toy import TOY_SAMPLES, toy_metrics
 from genstudio.core.metrics.verdict import THRESHOLDS, verdict
 
 REPORT_FORMAT = "genstudio-diagnostics"
-REPORT_VERSION = 1
+REPORT_VERSION = 2
+# 5,000 a side: the bundled MNIST (10,000) then holds a second real sample of the same size, so every
+# figure has the real data's own value at the same count (report["real_reference"]).
+DEFAULT_SAMPLES = 5000
 GENERATE_BATCH = 1000
 DIVERSITY_SAMPLES = 1000
 LIVE_SAMPLES = 1000
@@ -116,7 +121,103 @@ def _real_sample(dataset: InMemoryDataset, n: int, seed: int) -> torch.Tensor:
     return dataset.data.cpu()[index]
 
 
-def diagnose(generator, dataset: InMemoryDataset, samples: int = 10_000, seed: int = 0, progress=None,
+@dataclass
+class Drawn:
+    """The samples a report compares: `real` (N, ...) and generated `fake` (M, ...); and `reference`,
+    two real samples (a, b) whose comparison gives the real data's own value of every figure. Indices
+    in the report (regions' examples, repeated clusters, closest pairs) point into real and fake."""
+
+    real: torch.Tensor
+    fake: torch.Tensor
+    reference: tuple[torch.Tensor, torch.Tensor]
+    reference_rule: str
+
+
+def draw_real(dataset: InMemoryDataset, samples: int, seed: int) -> tuple[torch.Tensor, tuple, str]:
+    """(real, (a, b), rule): `samples` real samples, and the pair the real data's own figures compare:
+    the real samples against a disjoint second sample of as many when the data set holds both,
+    otherwise two disjoint halves of the real samples (at half the count, which the rule says)."""
+    index = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
+    data = dataset.data.cpu()
+    if len(dataset) >= 2 * samples:
+        real = data[index[:samples]]
+        return (real, (real, data[index[samples:2 * samples]]),
+                f"a second, disjoint sample of {samples} real samples against the first")
+    n = min(samples, len(dataset))
+    half = n // 2
+    return (data[index[:n]], (data[index[:half]], data[index[half:n]]),
+            f"the data set holds {len(dataset)} samples, fewer than 2 x {samples}: the real data's own figures "
+            f"compare two disjoint halves of {half} and {n - half}")
+
+
+def _compare(space, dataset: InMemoryDataset, real: torch.Tensor, fake: torch.Tensor, seed: int,
+             progress=None, should_stop=None, reference: bool = False) -> dict:
+    """Every figure of `fake` (M, ...) against `real` (N, ...): the sections of the report (with
+    reference=True the "generated" side is a second real sample). Both sides' classes come from the
+    classifier, so that real and generated samples are labelled alike."""
+    out: dict = {}
+    if space is None:
+        real_f, fake_f = real.float(), fake.reshape(len(fake), -1)          # (N, 2), (M, 2)
+        real_labels = fake_labels = None
+        names = None
+    else:
+        if space.num_classes:
+            real_f, real_p = space.embed_probabilities(real)                 # (N, F), (N, K)
+            fake_f, fake_p = space.embed_probabilities(fake)                 # (M, F), (M, K)
+            real_labels, fake_labels = real_p.argmax(1), fake_p.argmax(1)
+            names = space.class_names
+            out["classes"] = class_metrics(fake_labels, space.num_classes, dataset.labels, names)
+            out["classifier_score"] = classifier_scores(fake_p, real_p, space.describe()["description"], seed=seed)
+        else:
+            real_f, _ = space.embed(real)
+            fake_f, _ = space.embed(fake)
+            real_labels = fake_labels = names = None
+        out["sharpness"] = sharpness(fake, real)
+    features_name = "raw 2-D coordinates of the points" if space is None else space.describe()["description"]
+    check_stop(should_stop, "finding nearest neighbours")
+    if progress is not None:
+        progress(0.1, "nearest neighbours" + (" of the real reference" if reference else ""))
+    real_nb = nearest_neighbours(real_f, max(K_PR, K_DC))
+    copies = exact_copies(real)                                              # (N,) real samples with a twin
+    threshold = duplicate_threshold(real_nb.radius(1), copies=copies)
+    fake_nb = nearest_neighbours(fake_f, max(N_PAIRS, K_PR), threshold)
+    out["prdc"] = prdc(real_f, fake_f, real_neighbours=real_nb, fake_neighbours=fake_nb)
+    out["prdc"]["coverage_expected_same_distribution"] = expected_self_coverage(len(real_f), len(fake_f), K_DC)
+    out["prdc"]["settings"]["feature_space"] = features_name
+
+    check_stop(should_stop, "finding duplicates")
+    if progress is not None:
+        progress(0.3, "birthday-paradox duplicates")
+    out["duplicates"] = duplicate_report(fake_f, fake_nb, threshold, seed)
+    out["duplicates"]["real_exact_copies"] = float(copies.double().mean())
+    out["duplicates"]["real_duplicate_fraction"] = float((real_nb.radius(1) < threshold).double().mean())
+    out["duplicates"]["settings"]["feature_space"] = features_name
+
+    check_stop(should_stop, "computing NDB and the regions left empty")
+    if progress is not None:
+        progress(0.45, f"NDB with K = {K_BINS} k-means bins, regions left empty")
+    centres = fit_bins(real_f, K_BINS, seed)
+    out["ndb"] = ndb(real_f, fake_f, centres=centres)
+    out["ndb"]["settings"]["feature_space"] = features_name
+    out["regions"] = empty_regions(real_f, fake_f, real_labels, fake_labels, names, seed)
+    out["regions"]["settings"]["feature_space"] = features_name
+    real_bin, fake_bin = assign_bins(real_f, centres), assign_bins(fake_f, centres)
+    out["sparse_regions"] = sparse_bins(out["ndb"], real_bin, fake_bin, real_f, fake_f, centres, real_labels, names)
+
+    check_stop(should_stop, "computing the Fréchet distance")
+    if progress is not None:
+        progress(0.7, "Fréchet distance, KID and diversity")
+    out["frechet"] = frechet_distance(real_f, fake_f, features_name)
+    out["frechet"]["by_samples"] = frechet_by_samples(real_f, fake_f, seed=seed)
+    out["kid"] = kid(real_f, fake_f, features_name, seed=seed)
+    out["diversity"] = diversity(fake_f, real_f, max_samples=DIVERSITY_SAMPLES, seed=seed)
+    out["diversity"]["settings"]["feature_space"] = features_name
+    if progress is not None:
+        progress(1.0, "")
+    return out
+
+
+def diagnose(generator, dataset: InMemoryDataset, samples: int = DEFAULT_SAMPLES, seed: int = 0, progress=None,
              should_stop=None, cache_dir=None, space: ClassifierFeatures | PCAFeatures | None = None) -> dict:
     """The full report (module docstring) of `samples` generated vs as many real samples.
 
@@ -125,6 +226,15 @@ def diagnose(generator, dataset: InMemoryDataset, samples: int = 10_000, seed: i
     cache_dir: where the feature classifier is cached (see classifier.default_cache_dir).
     space: a feature space (classifier.feature_space) to use instead of `dataset`'s own, e.g. the
     classifier of a full data set when `dataset` is a held-out part of it."""
+    return diagnose_with_samples(generator, dataset, samples, seed, progress, should_stop, cache_dir, space)[0]
+
+
+def diagnose_with_samples(generator, dataset: InMemoryDataset, samples: int = DEFAULT_SAMPLES, seed: int = 0,
+                          progress=None, should_stop=None, cache_dir=None,
+                          space: ClassifierFeatures | PCAFeatures | None = None,
+                          fake: torch.Tensor | None = None) -> tuple[dict, Drawn]:
+    """diagnose(), and the samples it compared (Drawn), so that the report's indices can be shown as
+    images. `fake` (M, ...) in [0, 1] replaces generation (a set of images posing as a generator)."""
     _check_shapes(generator, dataset)
     if samples < 2 * N_PAIRS:
         raise ValueError(f"the report needs at least {2 * N_PAIRS} samples, got {samples}")
@@ -142,97 +252,43 @@ def diagnose(generator, dataset: InMemoryDataset, samples: int = 10_000, seed: i
     elif space is None:
         space = feature_space(dataset, cache_dir, _stage(progress, 0.0, 0.1), should_stop)
         t = lap("feature_space", t)
-    n_real = min(samples, len(dataset))
-    real = _real_sample(dataset, n_real, seed)
-    fake = generate(generator, samples, seed, progress=_stage(progress, 0.1, 0.4), should_stop=should_stop)
+    real, (own_a, own_b), rule = draw_real(dataset, samples, seed)
+    if fake is None:
+        fake = generate(generator, samples, seed, progress=_stage(progress, 0.1, 0.35), should_stop=should_stop)
     t = lap("generate", t)
-
-    check_stop(should_stop, "computing features")
-    if progress is not None:
-        progress(0.4, "computing features")
     report: dict = {"format": REPORT_FORMAT, "version": REPORT_VERSION, "dataset": dataset.describe(),
                     "generator": _describe_generator(generator), "seed": seed,
-                    "fake_samples": samples, "real_samples": n_real}
+                    "fake_samples": len(fake), "real_samples": len(real)}
+    report["features"] = ({"space": "raw", "dim": int(real.shape[1]), "description": "raw 2-D coordinates of the points"}
+                          if space is None else space.describe())
     if space is None:
-        real_f, fake_f = real.float(), fake.reshape(len(fake), -1)          # (N, 2), (M, 2)
-        report["features"] = {"space": "raw", "dim": int(real_f.shape[1]),
-                              "description": "raw 2-D coordinates of the points"}
         mixture = TOY_MIXTURES.get(dataset.name)
         if mixture is not None:
             report["toy"] = toy_metrics(fake[:TOY_SAMPLES], mixture)
-    else:
-        report["features"] = space.describe()
-        if space.num_classes:
-            real_f, real_p = space.embed_probabilities(real)                 # (N, F), (N, K)
-            fake_f, fake_p = space.embed_probabilities(fake)                 # (M, F), (M, K)
-            report["classes"] = class_metrics(fake_p.argmax(1), space.num_classes, dataset.labels, space.class_names)
-            report["classifier_score"] = classifier_scores(fake_p, real_p, report["features"]["description"])
-        else:
-            real_f, _ = space.embed(real)
-            fake_f, _ = space.embed(fake)
-        report["sharpness"] = sharpness(fake, real)
-    t = lap("features", t)
-    features_name = report["features"]["description"]
-
-    check_stop(should_stop, "finding nearest neighbours")
-    if progress is not None:
-        progress(0.5, "finding nearest neighbours")
-    real_nb = nearest_neighbours(real_f, max(K_PR, K_DC))
-    copies = exact_copies(real)                                              # (N,) real samples with a twin
-    threshold = duplicate_threshold(real_nb.radius(1), copies=copies)
-    fake_nb = nearest_neighbours(fake_f, max(N_PAIRS, K_PR), threshold)
-    t = lap("neighbours", t)
-
-    check_stop(should_stop, "computing precision, recall, density and coverage")
-    if progress is not None:
-        progress(0.6, "precision, recall, density, coverage")
-    report["prdc"] = prdc(real_f, fake_f, real_neighbours=real_nb, fake_neighbours=fake_nb)
-    report["prdc"]["coverage_expected_same_distribution"] = expected_self_coverage(n_real, samples, K_DC)
-    report["prdc"]["settings"]["feature_space"] = features_name
-    t = lap("prdc", t)
-
-    check_stop(should_stop, "finding duplicates")
-    if progress is not None:
-        progress(0.65, "birthday-paradox duplicates")
-    report["duplicates"] = duplicate_report(fake_f, fake_nb, threshold, seed)
-    report["duplicates"]["real_exact_copies"] = float(copies.double().mean())
-    report["duplicates"]["real_duplicate_fraction"] = float((real_nb.radius(1) < threshold).double().mean())
-    report["duplicates"]["settings"]["feature_space"] = features_name
-    t = lap("duplicates", t)
-
-    check_stop(should_stop, "computing NDB")
-    if progress is not None:
-        progress(0.7, f"NDB with K = {K_BINS} k-means bins")
-    report["ndb"] = ndb(real_f, fake_f, K_BINS, seed=seed)
-    report["ndb"]["settings"]["feature_space"] = features_name
-    t = lap("ndb", t)
-
-    check_stop(should_stop, "computing the Fréchet distance")
-    if progress is not None:
-        progress(0.75, "Fréchet distance, KID and diversity")
-    report["frechet"] = frechet_distance(real_f, fake_f, features_name)
-    report["frechet"]["by_samples"] = frechet_by_samples(real_f, fake_f)
-    report["kid"] = kid(real_f, fake_f, features_name)
-    # The first samples come from the first latents of the seed: a fixed-latent batch.
-    n_div = min(DIVERSITY_SAMPLES, samples, n_real)
-    report["diversity"] = diversity(fake_f[:n_div], real_f[:n_div])
-    report["diversity"]["settings"]["feature_space"] = features_name
-    t = lap("frechet_kid_diversity", t)
+    report.update(_compare(space, dataset, real, fake, seed, _stage(progress, 0.35, 0.65), should_stop))
+    t = lap("figures", t)
+    # The real data's own figures at the same count: what every figure is read against.
+    own = _compare(space, dataset, own_a, own_b, seed, _stage(progress, 0.65, 0.85), should_stop, reference=True)
+    own["samples"] = [len(own_a), len(own_b)]
+    own["rule"] = rule
+    report["real_reference"] = own
+    t = lap("real_reference", t)
 
     if space is not None and getattr(generator, "smooth_latent", True):
         report["path_length"] = path_length(generator, space, min(PATH_LENGTH_PAIRS, samples // 2), seed,
-                                            progress=_stage(progress, 0.8, 1.0), should_stop=should_stop)
+                                            progress=_stage(progress, 0.85, 1.0), should_stop=should_stop)
         lap("path_length", t)
 
     report["verdict"] = verdict(report)
     v = report["verdict"]
     report["signals"] = v["missing_modes"] + v["low_fidelity"] + v["unclear"]
     report["signal_thresholds"] = THRESHOLDS
+    report["figures"] = figure_rows(report)
     timings["total"] = time.perf_counter() - start
     report["timings"] = timings
     if progress is not None:
         progress(1.0, "diagnostics done")
-    return report
+    return report, Drawn(real, fake, (own_a, own_b), rule)
 
 
 # --- live figures during training -------------------------------------------------------------
