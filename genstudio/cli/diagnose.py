@@ -22,7 +22,8 @@ def add_parser(sub) -> None:
                                "diffusers folder")
     diagnose.add_argument("--data", help="data set to compare with (default: the checkpoint's training data, or for "
                                          "a slice of a set, such as mnist[:9000], the whole set)")
-    diagnose.add_argument("--samples", type=int, default=10_000, help="generated samples (and as many real ones)")
+    diagnose.add_argument("--samples", type=int, default=5000,
+                          help="generated samples, as many real ones, and as many again for the real data's own values")
     diagnose.add_argument("--seed", type=int, default=0)
     diagnose.add_argument("--json", nargs="?", const="-", metavar="PATH",
                           help="write every figure with its settings as JSON (to PATH, or stdout)")

@@ -16,8 +16,8 @@ Support estimates, both for "n distinct, equally likely outputs":
 
 One repeated image breaks the collision count: 86 copies of one image among 5,000 otherwise
 distinct samples make C(86, 2) = 3,655 pairs and "support ~3,400", although 4,915 distinct outputs
-were seen. So duplicates are also grouped into clusters (connected groups of samples closer than the
-threshold), the largest cluster is reported as such ("86 copies of one image, 1.7 % of the
+were seen. So duplicates are also grouped (copies of one output: a sample and its near-duplicates), the
+largest group is reported as such ("86 copies of one image, 1.7 % of the
 samples") and the support is estimated from the collisions of the other samples (`support`).
 A generator that repeats 50 images still gives ~50 there: dropping one of its clusters leaves 49.
 """
@@ -133,59 +133,54 @@ def birthday_test(x: torch.Tensor, threshold: float, seed: int = 0, max_batch: i
     }
 
 
-def repeat_clusters(x: torch.Tensor, threshold: float, chunk: int = 2048) -> torch.Tensor:
-    """(n,) cluster id of each row of x (n, D): connected groups under "closer than threshold".
-
-    Label propagation: every sample takes the smallest id among its duplicates until nothing changes.
-    Near-duplicate groups are nearly cliques, so it settles in two or three passes over the (n, n)
-    distances, computed in chunks: no (n, n) matrix or edge list is held, even when every sample is
-    a copy of one image."""
+def _adjacency(x: torch.Tensor, threshold: float, chunk: int = 2048) -> torch.Tensor:
+    """(n, n) bool: pairs of rows of x (n, D) closer than threshold, a row not with itself."""
     x = x.detach().cpu().float().reshape(len(x), -1)
-    labels = torch.arange(len(x))
-    while True:
-        new = labels.clone()
-        for start in range(0, len(x), chunk):
-            close = torch.cdist(x[start:start + chunk], x) < threshold                   # (c, n)
-            candidates = torch.where(close, labels[None, :], torch.full_like(close, len(x), dtype=torch.long))
-            new[start:start + chunk] = torch.minimum(new[start:start + chunk], candidates.min(1).values)
-        new = new[new]                                                                     # jump to the root
-        if torch.equal(new, labels):
-            return labels
-        labels = new
+    close = torch.cat([torch.cdist(x[s:s + chunk], x) < threshold for s in range(0, len(x), chunk)])
+    close.fill_diagonal_(False)
+    return close
 
 
-def _clusters_of(fake: torch.Tensor, has_duplicate: torch.Tensor, threshold: float) -> torch.Tensor:
-    """repeat_clusters over the samples that have a duplicate only (about 1 % of real-like samples);
-    the others are clusters of one, numbered after them. (s,) ids."""
-    labels = torch.arange(len(fake)) + len(fake)
+def repeat_clusters(fake: torch.Tensor, has_duplicate: torch.Tensor, threshold: float, n_shown: int = 8) -> dict:
+    """Groups of copies of one output among generated samples (s, D), and the support outside the
+    largest group (module docstring).
+
+    A group is a star: the sample with the most near-duplicates and those duplicates, taken greedily
+    (the next group from the samples left). Stars, not connected groups: blurred samples form long
+    chains of near-duplicates, each close to the next, that connected groups would merge into one
+    "repeated image" of hundreds. Only samples with a duplicate (`has_duplicate` (s,) bool, about
+    1 % of real-like samples) are compared with one another."""
+    s = len(fake)
     index = torch.nonzero(has_duplicate).flatten()
-    if len(index):
-        labels[index] = index[repeat_clusters(fake[index], threshold)]
-    return labels
-
-
-def cluster_support(labels: torch.Tensor, n_shown: int = 8) -> dict:
-    """The largest clusters of repeat_clusters' labels (n,) and the collision support of the samples
-    outside the largest one (module docstring)."""
-    _, inverse, sizes = torch.unique(labels, return_inverse=True, return_counts=True)
-    order = sizes.argsort(descending=True)
-    n = len(labels)
-    largest = int(sizes[order[0]]) if len(order) else 0
+    close = _adjacency(fake[index], threshold)                                  # (k, k)
+    alive = torch.ones(len(index), dtype=torch.bool)
+    counts = close.sum(1)                                                       # (k,)
     clusters = []
-    for c in order[:n_shown].tolist():
-        if int(sizes[c]) < 2:
+    largest = torch.zeros(len(index), dtype=torch.bool)
+    groups = 0                      # samples folded into the groups: distinct = s - groups
+    while bool(alive.any()):
+        centre = int(torch.where(alive, counts, torch.full_like(counts, -1)).argmax())
+        star = alive & close[centre]
+        star[centre] = True
+        size = int(star.sum())
+        if size < 2:
             break
-        members = torch.nonzero(inverse == c).flatten()
-        clusters.append({"size": int(sizes[c]), "share": int(sizes[c]) / n, "members": [int(i) for i in members[:8]]})
-    rest = sizes[order[1:]].double() if largest > 1 else sizes.double()
-    pairs = int((rest * (rest - 1) / 2).sum())
-    if rest.sum() < 2:             # every sample in one cluster: one output, seen n times
-        support = {"estimate": float(len(sizes)), "bound": None}
+        if not clusters:
+            largest = star.clone()
+        groups += size - 1
+        if len(clusters) < n_shown:
+            members = torch.cat([index[centre:centre + 1], index[star & (torch.arange(len(index)) != centre)]])
+            clusters.append({"size": size, "share": size / s, "members": [int(i) for i in members[:8]]})
+        alive &= ~star
+        counts = counts - close[:, star].sum(1)
+    rest = ~largest
+    pairs = int(close[rest][:, rest].sum()) // 2
+    n_rest = s - int(largest.sum())
+    if n_rest < 2:             # every sample a copy of one output: one output, seen s times
+        support = {"estimate": 1.0, "bound": None}
     else:
-        support = collision_support(int(rest.sum()), pairs)
-    return {"clusters": clusters, "distinct": int(len(sizes)), "largest": largest, "support": support,
-            "settings": {"support_rule": "collision count of the samples outside the largest cluster of "
-                                         "near-duplicates, so that one repeated image does not set the support"}}
+        support = collision_support(n_rest, pairs)
+    return {"clusters": clusters, "distinct": s - groups, "largest": int(largest.sum()), "support": support}
 
 
 def duplicate_report(fake: torch.Tensor, fake_neighbours: Neighbours, threshold: float, seed: int = 0,
@@ -204,8 +199,12 @@ def duplicate_report(fake: torch.Tensor, fake_neighbours: Neighbours, threshold:
         "duplicate_fraction": float((fake_neighbours.within > 0).float().mean()),
         "collision_support": collision_support(s, duplicate_pairs),
         "birthday": birthday_test(fake, threshold, seed),
-        **cluster_support(_clusters_of(fake, fake_neighbours.within > 0, threshold)),
+        **repeat_clusters(fake, fake_neighbours.within > 0, threshold),
         "settings": {"samples": s, "pairs_shown": n_pairs,
+                     "support_rule": "collision count of the samples outside the largest group of copies of one "
+                                     "output, so that one repeated image does not set the support",
+                     "groups": ("copies of one output: the sample with the most near-duplicates and its duplicates, "
+                                "taken greedily; 'distinct' counts each of the largest 8 groups once"),
                      "duplicate_rule": (f"distance < the {THRESHOLD_PERCENTILE:g} % quantile of the real samples' "
                                         "nearest-neighbour distances; real-like data gives a duplicate "
                                         f"fraction near {THRESHOLD_PERCENTILE / 100:g}")},

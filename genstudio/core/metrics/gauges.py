@@ -142,7 +142,7 @@ def _text(value, digits: int) -> str:
         return "n/a"
     if abs(value) >= 1e5:
         return f"{value:.3g}"
-    return f"{value:.{digits}f}"
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.{digits}f}"
 
 
 def figure_rows(report: dict) -> list[dict]:

@@ -137,10 +137,12 @@ def sparse_bins(ndb_report: dict, real_bin: torch.Tensor, fake_bin: torch.Tensor
         name = f"bin {j}"
         klass = None
         if real_labels is not None and int(real_members.sum()):
-            counts = torch.bincount(real_labels[real_members], minlength=1)
+            counts = torch.bincount(real_labels[real_members], minlength=2)
             klass = int(counts.argmax())
             names = class_names or [str(c) for c in range(len(counts))]
-            name = f"a kind of {names[klass]}" if counts[klass] >= 0.8 * counts.sum() else f"bin {j}"
+            top = counts.argsort(descending=True)[:2].tolist()
+            name = (f"a kind of {names[klass]}" if counts[klass] >= 0.8 * counts.sum()
+                    else f"a mix of {names[top[0]]} and {names[top[1]]}")
         row = _region_row(name, klass, real_members, fake_members, centres[j], real_f, fake_f, alpha / k)
         if row["ratio"] is not None and row["ratio"] < SPARSE_RATIO:
             out.append(row)

@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+from genstudio.core.metrics.verdict import NOTE_COPIES
+
 
 def _fmt(value, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def verdict_lines(report: dict) -> list[str]:
+    """The report for a person: the verdict's sentence, what to try, the notes, then every figure
+    beside the real data's own value at the same count with its gauge and technical name."""
+    v = report["verdict"]
+    lines = [v["sentence"], "", "What to try:"] + [f"  - {a}" for a in v["advice"]]
+    if v["notes"]:
+        lines += ["", "Worth a look:"] + [f"  - {n}" for n in v["notes"]]
+    rows = report["figures"]
+    width = max(len(r["name"]) for r in rows)
+    lines += ["", f"{'figure':{width}s}  {'value':>10s}  {'data own':>10s}  gauge  (technical name)"]
+    for r in rows:
+        lines.append(f"{r['name']:{width}s}  {r['text']:>10s}  {r['real_text']:>10s}  {r['gauge'] or '-':5s}  ({r['technical']})")
+    lines.append(f"(the data's own values: {report['real_reference']['rule']})")
+    return lines
+
+
 def summary_lines(report: dict) -> list[str]:
-    lines = [f"{report['fake_samples']} generated vs {report['real_samples']} real samples of "
-             f"{report['dataset']['name']}; features: {report['features']['description']}"]
+    """verdict_lines, then the technical figures with their settings."""
+    lines = verdict_lines(report) + ["", "Technical details:"]
+    lines.append(f"{report['fake_samples']} generated vs {report['real_samples']} real samples of "
+                 f"{report['dataset']['name']}; features: {report['features']['description']}")
     toy = report.get("toy")
     if toy:
         lines.append(f"modes covered {toy['modes_covered']}/{toy['num_modes']} "
@@ -30,10 +50,13 @@ def summary_lines(report: dict) -> list[str]:
     lines.append(f"NDB {n['ndb']}/{n['settings']['K']} bins differ (NDB/K {n['ndb_over_k']:.3f}), "
                  f"JS {n['js']:.4f} nats")
     d = report["duplicates"]
-    support = d["birthday"]["support_estimate"] or d["birthday"]["support_bound"]
+    birthday = d["birthday"]["support_estimate"] or d["birthday"]["support_bound"]
+    support = d["support"]["estimate"]
     lines.append(f"duplicates: {d['duplicate_pairs']} pairs closer than {d['threshold']:.3g} "
                  f"({100 * d['duplicate_fraction']:.2f} % of samples have one; real data "
-                 f"{100 * d['real_duplicate_fraction']:.2f} %); birthday-paradox support ~ {support}")
+                 f"{100 * d['real_duplicate_fraction']:.2f} %); {d['distinct']} distinct outputs; support "
+                 f"{'~ %.0f' % support if support is not None else d['support']['bound']} by the collision count "
+                 f"outside the largest cluster, ~ {birthday} by the birthday test")
     if d["real_exact_copies"] > 0:
         lines.append(f"the real data holds exact duplicates: {100 * d['real_exact_copies']:.1f} % of its samples have "
                      "an identical twin (left out of the duplicate threshold)")
@@ -42,6 +65,14 @@ def summary_lines(report: dict) -> list[str]:
     sharp = report.get("sharpness")
     if sharp and sharp["ratio"] is not None:
         lines.append(f"sharpness {sharp['ratio']:.3f} x the real images' (mean squared Laplacian)")
+    regions = report["regions"]
+    lines.append(f"regions: {regions['settings']['kind']}; {regions['settings']['empty_rule']}")
+    for r in regions["empty"] + report.get("sparse_regions", [])[:3]:
+        bound = "n/a" if r["ratio_upper"] is None else f"{r['ratio_upper']:.2f}"
+        lines.append(f"  {r['name']}: {r['real']} real, {r['generated']} generated (share ratio "
+                     f"{0.0 if r['ratio'] is None else r['ratio']:.2f}, upper bound {bound})")
+    for c in [c for c in d["clusters"] if c["size"] >= NOTE_COPIES][:3]:
+        lines.append(f"  repeated output: {c['size']} copies ({100 * c['share']:.1f} % of the samples)")
     v = report["verdict"]
     lines.append(f"verdict: {v['verdict']}")
     for label, key in (("missing modes", "missing_modes"), ("low fidelity", "low_fidelity"), ("unclear", "unclear")):

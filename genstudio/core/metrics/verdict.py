@@ -29,6 +29,7 @@ from __future__ import annotations
 from genstudio.core.metrics.classes import MIN_FRACTION
 
 PRECISION_DROP = 0.1         # precision below the real data's own by more than this: low fidelity
+FAIR_PRECISION_DROP = 0.03   # ... by more than this: the sentence says "mostly" (gauges.py: "fair")
 DENSITY_FRACTION = 0.5       # density below this fraction of the real data's own
 TRIMMED_FRACTION = 0.5       # trimmed precision below this fraction of the real data's own
 SHARPNESS_BAND = (0.5, 2.0)  # Laplacian energy ratio, generated / real
@@ -172,7 +173,8 @@ def _fidelity_clause(report: dict, reference: dict, fidelity: list[str]) -> str:
             return "images look like the data, slightly less sharp"
         if sharp is not None and sharp > 1.25:
             return "images look like the data, slightly noisier"
-        return f"images look like the data (precision {pr:.2f}, the data's own {real:.2f})"
+        looks = "look" if pr >= real - FAIR_PRECISION_DROP else "mostly look"
+        return f"images {looks} like the data (precision {pr:.2f}, the data's own {real:.2f})"
     if sharp is not None and sharp < SHARPNESS_BAND[0]:
         return "images are much blurrier than the data"
     if sharp is not None and sharp > SHARPNESS_BAND[1]:
