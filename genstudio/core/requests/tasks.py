@@ -22,6 +22,8 @@ import torch
 from genstudio.core.data.dataset import InMemoryDataset
 from genstudio.core.cancel import CancelToken
 from genstudio.core.errors import GenStudioError
+from genstudio.core.metrics.report import DEFAULT_SAMPLES, diagnose_with_samples
+from genstudio.core.metrics.verdict import CLUSTER_NOTE, NOTE_COPIES
 
 
 class TaskState:
@@ -185,37 +187,78 @@ class ProjectImage:
 
 
 # --- diagnostics ------------------------------------------------------------------------------------
+MISSING_SHOWN = 4        # rows of "what is missing": the regions left empty first, then the sparse ones
+REPEATS_SHOWN = 3        # repeated images shown, largest first
+POINTS_SHOWN = 2500      # 2-D sets: points drawn in the scatter (PacGAN's count)
+
+
+@dataclass
+class RegionPictures:
+    """A part of the data the generator misses, as the Diagnostics tab shows it."""
+
+    region: dict                        # a row of report["regions"]["empty"] or report["sparse_regions"]
+    empty: bool                         # left empty (regions.py), else a sparse NDB bin drawn rarely
+    real: np.ndarray | None             # (k, C, H, W) in [0, 1]: the region's real examples (None for points)
+    generated: np.ndarray | None        # (k, C, H, W): the generated sample nearest to each of them
+
+
+@dataclass
+class RepeatPictures:
+    cluster: dict                       # a row of report["duplicates"]["clusters"]
+    images: np.ndarray                  # (<= 8, C, H, W) in [0, 1]: its members
+
+
 @dataclass
 class DiagnosticsResult:
     report: dict
+    missing: list[RegionPictures]       # at most MISSING_SHOWN
+    repeats: list[RepeatPictures]       # the clusters the verdict names (verdict.py's note rule), at most REPEATS_SHOWN
     pair_images: np.ndarray | None      # (P, 2, C, H, W) the closest generated pairs (images)
     points: np.ndarray | None           # (n, 2) generated points (2-D sets)
     real_points: np.ndarray | None      # (n, 2)
+    missing_points: np.ndarray | None   # (m, 2) the real examples of the regions in `missing` (2-D sets)
+
+
+def _as_unit_float(samples: torch.Tensor) -> np.ndarray:
+    """Real images come as uint8 0..255, generated ones as floats in [0, 1]: both as float32 [0, 1]."""
+    return (samples.float() / 255 if samples.dtype == torch.uint8 else samples.float()).numpy()
+
+
+def shown_repeats(clusters: list[dict]) -> list[dict]:
+    """The repeated outputs worth a picture: those verdict.py names (a signal above CLUSTER_SIGNAL,
+    a note above CLUSTER_NOTE with NOTE_COPIES copies or more); a real sample's pairs of near-twins are not."""
+    return [c for c in clusters if c["share"] > CLUSTER_NOTE and c["size"] >= NOTE_COPIES][:REPEATS_SHOWN]
 
 
 @dataclass
 class Diagnose:
-    """The full mode-collapse report against a data set, with what the Diagnostics tab shows."""
+    """The full mode-collapse report against a data set, with the pictures the Diagnostics tab shows:
+    the regions it misses (real examples beside the nearest generated samples), the repeated
+    outputs and the closest pairs, all cut from the samples the report compared."""
 
     data_spec: str
-    samples: int = 10_000
+    samples: int = DEFAULT_SAMPLES
     seed: int = 0
     pairs_shown: int = 20
     dataset: InMemoryDataset | None = None
 
     def run(self, model, state: TaskState) -> DiagnosticsResult:
-        from genstudio.core.metrics.report import diagnose, generate  # scikit-learn: not at start-up
-
         data = _dataset(self.data_spec, self.dataset, model.data_shape)
-        report = diagnose(model, data, samples=self.samples, seed=self.seed, progress=state.set_progress,
-                          should_stop=state.is_interruption_requested)
-        # The closest pairs' images: generation is deterministic in (weights, seed), so regenerate.
-        pairs = report["duplicates"]["closest_pairs"][:self.pairs_shown]
-        images = points = real = None
-        if pairs and not data.is_points:
-            fake = generate(model, self.samples, report["seed"])
-            images = np.stack([fake[[p["i"], p["j"]]].numpy() for p in pairs])
+        report, drawn = diagnose_with_samples(model, data, samples=self.samples, seed=self.seed,
+                                              progress=state.set_progress, should_stop=state.is_interruption_requested)
+        empty = report["regions"]["empty"]
+        shown_classes = {r["class"] for r in empty}           # a class shown left empty is not shown again as rare
+        rows = ([(r, True) for r in empty] + [(r, False) for r in report["sparse_regions"]
+                                               if r["class"] is None or r["class"] not in shown_classes])[:MISSING_SHOWN]
         if data.is_points:
-            points = generate(model, min(self.samples, 2500), report["seed"]).numpy()
-            real = data.data[:2500].cpu().numpy()
-        return DiagnosticsResult(report, images, points, real)
+            shown = [i for r, _ in rows for i in r["real_examples"]]
+            return DiagnosticsResult(report, [RegionPictures(r, left, None, None) for r, left in rows], [], None,
+                                     drawn.fake[:POINTS_SHOWN].numpy(), drawn.real[:POINTS_SHOWN].numpy(),
+                                     drawn.real[shown].numpy() if shown else None)
+        missing = [RegionPictures(r, left, _as_unit_float(drawn.real[r["real_examples"]]),
+                                  _as_unit_float(drawn.fake[r["generated_nearest"]])) for r, left in rows]
+        repeats = [RepeatPictures(c, _as_unit_float(drawn.fake[c["members"]]))
+                   for c in shown_repeats(report["duplicates"]["clusters"])]
+        pairs = report["duplicates"]["closest_pairs"][:self.pairs_shown]
+        images = np.stack([_as_unit_float(drawn.fake[[p["i"], p["j"]]]) for p in pairs]) if pairs else None
+        return DiagnosticsResult(report, missing, repeats, images, None, None, None)
