@@ -225,7 +225,10 @@ def test_collapsed_generator_is_reported_and_real_data_is_not(mnist, space, halv
     assert collapsed["duplicates"]["duplicate_pairs"] == 2000 * 1999 // 2
     assert collapsed["duplicates"]["collision_support"]["estimate"] == pytest.approx(1.0)
     assert collapsed["ndb"]["ndb"] > 50 and collapsed["diversity"]["ratio"] < 0.01
-    assert len(collapsed["signals"]) >= 5
+    assert collapsed["duplicates"]["support"]["estimate"] == 1.0 and collapsed["duplicates"]["distinct"] == 1
+    assert collapsed["duplicates"]["clusters"][0]["size"] == 2000
+    assert collapsed["verdict"]["verdict"] == "missing modes" and len(collapsed["signals"]) >= 2
+    assert collapsed["verdict"]["sentence"].startswith("The generator draws the same image every time; 9 of 10 classes")
 
     assert real["classes"]["classes_covered"] == 10 and real["classes"]["kl_uniform"] < 0.02
     assert real["classes"]["kl_data"] < 0.01

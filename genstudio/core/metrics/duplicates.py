@@ -135,7 +135,7 @@ def birthday_test(x: torch.Tensor, threshold: float, seed: int = 0, max_batch: i
 
 def _adjacency(x: torch.Tensor, threshold: float, chunk: int = 2048) -> torch.Tensor:
     """(n, n) bool: pairs of rows of x (n, D) closer than threshold, a row not with itself."""
-    x = x.detach().cpu().float().reshape(len(x), -1)
+    x = x.detach().cpu().float().flatten(1)
     close = torch.cat([torch.cdist(x[s:s + chunk], x) < threshold for s in range(0, len(x), chunk)])
     close.fill_diagonal_(False)
     return close
@@ -152,6 +152,8 @@ def repeat_clusters(fake: torch.Tensor, has_duplicate: torch.Tensor, threshold: 
     1 % of real-like samples) are compared with one another."""
     s = len(fake)
     index = torch.nonzero(has_duplicate).flatten()
+    if len(index) == 0:
+        return {"clusters": [], "distinct": s, "largest": 1, "support": collision_support(s, 0)}
     close = _adjacency(fake[index], threshold)                                  # (k, k)
     alive = torch.ones(len(index), dtype=torch.bool)
     counts = close.sum(1)                                                       # (k,)

@@ -21,7 +21,8 @@ writing 7 removed gives rho_upper 0.10-0.21; every style change whose fidelity s
 the real data's precision stays at 0.39 or above (other writers 0.39-0.61). Smaller holes (the
 demo GAN leaves crossed 7s, 37 real vs 1 generated at 5,000, under 1 % of the data) show in NDB's
 finer bins: `sparse_bins` lists the bins NDB finds different that are drawn at under a quarter of
-their real share, as notes with pictures, not as missing modes.
+their real share (and under half with 95 % confidence, so that 4 real samples against 0 generated
+do not count), as notes with pictures, not as missing modes.
 Written here because it is a dozen lines over the k-means and neighbour tables genstudio already
 builds; the bound is scipy's beta quantile (scikit-learn depends on scipy).
 """
@@ -33,6 +34,7 @@ import torch
 ALPHA = 0.05
 EMPTY_RATIO = 1.0 / 3.0          # rho_upper below this: the region is left empty
 SPARSE_RATIO = 0.25              # NDB's different bins drawn below this ratio: a note with pictures
+SPARSE_BOUND = 0.5               # ... whose ratio is below this with confidence 1 - alpha (not Bonferroni)
 HALVES_PER_CLASS = 2
 UNLABELLED_BINS = 20
 EXAMPLES = 8                     # real and generated images kept per region for the pictures
@@ -130,7 +132,6 @@ def sparse_bins(ndb_report: dict, real_bin: torch.Tensor, fake_bin: torch.Tensor
     """The bins NDB finds different that the generator draws at under SPARSE_RATIO of their real share:
     smaller holes than a region, shown as pictures with their counts (a note, not missing modes).
     real_bin (N,), fake_bin (M,) are the samples' bins; centres (K, F)."""
-    k = len(centres)
     out = []
     for j in ndb_report["underfilled_bins"]:
         real_members, fake_members = real_bin == j, fake_bin == j
@@ -143,7 +144,8 @@ def sparse_bins(ndb_report: dict, real_bin: torch.Tensor, fake_bin: torch.Tensor
             top = counts.argsort(descending=True)[:2].tolist()
             name = (f"a kind of {names[klass]}" if counts[klass] >= 0.8 * counts.sum()
                     else f"a mix of {names[top[0]]} and {names[top[1]]}")
-        row = _region_row(name, klass, real_members, fake_members, centres[j], real_f, fake_f, alpha / k)
-        if row["ratio"] is not None and row["ratio"] < SPARSE_RATIO:
+        row = _region_row(name, klass, real_members, fake_members, centres[j], real_f, fake_f, alpha)
+        # A bin of 4 real samples and no generated one is "significant" but says nothing.
+        if row["ratio"] is not None and row["ratio"] < SPARSE_RATIO and row["ratio_upper"] < SPARSE_BOUND:
             out.append(row)
     return sorted(out, key=lambda row: row["ratio"])

@@ -27,7 +27,12 @@ def verdict_lines(report: dict) -> list[str]:
 
 def summary_lines(report: dict) -> list[str]:
     """verdict_lines, then the technical figures with their settings."""
-    lines = verdict_lines(report) + ["", "Technical details:"]
+    return verdict_lines(report) + ["", "Technical details:"] + technical_lines(report)
+
+
+def technical_lines(report: dict) -> list[str]:
+    """Every figure with its settings, for people who want the technical names."""
+    lines = []
     lines.append(f"{report['fake_samples']} generated vs {report['real_samples']} real samples of "
                  f"{report['dataset']['name']}; features: {report['features']['description']}")
     toy = report.get("toy")

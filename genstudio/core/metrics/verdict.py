@@ -110,7 +110,8 @@ def _region_signals(regions: dict, flagged: set[int]) -> tuple[list[str], list[s
         return [], []
     parts = [f"{r['name']} ({r['real']} real, {r['generated']} generated)" for r in empty]
     signal = f"{_plural(len(empty), 'region', 'regions')} of the real data left nearly empty: " + _names(parts)
-    clause = f"{_plural(len(empty), 'region', 'regions')} of the data {'is' if len(empty) == 1 else 'are'} left out: " + _names(parts)
+    named = parts if len(parts) <= 3 else parts[:3] + [f"{len(parts) - 3} more"]
+    clause = f"{_plural(len(empty), 'region', 'regions')} of the data {'is' if len(empty) == 1 else 'are'} left out: " + _names(named)
     return [signal], [clause]
 
 
@@ -119,8 +120,10 @@ def _repetition(dup: dict, samples: int) -> tuple[str | None, str | None]:
     support = dup["support"]["estimate"]
     if support is None or support >= samples:
         return None, None
+    clause = ("the generator draws the same image every time" if support < 1.5
+              else f"the generator repeats itself (about {support:.0f} distinct images)")
     return (f"the generator repeats itself: {dup['distinct']} distinct outputs among {samples} samples, support "
-            f"~{support:.0f} by the collision count"), f"the generator repeats itself (about {support:.0f} distinct images)"
+            f"~{support:.0f} by the collision count"), clause
 
 
 def _cluster_signal(dup: dict) -> tuple[list[str], list[str], list[str]]:
@@ -210,10 +213,11 @@ def verdict(report: dict) -> dict:
     fidelity = _fidelity(report, reference)
     faithful = not fidelity or report["prdc"]["precision"] >= reference["prdc"]["precision"]
     mode_signals, mode_clauses = _mode_figures(report)
-    cluster_signals, cluster_clauses, notes = _cluster_signal(report["duplicates"])
-    mode_signals += cluster_signals
-    mode_clauses += cluster_clauses
     repetition, repetition_clause = _repetition(report["duplicates"], report["fake_samples"])
+    cluster_signals, cluster_clauses, notes = _cluster_signal(report["duplicates"])
+    if not repetition:             # a repeating generator's largest group is part of that story
+        mode_signals += cluster_signals
+        mode_clauses += cluster_clauses
     missing = [repetition] if repetition else []
     unclear = []
     if faithful:
