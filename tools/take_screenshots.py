@@ -13,7 +13,8 @@ those. --tour DIR photographs every demo's every tab at both sizes into DIR, to 
 With --stylegan CKPT (a style-based GAN checkpoint or an NVIDIA .pkl) also stylegan-truncation.png
 (the explorer at psi 0.7 with its slider), stylegan-layer-view.png (Inspect -> Layer on a middle
 synthesis layer) and stylegan-mixing-grid.png (the exported coarse-layer mixing grid);
---only-stylegan skips the others.
+--only-stylegan skips the others. --diagnostics MODEL... writes only the Diagnostics tab after a
+full report on each model, at both sizes, and the whole scrolled report.
 """
 
 from __future__ import annotations
@@ -62,11 +63,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only-themes", action="store_true", help="photograph only the light and dark pair")
     parser.add_argument("--only-sizes", action="store_true", help="photograph only the explorer at both sizes")
     parser.add_argument("--tour", type=Path, help="also photograph every demo's every tab at both sizes here")
+    parser.add_argument("--diagnostics", type=Path, nargs="+", metavar="MODEL",
+                        help="only the Diagnostics tab after a full report on each MODEL, at both sizes")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="genstudio-shots-"))
     window = make_window(tmp)
     window.resize(1440, 900)
+    if args.diagnostics:
+        diagnostics_shots(window, args.out, args.diagnostics)
+        window.close()
+        return 0
     if args.stylegan:
         stylegan_shots(window, args.stylegan, args.out)
     if args.tour:
@@ -173,6 +180,25 @@ def tour_shots(window, out: Path) -> None:
     window.tabs.setCurrentWidget(window.explore)
 
 
+def diagnostics_shots(window, out: Path, models: list[Path]) -> None:
+    """The Diagnostics tab after a full report on each model, at each size, the window and the whole
+    scrolled report: diagnostics-<model>-<W>x<H>.png and diagnostics-<model>-report.png."""
+    out.mkdir(parents=True, exist_ok=True)
+    panel = window.diagnostics
+    for path in models:
+        window.open_path(path)
+        _until(lambda: window.diagnostics.info is not None and window.diagnostics.info.path == path, 120)
+        window.tabs.setCurrentWidget(panel)
+        panel.run_button.click()
+        _wait(panel.tasks.finished, 1_800_000)
+        for width, height in SIZES:
+            window.resize(width, height)
+            _save(window, out, f"diagnostics-{path.stem}-{width}x{height}.png")
+        QApplication.processEvents()
+        panel.scroll.widget().grab().save(str(out / f"diagnostics-{path.stem}-report.png"))
+        print(out / f"diagnostics-{path.stem}-report.png")
+
+
 def demo_shots(window, args, tmp: Path) -> None:
     demos = {p.stem: p for p in demo_checkpoints()}
 
@@ -200,7 +226,6 @@ def demo_shots(window, args, tmp: Path) -> None:
     _wait(window.explore.image_view.shown, 30_000)
     diagnostics = window.diagnostics
     window.tabs.setCurrentWidget(diagnostics)
-    diagnostics.samples.setValue(10_000)
     diagnostics.run_button.click()
     _wait(diagnostics.tasks.finished, 600_000)
     _save(window, args.out, "diagnostics.png")

@@ -23,14 +23,8 @@ SESSION_CLASSIFIER_STEPS = 600
 
 
 @pytest.fixture(scope="session")
-def session_classifier(cache):
-    """A data set's classifier trained with the session's shorter recipe, cached in the session's folder."""
-    return lambda dataset: load_or_train_classifier(dataset, cache, steps=SESSION_CLASSIFIER_STEPS)
-
-
-@pytest.fixture(scope="session")
-def space(mnist, session_classifier):
-    return session_classifier(mnist)
+def space(mnist, cache):
+    return load_or_train_classifier(mnist, cache, steps=SESSION_CLASSIFIER_STEPS)
 
 
 @pytest.fixture(scope="session")

@@ -12,13 +12,18 @@ each measured against the real data's own value at the same sample count (report
   images blurrier or noisier than the data (sharpness outside 1/2-2x); under half of the 2-D samples
   near a mode;
 - repetition: the collision count of the samples outside the largest group of near-duplicates puts
-  the support below the number of samples drawn (duplicates.py): missing modes whatever the fidelity;
+  the support below the number of samples drawn (duplicates.py). Read like the mode signals below:
+  blurred samples crowd together in feature space, so a blurry 2-D-latent VAE reads "support ~600"
+  at 5,000 samples while its precision is far below the data's;
 - mode signals: classes starved or never drawn (classes.py: generated share below half the data's
   with confidence), regions of the real data left empty (regions.py), 2-D modes without a
-  high-quality sample, one output making more than 5 % of the samples. They are missing modes when
-  the samples are faithful: no low-fidelity signal, or precision at or above the real data's own (a
-  sharp single-class generator is missing modes whatever sharpness says). Beside a low-fidelity
-  signal with lower precision, they are listed as unclear.
+  high-quality sample, one output making more than 5 % of the samples. These and repetition are
+  missing modes when the samples are faithful: no low-fidelity signal, or precision at or above the
+  real data's own (a sharp single-class generator is missing modes whatever sharpness says).
+  Beside a low-fidelity signal with lower precision, counted signals (repetition, classes, 2-D
+  modes) still are unless the samples are blurrier than the data (blur crowds samples together and
+  towards blob-like classes; noise does not: a collapsed, noisy GAN drawing 12 distinct images is
+  missing modes); regions left empty, which any shift empties, are then listed as unclear.
 NDB, coverage, recall and the near-duplicate fraction stay in the report as figures with their real
 reference and gauge (gauges.py); they no longer decide the verdict. Smaller holes (NDB bins drawn at
 under a quarter of their share) and repeated images are notes, shown with pictures.
@@ -140,20 +145,18 @@ def _cluster_signal(dup: dict) -> tuple[list[str], list[str], list[str]]:
     return [], [], notes
 
 
-def _mode_figures(report: dict) -> tuple[list[str], list[str]]:
-    signals, clauses = [], []
+def _mode_figures(report: dict) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(counted, regional): (signal, clause) pairs. Counted ones (classes, 2-D modes) are read off
+    counts that only blur confounds; regions are left empty by any shift of the samples."""
+    counted, regional = [], []
     if report.get("classes"):
-        s, c = _class_signals(report["classes"])
-        signals += s
-        clauses += c
-    s, c = _region_signals(report["regions"], _flagged_classes(report))
-    signals += s
-    clauses += c
+        counted += list(zip(*_class_signals(report["classes"])))
+    regional += list(zip(*_region_signals(report["regions"], _flagged_classes(report))))
     toy = report.get("toy")
     if toy and toy["modes_covered"] < toy["num_modes"]:
-        signals.append(f"only {toy['modes_covered']} of {toy['num_modes']} modes have a high-quality sample")
-        clauses.append(f"{toy['num_modes'] - toy['modes_covered']} of {toy['num_modes']} modes are never drawn")
-    return signals, clauses
+        counted.append((f"only {toy['modes_covered']} of {toy['num_modes']} modes have a high-quality sample",
+                        f"{toy['num_modes'] - toy['modes_covered']} of {toy['num_modes']} modes are never drawn"))
+    return counted, regional
 
 
 def _kept_clause(report: dict) -> str:
@@ -185,24 +188,51 @@ def _fidelity_clause(report: dict, reference: dict, fidelity: list[str]) -> str:
     return f"many images do not look like the data (precision {pr:.2f}, the data's own {real:.2f})"
 
 
-ADVICE = {
-    "missing modes": [
-        "Look at the pictures of what is missing below: they show which classes or ways of drawing are lost.",
-        "GANs: train longer at a lower learning rate, add an R1 or gradient penalty, augment D (DiffAugment / ADA), "
-        "or restart from an earlier checkpoint taken before the collapse.",
-        "Conditional models: check that every label is fed during training; VAEs and flows rarely drop modes, "
-        "so look for a data problem (classes missing from the training set).",
-    ],
-    "low fidelity": [
-        "Train longer; compare checkpoints by FD and KID rather than by eye.",
-        "VAEs: a lower KL weight or more latent dimensions sharpen samples; diffusion: more sampling steps; "
-        "GANs: check that D does not overpower G (D's loss near 0).",
-    ],
-    "repetition": ["The generator repeats outputs: a classic mode collapse. Lower the learning rate, add a "
-                   "gradient penalty or minibatch discrimination, or restart from an earlier checkpoint."],
-    "no problem found": ["Nothing to fix at this sample count. To compare checkpoints, read FD and KID beside "
-                         "the real data's own values; more samples tighten every figure."],
+# What to try, by finding and by family (report["generator"]["family"]); None: any family.
+MISSING_ADVICE = {
+    None: "Look at the pictures of what is missing: they show which classes or ways of drawing are lost.",
+    "gan": "Train longer at a lower learning rate, add an R1 or gradient penalty, augment D (DiffAugment / ADA), "
+           "or restart from a checkpoint taken before the collapse.",
+    "vae": "A larger latent holds every class more evenly (a 2-D latent, made for the map, leaves some rare).",
+    "likelihood": "Likelihood models seldom drop modes: check that the training data holds every class, then "
+                  "train longer.",
 }
+FIDELITY_ADVICE = {
+    None: "Train longer; compare checkpoints by FD and KID rather than by eye.",
+    "gan": "Check that D does not overpower G (D's loss near 0); an EMA of G's weights often sharpens samples.",
+    "vae": "A lower KL weight or more latent dimensions sharpen samples.",
+    "diffusion": "More sampling steps (the Steps setting) sharpen samples.",
+    "flow": "More coupling layers, or sampling at a lower temperature.",
+    "autoregressive": "More layers widen the receptive field; longer training sharpens the strokes.",
+}
+REPETITION_ADVICE = ("The generator repeats outputs, a classic mode collapse: lower the learning rate, add a "
+                     "gradient penalty or minibatch discrimination, or restart from an earlier checkpoint.")
+CONDITIONAL_ADVICE = "A class-conditional model: check that every label is fed during training."
+NOTHING_ADVICE = ("Nothing to fix at this sample count. To compare checkpoints, read FD and KID beside the real "
+                  "data's own values; more samples tighten every figure.")
+FAMILY_GROUP = {"stylegan": "gan", "gan": "gan", "vae": "vae", "flow": "likelihood", "diffusion": "likelihood",
+                "autoregressive": "likelihood"}
+
+
+def _advice(report: dict, repetition: bool, missing: bool, fidelity: bool, notes: bool) -> list[str]:
+    family = report["generator"]["family"]
+    group = FAMILY_GROUP.get(family)
+    out = []
+    if repetition:
+        out.append(REPETITION_ADVICE)
+    if missing:
+        out.append(MISSING_ADVICE[None])
+        if group and not (repetition and group == "gan"):
+            out.append(MISSING_ADVICE[group])
+        if report["generator"].get("num_classes"):
+            out.append(CONDITIONAL_ADVICE)
+    if fidelity:
+        out.append(FIDELITY_ADVICE.get(family) or FIDELITY_ADVICE.get(group) or FIDELITY_ADVICE[None])
+    if not out:
+        out.append(NOTHING_ADVICE)
+    if notes and not missing:
+        out.append("Smaller things worth a look are listed as notes, with pictures.")
+    return out
 
 
 def verdict(report: dict) -> dict:
@@ -211,43 +241,41 @@ def verdict(report: dict) -> dict:
     the signals behind it, 'notes': what is worth seeing but is not a failure}."""
     reference = report["real_reference"]
     fidelity = _fidelity(report, reference)
-    faithful = not fidelity or report["prdc"]["precision"] >= reference["prdc"]["precision"]
-    mode_signals, mode_clauses = _mode_figures(report)
+    # Which mode signals keep their name beside low fidelity. All of them when precision is at or
+    # above the real data's own (a sharp single-class generator is missing modes). Otherwise counted
+    # signals (repetition, classes, 2-D modes) keep it unless the samples are blurrier than the data:
+    # blur crowds samples together in feature space (near-duplicates) and towards the classes a
+    # classifier calls blobs, while noise does neither (a collapsed, noisy MLP GAN drawing 12
+    # distinct images of 3s and 8s is missing modes). Regions are left empty by any shift: unclear.
+    precise = report["prdc"]["precision"] >= reference["prdc"]["precision"]
+    sharp = (report.get("sharpness") or {}).get("ratio")
+    blurred = sharp is not None and sharp < SHARPNESS_BAND[0]
+    counted, regional = _mode_figures(report)
     repetition, repetition_clause = _repetition(report["duplicates"], report["fake_samples"])
     cluster_signals, cluster_clauses, notes = _cluster_signal(report["duplicates"])
-    if not repetition:             # a repeating generator's largest group is part of that story
-        mode_signals += cluster_signals
-        mode_clauses += cluster_clauses
-    missing = [repetition] if repetition else []
-    unclear = []
-    if faithful:
-        missing += mode_signals
-    else:
-        unclear = [f"{s} (low fidelity alone can cause this)" for s in mode_signals]
+    if repetition:
+        counted.insert(0, (repetition, repetition_clause))
+    else:                          # a repeating generator's largest group is part of that story
+        counted += list(zip(cluster_signals, cluster_clauses))
+    kept = counted if (not fidelity or precise or not blurred) else []
+    kept += regional if (not fidelity or precise) else []
+    doubtful = [pair for pair in counted + regional if pair not in kept]
+    missing = [signal for signal, _ in kept]
+    unclear = [f"{signal} (low fidelity alone can cause this)" for signal, _ in doubtful]
     flagged = _flagged_classes(report) | {r["class"] for r in report["regions"]["empty"]}
     notes += [f"{r['name']} is rarely drawn: {r['real']} real, {r['generated']} generated"
               for r in report.get("sparse_regions", []) if r["class"] is None or r["class"] not in flagged][:3]
     name = {(True, True): "missing modes and low fidelity", (True, False): "missing modes",
             (False, True): "low fidelity", (False, False): "no problem found"}[(bool(missing), bool(fidelity))]
 
-    clauses = ([repetition_clause] if repetition_clause else []) + (mode_clauses if faithful else [])
+    clauses = [clause for _, clause in kept]
+    if doubtful:
+        clauses.append("possibly from the low fidelity alone: " + "; ".join(clause for _, clause in doubtful))
     if clauses:
         first = "; ".join(clauses)
-    elif mode_clauses:
-        first = "; ".join(mode_clauses) + ", which the low fidelity alone can cause"
     else:
         first = _kept_clause(report)
     sentence = first[0].upper() + first[1:] + "; " + _fidelity_clause(report, reference, fidelity) + "."
-    advice = []
-    if repetition:
-        advice += ADVICE["repetition"]
-    if missing:
-        advice += ADVICE["missing modes"]
-    if fidelity:
-        advice += ADVICE["low fidelity"]
-    if not advice:
-        advice = ADVICE["no problem found"]
-    if notes and not missing:
-        advice.append("Smaller things worth a look are listed as notes, with pictures.")
+    advice = _advice(report, bool(repetition and repetition in missing), bool(missing), bool(fidelity), bool(notes))
     return {"verdict": name, "sentence": sentence, "advice": advice, "missing_modes": missing,
             "low_fidelity": fidelity, "unclear": unclear, "notes": notes}

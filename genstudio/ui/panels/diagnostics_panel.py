@@ -38,7 +38,7 @@ from genstudio.core.data.spec import diagnosis_spec
 from genstudio.core.io.export import grid_image, points_image
 from genstudio.core.io.open_model import ModelInfo
 from genstudio.core.metrics.report import DEFAULT_SAMPLES
-from genstudio.core.metrics.summary import summary_lines, verdict_lines
+from genstudio.core.metrics.summary import technical_lines
 from genstudio.core.metrics.verdict import CLUSTER_NOTE, NOTE_COPIES
 from genstudio.core.requests.tasks import Diagnose, DiagnosticsResult
 from genstudio.ui import file_dialogs, theme
@@ -349,7 +349,7 @@ class DiagnosticsPanel(QWidget):
         self._plot_classes(report)
         self._plot_prdc(report)
         self._plot_ndb(report)
-        self.summary.setText("\n".join(summary_lines(report)[len(verdict_lines(report)):]).strip())
+        self.summary.setText("\n".join(technical_lines(report)))
         for bound in (self.bound_verdict, self.bound_missing, self.bound_repeats, self.bound_figures,
                       self.bound_classes, self.bound_prdc, self.bound_ndb, self.bound_details):
             bound.show(generation)
