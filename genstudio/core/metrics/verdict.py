@@ -269,13 +269,16 @@ def verdict(report: dict) -> dict:
             (False, True): "low fidelity", (False, False): "no problem found"}[(bool(missing), bool(fidelity))]
 
     clauses = [clause for _, clause in kept]
-    if doubtful:
-        clauses.append("possibly from the low fidelity alone: " + "; ".join(clause for _, clause in doubtful))
+    fidelity_clause = _fidelity_clause(report, reference, fidelity)
+    doubted = "; ".join(clause for _, clause in doubtful)
     if clauses:
-        first = "; ".join(clauses)
+        parts = clauses + [fidelity_clause] + ([f"possibly from that alone, {doubted}"] if doubtful else [])
+    elif doubtful:              # the fidelity first, then what it alone may explain
+        parts = [fidelity_clause, f"possibly from that alone, {doubted}"]
     else:
-        first = _kept_clause(report)
-    sentence = first[0].upper() + first[1:] + "; " + _fidelity_clause(report, reference, fidelity) + "."
+        parts = [_kept_clause(report), fidelity_clause]
+    first = "; ".join(parts)
+    sentence = first[0].upper() + first[1:] + "."
     advice = _advice(report, bool(repetition and repetition in missing), bool(missing), bool(fidelity), bool(notes))
     return {"verdict": name, "sentence": sentence, "advice": advice, "missing_modes": missing,
             "low_fidelity": fidelity, "unclear": unclear, "notes": notes}

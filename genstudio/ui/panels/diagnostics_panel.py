@@ -293,6 +293,9 @@ class DiagnosticsPanel(QWidget):
         self.info = info
         self.report = self.result = None
         self.save_button.setEnabled(False)
+        # The new model's (empty) report from its top, with no trace of the last run's progress.
+        self.progress.setValue(0)
+        self.scroll.verticalScrollBar().setValue(0)
         # A model trained on a slice (mnist[:9000]) is diagnosed against the whole set it was cut from.
         source = diagnosis_spec(info.data_source) if info.data_source else ""
         if source:
