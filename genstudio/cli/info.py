@@ -30,6 +30,7 @@ def run(args) -> int:
     from genstudio.core import registry
     from genstudio.core.families.family import Capability
     from genstudio.core.io import readers
+    from genstudio.core.io.file_checks import printable
     from genstudio.core.io.open_model import open_model
 
     described = readers.describe(args.checkpoint)
@@ -46,6 +47,8 @@ def run(args) -> int:
     rows = list(described.rows)
     if measure:
         rows += _likelihood_rows(args, open_model(args.checkpoint).model)
+    # A file's fields may hold terminal escape sequences or bidi overrides: shown as escapes.
+    rows = [(printable(str(k)), printable(str(v))) for k, v in rows]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")

@@ -95,7 +95,7 @@ def install(tmp_path_factory):
     wheels = tmp / "wheels"
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
           "--quiet", "-w", wheels, src], cwd=tmp, env=os.environ.copy())
-    (wheel,) = wheels.glob("genstudio-*.whl")
+    (wheel,) = wheels.glob("genstudio_desktop-*.whl")   # the distribution genstudio-desktop
 
     venv = tmp / "v"
     python, env = _venv(venv, tmp)

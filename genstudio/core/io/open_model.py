@@ -17,6 +17,7 @@ from genstudio.core.errors import GenStudioError
 from genstudio.core.families.base import GenerativeModel
 from genstudio.core.families.family import Capability, DecodeSetting, Family, LatentSpace
 from genstudio.core.io import readers
+from genstudio.core.io.file_checks import printable
 from genstudio.core.io.foreign import Consent, ForeignGenerator
 from genstudio.core.io.model_card import ModelCard
 from genstudio.core.io.reader import OpenOptions
@@ -56,7 +57,8 @@ class ModelInfo:
 
     @property
     def label_names(self) -> list[str]:
-        return self.card.label_names
+        """The class names as shown to a person: control and bidi characters from the file escaped."""
+        return [printable(name) for name in self.card.label_names]
 
     @property
     def data_source(self) -> str:
