@@ -17,8 +17,12 @@ and refused, in one line naming the folder and the reason, when it names a custo
 pipeline, carries `custom_pipeline` / `auto_map` / `trust_remote_code` entries or any Python file,
 holds its weights only as pickles (.bin, .pt, .ckpt...), describes another network (a
 UNet2DConditionModel needs text encoders), or has config or weights that are absent, corrupt,
-too large or not JSON objects. The U-Net is rebuilt with `UNet2DModel.from_config` (first on the
-meta device, so a config describing a huge network is refused before anything is allocated) and
+too large or not JSON objects. The config's architecture is bounded as it is read (levels, channels,
+layers per block: `_check_architecture`), and the network's size is estimated from it
+(`parameter_estimate`) and checked against the memory this process can spare before any module is
+built: building even on the meta device makes a Python object per layer, and a config of 100000
+layers per block would take gigabytes for those alone. The U-Net is then rebuilt with
+`UNet2DModel.from_config` (first on the meta device, where its exact size is checked again) and
 its weights are loaded from the safetensors bytes with `load_state_dict(strict=True)`.
 
 The scheduler config becomes a NoiseSchedule (num_train_timesteps, beta_schedule linear /
@@ -83,6 +87,15 @@ MAX_SCHEDULER_CONFIG = 4 << 20    # may list trained_betas, one number per times
 MAX_HEADER = 100_000_000          # a safetensors header (names, dtypes, shapes, offsets)
 MAX_FILES = 10_000                # a model folder holds a handful; refuse a home directory
 MAX_TIMESTEPS = 10_000
+# A UNet2DModel's architecture: diffusers' own have 4-6 levels of at most 1280 channels and 1-3 layers
+# per block. Beyond these bounds a config describes no network anyone trains, only a memory bomb.
+MAX_LEVELS = 12                   # block_out_channels; a 4096-pixel image halves 12 times
+MAX_CHANNELS = 8192
+MAX_LAYERS_PER_BLOCK = 32
+# UNet2DModel's defaults, for a config that leaves these out.
+DEFAULT_BLOCK_OUT_CHANNELS = (224, 448, 672, 896)
+DEFAULT_DOWN_BLOCKS = ("DownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D")
+DEFAULT_UP_BLOCKS = ("AttnUpBlock2D", "AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D")
 
 DEFAULT_SCHEDULE_NOTE = ("no scheduler config: DDPM's linear schedule is assumed (betas 1e-4 .. 0.02 over "
                          "T = 1000, epsilon prediction, x_0 clipped to [-1, 1], leading spacing)")
@@ -245,6 +258,68 @@ def _choice(path: Path, config: dict, key: str, default: str, choices) -> str:
     return value
 
 
+def _check_architecture(path: Path, config: dict) -> None:
+    """The fields that set the U-Net's size, each within the bounds above (refused in one line naming
+    the file), so that `parameter_estimate` can rely on them and nothing is built for a bomb."""
+    channels = config.get("block_out_channels", list(DEFAULT_BLOCK_OUT_CHANNELS))
+    if (not isinstance(channels, list) or not 1 <= len(channels) <= MAX_LEVELS
+            or not all(isinstance(c, int) and not isinstance(c, bool) and 1 <= c <= MAX_CHANNELS for c in channels)):
+        raise _fail(path, f"block_out_channels must list 1 to {MAX_LEVELS} whole numbers from 1 to {MAX_CHANNELS} "
+                          f"(channels per level), not {_short(channels)}")
+    for key, default in (("down_block_types", DEFAULT_DOWN_BLOCKS), ("up_block_types", DEFAULT_UP_BLOCKS)):
+        blocks = config.get(key, list(default))
+        if (not isinstance(blocks, list) or len(blocks) != len(channels)
+                or not all(isinstance(b, str) and b.isidentifier() for b in blocks)):
+            raise _fail(path, f"{key} must list one block class name per level ({len(channels)}, as "
+                              f"block_out_channels), not {_short(blocks)}")
+    mid = config.get("mid_block_type", "UNetMidBlock2D")
+    if mid is not None and not (isinstance(mid, str) and mid.isidentifier()):
+        raise _fail(path, f"mid_block_type must be a block class name, not {_short(mid)}")
+    _whole(path, config, "layers_per_block", 2, 1, MAX_LAYERS_PER_BLOCK)
+    if config.get("time_embedding_dim") is not None:
+        _whole(path, config, "time_embedding_dim", None, 1, 4 * MAX_CHANNELS)
+
+
+def parameter_estimate(config: dict, data_channels: int, num_classes: int) -> int:
+    """At least how many parameters the UNet2DModel a checked config describes has, counted from its
+    config alone: the 3x3 convolutions of its ResNet blocks (down: layers_per_block per level, up: one
+    more, with the skip connections' channels), the four projections of each attention layer, the
+    down- and upsampling convolutions, the time and class embeddings. Norms and biases are left out,
+    and so is what some block types add, so the count is a lower bound of diffusers' own."""
+    channels = config.get("block_out_channels", DEFAULT_BLOCK_OUT_CHANNELS)
+    down = config.get("down_block_types", DEFAULT_DOWN_BLOCKS)
+    up = config.get("up_block_types", DEFAULT_UP_BLOCKS)
+    layers = config.get("layers_per_block", 2)
+    time_dim = config.get("time_embedding_dim") or 4 * channels[0]
+
+    def resnet(cin: int, cout: int) -> int:     # two 3x3 convolutions, a 1x1 shortcut when channels change
+        return 9 * cin * cout + 9 * cout * cout + (cin * cout if cin != cout else 0)
+
+    def attention(c: int) -> int:               # query, key, value and output projections
+        return 4 * c * c
+
+    total = 9 * data_channels * channels[0] * 2 + channels[0] * time_dim + time_dim * time_dim
+    total += num_classes * time_dim
+    previous = channels[0]
+    for level, (kind, c) in enumerate(zip(down, channels)):
+        total += resnet(previous, c) + (layers - 1) * resnet(c, c)
+        total += layers * attention(c) if "Attn" in kind else 0
+        total += 9 * c * c if level < len(channels) - 1 else 0
+        previous = c
+    if config.get("mid_block_type", "UNetMidBlock2D") is not None:
+        total += 2 * resnet(channels[-1], channels[-1])
+    reversed_channels = list(reversed(channels))
+    previous = reversed_channels[0]
+    for level, (kind, c) in enumerate(zip(up, reversed_channels)):
+        skip = reversed_channels[min(level + 1, len(channels) - 1)]
+        for layer in range(layers + 1):     # each takes the level's input (or its own) plus a skip
+            total += resnet((previous if layer == 0 else c) + (skip if layer == layers else c), c)
+        total += (layers + 1) * attention(c) if "Attn" in kind else 0
+        total += 9 * c * c if level < len(channels) - 1 else 0
+        previous = c
+    return total
+
+
 def _check_unet_config(path: Path, config: dict) -> tuple[tuple[int, int, int], int]:
     """(data_shape (C, H, W), num_classes) of a UNet2DModel config, or a refusal naming the file."""
     name = config.get("_class_name")
@@ -280,6 +355,7 @@ def _check_unet_config(path: Path, config: dict) -> tuple[tuple[int, int, int], 
                           "opens unconditional U-Nets and ones with num_class_embeds labels")
     classes = config.get("num_class_embeds")
     classes = 0 if classes is None else _whole(path, config, "num_class_embeds", None, 1, 100_000)
+    _check_architecture(path, config)
     return (channels, size[0], size[1]), classes
 
 
@@ -501,7 +577,7 @@ def inspect_diffusers_folder(path: str | os.PathLike) -> DiffusersFolder:
     if scheduler_path is not None:
         scheduler_config = _read_json(scheduler_path, "a diffusers scheduler config", MAX_SCHEDULER_CONFIG)
         scheduler = scheduler_config.get("_class_name")
-        if scheduler not in SCHEDULERS:
+        if not isinstance(scheduler, str) or scheduler not in SCHEDULERS:       # a list is unhashable
             raise _fail(scheduler_path, f"a {_short(scheduler)} config, not a scheduler whose noise schedule "
                                         "genstudio reads")
         if scheduler != "DDIMScheduler":
@@ -556,6 +632,10 @@ def _build_unet(found: DiffusersFolder, unet_class) -> tuple[torch.nn.Module, in
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
             raise _fail(found.unet_config_path, f"cannot build the UNet2DModel it describes ({first})") from None
 
+    # From the config alone, before anything is built: building a bomb, even on the meta device, is the bomb.
+    estimate = parameter_estimate(found.unet_config, found.data_shape[0], found.num_classes)
+    check_memory(4 * estimate, f"{found.unet_config_path}: the UNet2DModel it describes (at least {estimate:,} "
+                 "parameters, from its config)", error=CheckpointError)
     activations = [0]
 
     def count(module, inputs, output):

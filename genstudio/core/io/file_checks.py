@@ -110,12 +110,28 @@ def read_regular_file(path: str | os.PathLike, what: str, *, error: type[GenStud
     """
     try:
         with open_regular_file(path, what, error=error, max_bytes=max_bytes) as handle:
-            data = handle.read() if max_bytes is None else handle.read(max_bytes + 1)
+            data = handle.read() if max_bytes is None else _read_bounded(handle, max_bytes)
     except OSError as exc:
         raise error(f"{path}: cannot read {what}: {exc.strerror or type(exc).__name__}") from None
     if max_bytes is not None and len(data) > max_bytes:
         raise error(f"{path}: cannot read {what}: it is more than the {format_bytes(max_bytes)} this reader accepts")
     return data
+
+
+def _read_bounded(handle: BinaryIO, max_bytes: int) -> bytes:
+    """At most max_bytes + 1 bytes, with a buffer the size of the file, not of the bound: read(n)
+    allocates n bytes before reading, and a memory budget of gigabytes must not become a buffer of
+    gigabytes for a 3 MB file."""
+    size = os.fstat(handle.fileno()).st_size
+    data = handle.read(min(size, max_bytes) + 1)
+    if len(data) <= size or len(data) > max_bytes:
+        return data
+    # It grew since fstat (or, like a /proc file, reports no size): read on in chunks, to the bound.
+    parts, total = [data], len(data)
+    while total <= max_bytes and (chunk := handle.read(min(1 << 20, max_bytes + 1 - total))):
+        parts.append(chunk)
+        total += len(chunk)
+    return b"".join(parts)
 
 
 def printable(text: str | os.PathLike) -> str:

@@ -37,12 +37,22 @@ crafted archive runs code (each of the first five was reproduced with a marker f
   - The graph itself can call only what torch's verifier admits (registered operators, higher-order
     operators, a short list of builtins): the author's program, run with consent.
 
+Before anything else, the archive's size is bounded (`_check_members`): a zip member may declare
+that it inflates to gigabytes (a 3.6 MB file whose models/model.json is 3.5 GiB), and torch's
+loaders inflate every member into memory. So the members' declared sizes must add up to what this
+process can spare, and each member genstudio reads itself is streamed with a byte cap
+(`_read_member`): refused when its declared size is over the cap, and when the inflated stream
+passes it (declared sizes can lie; Python's zipfile also stops at the declared size and then fails
+the CRC check). Such a file is refused as an error, before consent is asked.
+
 So genstudio, before asking for consent, reads an export archive without running anything and
 refuses it unless: every member is one that `torch.export.save` writes for one model named "model"
 (no aotinductor, executorch or legacy members; no two names that differ only in case, which
 Python's zipfile and torch's reader could resolve differently); no weight or constant has
 `use_pickle` (so no custom or opaque objects); every `expr_str` is a plain sympy `srepr` expression
-(`_check_sym_expr`: calls of known sympy classes on numbers and symbol names, nothing else); and
+(`_check_sym_expr`: calls of known sympy classes on numbers and symbol names, nothing else, of a
+bounded number of nodes and nesting depth, with powers that do not nest and whose exponents are
+small numbers or symbols, so no tower like Pow(Pow(Pow(64, 64), 64), 64) reaches sympy); and
 the sample inputs load with `torch.load(weights_only=True)`, so torch's own first try succeeds and
 never falls back. After consent it loads from the same bytes and builds the module with
 `module(check_guards=False)`, so `guards_code` is never compiled. A TorchScript file is TorchScript
@@ -59,6 +69,7 @@ import logging
 import math
 import re
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +81,7 @@ from genstudio.core.errors import CheckpointError, first_line
 from genstudio.core.families.config import ModelConfig
 from genstudio.core.io.file_checks import read_regular_file
 from genstudio.core.io.model_card import FOREIGN, DataDescription, ModelCard
-from genstudio.core.runtime.memory_budget import budget_bytes
+from genstudio.core.runtime.memory_budget import budget_bytes, format_bytes
 
 log = logging.getLogger(__name__)
 
@@ -152,10 +163,64 @@ def _content_kind(path: Path, names: list[str]) -> str:
     raise CheckpointError(f"{path}: a zip archive that is neither TorchScript nor torch.export")
 
 
+# --- how much an archive may inflate to ----------------------------------------------------------
+MAX_MEMBERS = 100_000               # one per tensor and code file; a generator has hundreds
+MAX_JSON_MEMBER = 64 << 20          # models/model.json and the payload configs, parsed here as JSON
+MAX_SMALL_MEMBER = 1 << 10          # archive_format and its like: a few bytes
+_CHUNK = 1 << 20
+
+
+def _check_members(path: Path, archive: zipfile.ZipFile) -> None:
+    """Refuse an archive whose members declare more inflated bytes, all together, than this process
+    can spare: torch inflates each member it loads into memory, so a zip bomb stops here."""
+    infos = archive.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise CheckpointError(f"{path}: a zip archive of {len(infos):,} members, more than the {MAX_MEMBERS:,} "
+                              "a TorchScript or torch.export generator has")
+    declared = sum(info.file_size for info in infos)
+    budget = budget_bytes()
+    if declared > budget:
+        biggest = max(infos, key=lambda info: info.file_size)
+        raise CheckpointError(f"{path}: its members would inflate to {format_bytes(declared)} (the largest, "
+                              f"{biggest.filename[:80]!r}, to {format_bytes(biggest.file_size)}) from "
+                              f"{format_bytes(sum(i.compress_size for i in infos))} compressed; this process can "
+                              f"spare {format_bytes(budget)} (a zip bomb?)")
+
+
+def _read_member(path: Path, archive: zipfile.ZipFile, name: str, cap: int) -> bytes:
+    """A member's inflated bytes, streamed and never more than `cap` of them: refused when its
+    declared size is over `cap` (before reading) and when the inflated stream passes `cap` (while
+    reading: a declared size can lie). KeyError when the archive has no such member."""
+    info = archive.getinfo(name)
+    member = name.split("/", 1)[-1][:80]
+
+    def too_big(size: str) -> CheckpointError:
+        return CheckpointError(f"{path}: its {member} inflates to {size}: more than the {format_bytes(cap)} "
+                               f"genstudio reads of it (from {format_bytes(info.compress_size)} compressed: "
+                               "a zip bomb?)")
+
+    if info.file_size > cap:
+        raise too_big(format_bytes(info.file_size))
+    chunks, total = [], 0
+    try:
+        with archive.open(info) as stream:
+            while chunk := stream.read(min(_CHUNK, cap + 1 - total)):
+                total += len(chunk)
+                if total > cap:
+                    raise too_big("more than it declares")
+                chunks.append(chunk)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError) as exc:
+        # a damaged stream, a CRC that does not match (a declared size that lied), encryption
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:120]
+        raise CheckpointError(f"{path}: its {member} cannot be inflated ({first})") from None
+    return b"".join(chunks)
+
+
 def _kind_of(path: Path, data: bytes) -> tuple[str, list[str]]:
     """The kind, from the content, checked against the extension; and the member names."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            _check_members(path, archive)
             names = archive.namelist()
     except zipfile.BadZipFile:
         raise CheckpointError(f"{path}: not a TorchScript or torch.export file (not a zip archive)") from None
@@ -191,14 +256,60 @@ _SYM_STRING = re.compile(r"[A-Za-z][A-Za-z0-9_]*|[+-]?[0-9]+(\.[0-9]*)?([eE][+-]
 # Exponents and shifts by large literals would make sympy compute huge numbers while loading.
 _SYM_POWERS = frozenset({"Pow", "PowByNatural", "FloatPow", "LShift"})
 _MAX_EXPR = 10_000
+# srepr expressions torch writes have tens of nodes and a few levels; bounded so neither sympy's
+# parser nor its evaluation (recursive, in Python) can be made to work without end.
+_MAX_EXPR_NODES = 2_000
+_MAX_EXPR_DEPTH = 32
+_SYM_NUMBERS = frozenset({"Integer", "Float", "Rational"})
 
 
-def _small_literal(node: ast.AST) -> bool:
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Integer" and node.args:
-        node = node.args[0]
+def _call_name(node: ast.AST) -> str | None:
+    return node.func.id if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) else None
+
+
+def _small_number(node: ast.AST) -> bool:
+    """A literal of at most 64 in size, bare or as Integer(...), Float(...) or Rational(p, q)."""
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         node = node.operand
-    return not (isinstance(node, ast.Constant) and isinstance(node.value, int) and abs(node.value) > 64)
+    if _call_name(node) in _SYM_NUMBERS:           # srepr writes Float('0.5', precision=53)
+        return bool(node.args) and all(_small_number(arg) for arg in node.args)
+    if not isinstance(node, ast.Constant) or isinstance(node.value, bool):
+        return False
+    value = node.value
+    if isinstance(value, str):
+        try:
+            value = float(value) if len(value) <= 64 else math.inf
+        except ValueError:
+            return False
+    return isinstance(value, (int, float)) and abs(value) <= 64
+
+
+def _plain_exponent(node: ast.AST) -> bool:
+    """What a power may be raised to: a small number or a symbol (sympy keeps x**s0 as it is), never
+    an expression sympy would work out first (Pow(64, Mul(64, 64, 64, 64, 64)) is 2^(6 * 2^30))."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand
+    return _small_number(node) or _call_name(node) == "Symbol" or (isinstance(node, ast.Name)
+                                                                    and node.id in _SYM_NAMES)
+
+
+def _expr_shape_problem(tree: ast.AST) -> str | None:
+    """Why the expression is too large or too deep to hand to sympy, or has powers of powers."""
+    nodes = 0
+    stack = [(tree, 0, False)]                 # (node, depth, inside a power)
+    while stack:
+        node, depth, in_power = stack.pop()
+        nodes += 1
+        if nodes > _MAX_EXPR_NODES:
+            return f"a symbolic size of more than {_MAX_EXPR_NODES} nodes"
+        if depth > _MAX_EXPR_DEPTH:
+            return f"a symbolic size nested more than {_MAX_EXPR_DEPTH} levels deep"
+        is_power = _call_name(node) in _SYM_POWERS
+        if is_power and in_power:
+            # (64^64)^64 ... : each level multiplies the size of the number sympy computes by 64
+            return "a symbolic size with a power of a power"
+        stack.extend((child, depth + 1, in_power or is_power) for child in ast.iter_child_nodes(node))
+    return None
 
 
 def _check_sym_expr(text: object) -> str | None:
@@ -211,6 +322,8 @@ def _check_sym_expr(text: object) -> str | None:
         tree = ast.parse(text, mode="eval")
     except (SyntaxError, ValueError, RecursionError):
         return "a symbolic size that is not an expression"
+    if (problem := _expr_shape_problem(tree)) is not None:
+        return problem
     for node in ast.walk(tree):
         if isinstance(node, (ast.Expression, ast.Load, ast.keyword, ast.USub, ast.UAdd)):
             continue
@@ -220,8 +333,8 @@ def _check_sym_expr(text: object) -> str | None:
             name = node.func.id if isinstance(node.func, ast.Name) else None
             if not (name in _SYM_CALLS or (name and _SYM_MADE_UP.fullmatch(name))):
                 return f"a symbolic size that calls {ast.unparse(node.func)[:40]!r}"
-            if name in _SYM_POWERS and len(node.args) == 2 and not _small_literal(node.args[1]):
-                return "a symbolic size with a huge exponent"
+            if name in _SYM_POWERS and (len(node.args) != 2 or node.keywords or not _plain_exponent(node.args[1])):
+                return "a symbolic size with a huge exponent (a power's exponent must be a number up to 64 or a symbol)"
             if any(k.arg is None or "__" in k.arg or not isinstance(k.value, ast.Constant) for k in node.keywords):
                 return "a symbolic size with unexpected keyword arguments"
             continue
@@ -236,7 +349,7 @@ def _check_sym_expr(text: object) -> str | None:
             if isinstance(value, int) and abs(value) <= 2 ** 64:
                 continue
             # a string argument is parsed by sympy in turn: only names and numbers, never code
-            if isinstance(value, str) and "__" not in value and _SYM_STRING.fullmatch(value):
+            if isinstance(value, str) and len(value) <= 64 and "__" not in value and _SYM_STRING.fullmatch(value):
                 continue
             return f"a symbolic size with the constant {str(value)[:40]!r}"
         return f"a symbolic size containing Python {type(node).__name__}"
@@ -262,9 +375,10 @@ class _Refused(Exception):
     """A reason to refuse, raised from inside a helper."""
 
 
-def _export_problem(archive: zipfile.ZipFile, names: list[str]) -> str | None:
+def _export_problem(path: Path, archive: zipfile.ZipFile, names: list[str]) -> str | None:
     """Why this torch.export archive would run code or unpickle objects when torch loads it, or None.
-    Reads JSON members only: nothing is unpickled here."""
+    Reads JSON members only, each streamed under MAX_JSON_MEMBER (CheckpointError past it): nothing
+    is unpickled here."""
     root = names[0].split("/", 1)[0]
     members = [n[len(root) + 1:] for n in names]
     folded = [m.lower() for m in members]
@@ -281,14 +395,14 @@ def _export_problem(archive: zipfile.ZipFile, names: list[str]) -> str | None:
 
     def read_json(member: str):
         try:
-            return json.loads(archive.read(f"{root}/{member}"))
+            return json.loads(_read_member(path, archive, f"{root}/{member}", MAX_JSON_MEMBER))
         except KeyError:
             raise _Refused(f"it has no {member}") from None
         except (ValueError, RecursionError):
             raise _Refused(f"its {member} is not valid JSON") from None
 
     try:
-        if archive.read(f"{root}/archive_format") != b"pt2":
+        if _read_member(path, archive, f"{root}/archive_format", MAX_SMALL_MEMBER) != b"pt2":
             return "its archive_format is not pt2"
         for member, prefix in (("data/weights/model_weights_config.json", "weight_"),
                                ("data/constants/model_constants_config.json", "tensor_")):
@@ -319,13 +433,13 @@ def _export_problem(archive: zipfile.ZipFile, names: list[str]) -> str | None:
     return None
 
 
-def _sample_inputs_problem(archive: zipfile.ZipFile, names: list[str]) -> str | None:
+def _sample_inputs_problem(path: Path, archive: zipfile.ZipFile, names: list[str]) -> str | None:
     """Torch unpickles the sample inputs with weights_only=True and, failing that, with code allowed:
     load them here with weights_only=True first, so a file that needs the fallback is refused."""
     member = next((n for n in names if n.endswith("/data/sample_inputs/model.pt")), None)
     if member is None:
         return None
-    raw = archive.read(member)
+    raw = _read_member(path, archive, member, budget_bytes())
     if not raw:
         return None
     try:
@@ -352,9 +466,9 @@ def inspect_foreign_file(path: str | Path, *, unpickle_tensors: bool = True) -> 
     problem = None
     if kind == "export":
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            problem = _export_problem(archive, names)
+            problem = _export_problem(path, archive, names)
             if problem is None and unpickle_tensors:
-                problem = _sample_inputs_problem(archive, names)
+                problem = _sample_inputs_problem(path, archive, names)
     return ForeignFile(path, kind, hashlib.sha256(data).hexdigest(), len(data), tuple(names), problem, data)
 
 
