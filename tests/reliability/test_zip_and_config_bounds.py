@@ -9,6 +9,7 @@ here, not committed: 3,584 copies of one deflate block that inflates to 1 MiB of
 3.6 MB archive whose models/model.json inflates to 3.5 GiB, as the issue's was.
 """
 
+import functools
 import json
 import os
 import struct
@@ -107,28 +108,35 @@ def write_zip(path: Path, members: list[tuple[str, bytes, int, int, int]]) -> No
     path.write_bytes(bytes(local + central + end))
 
 
-def bomb_member(tail: bytes, mebibytes: int) -> tuple[bytes, int, int]:
-    """(raw deflate stream, crc32, inflated size) of `mebibytes` MiB of spaces followed by `tail`.
-    A full flush makes each 1 MiB block independent of what came before, so one block repeated is a
-    valid stream (about 1 KiB per MiB)."""
+@functools.cache
+def _spaces(mebibytes: int) -> tuple[bytes, int]:
+    """(raw deflate stream without its final block, crc32) of `mebibytes` MiB of spaces. A full flush
+    makes each 1 MiB block independent of what came before, so one block repeated is a valid stream
+    (about 1 KiB per MiB)."""
     spaces = b" " * (1 << 20)
     head = zlib.compressobj(9, zlib.DEFLATED, -15)
     block = head.compress(spaces) + head.flush(zlib.Z_FULL_FLUSH)
-    last = zlib.compressobj(1, zlib.DEFLATED, -15)
     crc = 0
     for _ in range(mebibytes):
         crc = zlib.crc32(spaces, crc)
-    return block * mebibytes + last.compress(tail) + last.flush(), zlib.crc32(tail, crc), (mebibytes << 20) + len(tail)
+    return block * mebibytes, crc
 
 
-def with_model_json(benign: Path, out: Path, stream: bytes, crc: int, size: int) -> Path:
-    """A copy of the export archive `benign` whose models/model.json is the given deflate stream."""
+def bomb_member(tail: bytes, mebibytes: int) -> tuple[bytes, int, int]:
+    """(raw deflate stream, crc32, inflated size) of `mebibytes` MiB of spaces followed by `tail`."""
+    stream, crc = _spaces(mebibytes)
+    last = zlib.compressobj(1, zlib.DEFLATED, -15)
+    return stream + last.compress(tail) + last.flush(), zlib.crc32(tail, crc), (mebibytes << 20) + len(tail)
+
+
+def with_member(benign: Path, out: Path, member: str, stream: bytes, crc: int, size: int) -> Path:
+    """A copy of the archive `benign` whose `member` (under its root folder) is the given deflate stream."""
     import zipfile
 
     members = []
     with zipfile.ZipFile(benign) as archive:
         for info in archive.infolist():
-            if info.filename.endswith("/models/model.json"):
+            if info.filename.split("/", 1)[-1] == member:
                 members.append((info.filename, stream, zipfile.ZIP_DEFLATED, crc, size))
             else:
                 data = archive.read(info)
@@ -152,15 +160,24 @@ def archives(tmp_path_factory):
         name = next(n for n in archive.namelist() if n.endswith("/models/model.json"))
         model_json = archive.read(name)
     # 3,584 MiB of spaces and then the real JSON: a valid model.json, only too large to inflate.
-    bomb = with_model_json(benign, folder / "bomb.pt2", *bomb_member(model_json, 3584))
+    bomb = with_member(benign, folder / "bomb.pt2", "models/model.json", *bomb_member(model_json, 3584))
     # The same stream (cut to 128 MiB) declaring the real JSON's size and CRC: a size that lies.
     stream, _, _ = bomb_member(model_json, 128)
-    lying = with_model_json(benign, folder / "lying.pt2", stream, zlib.crc32(model_json), len(model_json))
+    lying = with_member(benign, folder / "lying.pt2", "models/model.json", stream, zlib.crc32(model_json),
+                        len(model_json))
     # A tower of powers where torch writes a symbolic size: sympy would compute 64^(64^6).
     text = model_json.decode()
     symbol = text.split('"expr_str": "', 1)[1].split('"', 1)[0]
-    powers = with_model_json(benign, folder / "powers.pt2", *_deflated(text.replace(symbol, tower(6, "base")).encode()))
-    return {"benign": benign, "bomb": bomb, "lying": lying, "powers": powers, "model_json": model_json}
+    powers = with_member(benign, folder / "powers.pt2", "models/model.json",
+                         *_deflated(text.replace(symbol, tower(6, "base")).encode()))
+    # TorchScript: torch.jit.load would inflate every member; its data.pkl here inflates to 3.5 GiB.
+    script = folder / "script.pt"
+    torch.jit.save(torch.jit.script(TinyGenerator().eval()), script)
+    with zipfile.ZipFile(script) as archive:
+        pickled = archive.read(next(n for n in archive.namelist() if n.endswith("/data.pkl")))
+    script_bomb = with_member(script, folder / "script-bomb.pt", "data.pkl", *bomb_member(pickled, 3584))
+    return {"benign": benign, "bomb": bomb, "lying": lying, "powers": powers, "model_json": model_json,
+            "script bomb": script_bomb}
 
 
 def _deflated(data: bytes) -> tuple[bytes, int, int]:
@@ -190,6 +207,8 @@ def capped(archives, tmp_path_factory):
     listed = pipeline_folder(folder / "listed", scheduler={"_class_name": ["my_schedulers", "MyScheduler"]})
     commands = {"info benign": ["info", archives["benign"]], "info bomb": ["info", archives["bomb"]],
                 "sample bomb": ["sample", archives["bomb"], "--trust-code", "--out", folder / "bomb.png"],
+                "info script bomb": ["info", archives["script bomb"]],
+                "sample script bomb": ["sample", archives["script bomb"], "--trust-code", "--out", folder / "s.png"],
                 "info lying": ["info", archives["lying"]], "info powers": ["info", archives["powers"]],
                 "sample powers": ["sample", archives["powers"], "--trust-code", "--out", folder / "powers.png"],
                 "info layers": ["info", layers], "sample layers": ["sample", layers, "--out", folder / "layers.png"],
@@ -208,6 +227,14 @@ def test_info_refuses_the_zip_bomb_in_one_line_without_asking(archives, capped):
 def test_sample_refuses_the_zip_bomb_even_with_consent(archives, capped):
     assert_refused_in_one_line(capped["sample bomb"], archives["bomb"], "zip bomb")
     assert not (capped["folders"]["out"] / "bomb.png").exists()
+
+
+def test_a_torchscript_bomb_is_refused_before_torch_inflates_it(archives, capped):
+    """torch.jit.load inflates every member: the declared total is checked, with or without consent."""
+    for command in ("info script bomb", "sample script bomb"):
+        line = assert_refused_in_one_line(capped[command], archives["script bomb"], "would inflate to 3.5 GiB")
+        assert "data.pkl" in line
+    assert not (capped["folders"]["out"] / "s.png").exists()
 
 
 def test_a_member_over_its_cap_is_refused_before_it_is_read(archives, monkeypatch):
