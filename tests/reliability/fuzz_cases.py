@@ -386,7 +386,28 @@ def _special_cases(folder: Path) -> list[tuple[str, Path, bool]]:
     (folder / "empty.safetensors").write_bytes(b"")
     out.append(("an empty file", folder / "empty.safetensors", True))
     out.append(("a missing file", folder / "absent.safetensors", True))
+    out.append(_zip_bomb(folder / "bomb.pt2"))
     return out
+
+
+def _zip_bomb(path: Path, mebibytes: int = 1536) -> tuple[str, Path, bool]:
+    """A torch.export-shaped zip of about 1.5 MB whose models/model.json inflates to 1.5 GiB of spaces
+    (more than the harness's memory budget): one deflate block of 1 MiB, full-flushed so that it does
+    not depend on what came before, repeated. Written by hand: zipfile cannot store a ready stream."""
+    spaces, crc = b" " * (1 << 20), 0
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    stream = (packer.compress(spaces) + packer.flush(zlib.Z_FULL_FLUSH)) * mebibytes + b"\x03\x00"  # final block
+    for _ in range(mebibytes):
+        crc = zlib.crc32(spaces, crc)
+    local, central = b"", b""
+    for name, data, method, member_crc, size in [("bomb/archive_format", b"pt2", 0, zlib.crc32(b"pt2"), 3),
+                                                 ("bomb/models/model.json", stream, 8, crc, mebibytes << 20)]:
+        head = struct.pack("<5H3I2H", 20, 0, method, 0, 0, member_crc, len(data), size, len(name), 0)
+        central += b"PK\x01\x02" + struct.pack("<H", 20) + head + struct.pack("<3H2I", 0, 0, 0, 0, len(local))
+        central += name.encode()
+        local += b"PK\x03\x04" + head + name.encode() + data
+    path.write_bytes(local + central + struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, 2, 2, len(central), len(local), 0))
+    return f"a zip bomb named .pt2 (models/model.json inflates to {mebibytes} MiB)", path, True
 
 
 def checkpoint_cases(bases: dict[str, Path], folder: Path, markers: Path, seed: int = SEED) -> list[dict]:
