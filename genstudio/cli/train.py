@@ -8,12 +8,14 @@ import json
 import math
 import signal
 import sys
+import time
 from pathlib import Path
 
 from genstudio.core.errors import GenStudioError
 
 NAME = "train"
 DEFAULT_FAMILY = "gan"
+RUNS_FOLDER = "runs"       # a run without --out or --resume saves in runs/FAMILY-PRESET-TIMESTAMP here
 MAX_SEED = 2**32 - 1      # the engine derives per-epoch seeds as seed * 1_000_003 + epoch: keep it in int64
 
 
@@ -120,7 +122,8 @@ def add_parser(sub) -> None:
     train.add_argument("--download", action="store_true", help="let torchvision data sets download (online)")
     train.add_argument("--steps", type=positive_int, default=1000, help="train until this total step count")
     train.add_argument("--batch-size", type=positive_int, help="default: the preset's")
-    train.add_argument("--lr", type=learning_rate, help="every learning rate of the family (e.g. a GAN's G and D)")
+    train.add_argument("--lr", type=learning_rate, help="every learning rate of the family (e.g. a GAN's G and D); "
+                       "with --resume, the rates the run goes on with")
     for key, (field, owners) in _hyper_fields().items():
         if field.flag == "--lr":
             continue      # the general --lr above sets it
@@ -132,8 +135,12 @@ def add_parser(sub) -> None:
                             "fields); repeatable; not with --resume, which keeps the checkpoint's")
     train.add_argument("--seed", type=seed, default=0)
     train.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
-    train.add_argument("--out", type=Path, help="output folder for checkpoint.safetensors and samples.png")
-    train.add_argument("--resume", type=Path, help="continue from this checkpoint (exactly)")
+    train.add_argument("--out", type=Path,
+                       help="output folder for checkpoint.safetensors and samples.png (default: with --resume, "
+                            f"the resumed file's folder; else {RUNS_FOLDER}/FAMILY-PRESET-YYYYMMDD-HHMMSS "
+                            "under the current folder)")
+    train.add_argument("--resume", type=Path, help="continue from this checkpoint (exactly), saving in its folder "
+                       "unless --out names another")
     train.add_argument("--autosave-every", type=non_negative_int, default=500,
                        help="steps between autosaves (0: end only)")
     train.add_argument("--keep", type=positive_int, default=3, metavar="K",
@@ -141,19 +148,43 @@ def add_parser(sub) -> None:
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+# Ctrl-C, and what schedulers, containers and `kill` send (SIGTERM; Ctrl-Break on Windows, which has no
+# deliverable SIGTERM from outside).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGBREAK") if hasattr(signal, name))
+
+
 @contextlib.contextmanager
 def stop_on_interrupt(trainer):
-    """Ctrl-C stops and saves the last finished step, like the app's Stop button; a second Ctrl-C aborts."""
+    """Ctrl-C or SIGTERM stops and saves the last finished step, like the app's Stop button; the same
+    signal again aborts (its previous handler is back)."""
     def handler(signum, frame):
-        signal.signal(signal.SIGINT, previous)
-        print("\nstopping: saving the last finished step (Ctrl-C again to abort)...", file=sys.stderr)
+        signal.signal(signum, previous[signum])
+        print(f"\nstopping ({signal.Signals(signum).name}): saving the last finished step "
+              f"(the same signal again aborts)...", file=sys.stderr)
         trainer.stop()
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def output_folder(args, family, preset: str) -> Path:
+    """Where the run saves: --out; else the resumed file's folder (its run goes on there); else a new
+    runs/FAMILY-PRESET-TIMESTAMP under the current folder, so that no run trains without saving."""
+    if args.out:
+        return args.out
+    if args.resume:
+        return args.resume.parent
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    folder = Path(RUNS_FOLDER) / f"{family.name}-{preset}-{stamp}"
+    suffix = 2
+    while folder.exists():        # two runs started in the same second
+        folder = Path(RUNS_FOLDER) / f"{family.name}-{preset}-{stamp}-{suffix}"
+        suffix += 1
+    return folder
 
 
 def hyper_overrides(args, family) -> dict:
@@ -212,12 +243,14 @@ def run(args) -> int:
     if args.resume and args.model:
         raise GenStudioError(f"{args.resume}: --model cannot change a checkpoint's architecture; resume without it")
     family = registry.get(family or DEFAULT_FAMILY)
-    config = TrainConfig(family=family.name, preset=args.preset, data=data_spec, steps=args.steps,
-                         batch_size=args.batch_size, hyper=hyper_overrides(args, family), model=dict(args.model),
-                         seed=args.seed,
-                         device=args.device, out_dir=str(args.out) if args.out else None,
-                         autosave_every=args.autosave_every, keep_checkpoints=args.keep, sample_every_s=0)
+    hyper = hyper_overrides(args, family)
     dataset = load_dataset(data_spec, download=args.download)
+    preset = card.preset if args.resume else args.preset or family.default_preset(dataset.is_points)
+    out = output_folder(args, family, preset)
+    config = TrainConfig(family=family.name, preset=args.preset, data=data_spec, steps=args.steps,
+                         batch_size=args.batch_size, hyper=hyper, model=dict(args.model),
+                         seed=args.seed, device=args.device, out_dir=str(out),
+                         autosave_every=args.autosave_every, keep_checkpoints=args.keep, sample_every_s=0)
     trainer = Trainer(config, dataset=dataset, resume=args.resume)
     if trainer.step >= args.steps:
         # Said here, before the banner line, with the file named: --steps is the total, not "more".
@@ -228,7 +261,7 @@ def run(args) -> int:
         processes = f", {trainer.dist.world_size} processes" if trainer.dist else ""
         print(f"training {family.name} preset '{trainer.preset_name}' on {dataset.name} ({len(dataset)} samples, "
               f"shape {dataset.shape}) on {trainer.device}, batch {trainer.batch_size}{processes}, "
-              f"steps {trainer.step}->{args.steps}", file=sys.stderr)
+              f"steps {trainer.step}->{args.steps}; saving to {trainer.checkpoint_path}", file=sys.stderr)
     progress = ProgressPrinter(args.steps, trainer.step, enabled=is_main and not args.quiet)
     last = None
     samples, samples_step = None, None
@@ -243,14 +276,14 @@ def run(args) -> int:
                 progress.close()
                 print(f"genstudio: error: {report.message}", file=sys.stderr)
                 return 3
-        if args.out and is_main and last is not None and last.kind == "stopped" and samples_step != last.step:
+        if is_main and last is not None and last.kind == "stopped" and samples_step != last.step:
             samples = trainer.decode_fixed()    # a stopped run draws no final grid; samples.png shows the saved weights
     progress.close()
-    if args.out and samples is not None and is_main:
+    if samples is not None and is_main:
         if dataset.is_points:
-            save_png(points_image(samples, real=dataset.data[:2000].cpu().numpy()), args.out / "samples.png")
+            save_png(points_image(samples, real=dataset.data[:2000].cpu().numpy()), out / "samples.png")
         else:
-            save_grid(samples, args.out / "samples.png", cols=8)
+            save_grid(samples, out / "samples.png", cols=8)
     if last is not None and is_main:
         summary = ", ".join(f"{k} {v:.4g}" for k, v in last.scalars.items())
         print(f"{last.message}; {summary}" if summary else last.message, file=sys.stderr)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -49,18 +50,20 @@ def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
     return removed
 
 
-def write_bytes_atomic(path: str | os.PathLike, payload: bytes) -> Path:
-    """Write to a temporary file in the same folder, flush and fsync, then os.replace over `path`."""
+def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """`write(tmp)` fills a temporary file in the same folder; it is fsynced, then os.replace'd over
+    `path`. Whatever `write` raises (MemoryError included) removes the temporary file and leaves
+    `path` as it was. For writers that stream to a file instead of building the bytes in memory."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
+        os.close(fd)
         # mkstemp makes the file private (0600); give it the mode an ordinary open() would.
         os.chmod(tmp, _default_mode(path))
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
+        write(Path(tmp))
+        with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -73,3 +76,8 @@ def write_bytes_atomic(path: str | os.PathLike, payload: bytes) -> Path:
         finally:
             os.close(dir_fd)
     return path
+
+
+def write_bytes_atomic(path: str | os.PathLike, payload: bytes) -> Path:
+    """Write `payload` to a temporary file in the same folder, flush and fsync, then os.replace over `path`."""
+    return write_atomic(path, lambda tmp: tmp.write_bytes(payload))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import random
 import zipfile
 from dataclasses import dataclass, field
@@ -30,9 +31,9 @@ import safetensors.torch
 import torch
 
 from genstudio.core import registry
-from genstudio.core.errors import CheckpointError, first_line
+from genstudio.core.errors import CheckpointError, GenStudioError, first_line
 from genstudio.core.families.base import GenerativeModel
-from genstudio.core.io.atomic import remove_stale_temps, write_bytes_atomic
+from genstudio.core.io.atomic import remove_stale_temps, write_atomic
 from genstudio.core.io.file_checks import read_regular_file
 from genstudio.core.io.foreign import FOREIGN_SUFFIXES, is_foreign_name
 from genstudio.core.io.model_card import ModelCard
@@ -98,18 +99,28 @@ def _to_json(value):
 
 def save_checkpoint(path: str | Path, model: GenerativeModel, card: ModelCard,
                     optimizers: dict[str, torch.optim.Optimizer] | None = None, include_rng: bool = True) -> Path:
-    """Write atomically. Without `optimizers` the file is weights only (demo checkpoints, exports)."""
-    tensors: dict[str, torch.Tensor] = {}
-    for key, value in model.state_dict().items():
-        tensors[f"model/{key}"] = value.detach().cpu().contiguous()
-    header = {**card.to_header(), "optimizers": {}, "rng": None}
-    for name, optimizer in (optimizers or {}).items():
-        header["optimizers"][name] = _flatten_optimizer(name, optimizer.state_dict(), tensors)
-    if optimizers and include_rng:
-        header["rng"] = capture_rng_state(tensors)
-    header["content_sha256"] = tensor_digest(tensors)
-    payload = safetensors.torch.save(tensors, metadata={"genstudio": json.dumps(header)})
-    return write_bytes_atomic(path, payload)
+    """Write atomically. Without `optimizers` the file is weights only (demo checkpoints, exports).
+
+    The tensors stream from memory into a temporary file (safetensors' save_file writes each from
+    its own buffer): `safetensors.torch.save` would first build the whole file as one bytes object,
+    an allocation the size of the checkpoint that aborted the process when memory was short. Out of
+    memory anywhere here is one line (GenStudioError) and the file at `path` is left as it was."""
+    path = Path(path)
+    try:
+        tensors: dict[str, torch.Tensor] = {}
+        for key, value in model.state_dict().items():
+            tensors[f"model/{key}"] = value.detach().cpu().contiguous()
+        header = {**card.to_header(), "optimizers": {}, "rng": None}
+        for name, optimizer in (optimizers or {}).items():
+            header["optimizers"][name] = _flatten_optimizer(name, optimizer.state_dict(), tensors)
+        if optimizers and include_rng:
+            header["rng"] = capture_rng_state(tensors)
+        header["content_sha256"] = tensor_digest(tensors)
+        metadata = {"genstudio": json.dumps(header)}
+        return write_atomic(path, lambda tmp: safetensors.torch.save_file(tensors, tmp, metadata=metadata))
+    except MemoryError:
+        kept = "the previous checkpoint there is kept" if path.exists() else "nothing was written"
+        raise GenStudioError(f"{path}: out of memory while saving the checkpoint; {kept}") from None
 
 
 def tensor_digest(tensors: dict[str, torch.Tensor]) -> str:
@@ -248,6 +259,8 @@ def _optimizer_states(path: Path, header: dict, tensors: dict, names: tuple[str,
         if (not isinstance(groups, list) or not groups or not isinstance(plain, dict)
                 or not all(isinstance(g, dict) and isinstance(g.get("params"), list) for g in groups)):
             raise _damaged(path, f"optimiser {name}'s parameter groups")
+        for number, group in enumerate(groups):
+            _check_group(path, f"optimiser {name}'s group {number}", group)
         state: dict[int, dict] = {}
         prefix = f"optim/{name}/"
         for key, value in tensors.items():
@@ -255,13 +268,45 @@ def _optimizer_states(path: Path, header: dict, tensors: dict, names: tuple[str,
                 index, _, entry = key[len(prefix):].partition("/")
                 if not index.isdigit() or not entry:
                     raise _damaged(path, f"tensor {key!r:.40}")
+                # Adam's moments with an Inf or NaN would turn the first step's update into NaN.
+                if value.is_floating_point() and not torch.isfinite(value).all():
+                    raise _damaged(path, f"optimiser {name}'s state {index}/{entry:.30} holds NaN or infinite values")
                 state.setdefault(int(index), {})[entry] = value
         for index, entries in plain.items():
             if not str(index).isdigit() or not isinstance(entries, dict):
                 raise _damaged(path, f"optimiser {name}'s entry {index!r:.20}")
+            for entry, value in entries.items():
+                if isinstance(value, float) and not math.isfinite(value):
+                    raise _damaged(path, f"optimiser {name}'s state {index}/{entry:.30} is {value}")
             state.setdefault(int(index), {}).update(entries)
         states[name] = {"state": state, "param_groups": groups}
     return states
+
+
+def _is_number(value) -> bool:
+    """A finite int or float that fits a float (JSON allows 10**400, which float() overflows on)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def _check_group(path: Path, where: str, group: dict) -> None:
+    """An optimiser's parameter group from a header: a learning rate that is a positive number, and
+    every other setting a finite number, a flag (amsgrad), None (foreach) or a list of numbers
+    (Adam's betas). A string or NaN there would otherwise surface as a TypeError or a NaN inside
+    the optimiser's first step. Which of those kinds each setting must be is the engine's to check
+    against the optimiser it builds."""
+    lr = group.get("lr")
+    if not _is_number(lr) or lr <= 0:
+        raise _damaged(path, f"{where}: lr is {lr!r:.30}, not a positive number")
+    for key, value in group.items():
+        if key == "params" or value is None or isinstance(value, bool) or _is_number(value):
+            continue
+        if not (isinstance(value, list) and value and all(_is_number(v) for v in value)):
+            raise _damaged(path, f"{where}: {key!r:.30} is {value!r:.30}, not a finite number")
 
 
 def _rng_state(path: Path, rng) -> tuple | None:

@@ -127,6 +127,29 @@ def held_out_count(size: int, eval_batch: int) -> int:
     return min(eval_batch, size // 5)
 
 
+def _kind(value) -> str:
+    if value is None or isinstance(value, bool):
+        return "a flag"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, (list, tuple)):
+        return f"a list of {len(value)}"
+    return type(value).__name__
+
+
+def check_settings(path: Path, name: str, saved: list[dict], built: list[dict]) -> None:
+    """Each setting of a checkpoint's optimiser parameter groups is of the kind the optimiser built
+    here uses (a number for eps, two numbers for betas, a flag for amsgrad): Adam would take
+    `betas: true` and fail inside its first step with a TypeError."""
+    for number, (file_group, own_group) in enumerate(zip(saved, built)):
+        for key, own in own_group.items():
+            if key == "params" or key not in file_group:
+                continue
+            if _kind(file_group[key]) != _kind(own):
+                raise TrainingError(f"{path}: its {name} optimiser's group {number} has {key} "
+                                    f"{file_group[key]!r:.30}, where {_kind(own)} belongs")
+
+
 class Trainer:
     def __init__(self, config: TrainConfig, dataset: InMemoryDataset | None = None,
                  resume: str | Path | Checkpoint | None = None, stop_token: CancelToken | None = None):
@@ -204,12 +227,20 @@ class Trainer:
             raise TrainingError(f"{source}: its training settings are not usable ({exc})") from None
         if checkpoint is not None:
             for name, state in checkpoint.optimizer_states.items():
+                optimizer = self.optimizers[name]
+                # The learning rates of self.hyper: the card's, or --lr's on a resume that gives one.
+                learning_rates = [group["lr"] for group in optimizer.param_groups]
+                check_settings(checkpoint.path, name, state["param_groups"], optimizer.param_groups)
                 try:
-                    self.optimizers[name].load_state_dict(state)
+                    optimizer.load_state_dict(state)
                 except (ValueError, TypeError, KeyError, IndexError, RuntimeError) as exc:
                     first = first_line(exc)
                     raise TrainingError(f"{checkpoint.path}: its {name} optimiser state does not fit the model "
                                         f"({first})") from None
+                # load_state_dict takes the file's learning rates; the run uses (and its card records)
+                # self.hyper's, which equal them unless --lr asked for others.
+                for group, lr in zip(optimizer.param_groups, learning_rates):
+                    group["lr"] = lr
             restore_rng_state(checkpoint)
         if self.dist:
             distributed.broadcast_module(self.model)
