@@ -16,6 +16,7 @@ Every error is `error(f"{path}: ...")`, one line naming the file, with the calle
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 from typing import BinaryIO
@@ -135,17 +136,32 @@ def _read_bounded(handle: BinaryIO, max_bytes: int) -> bytes:
 
 
 def printable(text: str | os.PathLike) -> str:
-    """`text` with the undecodable bytes of a file name shown as \\xNN escapes.
+    """`text` with what must not reach a terminal or a label written as escapes: the undecodable
+    bytes of a file name as \\xNN, control characters as \\x1b, \\n..., and the bidirectional
+    controls that reorder what is shown (U+202E...) as \\u202e.
 
     Python keeps the bytes of a non-UTF-8 file name as lone surrogates ('\\udcff'), and a JSON
     header may hold any lone surrogate ('\\ud800'); a strict UTF-8 console, a UTF-8 log file or a
-    Qt label cannot encode either, so anything shown to a person or logged goes through here.
-    Text without surrogates comes back unchanged.
+    Qt label cannot encode either. A header's fields may also hold terminal escape sequences
+    ('\\x1b[2J' clears the screen, '\\x1b]0;...\\x07' retitles the window) or a right-to-left
+    override that shows a name backwards. So anything from a file shown to a person or logged goes
+    through here. Plain text comes back unchanged.
     """
     text = os.fspath(text)
     if isinstance(text, bytes):
-        return text.decode("utf-8", "backslashreplace")
-    if not any("\ud800" <= ch <= "\udfff" for ch in text):
+        text = text.decode("utf-8", "backslashreplace")
+    if not _UNPRINTABLE.search(text):
         return text
-    return "".join(f"\\x{ord(ch) - 0xDC00:02x}" if "\udc80" <= ch <= "\udcff"
-                   else f"\\u{ord(ch):04x}" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+# Lone surrogates, C0 and C1 controls (DEL too), and the bidirectional embeddings, overrides,
+# isolates and marks.
+_UNPRINTABLE = re.compile("[\ud800-\udfff\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match) -> str:
+    ch = match.group()
+    if "\udc80" <= ch <= "\udcff":            # a file name's undecodable byte
+        return f"\\x{ord(ch) - 0xDC00:02x}"
+    return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
