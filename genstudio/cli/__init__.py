@@ -95,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         from genstudio.ui.app import run_app  # Qt is imported only for the app
 
         return run_app(smoke=args.smoke_test, started=started)
+    # Libraries' warnings (Pillow, torch, diffusers) go to the log, shown with -v: printed raw, they
+    # came before the one-line error and buried it.
+    logging.captureWarnings(True)
+    logging.getLogger("py.warnings").setLevel(logging.INFO if args.verbose else logging.ERROR)
     try:
         return COMMANDS[args.command].run(args)
     except GenStudioError as exc:

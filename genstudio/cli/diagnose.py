@@ -53,10 +53,11 @@ def run(args) -> int:
                                                                 file=sys.stderr, flush=True))
     try:
         report = diagnose(opened.model, dataset, samples=args.samples, seed=args.seed, progress=progress)
-    except ValueError as exc:
+    except ValueError as exc:            # counts too small, a shape that differs, NaN or Inf samples
         raise GenStudioError(f"{args.checkpoint}: {exc}") from None
-    if progress:
-        print(file=sys.stderr)
+    finally:
+        if progress:
+            print(file=sys.stderr)       # ends the progress line, before the error line if any
     text = json.dumps(report, indent=1)
     if to_stdout:
         print(text)

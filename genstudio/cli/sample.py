@@ -13,10 +13,12 @@ are seeded), and a space with a mixing grid gets its flag (`--style-mix A,../B,.
 from __future__ import annotations
 
 import argparse
+import sys
+import time
 from pathlib import Path
 
 from genstudio.cli.arguments import add_foreign_options, foreign_consent, grid
-from genstudio.core.errors import GenStudioError, first_line
+from genstudio.core.errors import GenStudioError, check_finite, first_line
 
 NAME = "sample"
 
@@ -197,6 +199,7 @@ def _mixing_grid(args, opened, flag: str, options: dict) -> int:
         images = opened.model.mixing_grid(seeds_a, seeds_b, layers, **options)
     except ValueError as exc:
         raise GenStudioError(f"{args.checkpoint}: --layers: {exc}") from None
+    check_finite(images, f"{args.checkpoint}: the model's output")
     save_grid(images.numpy(), args.out, cols=len(seeds_b) + 1, padding=args.padding, scale=args.scale)
     print(f"wrote {args.out} ({flag.lstrip('-')}: rows seeds {a_text}, columns seeds {b_text}, B's latents on "
           f"layers {layers})")
@@ -204,9 +207,45 @@ def _mixing_grid(args, opened, flag: str, options: dict) -> int:
 
 
 def _decode(args, model, z, labels, options: dict):
-    from genstudio.core.explore.decoding import decode_numpy
+    """The images (n, *data_shape); a decode the model refuses (steps above its T) or that comes out NaN
+    or Inf (NonFiniteOutput, a ValueError) is bad input, named by the file, and nothing is written."""
+    from genstudio.core.explore.decoding import decode_numpy, stop_option
 
+    progress = DecodeProgress(options.get("steps"), "step" if "steps" in options else "row")
     try:
-        return decode_numpy(model, z, labels, options)
-    except ValueError as exc:          # a setting the model's own limits refuse (steps above its T)
+        return decode_numpy(model, z, labels, {**options, **stop_option(model, progress)})
+    except ValueError as exc:
         raise GenStudioError(f"{args.checkpoint}: {first_line(exc)}") from None
+    finally:
+        progress.close()
+
+
+class DecodeProgress:
+    """A should_stop for a sampler's or row-by-row model's decode (decoding.stop_option) that never stops
+    it but shows how far it got: the model polls it once per step (diffusion) or row (PixelCNN), so a
+    header's 10,000 sampling steps show a line on stderr instead of running a quarter of an hour in
+    silence. A decode under SHOW_AFTER_S prints nothing. Ctrl-C stops any decode (main: exit 130)."""
+
+    SHOW_AFTER_S = 2.0
+    EVERY_S = 0.5
+
+    def __init__(self, total: int | None, unit: str):
+        self.total, self.unit = total, unit
+        self.done = 0
+        self.started = time.perf_counter()
+        self.shown_at: float | None = None
+
+    def __call__(self) -> bool:
+        now = time.perf_counter()
+        due = now - self.started >= self.SHOW_AFTER_S and (self.shown_at is None or now - self.shown_at >= self.EVERY_S)
+        if due:
+            of = f" of {self.total}" if self.total else ""
+            print(f"\rdecoding: {self.unit} {self.done + 1}{of}, {now - self.started:.0f} s (Ctrl-C stops)",
+                  end="", file=sys.stderr, flush=True)
+            self.shown_at = now
+        self.done += 1
+        return False
+
+    def close(self) -> None:
+        if self.shown_at is not None:
+            print(file=sys.stderr, flush=True)

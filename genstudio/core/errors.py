@@ -30,3 +30,27 @@ def first_line(exc: BaseException) -> str:
     a status bar, a failure signal or a one-line CLI error shows of an unexpected exception."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+class NonFiniteOutput(GenStudioError, ValueError):
+    """A model decoded to NaN or Inf: no image can be drawn from it (it would come out black) and no
+    figure computed from it (a linear-algebra routine given NaN may crash the process). A ValueError
+    too, so that every caller that turns a model's refusal of its input into a one-line message
+    (sample's decode, diagnose) turns this into one as well."""
+
+
+def check_finite(samples, what: str = "the model's output") -> None:
+    """Raise NonFiniteOutput, naming what and for how many of the samples, when `samples` (n, ...)
+    (a numpy array or a torch tensor, on any device) holds NaN or Inf; integer samples always pass."""
+    import numpy as np
+
+    if hasattr(samples, "detach"):                               # a torch tensor (bfloat16 has no numpy dtype)
+        samples = samples.detach().float().cpu().numpy() if samples.is_floating_point() else samples.cpu().numpy()
+    flat = np.asarray(samples).reshape(len(samples), -1)                                   # (n, values)
+    if not np.issubdtype(flat.dtype, np.floating):
+        return
+    nan, inf = np.isnan(flat).any(1), np.isinf(flat).any(1)                                 # (n,) bool each
+    bad = int((nan | inf).sum())
+    if bad:
+        kind = "NaN or Inf" if nan.any() and inf.any() else "NaN" if nan.any() else "Inf"
+        raise NonFiniteOutput(f"{what} is {kind} for {bad} of {len(flat)} samples")

@@ -14,6 +14,8 @@ import inspect
 import numpy as np
 import torch
 
+from genstudio.core.errors import check_finite
+
 
 def accepted(method, options: dict) -> dict:
     """The entries of `options` that `method` takes by name (all of them if it takes **kwargs)."""
@@ -32,9 +34,13 @@ def stop_option(model, should_stop) -> dict:
 def decode_numpy(model, latents: torch.Tensor, labels: torch.Tensor | None = None,
                  options: dict | None = None) -> np.ndarray:
     """(n, D) or (n, *latent_shape) latents -> (n, *data_shape) float32 numpy on the CPU, decoded
-    with the family's decode `options` when there are any."""
+    with the family's decode `options` when there are any. NonFiniteOutput when any sample holds NaN
+    or Inf: every image the app, `sample` and the exports draw comes through here, and such a sample
+    would be drawn black."""
     z = latents.reshape(len(latents), *model.latent_shape).to(model.device)
     if labels is not None:
         labels = labels.to(model.device)
     images = model.decode(z, labels, **options) if options else model.decode(z, labels)
-    return images.float().cpu().numpy()
+    images = images.float().cpu().numpy()
+    check_finite(images)
+    return images

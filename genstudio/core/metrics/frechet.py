@@ -40,7 +40,12 @@ def frechet_distance(real: torch.Tensor, fake: torch.Tensor, feature_space: str 
     mu2, s2 = gaussian_stats(fake)
     if mu1.shape != mu2.shape:
         raise ValueError(f"real features are {mu1.numel()}-D but fake features {mu2.numel()}-D")
-    eigenvalues = torch.linalg.eigvals(s1 @ s2)                     # (D,) complex, ~real and >= 0
+    product = s1 @ s2                                               # (D, D)
+    if not (torch.isfinite(product).all() and torch.isfinite(mu1).all() and torch.isfinite(mu2).all()):
+        # LAPACK's eigensolver given NaN or Inf may end the process (a segmentation fault), not raise.
+        raise ValueError("the Fréchet distance needs finite features, and these hold NaN or Inf (or overflow "
+                         "when their covariances are multiplied)")
+    eigenvalues = torch.linalg.eigvals(product)                     # (D,) complex, ~real and >= 0
     trace_sqrt = eigenvalues.real.clamp_min(0).sqrt().sum()
     fd = (mu1 - mu2).pow(2).sum() + torch.trace(s1) + torch.trace(s2) - 2 * trace_sqrt
     return {

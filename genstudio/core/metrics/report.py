@@ -29,6 +29,7 @@ import torch
 
 from genstudio.core.data.dataset import InMemoryDataset
 from genstudio.core.data.toy import TOY_MIXTURES
+from genstudio.core.errors import check_finite
 from genstudio.core.metrics import check_stop
 from genstudio.core.metrics.classes import class_metrics
 from genstudio.core.metrics.classifier import ClassifierFeatures, PCAFeatures, feature_space
@@ -88,7 +89,7 @@ def generate(generator, n: int, seed: int = 0, batch: int = GENERATE_BATCH, prog
     (closest pairs...) can be turned back into images. Class-conditional models are given the labels
     0, 1, ..., K-1 in turn within each batch, so every class is asked for equally (a model that can
     also draw without a label, as label dropout trains it, is measured with labels, as it is used).
-    The global RNG is left untouched."""
+    The global RNG is left untouched. NonFiniteOutput (a ValueError) when a batch holds NaN or Inf."""
     if n < 1:
         raise ValueError(f"cannot generate {n} samples")
     rng = torch.Generator().manual_seed(seed)
@@ -103,9 +104,13 @@ def generate(generator, n: int, seed: int = 0, batch: int = GENERATE_BATCH, prog
             z = generator.sample_latents(min(batch, n - start), rng)        # (b, *latent_shape)
             if classes:
                 labels = torch.arange(len(z), device=z.device) % classes
-                out.append(generator.decode(z, labels).float().cpu())
+                images = generator.decode(z, labels).float().cpu()
             else:
-                out.append(generator.decode(z).float().cpu())
+                images = generator.decode(z).float().cpu()
+            # NaN or Inf samples would reach the metrics' linear algebra (an eigensolver given NaN
+            # ended the process with a segmentation fault): refused at the first batch that holds any.
+            check_finite(images, "the model's output" if start == 0 else f"from sample {start} on, the model's output")
+            out.append(images)
     return torch.cat(out)
 
 
@@ -119,6 +124,19 @@ def _real_sample(dataset: InMemoryDataset, n: int, seed: int) -> torch.Tensor:
     """n real samples (n, *shape) drawn without replacement, on the CPU (uint8 images or float points)."""
     index = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:n]
     return dataset.data.cpu()[index]
+
+
+def check_sample_counts(samples: int, dataset_size: int) -> None:
+    """Refuse, before any classifier is trained or sample drawn, a count the report cannot use: the
+    closest pairs need 2 x N_PAIRS generated samples, and NDB's K_BINS k-means bins as many real
+    samples on the real side of both comparisons: `samples` when the data set holds 2 x samples,
+    otherwise half of what it holds up to `samples` (draw_real)."""
+    if samples < 2 * N_PAIRS:
+        raise ValueError(f"the report needs at least {2 * N_PAIRS} samples, got {samples}")
+    real = samples if dataset_size >= 2 * samples else min(samples, dataset_size) // 2
+    if real < K_BINS:
+        raise ValueError(f"NDB's {K_BINS} bins need at least {K_BINS} real samples on each side of the comparison; "
+                         f"{samples} samples of a data set of {dataset_size} give {real}")
 
 
 @dataclass
@@ -236,8 +254,7 @@ def diagnose_with_samples(generator, dataset: InMemoryDataset, samples: int = DE
     """diagnose(), and the samples it compared (Drawn), so that the report's indices can be shown as
     images. `fake` (M, ...) in [0, 1] replaces generation (a set of images posing as a generator)."""
     _check_shapes(generator, dataset)
-    if samples < 2 * N_PAIRS:
-        raise ValueError(f"the report needs at least {2 * N_PAIRS} samples, got {samples}")
+    check_sample_counts(samples, len(dataset))
     start = time.perf_counter()
     timings: dict[str, float] = {}
 
@@ -247,15 +264,16 @@ def diagnose_with_samples(generator, dataset: InMemoryDataset, samples: int = DE
         return now
 
     t = start
+    real, (own_a, own_b), rule = draw_real(dataset, samples, seed)
+    if fake is None:
+        # Before the feature space, which may train a classifier first: NaN samples end the report at once.
+        fake = generate(generator, samples, seed, progress=_stage(progress, 0.0, 0.25), should_stop=should_stop)
+    t = lap("generate", t)
     if dataset.is_points:
         space = None          # points are compared on their raw coordinates
     elif space is None:
-        space = feature_space(dataset, cache_dir, _stage(progress, 0.0, 0.1), should_stop)
+        space = feature_space(dataset, cache_dir, _stage(progress, 0.25, 0.35), should_stop)
         t = lap("feature_space", t)
-    real, (own_a, own_b), rule = draw_real(dataset, samples, seed)
-    if fake is None:
-        fake = generate(generator, samples, seed, progress=_stage(progress, 0.1, 0.35), should_stop=should_stop)
-    t = lap("generate", t)
     report: dict = {"format": REPORT_FORMAT, "version": REPORT_VERSION, "dataset": dataset.describe(),
                     "generator": _describe_generator(generator), "seed": seed,
                     "fake_samples": len(fake), "real_samples": len(real)}

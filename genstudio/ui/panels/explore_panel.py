@@ -714,6 +714,12 @@ class ExplorePanel(QWidget):
 
     def _on_failed(self, channel: str, message: str) -> None:
         self._end_decode(channel)
+        if channel == "image":           # the reason in the image's place (NaN output is not drawn black)
+            self.last_image = None
+            self.image_view.show_message(message)
+            self.bound_image.show(self.scope.made_for(channel))
+        elif channel == "strip":
+            self.strip_view.show_message(message)
         if channel == "neighbours":
             self.neighbour_label.setText(f"No neighbours: {message}")
             self.bound_neighbours.show(self.scope.made_for(channel))

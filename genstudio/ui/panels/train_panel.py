@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 import genstudio.ui.widgets.plot_config  # noqa: F401  (global pyqtgraph options first)
 from genstudio.core import registry
 from genstudio.core.data.toy import TOY_MIXTURES
+from genstudio.core.errors import NonFiniteOutput, check_finite
 from genstudio.core.families.family import Capability
 from genstudio.core.io.export import grid_image
 from genstudio.core.runtime.devices import DEVICE_CHOICES, device_availability
@@ -496,6 +497,12 @@ class TrainPanel(QWidget):
         samples = report.samples
         self.last_samples = samples
         self.sample_updates += 1
+        try:
+            check_finite(samples, f"step {report.step}: the preview")
+        except NonFiniteOutput as exc:      # drawn, NaN would come out black (or points left out)
+            self.sample_view.show_message(str(exc))
+            self.status.emit(str(exc))
+            return
         if samples.ndim == 2:
             trainer = self.worker.trainer if self.worker else None
             if trainer is not None and (self.real_points.xData is None or len(self.real_points.xData) == 0):

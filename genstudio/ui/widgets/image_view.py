@@ -33,6 +33,7 @@ class ImageView(QWidget):
         self._image: QImage | None = None
         self._fresh = False
         self._placeholder = placeholder
+        self._message = ""                      # a failed decode's one line, shown where the image was
         self.setMinimumSize(min_size, min_size)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
 
@@ -41,8 +42,18 @@ class ImageView(QWidget):
 
     def set_image(self, image: QImage | None) -> None:
         self._image = image
+        self._message = ""
         self._fresh = True
         self.update()
+
+    def show_message(self, text: str) -> None:
+        """No image and `text` in its place: a decode that failed (NaN output) is neither drawn black
+        nor left looking like the image before it."""
+        self.set_image(None)
+        self._message = text
+
+    def message(self) -> str:
+        return self._message
 
     def image(self) -> QImage | None:
         return self._image
@@ -65,9 +76,9 @@ class ImageView(QWidget):
         painter = QPainter(self)
         painter.fillRect(self.rect(), self.palette().window())
         if self._image is None:
-            if self._placeholder:
-                painter.setPen(QColor(128, 128, 128))
-                painter.drawText(self.rect(), Qt.AlignCenter | Qt.TextWordWrap, self._placeholder)
+            if self._message or self._placeholder:
+                painter.setPen(QColor(200, 70, 70) if self._message else QColor(128, 128, 128))
+                painter.drawText(self.rect(), Qt.AlignCenter | Qt.TextWordWrap, self._message or self._placeholder)
             return
         painter.setRenderHint(QPainter.SmoothPixmapTransform, False)
         painter.drawImage(self.target_rect(), self._image)
