@@ -211,7 +211,9 @@ def _decode(args, model, z, labels, options: dict):
     or Inf (NonFiniteOutput, a ValueError) is bad input, named by the file, and nothing is written."""
     from genstudio.core.explore.decoding import decode_numpy, stop_option
 
-    progress = DecodeProgress(options.get("steps"), "step" if "steps" in options else "row")
+    # Polled once per sampling step, or once per row of an image drawn row by row (its height).
+    progress = (DecodeProgress(options["steps"], "step") if "steps" in options else
+                DecodeProgress(model.data_shape[-2] if len(model.data_shape) == 3 else None, "row"))
     try:
         return decode_numpy(model, z, labels, {**options, **stop_option(model, progress)})
     except ValueError as exc:
