@@ -186,11 +186,13 @@ def test_sample_of_a_nan_torchscript_prints_only_the_line(nan_files, tmp_path):
 
 
 def test_a_long_decode_shows_progress_and_stops_on_ctrl_c(tmp_path):
-    """A header's many sampling steps (here --steps 1000 of the diffusion demo, minutes on a CPU) show
-    a progress line on stderr, and SIGINT ends the run with exit 130 and no file."""
-    process = subprocess.Popen([sys.executable, "-m", "genstudio", "sample", str(demo("diffusion-mnist")),
-                                "--grid", "2x2", "--steps", "1000", "--out", "grid.png"], cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    """A header's many sampling steps (the diffusion demo with sample_steps 1000, its T: minutes on a
+    CPU) show a progress line on stderr, and SIGINT ends the run with exit 130 and no file."""
+    checkpoint = load_checkpoint(demo("diffusion-mnist"))
+    card = dataclasses.replace(checkpoint.card, config=dataclasses.replace(checkpoint.card.config, sample_steps=1000))
+    path = save_checkpoint(tmp_path / "slow.safetensors", checkpoint.model, card)
+    process = subprocess.Popen([sys.executable, "-m", "genstudio", "sample", str(path), "--grid", "2x2",
+                                "--out", "grid.png"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     seen = b""
     deadline = time.monotonic() + 120
     try:
