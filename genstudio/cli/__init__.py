@@ -96,9 +96,12 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_app(smoke=args.smoke_test, started=started)
     # Libraries' warnings (Pillow, torch, diffusers) go to the log, shown with -v: printed raw, they
-    # came before the one-line error and buried it.
+    # came before the one-line error and buried it. diffusers logs to a stderr handler of its own, at
+    # the level this variable names when it is first imported (later, lazily, by the folder reader).
     logging.captureWarnings(True)
     logging.getLogger("py.warnings").setLevel(logging.INFO if args.verbose else logging.ERROR)
+    if not args.verbose:
+        os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
     try:
         return COMMANDS[args.command].run(args)
     except GenStudioError as exc:
