@@ -434,6 +434,104 @@ def checkpoint_cases(bases: dict[str, Path], folder: Path, markers: Path, seed: 
     return cases
 
 
+# --- StyleGAN2-ADA snapshot pickles ---------------------------------------------------------------
+
+def legacy_blob(numel: int, count: int, payload: bytes) -> bytes:
+    """One storage in torch's legacy layout (what `torch.storage._load_from_bytes` takes), its record
+    declaring `numel` float32 elements and its count field `count`, followed by `payload`."""
+    import io
+
+    import torch
+
+    out = io.BytesIO()
+    for value in (0x1950A86A20F9469CFC6C, 1001, {"protocol_version": 1001, "little_endian": True}):
+        pickle.dump(value, out, protocol=2)
+    storage = object()
+
+    class Record(pickle.Pickler):
+        def persistent_id(self, obj):
+            return ("storage", torch.FloatStorage, "0", "cpu", numel) if obj is storage else None
+
+    Record(out, protocol=2).dump(storage)
+    pickle.dump(["0"], out, protocol=2)
+    return out.getvalue() + struct.pack("<q", count) + payload
+
+
+class Blob:
+    """Pickles as `torch.storage._load_from_bytes(data)`."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def __reduce__(self):
+        from torch.storage import _load_from_bytes
+
+        return _load_from_bytes, (self.data,)
+
+
+class View:
+    """Pickles as a tensor over `storage` (a Blob) with the given offset, size and stride."""
+
+    def __init__(self, storage, offset, size, stride):
+        self.args = (storage, offset, size, stride, False, {})
+
+    def __reduce__(self):
+        from torch._utils import _rebuild_tensor_v2
+
+        return _rebuild_tensor_v2, self.args
+
+
+class CraftedDtype:
+    """numpy's dtype record for float64 whose BUILD state sets every flag, object ones included."""
+
+    def __reduce__(self):
+        return np.dtype, ("f8", False, True), (3, "<", None, None, None, -1, -1, 0x3F)
+
+
+class Scalar:
+    """Pickles as numpy's scalar rebuild of `payload` with `dtype`."""
+
+    def __init__(self, dtype, payload: bytes):
+        self.dtype, self.payload = dtype, payload
+
+    def __reduce__(self):
+        return np.float64(0).__reduce__()[0], (self.dtype, self.payload)
+
+
+def pkl_cases(folder: Path) -> list[tuple[str, Path, tuple[str, ...]]]:
+    """StyleGAN2-ADA snapshots (tests/stylegan_snapshots.py) with a crafted tensor view, storage count,
+    numpy dtype or declared length, each with the words its one-line refusal must hold."""
+    from stylegan_snapshots import small_generator, write_snapshot
+
+    four = Blob(legacy_blob(4, 4, bytes(16)))
+    mutants = [
+        # (mutation, G_ema's extra state, words of the refusal)
+        ("view 50000 x 50000, stride 0", {"_buffers": {"x": View(four, 0, (50000, 50000), (0, 0))}},
+         ("[50000, 50000]", "storage of 4 elements")),
+        ("view 30000 x 30000, stride 0", {"_buffers": {"x": View(four, 0, (30000, 30000), (0, 0))}},
+         ("[30000, 30000]", "storage of 4 elements")),
+        ("view past its storage", {"_buffers": {"x": View(four, 3, (2,), (1,))}}, ("reaching past",)),
+        ("storage count 2^62", {"_buffers": {"x": View(Blob(legacy_blob(1 << 62, 1 << 62, bytes(16))), 0, (4,),
+                                                       (1,))}}, ("4,611,686,018,427,387,904 elements",)),
+        ("storage count beyond its bytes", {"_buffers": {"x": View(Blob(legacy_blob(1 << 30, 1 << 30, bytes(16))),
+                                                                   0, (4,), (1,))}}, ("1,073,741,824 elements",)),
+        ("numpy dtype with object flags", {"weight_gain": Scalar(CraftedDtype(), bytes(8))},
+         ("numpy dtype", "not numpy's own")),
+        ("numpy object dtype", {"weight_gain": Scalar(np.dtype("O"), bytes(8))}, ("numpy dtype", "not plain numbers")),
+    ]
+    folder.mkdir(parents=True, exist_ok=True)
+    generator = small_generator(resolution=8)
+    out = []
+    for k, (mutation, extra, words) in enumerate(mutants):
+        path = folder / f"network-snapshot-mutant-{k}.pkl"
+        write_snapshot(path, generator, g_ema_extra=extra)
+        out.append((f"StyleGAN pickle: {mutation}", path, words))
+    declared = folder / "network-snapshot-declared-1tib.pkl"
+    declared.write_bytes(b"\x80\x04\x8e" + struct.pack("<Q", 1 << 40) + bytes(16) + b".")   # BINBYTES8, 16 held
+    out.append(("StyleGAN pickle: a bytes value declaring 1 TiB", declared, ("1,099,511,627,776 bytes", "17 are left")))
+    return out
+
+
 # --- data files -----------------------------------------------------------------------------------
 
 def idx_bytes(code: int, dims, payload: bytes = b"") -> bytes:

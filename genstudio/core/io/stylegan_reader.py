@@ -6,13 +6,14 @@ ordinary genstudio checkpoint (`genstudio convert`)."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from genstudio.core.errors import CheckpointError
 from genstudio.core.families.stylegan.model import StyleGAN
 from genstudio.core.families.stylegan.nvidia import model_from_snapshot
 from genstudio.core.families.stylegan.nvidia_pickle import Snapshot, parse_snapshot
-from genstudio.core.io.file_checks import read_regular_file
+from genstudio.core.io.file_checks import open_regular_file
 from genstudio.core.io.model_card import DataDescription, ModelCard
 from genstudio.core.io.reader import Description, OpenOptions, Reader
 
@@ -29,11 +30,16 @@ def sniff(path: Path) -> bool:
 
 
 def read_snapshot(path: str | Path) -> Snapshot:
-    """The snapshot's contents without running anything from it; CheckpointError (one line naming
-    the file) for anything it will not read."""
+    """The snapshot's contents without running anything from it, streamed from the file (never read
+    whole); CheckpointError (one line naming the file) for anything it will not read."""
     path = Path(path)
-    return parse_snapshot(read_regular_file(path, "a StyleGAN pickle", error=CheckpointError, max_bytes=MAX_BYTES),
-                          path)
+    what = "a StyleGAN pickle"
+    try:
+        with open_regular_file(path, what, error=CheckpointError, max_bytes=MAX_BYTES) as handle:
+            # The size when opened bounds every read, so a file that grows meanwhile is not read past it.
+            return parse_snapshot(handle, min(os.fstat(handle.fileno()).st_size, MAX_BYTES), path)
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot read {what}: {exc.strerror or type(exc).__name__}") from None
 
 
 def card_of(snapshot: Snapshot, model: StyleGAN, network: str) -> ModelCard:
@@ -90,7 +96,8 @@ def describe(path: Path) -> Description:
         ("labels", f"{g['c_dim']} classes" if g["c_dim"] else "none"),
         ("training set", json.dumps(snapshot.training_set, default=str) if snapshot.training_set else "not recorded"),
         ("code", f"none runs: {len(sources)} embedded module source{'s' if len(sources) != 1 else ''} read as text "
-                 f"(checked to only define classes and functions), weights parsed as data"),
+                 f"(checked to only import known libraries and define classes, functions and "
+                 f"constants), weights parsed as data"),
         ("sha256", snapshot.sha256),
         ("convert", f"genstudio convert {path} OUT.safetensors"),
     )
