@@ -14,6 +14,7 @@ import argparse
 import io
 import logging
 import os
+import re
 import sys
 import time
 
@@ -32,6 +33,13 @@ class OneLineParser(argparse.ArgumentParser):
 
     The usage of `genstudio train` runs to a dozen lines, which buried the one that says what was
     wrong; every other bad input gets one line too. Subcommand parsers inherit the class."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A value that starts with a minus and a digit is a value, not an option: argparse's own
+        # rule (before Python 3.13) reads only '-1' or '-0.5' so, and the README's
+        # `--output-range -1,1` ended in "expected one argument". No genstudio option looks like it.
+        self._negative_number_matcher = re.compile(r"^-\.?\d")
 
     def error(self, message: str):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {printable(message)} (see '{self.prog} --help')\n")

@@ -115,6 +115,10 @@ def run(args) -> int:
     from genstudio.core.io.open_model import open_model
     from genstudio.core.latent import seeded_latents
 
+    # Checked before the model opens and samples: a mistyped folder is bad input, not a folder to make.
+    folder = Path(args.out).parent
+    if not folder.is_dir():
+        raise GenStudioError(f"{args.out}: the folder {folder} does not exist")
     opened = open_model(args.checkpoint, latent_dim=args.latent_dim, output_range=args.output_range,
                         consent=foreign_consent(args))
     model, info = opened.model, opened.info

@@ -15,6 +15,8 @@ mode per layer group of each, named by the description: sliders along the space'
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import torch
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
@@ -38,6 +40,7 @@ from PySide6.QtWidgets import (
 from genstudio.core.explore.explore_session import CurrentImage, ExploreSession
 from genstudio.core.families.family import Capability
 from genstudio.core.io.export import grid_image, points_image
+from genstudio.core.io.file_checks import printable
 from genstudio.core.io.open_model import ModelInfo
 from genstudio.core.requests.render_requests import Decode, DecodePoint, DecodeRows, NearestImages, PrincipalDirections
 from genstudio.core.requests.space_requests import SpaceDirections
@@ -331,7 +334,8 @@ class ExplorePanel(QWidget):
         previous = self.info
         self.info = info
         self.setEnabled(True)
-        self.model_label.setText(f"<b>{info.path.name}</b> \u2014 {info.family} {info.card.preset}, latent "
+        self.model_label.setText(f"<b>{html.escape(printable(info.path.name))}</b> \u2014 {info.family} "
+                                 f"{html.escape(printable(info.card.preset))}, latent "
                                  f"{info.latent_dim}-D, output {' x '.join(map(str, info.data_shape))}")
         self.model_label.setToolTip(str(info.path))
         self.bound_model.show(self.scope.generation)
