@@ -431,6 +431,8 @@ def checkpoint_cases(bases: dict[str, Path], folder: Path, markers: Path, seed: 
             cases.append({"path": str(target), "mutation": mutation, "base": base, "must_fail": must_fail})
     for mutation, target, must_fail in _code_cases(folder, markers) + _special_cases(folder):
         cases.append({"path": str(target), "mutation": mutation, "base": "-", "must_fail": must_fail})
+    for mutation, target, _ in pkl_cases(folder / "pkl"):
+        cases.append({"path": str(target), "mutation": mutation, "base": "-", "must_fail": True})
     return cases
 
 
