@@ -220,7 +220,7 @@ def run(args) -> int:
     from genstudio.cli.progress import ProgressPrinter
     from genstudio.core import registry
     from genstudio.core.data.spec import load_dataset
-    from genstudio.core.errors import CheckpointError
+    from genstudio.core.errors import CheckpointError, NonFiniteOutput, check_finite
     from genstudio.core.io.checkpoints import read_card
     from genstudio.core.io.export import points_image, save_grid, save_png
     from genstudio.core.io.file_checks import check_readable_file
@@ -279,6 +279,12 @@ def run(args) -> int:
         if is_main and last is not None and last.kind == "stopped" and samples_step != last.step:
             samples = trainer.decode_fixed()    # a stopped run draws no final grid; samples.png shows the saved weights
     progress.close()
+    if samples is not None and is_main:
+        try:
+            check_finite(samples, "the final samples")     # a NaN grid is not drawn black
+        except NonFiniteOutput as exc:
+            print(f"genstudio: {exc}; samples.png not written", file=sys.stderr)
+            samples = None
     if samples is not None and is_main:
         if dataset.is_points:
             save_png(points_image(samples, real=dataset.data[:2000].cpu().numpy()), out / "samples.png")
