@@ -500,9 +500,22 @@ class Scalar:
         return np.float64(0).__reduce__()[0], (self.dtype, self.payload)
 
 
+def self_holding_record() -> bytes:
+    """A pickle (written opcode by opcode: pickle.dumps cannot) whose G_ema record holds itself as a
+    child module: its `_modules` dict is memoised, and filled with the record after it is made."""
+    def text(s: str) -> bytes:
+        return b"X" + struct.pack("<I", len(s)) + s.encode()
+
+    meta = (b"}(" + text("type") + text("class") + text("version") + b"J" + struct.pack("<i", 6)
+            + text("class_name") + text("Generator") + text("module_src") + text("import torch\n")
+            + text("state") + b"}(" + text("_modules") + b"}q\x01u" + b"u")
+    return (b"\x80\x02}q\x00" + text("G_ema") + b"ctorch_utils.persistence\n_reconstruct_persistent_obj\n" + meta
+            + b"\x85Rq\x02" + b"h\x01" + text("child") + b"h\x02s0" + b"s.")
+
+
 def pkl_cases(folder: Path) -> list[tuple[str, Path, tuple[str, ...]]]:
     """StyleGAN2-ADA snapshots (tests/stylegan_snapshots.py) with a crafted tensor view, storage count,
-    numpy dtype or declared length, each with the words its one-line refusal must hold."""
+    numpy dtype, module structure or declared length, each with the words its one-line refusal must hold."""
     from stylegan_snapshots import small_generator, write_snapshot
 
     four = Blob(legacy_blob(4, 4, bytes(16)))
@@ -528,6 +541,9 @@ def pkl_cases(folder: Path) -> list[tuple[str, Path, tuple[str, ...]]]:
         path = folder / f"network-snapshot-mutant-{k}.pkl"
         write_snapshot(path, generator, g_ema_extra=extra)
         out.append((f"StyleGAN pickle: {mutation}", path, words))
+    cycle = folder / "network-snapshot-cycle.pkl"
+    cycle.write_bytes(self_holding_record())
+    out.append(("StyleGAN pickle: a record inside itself", cycle, ("module child is reached twice",)))
     declared = folder / "network-snapshot-declared-1tib.pkl"
     declared.write_bytes(b"\x80\x04\x8e" + struct.pack("<Q", 1 << 40) + bytes(16) + b".")   # BINBYTES8, 16 held
     out.append(("StyleGAN pickle: a bytes value declaring 1 TiB", declared, ("1,099,511,627,776 bytes", "17 are left")))

@@ -12,7 +12,11 @@ from pathlib import Path
 from genstudio.core.errors import CheckpointError
 from genstudio.core.families.stylegan.model import StyleGAN
 from genstudio.core.families.stylegan.nvidia import model_from_snapshot
-from genstudio.core.families.stylegan.nvidia_pickle import Snapshot, parse_snapshot
+from genstudio.core.families.stylegan.nvidia_pickle import (
+    Snapshot,
+    UnsupportedPickle,
+    parse_snapshot,
+)
 from genstudio.core.io.file_checks import open_regular_file
 from genstudio.core.io.model_card import DataDescription, ModelCard
 from genstudio.core.io.reader import Description, OpenOptions, Reader
@@ -76,8 +80,11 @@ def describe(path: Path) -> Description:
     snapshot = read_snapshot(path)
     model = model_from_snapshot(snapshot)
     config = model.config
-    networks = {name: f"{record.class_name}, {len(record.tensors())} tensors" for name, record in
-                snapshot.networks.items()}
+    try:                                     # the other networks (D, G) are only counted, but read all the same
+        networks = {name: f"{record.class_name}, {len(record.tensors())} tensors" for name, record in
+                    snapshot.networks.items()}
+    except UnsupportedPickle as exc:
+        raise UnsupportedPickle(f"{path}: {exc}") from None
     sources = {r.module_src for record in snapshot.networks.values() for r in record.walk()}
     g = {"resolution": config.resolution, "channels": config.data_shape[0], "z_dim": config.z_dim,
          "w_dim": config.w_dim, "c_dim": config.num_classes, "mapping_layers": config.mapping_layers,

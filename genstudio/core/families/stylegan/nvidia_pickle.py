@@ -11,12 +11,13 @@ blob, `torch.storage._load_from_bytes(bytes)`, normally torch's legacy serialisa
 This reader's unpickler resolves only the handful of names such a file legitimately refers to, each
 to a function here that builds plain data: a record becomes a `Record` (the source text is kept as
 a string and never executed), a storage blob is parsed by hand into a flat tensor, a tensor is
-rebuilt from it with its size, strides and offset checked against the storage. The file is streamed
-and every length, count and extent it declares is checked against what it holds before anything is
-allocated, so memory never exceeds the file plus its tensors. Any other name (a `__reduce__` payload such as `os.system`, a class to instantiate) stops
-the read with one line naming what was found. The generator's weights are then matched by name to
-genstudio's own implementation of the architecture (families/stylegan/generator.py), which checks
-every name and shape before anything is loaded. Format notes: docs/stylegan.md.
+rebuilt from it with its size, strides and offset checked against the storage. Any other name (a
+`__reduce__` payload such as `os.system`, a class to instantiate) stops the read with one line
+naming what was found. The file is streamed, and every length, count and extent it declares is
+checked against what it holds before anything is allocated, so memory stays within the file plus
+its tensors. The generator's weights are then matched by name to genstudio's own implementation
+of the architecture (families/stylegan/generator.py), which checks every name and shape before
+anything is loaded. Format notes: docs/stylegan.md.
 
 Written here rather than with a library: the only reader of these files is NVIDIA's own, which
 executes the embedded source by design.
@@ -48,6 +49,7 @@ STORAGE_DTYPES = {"FloatStorage": torch.float32, "DoubleStorage": torch.float64,
                   "ShortStorage": torch.int16, "CharStorage": torch.int8, "ByteStorage": torch.uint8,
                   "BoolStorage": torch.bool}
 STYLEGAN3_MARK = "Alias-Free Generative Adversarial Networks"
+MAX_MODULE_DEPTH = 32            # NVIDIA's deepest module path, G.synthesis.b1024.conv0.affine, is 4 below G
 
 
 class UnsupportedPickle(CheckpointError):
@@ -63,32 +65,56 @@ class Record:
     module_src: str = field(repr=False, default="")
 
     def child(self, name: str) -> "Record | None":
-        value = self.state.get("_modules", {}).get(name)
+        value = self._mapping("_modules").get(name)
         return value if isinstance(value, Record) else None
+
+    def _mapping(self, key: str) -> dict:
+        value = self.state.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise UnsupportedPickle(f"its {self.class_name}.{key} is a {type(value).__name__}, not a dict")
+        return value
+
+    def _below(self, prefix: str = "", depth: int = 0, seen: set[int] | None = None):
+        """(prefix, record) for this record and every one below it, parents first, as
+        `Module.named_modules` orders them. pickle can make a record hold itself, or one record
+        twice (each doubling the walk): a record reached twice, or nested deeper than
+        MAX_MODULE_DEPTH, is refused."""
+        seen = set() if seen is None else seen
+        if id(self) in seen or depth > MAX_MODULE_DEPTH:
+            where = prefix.rstrip(".") or self.class_name
+            raise UnsupportedPickle(f"its module {where[:80]} is reached twice or nested more than "
+                                    f"{MAX_MODULE_DEPTH} deep (a record inside itself?)")
+        seen.add(id(self))
+        yield prefix, self
+        for name, value in self._mapping("_modules").items():
+            if isinstance(value, Record):
+                yield from value._below(f"{prefix}{name}.", depth + 1, seen)
 
     def tensors(self, prefix: str = "") -> "OrderedDict[str, torch.Tensor]":
         """The state_dict this record's module would have: own parameters, own persistent buffers,
         then the children's, named as `Module.state_dict` names them."""
         out: OrderedDict[str, torch.Tensor] = OrderedDict()
-        skipped = self.state.get("_non_persistent_buffers_set") or set()
-        for group in ("_parameters", "_buffers"):
-            for name, value in (self.state.get(group) or {}).items():
-                if value is not None and not (group == "_buffers" and name in skipped):
-                    if not isinstance(value, torch.Tensor):
-                        raise UnsupportedPickle(f"{prefix}{name} is a {type(value).__name__}, not a tensor")
-                    out[prefix + name] = value
-        for name, value in (self.state.get("_modules") or {}).items():
-            if isinstance(value, Record):
-                out.update(value.tensors(f"{prefix}{name}."))
-            elif value is not None:
-                raise UnsupportedPickle(f"{prefix}{name} is a {type(value).__name__}, not a network module")
+        for path, record in self._below(prefix):
+            skipped = record.state.get("_non_persistent_buffers_set") or set()
+            if not isinstance(skipped, (set, frozenset)):
+                raise UnsupportedPickle(f"its {record.class_name}._non_persistent_buffers_set is not a set")
+            for group in ("_parameters", "_buffers"):
+                for name, value in record._mapping(group).items():
+                    if value is not None and not (group == "_buffers" and name in skipped):
+                        if not isinstance(value, torch.Tensor):
+                            raise UnsupportedPickle(f"{path}{name!s:.80} is a {type(value).__name__}, not a tensor")
+                        out[f"{path}{name}"] = value
+            for name, value in record._mapping("_modules").items():
+                if value is not None and not isinstance(value, Record):
+                    raise UnsupportedPickle(f"{path}{name!s:.80} is a {type(value).__name__}, not a network module")
         return out
 
     def walk(self):
-        yield self
-        for value in (self.state.get("_modules") or {}).values():
-            if isinstance(value, Record):
-                yield from value.walk()
+        """This record and every record below it, each once."""
+        for _, record in self._below():
+            yield record
 
 
 class EasyDict(dict):
