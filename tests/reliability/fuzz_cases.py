@@ -543,7 +543,18 @@ def pkl_cases(folder: Path) -> list[tuple[str, Path, tuple[str, ...]]]:
         out.append((f"StyleGAN pickle: {mutation}", path, words))
     cycle = folder / "network-snapshot-cycle.pkl"
     cycle.write_bytes(self_holding_record())
-    out.append(("StyleGAN pickle: a record inside itself", cycle, ("module child is reached twice",)))
+    out.append(("StyleGAN pickle: a record inside itself", cycle, ("a Record that holds itself",)))
+    marked = folder / "network-snapshot-marked.pkl"
+    write_snapshot(marked, generator, protocol=3, top_extra={"training_set_kwargs": "DEEP"})
+    deep = folder / "network-snapshot-deep.pkl"          # {'x': [[[...]]]}, 100,000 lists deep
+    text = b"X" + struct.pack("<I", 1) + b"x"
+    deep.write_bytes(marked.read_bytes().replace(b"X" + struct.pack("<I", 4) + b"DEEP",
+                                                 b"}" + text + b"]" * 100_000 + b"a" * 99_999 + b"s", 1))
+    marked.unlink()
+    out.append(("StyleGAN pickle: training settings 100,000 lists deep", deep, ("nested more than",)))
+    huge = folder / "network-snapshot-huge-int.pkl"
+    write_snapshot(huge, generator, g_ema_extra={"z_dim": 10**5000})
+    out.append(("StyleGAN pickle: a 16,610-bit z_dim", huge, ("an integer of 16,610 bits",)))
     declared = folder / "network-snapshot-declared-1tib.pkl"
     declared.write_bytes(b"\x80\x04\x8e" + struct.pack("<Q", 1 << 40) + bytes(16) + b".")   # BINBYTES8, 16 held
     out.append(("StyleGAN pickle: a bytes value declaring 1 TiB", declared, ("1,099,511,627,776 bytes", "17 are left")))

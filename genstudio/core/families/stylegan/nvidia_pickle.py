@@ -128,6 +128,8 @@ class _Stop(Exception):
 
 MAX_DIMS = 16                    # a tensor or array with more dimensions than this is not a network's
 MAX_EXTENT = 1 << 62             # no size, stride, offset or count in a real file comes near this
+MAX_NESTING = 100                # containers in a real snapshot nest about 16 deep (G_ema ... affine.weight)
+MAX_INT_BITS = 1024              # repr() refuses integers of more than 4,300 digits (about 14,000 bits)
 
 
 def _count(n: int) -> str:
@@ -368,6 +370,45 @@ class SnapshotUnpickler(_BoundedUnpickler):
         raise _Stop("a persistent reference, which plain snapshot pickles never hold")
 
 
+def _contents(obj) -> list | None:
+    """What a container the unpickler built holds (None for anything that is not a container)."""
+    if isinstance(obj, dict):
+        return [*obj.keys(), *obj.values()]
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return list(obj)
+    if isinstance(obj, Record):
+        return [obj.state]
+    return None
+
+
+def _check_plain(top) -> None:
+    """Refuse what pickle can build but nothing after it can take: containers nested more than
+    MAX_NESTING deep or holding themselves (repr, json and the card recurse through them) and
+    integers too long to print. Walked with an explicit stack, each container once."""
+    height: dict[int, int] = {}          # id -> levels of containers from it down, once known
+    open_: set[int] = set()              # containers on the path being walked
+    stack = [(top, False)]
+    while stack:
+        obj, finished = stack.pop()
+        contents = _contents(obj)
+        if contents is None:
+            if isinstance(obj, int) and obj.bit_length() > MAX_INT_BITS:
+                raise _Stop(f"an integer of {obj.bit_length():,} bits")
+            continue
+        key = id(obj)
+        if finished:
+            open_.discard(key)
+            height[key] = 1 + max((height.get(id(c), 0) for c in contents), default=0)
+            if height[key] > MAX_NESTING:
+                raise _Stop(f"containers nested more than {MAX_NESTING} deep")
+        elif key in open_:
+            raise _Stop(f"a {type(obj).__name__} that holds itself")
+        elif key not in height:
+            open_.add(key)
+            stack.append((obj, True))
+            stack.extend((c, False) for c in contents)
+
+
 @dataclass
 class Snapshot:
     """What a snapshot holds, as data: its networks' records by key and the training set's settings."""
@@ -399,6 +440,7 @@ def parse_snapshot(handle, size: int, path: str | Path) -> Snapshot:
     digest = _sha256(handle, size)
     try:
         top = SnapshotUnpickler(handle, size).load()
+        _check_plain(top)
     except UnsupportedPickle as exc:
         raise UnsupportedPickle(f"{path}: {exc}; nothing from the file was run") from None
     except _Stop as exc:
