@@ -29,6 +29,9 @@ def smoke_test(window, app, started: float) -> int:
     """Wait for the first rendered image; report what was shown and how long it took."""
     from PySide6.QtCore import QEventLoop, QTimer
 
+    # The explorer in front: a window restored on another tab renders the image but never paints it,
+    # and the wait below would run to its timeout (measured: 63 s to "first image" from Diagnostics).
+    window.tabs.setCurrentWidget(window.explore)
     view = window.explore.image_view
     loop = QEventLoop()
     view.shown.connect(loop.quit)
