@@ -59,12 +59,11 @@ def class_metrics(predicted: torch.Tensor, num_classes: int, data_labels: torch.
                      "kl": "nats; KL(p_gen || uniform) and KL(p_gen || p_data), p_data = the data set's label frequencies"},
     }
     if data_labels is not None:
-        p_data = torch.bincount(data_labels.detach().cpu().long().reshape(-1), minlength=num_classes).double()
-        p_data = p_data / p_data.sum()
+        data_counts = torch.bincount(data_labels.detach().cpu().long().reshape(-1), minlength=num_classes)   # (K,)
+        p_data = data_counts.double() / data_counts.sum()
         out["kl_data"] = _kl(p_gen, p_data)
         out["data_proportions"] = [float(p) for p in p_data]
-        n_data, n_gen = len(data_labels), len(predicted)
-        data_counts = (p_data * n_data).round().long()
+        n_data, n_gen = int(data_counts.sum()), len(predicted)
         out["share_ratio"] = [float(p / q) if q > 0 else None for p, q in zip(p_gen, p_data)]
         out["share_ratio_upper"] = [ratio_upper(int(g), int(r), n_gen, n_data, ALPHA / num_classes)
                                     for g, r in zip(counts, data_counts)]
