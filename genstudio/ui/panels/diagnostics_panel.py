@@ -136,6 +136,15 @@ def _fit_y(plot: pg.PlotWidget, heights) -> None:
     plot.setYRange(0, HEADROOM * max(float(np.max(heights, initial=0.0)), 1e-9), padding=0)
 
 
+def _boxed(title: str, *widgets: QWidget) -> QGroupBox:
+    """A titled group of widgets, one below the other."""
+    group = QGroupBox(title)
+    layout = QVBoxLayout(group)
+    for widget in widgets:
+        layout.addWidget(widget)
+    return group
+
+
 class DiagnosticsPanel(QWidget):
     status = Signal(str)
 
@@ -229,11 +238,7 @@ class DiagnosticsPanel(QWidget):
         self.missing_label = QLabel("")
         self.missing_label.setWordWrap(True)
         self.missing_rows = PictureRows(["real examples", "the generated images nearest to them"])
-        group = QGroupBox("What is missing")
-        layout = QVBoxLayout(group)
-        layout.addWidget(self.missing_label)
-        layout.addWidget(self.missing_rows)
-        return group
+        return _boxed("What is missing", self.missing_label, self.missing_rows)
 
     def _repeats_group(self) -> QGroupBox:
         self.repeats_label = QLabel("")
@@ -244,10 +249,8 @@ class DiagnosticsPanel(QWidget):
         self.pairs_view.setFixedHeight(248)       # four rows of 28 px digits (and padding) at 2x, as the strips above
         self.pairs_label = QLabel("")
         self.pairs_label.setWordWrap(True)
-        self.repeats_group = QGroupBox(REPEATS_TITLE)
-        layout = QVBoxLayout(self.repeats_group)
-        for w in (self.repeats_label, self.repeat_rows, self.pairs_view, self.pairs_label):
-            layout.addWidget(w)
+        self.repeats_group = _boxed(REPEATS_TITLE, self.repeats_label, self.repeat_rows, self.pairs_view,
+                                    self.pairs_label)
         return self.repeats_group
 
     def _figures_group(self) -> QGroupBox:
@@ -255,11 +258,8 @@ class DiagnosticsPanel(QWidget):
         self.reference_label = QLabel("")
         self.reference_label.setWordWrap(True)
         theme.themed(self.reference_label, "color: {muted}")
-        group = QGroupBox("Every figure beside the real data's own (hover a row for what it measures)")
-        layout = QVBoxLayout(group)
-        layout.addWidget(self.figures)
-        layout.addWidget(self.reference_label)
-        return group
+        return _boxed("Every figure beside the real data's own (hover a row for what it measures)", self.figures,
+                      self.reference_label)
 
     def _charts_group(self) -> QGroupBox:
         self.class_plot, self.class_bars, self.data_bars = _bar_chart(
