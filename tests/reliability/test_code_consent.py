@@ -21,7 +21,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from foreign_generators import TinyGenerator  # noqa: E402
+from foreign_generators import TinyGenerator, save_export, with_sidecar  # noqa: E402
 from torch import nn  # noqa: E402
 
 from genstudio.cli import main  # noqa: E402
@@ -131,11 +131,6 @@ def craft(benign: Path, name: str, marker: Path, out: Path) -> Path:
     return path
 
 
-def with_sidecar(path: Path) -> Path:
-    path.with_name(path.name + ".json").write_text(json.dumps({"latent_dim": 8, "output_range": [-1, 1]}))
-    return path
-
-
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("foreign")
@@ -143,9 +138,7 @@ def files(tmp_path_factory):
     torch.manual_seed(0)
     generator = TinyGenerator().eval()
     benign_export = folder / "benign.pt2"
-    batch = torch.export.Dim("batch", min=1, max=1024)
-    torch.export.save(torch.export.export(generator, (torch.randn(4, 8),), dynamic_shapes={"z": {0: batch}}),
-                      benign_export)
+    save_export(generator, benign_export)
     benign_script = folder / "benign.pt"
     torch.jit.save(torch.jit.script(generator), benign_script)
     touching = folder / "touching.pt"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from foreign_generators import TinyGenerator
+from foreign_generators import TinyGenerator, save_export, with_sidecar
 from safetensors.torch import save_file
 
 from genstudio.core.errors import CheckpointError
@@ -142,8 +142,7 @@ def with_member(benign: Path, out: Path, member: str, stream: bytes, crc: int, s
                 data = archive.read(info)
                 members.append((info.filename, data, zipfile.ZIP_STORED, zlib.crc32(data), len(data)))
     write_zip(out, members)
-    out.with_name(out.name + ".json").write_text(json.dumps({"latent_dim": 8, "output_range": [-1, 1]}))
-    return out
+    return with_sidecar(out)
 
 
 @pytest.fixture(scope="module")
@@ -153,9 +152,7 @@ def archives(tmp_path_factory):
     folder = tmp_path_factory.mktemp("archives")
     benign = folder / "benign.pt2"
     torch.manual_seed(0)
-    batch = torch.export.Dim("batch", min=1, max=1024)
-    torch.export.save(torch.export.export(TinyGenerator().eval(), (torch.randn(4, 8),),
-                                          dynamic_shapes={"z": {0: batch}}), benign)
+    save_export(TinyGenerator().eval(), benign)
     with zipfile.ZipFile(benign) as archive:
         name = next(n for n in archive.namelist() if n.endswith("/models/model.json"))
         model_json = archive.read(name)
