@@ -264,20 +264,21 @@ def run(args) -> int:
               f"steps {trainer.step}->{args.steps}; saving to {trainer.checkpoint_path}", file=sys.stderr)
     progress = ProgressPrinter(args.steps, trainer.step, enabled=is_main and not args.quiet)
     last = None
-    samples, samples_step = None, None
+    samples, samples_step, columns = None, None, None
     with stop_on_interrupt(trainer):
         for report in trainer.run():
             last = report
             if report.kind == "step":
                 progress.update(report)
             elif report.kind == "samples":
-                samples, samples_step = report.samples, report.step
+                samples, samples_step, columns = report.samples, report.step, report.columns
             elif report.kind == "diverged":
                 progress.close()
                 print(f"genstudio: error: {report.message}", file=sys.stderr)
                 return 3
         if is_main and last is not None and last.kind == "stopped" and samples_step != last.step:
-            samples = trainer.decode_fixed()    # a stopped run draws no final grid; samples.png shows the saved weights
+            # A stopped run draws no final grid; samples.png shows the saved weights.
+            samples, columns = trainer.preview_samples()
     progress.close()
     if samples is not None and is_main:
         try:
@@ -289,7 +290,7 @@ def run(args) -> int:
         if dataset.is_points:
             save_png(points_image(samples, real=dataset.data[:2000].cpu().numpy()), out / "samples.png")
         else:
-            save_grid(samples, out / "samples.png", cols=8)
+            save_grid(samples, out / "samples.png", cols=columns or 8)
     if last is not None and is_main:
         summary = ", ".join(f"{k} {v:.4g}" for k, v in last.scalars.items())
         print(f"{last.message}; {summary}" if summary else last.message, file=sys.stderr)

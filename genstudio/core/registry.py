@@ -66,7 +66,7 @@ def capabilities_of(model) -> frozenset[Capability]:
 
 
 # The built-in families.
-from genstudio.core.families import autoregressive, diffusion, flow, gan, stylegan, vae  # noqa: E402  (the registry's own names come first)
+from genstudio.core.families import autoregressive, diffusion, flow, gan, stylegan, translation, vae  # noqa: E402  (the registry's own names come first)
 
 register(gan.FAMILY)
 register(vae.FAMILY)
@@ -77,3 +77,4 @@ register(autoregressive.FAMILY)
 __all__ = ["Capability", "ConfigError", "Family", "build_model", "capabilities_of", "families", "find", "get", "names",
            "register", "unregister"]
 register(stylegan.FAMILY)
+register(translation.FAMILY)

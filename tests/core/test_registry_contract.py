@@ -43,12 +43,19 @@ def ring8():
     return load_toy("ring8", n=4096)
 
 
+@pytest.fixture(scope="module")
+def digit_pair():
+    from genstudio.core.data.spec import load_dataset
+
+    return load_dataset("mnist-thick")
+
+
 @pytest.mark.parametrize("family_name,preset_name", CASES)
-def test_family_contract(family_name, preset_name, mnist, ring8, tmp_path):
+def test_family_contract(family_name, preset_name, mnist, ring8, digit_pair, tmp_path):
     family = registry.get(family_name)
     preset = family.presets[preset_name]
     points = preset.data == "points"
-    data = ring8 if points else mnist
+    data = ring8 if points else digit_pair if family.has(Capability.TRANSLATION) else mnist
     config = TrainConfig(family=family_name, preset=preset_name, steps=3, batch_size=16, report_every=1,
                          sample_every_s=0, n_samples=4, eval_batch=16, device="cpu", out_dir=str(tmp_path), seed=3)
     trainer = Trainer(config, dataset=data)
@@ -236,6 +243,27 @@ def check_style_space(model, x, z, data, scalars):
             model.mixing_grid([1], [2], f"0-{model.num_ws}")
 
 
+def check_translation(model, x, z, data, scalars):
+    a = data.data[data.labels == 0][:3].float() / 255
+    with torch.no_grad():
+        there = model.translate(a, direction=0, style=z[:3])
+        _image_range(there, model, 3)
+        assert torch.equal(there, model.translate(a, direction=0, style=z[:3]))         # deterministic
+        there_again, back = model.round_trip(a, direction=0, style=z[:3])
+        assert torch.equal(there_again, there)
+        _image_range(back, model, 3)
+        examples = model.examples(1)
+        assert examples.shape[1:] == model.data_shape and len(examples) > 0
+        b_images = data.data[data.labels == 1].float() / 255
+        assert (b_images == examples[0]).flatten(1).all(1).any()                          # one of B's images
+        triples = model.triples(z[:2])
+        assert triples.shape == (2, 6, *model.data_shape)
+        assert torch.equal(triples[0, 0], model.examples(0)[0])                           # A, then A -> B, A -> B -> A
+        if model.style_dim:                                                                # the code matters
+            assert not torch.allclose(model.translate(a[:1], direction=0, style=z[:1]),
+                                      model.translate(a[:1], direction=0, style=z[1:2] + 3), atol=1e-5)
+
+
 CAPABILITY_CHECKS = {
     Capability.ENCODE: check_encode, Capability.EXACT_LIKELIHOOD: check_exact_likelihood,
     Capability.CLASS_CONDITIONAL: check_class_conditional, Capability.IMAGE_PROJECTION: check_image_projection,
@@ -243,7 +271,7 @@ CAPABILITY_CHECKS = {
     Capability.DECISION_SURFACE: check_decision_surface, Capability.LIVE_DIAGNOSTICS: check_live_diagnostics,
     Capability.VARIATIONS: check_variations, Capability.SEQUENTIAL_DECODE: check_sequential_decode,
     Capability.PIXEL_LIKELIHOOD: check_pixel_likelihood, Capability.COMPLETION: check_completion,
-    Capability.STYLE_SPACE: check_style_space,
+    Capability.STYLE_SPACE: check_style_space, Capability.TRANSLATION: check_translation,
 }
 
 

@@ -30,6 +30,8 @@ class InMemoryDataset:
     # uncut set), so a slice is diagnosed in its whole set's feature space (metrics/classifier.py);
     # to() leaves it where it is, as feature spaces are computed on the CPU.
     cut_from: InMemoryDataset | None = field(default=None, repr=False, compare=False)
+    # Two image domains for translation models (data/domains.py): labels are the domain, 0: A, 1: B.
+    two_domains: bool = False
 
     def __post_init__(self):
         if self.data.ndim not in (2, 4):
@@ -77,14 +79,14 @@ class InMemoryDataset:
             return self
         labels = None if self.labels is None else self.labels.to(device)
         return InMemoryDataset(self.name, self.data.to(device), labels, list(self.label_names), self.source,
-                               self.cut_from)
+                               self.cut_from, self.two_domains)
 
     def rows(self, start: int, stop: int) -> "InMemoryDataset":
         """Samples start..stop-1 as a data set of their own (a view: no copy of the pixels), cut from
         this set or the one this set was itself cut from."""
         labels = None if self.labels is None else self.labels[start:stop]
         return InMemoryDataset(self.name, self.data[start:stop], labels, list(self.label_names), self.source,
-                               self if self.cut_from is None else self.cut_from)
+                               self if self.cut_from is None else self.cut_from, self.two_domains)
 
     def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Float batch (B, *shape) and its labels (B,) or None, for indices on the data's device."""
@@ -103,5 +105,5 @@ class InMemoryDataset:
             "shape": list(self.shape),
             "value_range": list(self.value_range),
             "label_names": list(self.label_names),
-            "kind": "points" if self.is_points else "images",
+            "kind": "points" if self.is_points else "two domains" if self.two_domains else "images",
         }

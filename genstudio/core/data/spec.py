@@ -17,6 +17,11 @@ Grammar (keywords and prefixes are case-insensitive, paths are not; `~` is expan
     SPEC[START:STOP]                     a contiguous slice of any of the above, Python-style (either
                                          end may be left out or negative): `mnist[:9000]` to train,
                                          `mnist[9000:]` for the 1,000 digits it never saw
+    thick:SPEC | inverted:SPEC           SPEC's images with strokes one pixel thicker, or inverted
+    A=SPEC,B=SPEC                        two image domains for translation models (data/domains.py),
+                                         labelled 0 and 1 by domain
+    mnist-thick | mnist-inverted         the bundled pairs: mnist[0:5000] as A, the other 5,000 digits
+                                         thickened or inverted as B (no image in both)
 
 Keywords win over same-named folders: write `./mnist` for a folder called mnist. ROOT may itself
 contain ':' (a Windows drive), since NAME is split off at the first ':' and `:test` at the end.
@@ -34,6 +39,7 @@ from pathlib import Path
 
 from genstudio.core.data.bundled import load_bundled_mnist
 from genstudio.core.data.dataset import InMemoryDataset
+from genstudio.core.data.domains import CHANGES, changed, split_domains, two_domains
 from genstudio.core.data.idx import has_idx_files, load_idx_folder
 from genstudio.core.data.image_folder import MAX_SIDE, load_image_folder
 from genstudio.core.data.toy import TOY_MIXTURES, load_toy
@@ -52,10 +58,14 @@ Data set SPEC, one of:
   idx:PATH                          MNIST-layout folder of idx files (train-*/t10k-*[.gz])
   PATH                              existing folder: idx files if present, else images
   SPEC[START:STOP]                  a slice of any of these, e.g. mnist[:9000] and mnist[9000:]
+  thick:SPEC | inverted:SPEC        SPEC's images with thicker strokes, or inverted
+  A=SPEC,B=SPEC                     two domains for translation (--family translation);
+                                    bundled pairs: mnist-thick, mnist-inverted
 Add --download to let torchvision: specs fetch missing files (needs a connection)."""
 
 VALID_FORMS = ("mnist, ring8, grid25, torchvision:NAME[:ROOT][:test], "
-               "folder:PATH[?size=N&channels=C], idx:PATH, or an existing folder, each optionally sliced [START:STOP]")
+               "folder:PATH[?size=N&channels=C], idx:PATH, or an existing folder, each optionally sliced [START:STOP] "
+               "or changed (thick:SPEC, inverted:SPEC); A=SPEC,B=SPEC, mnist-thick or mnist-inverted for two domains")
 
 # A trailing Python slice; only integers, so a folder whose name ends in '[...]' of other text is a path.
 _SLICE = re.compile(r"^(?P<spec>.+)\[(?P<start>-?\d*):(?P<stop>-?\d*)\]$")
@@ -174,6 +184,9 @@ def load_dataset(spec: str, download: bool = False) -> InMemoryDataset:
 
 def _load(spec: str, download: bool) -> InMemoryDataset:
     text = spec.strip()
+    domains = split_domains(text)
+    if domains is not None:
+        return two_domains(*(_load(part, download) for part in domains))
     sliced = _slice_of(text)
     if sliced:
         return _load_slice(text, sliced, download)
@@ -187,6 +200,8 @@ def _load(spec: str, download: bool) -> InMemoryDataset:
         return load_toy(keyword)
     if prefix == "torchvision":
         return _load_torchvision(body, download)
+    if prefix in CHANGES:
+        return changed(_load(body, download), prefix)
     if prefix in ("folder", "idx") and not body.partition("?")[0].strip():
         # An empty path would resolve to the working folder: load only what was named.
         raise DataError(f"{spec}: {prefix}: needs a path (e.g. {prefix}:~/data/digits)")

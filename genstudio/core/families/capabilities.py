@@ -168,6 +168,39 @@ class StyleSpace(Protocol):
         the family's decode settings. ValueError for layers the model does not have."""
 
 
+class Translates(Protocol):
+    """TRANSLATION: image-to-image translation between two domains A and B (families/translation):
+    the explorer's input | translation | round trip, `genstudio translate`, the Inspect tab's
+    translation grid and cycle-error histogram, diagnostics of translated images."""
+
+    @property
+    def style_dim(self) -> int:
+        """Numbers in a style code: 0 for a one-to-one model, whose latent changes nothing."""
+
+    @property
+    def directions(self) -> int:
+        """2: A -> B and B -> A (and the round trip); 1: A -> B only."""
+
+    def translate(self, x: Tensor, *, direction: int, style: Tensor | None) -> Tensor:
+        """Images x (n, C, H, W) in [0, 1] of the source domain (direction 0: A, 1: B) -> (n, C, H, W)
+        in [0, 1] of the other, with style codes (n, style_dim) (a multimodal model; None: zeros)."""
+
+    def round_trip(self, x: Tensor, *, direction: int, style: Tensor | None) -> tuple[Tensor, Tensor]:
+        """(translation, the translation translated back), each (n, C, H, W) in [0, 1]."""
+
+    def examples(self, direction: int) -> Tensor:
+        """(k, C, H, W) in [0, 1]: the model's kept example inputs of the source domain, which
+        `decode(z)` translates."""
+
+    def keep_examples(self, x: Tensor, y: Tensor) -> None:
+        """Keep images x (n, C, H, W) in [0, 1] of domains y (n,) (0: A, 1: B) as the example inputs;
+        the engine gives held-out images before training."""
+
+    def triples(self, z: Tensor) -> Tensor:
+        """(n, 6, C, H, W) in [0, 1] for style codes z (n, style_dim): an example of A, its translation,
+        the round trip, then the same from B (the Train tab's live samples)."""
+
+
 PROTOCOLS: dict[Capability, type] = {
     Capability.ENCODE: Encodes,
     Capability.EXACT_LIKELIHOOD: ExactLikelihood,
@@ -182,6 +215,7 @@ PROTOCOLS: dict[Capability, type] = {
     Capability.PIXEL_LIKELIHOOD: PixelLikelihood,
     Capability.COMPLETION: Completion,
     Capability.STYLE_SPACE: StyleSpace,
+    Capability.TRANSLATION: Translates,
 }
 
 # Protocols that a pair of capabilities asks for together (a tool that needs both).

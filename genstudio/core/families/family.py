@@ -40,12 +40,14 @@ class Capability(enum.Enum):
     COMPLETION = "completion"                # complete(x, known, n, seed, labels): redraw the unknown pixels
     STYLE_SPACE = "style space"              # mapping(z, labels) -> ws (N, num_ws, w_dim), synthesize(ws, **options):
                                              # W / W+ and style mixing (style-based GANs)
+    TRANSLATION = "translation"              # translate(x, direction, style) an image of one domain into the
+                                             # other, round_trip back (CycleGAN); the latent is a style code
 
 
 # Capabilities that only make sense for image models, and for 2-D point models.
 IMAGE_ONLY = frozenset({Capability.EXACT_LIKELIHOOD, Capability.IMAGE_PROJECTION, Capability.KL_PER_DIMENSION,
                         Capability.LIVE_DIAGNOSTICS, Capability.SEQUENTIAL_DECODE, Capability.PIXEL_LIKELIHOOD,
-                        Capability.COMPLETION, Capability.STYLE_SPACE})
+                        Capability.COMPLETION, Capability.STYLE_SPACE, Capability.TRANSLATION})
 POINTS_ONLY = frozenset({Capability.DECISION_SURFACE})
 
 

@@ -53,7 +53,7 @@ class DataDescription:
     shape: tuple[int, ...] = ()
     value_range: tuple[float, float] = (0.0, 1.0)
     label_names: tuple[str, ...] = ()
-    kind: str = "images"                    # "images" | "points"
+    kind: str = "images"                    # "images" | "points" | "two domains" (translation, data/domains.py)
 
     @classmethod
     def of(cls, dataset) -> "DataDescription":
@@ -79,7 +79,7 @@ class DataDescription:
                    size=size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else 0,
                    shape=_shape(path, "data shape", shape) if shape else (),
                    value_range=(float(low_high[0]), float(low_high[1])), label_names=tuple(names),
-                   kind="points" if values.get("kind") == "points" else "images")
+                   kind=values["kind"] if values.get("kind") in ("points", "two domains") else "images")
 
     def to_dict(self) -> dict:
         return {"name": self.name, "source": self.source, "size": self.size, "shape": list(self.shape),

@@ -104,6 +104,7 @@ class Report:
     surface: np.ndarray | None = None  # 2-D GANs: D over the plane (R, R), row 0 at the bottom
     surface_bounds: tuple | None = None  # (x0, x1, y0, y1) of `surface`
     rows_drawn: int | None = None      # a row-by-row model's live samples: rows drawn so far (None: whole)
+    columns: int | None = None         # samples per row of the grid when the family fixes it (translation: 6)
 
     batch_size: int = 0
 
@@ -196,6 +197,12 @@ class Trainer:
         if self.batch_size < 1:
             raise TrainingError(f"{self.dataset.source or self.dataset.name}: the data set is empty")
 
+        if self.family.has(Capability.TRANSLATION) and not self.dataset.two_domains:
+            raise TrainingError(f"the {self.family.label} family trains on two image domains: give --data "
+                                f"A=SPEC,B=SPEC or a bundled pair (mnist-thick, mnist-inverted)")
+        if self.dataset.two_domains and not self.family.has(Capability.TRANSLATION):
+            raise TrainingError(f"{self.dataset.source}: two domains are for image translation, not the "
+                                f"{self.family.label} family")
         if checkpoint is None:
             seed_everything(config.seed)
             num_classes = 0
@@ -256,6 +263,10 @@ class Trainer:
         order = torch.randperm(len(self.dataset), generator=fixed)
         self.eval_index = order[:held_out].to(self.device)
         self.train_index = order[held_out:].sort().values.to(self.device)     # (N - held_out,)
+        if Capability.TRANSLATION in registry.capabilities_of(self.model) and checkpoint is None:
+            # The inputs decode(z) and the live samples translate: held-out images of each domain.
+            shown = order[:held_out] if held_out else order
+            self.model.keep_examples(*self.dataset.batch(shown.to(self.dataset.device)))
 
         self.stop_token = stop_token if stop_token is not None else CancelToken()
         self.pause_event = threading.Event()    # set while paused
@@ -354,6 +365,17 @@ class Trainer:
         return None
 
     @torch.no_grad()
+    def preview_samples(self) -> tuple[np.ndarray, int | None]:
+        """The live samples' grid and its columns (None: the caller's square): the fixed latents
+        decoded, or for a translation model an example of A, its translation and the round trip,
+        then the same from B, for each of the first 8 latents (6 columns)."""
+        if Capability.TRANSLATION in registry.capabilities_of(self.model):
+            with torch.random.fork_rng(devices=self._rng_devices()):
+                triples = self.model.triples(self.fixed_latents[:8])            # (n, 6, C, H, W)
+            return triples.flatten(0, 1).float().cpu().numpy(), triples.shape[1]
+        return self.decode_fixed(), None
+
+    @torch.no_grad()
     def _health_decode(self) -> np.ndarray:
         """Four fixed latents decoded as cheaply as runs the whole network: a diffusion model at its
         preview steps, a row-by-row model their first row only (a whole PixelCNN digit takes seconds)."""
@@ -378,7 +400,7 @@ class Trainer:
                 samples = self.draw_live_rows(LIVE_ROWS_SHARE * self.config.sample_every_s)
                 extra["rows_drawn"] = self._live_row
             else:
-                samples = self.decode_fixed()
+                samples, extra["columns"] = self.preview_samples()
             if Capability.DECISION_SURFACE in capabilities:
                 bounds = self._surface_bounds
                 extra.update(surface=self.model.decision_surface(bounds), surface_bounds=bounds)

@@ -520,7 +520,7 @@ class TrainPanel(QWidget):
                 self.surface.setImage(report.surface, levels=(low, high))
                 self.surface.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         else:
-            cols = int(np.ceil(np.sqrt(len(samples))))
+            cols = report.columns or int(np.ceil(np.sqrt(len(samples))))
             self.sample_view.set_array(np.asarray(grid_image(samples, cols=cols, padding=2)))
             # A row-by-row model's live grid fills in a few rows per report.
             drawing = "" if report.rows_drawn is None else \
