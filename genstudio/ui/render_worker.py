@@ -132,6 +132,7 @@ class Renderer(QObject):
         self._thread.started.connect(self._worker.started)
         self._thread.start()
         self._has_model = False         # the module itself lives in the worker only
+        self._shut_down = False
 
     @property
     def has_model(self) -> bool:
@@ -181,10 +182,20 @@ class Renderer(QObject):
             self.failed.emit(channel, message)
 
     def shutdown(self) -> None:
+        """Cancel every request, end the render thread and cut the worker's connections (once)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         for channel in list(self._latest):
             self.cancel(channel)
         self._thread.quit()
         self._thread.wait()
+        # Every connection of the worker's signals is cut here, in the GUI thread, while no thread can
+        # emit them, rather than whenever Python's garbage collector frees the worker: a connection to a
+        # Python callable is torn down under a Qt lock shared with unrelated objects, and the GUI thread
+        # doing that in the middle of another render thread's emit is a lock-order hazard.
+        for signal in (self._worker.done, self._worker.failed, self._worker.partial):
+            signal.disconnect()
 
 
 def _receive(handover: Future, state: TaskState):

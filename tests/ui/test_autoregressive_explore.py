@@ -57,6 +57,7 @@ def test_a_newer_latent_stops_the_drawing(qtbot, window, pixelcnn):
     renderer.submit("first", DecodeRows(z))
     with qtbot.waitSignal(renderer.done, timeout=30000, check_params_cb=lambda channel, *_: channel == "second"):
         renderer.submit("second", DecodeRows(z))
+    renderer._worker.partial.disconnect(drew)
     assert rows == [0, 1]                # the worker stopped the first drawing before its third row
 
 
