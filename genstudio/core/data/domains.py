@@ -81,12 +81,18 @@ def two_domains(a: InMemoryDataset, b: InMemoryDataset, seed: int = 0) -> InMemo
                            f"A={a.source},B={b.source}", two_domains=True)
 
 
+def names_two_domains(spec: str) -> bool:
+    """Whether `spec` asks for two domains (A=...,B=... or a bundled pair), well formed or not."""
+    text = spec.strip()
+    return text.lower() in BUNDLED_PAIRS or text[:2].upper() == "A="
+
+
 def split_domains(spec: str) -> tuple[str, str] | None:
     """('SPEC_A', 'SPEC_B') of a two-domain spec `A=SPEC_A,B=SPEC_B` (or a bundled pair's keyword);
     None for any other spec. B's spec is after the last ',B=', so A's may hold commas."""
-    text = BUNDLED_PAIRS.get(spec.strip().lower(), spec.strip())
-    if not text[:2].upper() == "A=":
+    if not names_two_domains(spec):
         return None
+    text = BUNDLED_PAIRS.get(spec.strip().lower(), spec.strip())
     cut = text.upper().rfind(",B=")
     if cut < 0:
         raise DataError(f"{spec}: a two-domain spec is A=SPEC,B=SPEC (',B=' not found)")

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 import genstudio.ui.widgets.plot_config  # noqa: F401  (global pyqtgraph options first)
 from genstudio.core import registry
+from genstudio.core.data.domains import BUNDLED_PAIRS, names_two_domains
 from genstudio.core.data.toy import TOY_MIXTURES
 from genstudio.core.errors import NonFiniteOutput, check_finite
 from genstudio.core.families.family import Capability
@@ -47,7 +48,8 @@ from genstudio.ui.widgets.image_view import ImageView
 from genstudio.ui.widgets.loss_plot import LossPlot
 from genstudio.ui.widgets.readout import Readout
 
-DATA_CHOICES = ["mnist", "ring8", "grid25", "torchvision:fashionmnist", "torchvision:cifar10", "torchvision:mnist"]
+DATA_CHOICES = ["mnist", "ring8", "grid25", "torchvision:fashionmnist", "torchvision:cifar10", "torchvision:mnist",
+                *BUNDLED_PAIRS]
 POINT_SETS = {"ring8", "grid25"}
 REDRAW_MS = 500
 # What the phase line says for each of the worker's phases (n: the step).
@@ -127,7 +129,8 @@ class TrainPanel(QWidget):
         self.data.setEditable(True)
         self.data.addItems(DATA_CHOICES)
         self.data.setToolTip("mnist: the bundled MNIST test set. ring8 / grid25: 2-D mixtures. "
-                             "torchvision:NAME[:ROOT], folder:PATH[?size=N&channels=C], or a folder")
+                             "torchvision:NAME[:ROOT], folder:PATH[?size=N&channels=C], or a folder. "
+                             "Image translation: A=SPEC,B=SPEC, or the bundled pairs mnist-thick / mnist-inverted")
         self.data.currentTextChanged.connect(lambda _: self._fill_presets())
         self.browse_data = browse_data = QPushButton("Folder\u2026")
         browse_data.setToolTip("Train on a folder of images (sub-folders become labels)")
@@ -301,6 +304,10 @@ class TrainPanel(QWidget):
             box.setEnabled(not self.running)
             self.hyper_boxes[field.key] = box
             self.form.insertRow(self._hyper_row + len(self.hyper_boxes) - 1, field.label, box)
+        # Translation trains on two domains and every other family on one: the data follows the family.
+        translation = family.has(Capability.TRANSLATION)
+        if not self.running and translation != names_two_domains(self.data.currentText()):
+            self.data.setCurrentText(next(iter(BUNDLED_PAIRS)) if translation else "mnist")
         live = family.has(Capability.LIVE_DIAGNOSTICS)
         self.diagnostics_every.setVisible(live)
         self.diagnostics_label.setVisible(live)
