@@ -18,14 +18,14 @@ import re
 import sys
 import time
 
-from genstudio.cli import bench, convert, diagnose, info, presets, sample, train
+from genstudio.cli import bench, convert, diagnose, info, presets, sample, train, translate
 from genstudio.core.errors import GenStudioError
 from genstudio.core.io.file_checks import printable
 
 EPILOG = "Run 'genstudio COMMAND --help' for a command's options."
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
-COMMANDS = {module.NAME: module for module in (train, info, sample, convert, diagnose, presets, bench)}
+COMMANDS = {module.NAME: module for module in (train, info, sample, translate, convert, diagnose, presets, bench)}
 
 
 class OneLineParser(argparse.ArgumentParser):

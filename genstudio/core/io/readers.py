@@ -99,9 +99,10 @@ def file_filter() -> str:
 
 
 # The built-in formats.
-from genstudio.core.io import checkpoint_reader, diffusers_reader, foreign_reader, stylegan_reader  # noqa: E402
+from genstudio.core.io import checkpoint_reader, cyclegan_reader, diffusers_reader, foreign_reader, stylegan_reader  # noqa: E402,E501
 
 register(checkpoint_reader.READER)
+register(cyclegan_reader.READER)          # before foreign_reader: .pth state dicts, not TorchScript .pth programs
 register(foreign_reader.READER)
 register(stylegan_reader.READER)
 register(diffusers_reader.READER)
