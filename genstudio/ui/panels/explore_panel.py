@@ -11,6 +11,11 @@ caption under the image says which of the two is shown. A family that draws pixe
 drawing in progress; such models get no principal directions (each decode is a sampling run).
 A family that declares latent spaces beyond Z (Family.latent_spaces: StyleGAN's W) gets a slider
 mode per layer group of each, named by the description: sliders along the space's principal directions.
+A translation model (Capability.TRANSLATION) shows an input image beside its translation and the
+round trip back, with the cycle error in the caption: the input is a data image of the source
+domain, a dropped image file, or the output taken as the other direction's input (the "Input
+image" box); the Sampler's direction turns it round, and the latent (sliders, seed, A <-> B) is
+the style code of a multimodal model, which the strip translates the input with frame by frame.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from genstudio.core.io.file_checks import printable
 from genstudio.core.io.open_model import ModelInfo
 from genstudio.core.requests.render_requests import Decode, DecodePoint, DecodeRows, NearestImages, PrincipalDirections
 from genstudio.core.requests.space_requests import SpaceDirections
+from genstudio.core.requests.translation_requests import DIRECTIONS, TranslateImage, TranslateStrip, TranslationView
 from genstudio.ui.model_bound import ModelScope
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.widgets.image_view import ImageView
@@ -51,6 +57,7 @@ from genstudio.ui.widgets.keep_space import keep_space_when_hidden
 from genstudio.ui.widgets.latent_sliders import LatentSliders
 from genstudio.ui.widgets.readout import Readout
 from genstudio.ui.widgets.setting_control import SettingControl
+from genstudio.ui.widgets.translation_input import TranslationInputBox
 
 DIRECT_LIMIT = 32        # latents up to this size get one slider per dimension by default
 PAGE = 16                # dimension sliders per page for larger latents
@@ -77,6 +84,7 @@ class ExplorePanel(QWidget):
         self.info: ModelInfo | None = None
         self.last_image: np.ndarray | None = None     # (C, H, W) floats of the shown sample
         self.last_strip: np.ndarray | None = None     # (frames, C, H, W)
+        self.last_translation: TranslationView | None = None   # a translation model's input, output, round trip
         self.last_decode_ms = 0.0
         self.last_image_kind = ""                     # "preview" or "full"
         self.option_boxes: dict[str, SettingControl] = {}
@@ -113,6 +121,7 @@ class ExplorePanel(QWidget):
         renderer.done.connect(self._on_done)
         renderer.failed.connect(self._on_failed)
         renderer.partial.connect(self._on_partial)
+        self.setAcceptDrops(True)           # an image file dropped here is a translation model's input
         self.setEnabled(False)
 
     # --- layout ---------------------------------------------------------------------------------
@@ -132,12 +141,20 @@ class ExplorePanel(QWidget):
         self.history_row = QHBoxLayout()        # the main window puts the undo history strip here
         left.addLayout(self.history_row)
         left.addWidget(interp_box, 1)
+        self.interpolation_box = interp_box
         right_widget = QWidget()
         right = QVBoxLayout(right_widget)
         right.setContentsMargins(0, 0, 0, 0)
+        self.translation_input = TranslationInputBox()
+        self.translation_input.changed.connect(self._translation_input_changed)
+        self.translation_input.useOutput.connect(self.use_output_as_input)
+        self.translation_input.setVisible(False)
+        right.addWidget(self.translation_input)
         right.addWidget(self._build_sampler_box())
-        right.addWidget(self._build_latent_box(), 3)
-        right.addWidget(self._build_neighbours_box())     # its own fixed height; the rest goes to the sliders
+        self.latent_box = self._build_latent_box()
+        right.addWidget(self.latent_box, 3)
+        self.neighbours_box = self._build_neighbours_box()
+        right.addWidget(self.neighbours_box)     # its own fixed height; the rest goes to the sliders
         # The controls scroll when the window is short (a 1366 x 768 laptop) rather than set its
         # minimum height; their width is fixed, so nothing on the right resizes the image.
         self.controls = QScrollArea()
@@ -155,7 +172,8 @@ class ExplorePanel(QWidget):
         """The model's name, the image, its caption and the Cancel button (and Escape)."""
         self.image_view = ImageView(placeholder="Open a checkpoint to explore it", min_size=IMAGE_MIN)
         self.image_view.setObjectName("explore-image")
-        self.timing = Readout("preview: 9999 of 9999 sampling steps \u00b7 decode 99999.9 ms")
+        # Fitted to the longest caption: a sampler's preview, or a translation's cycle error.
+        self.timing = Readout("input | B -> A | round trip \u00b7 cycle error 0.0000 \u00b7 decode 99999.9 ms")
         self.timing.setObjectName("frame-time")
         # Shown only while a long decode runs (a PixelCNN's rows, a sampler's full decode, an export).
         # Escape cancels too: an action enabled only while such a decode runs, so it takes the key
@@ -326,6 +344,7 @@ class ExplorePanel(QWidget):
     def reset_for_model(self, info: ModelInfo) -> None:
         """Another model (the scope has cleared the bound views and cancelled the old requests)."""
         self.last_image = self.last_strip = None
+        self.last_translation = None
         self.last_image_kind = ""
         self.set_model(info)
 
@@ -346,6 +365,7 @@ class ExplorePanel(QWidget):
         self.label_combo.setVisible(bool(info.num_classes))
         self.label_caption.setVisible(bool(info.num_classes))
         self.random_class.setVisible(bool(info.num_classes))
+        self._show_translation_controls(info, keep_input=keep_latent)
         same = keep_latent and previous is not None and previous.latent_dim == info.latent_dim
         self._full_timer.stop()
         if same:
@@ -363,6 +383,22 @@ class ExplorePanel(QWidget):
         self._fill_sampler()
         if self._uses_directions():
             self._compute_directions()
+
+    def translating(self) -> bool:
+        """Whether the open model translates images (its picture is input | translation | round trip)."""
+        return self.info is not None and self.info.has(Capability.TRANSLATION)
+
+    def _show_translation_controls(self, info: ModelInfo, keep_input: bool) -> None:
+        """The input box for a translation model, in place of the nearest neighbours (its picture is
+        no sample of the data); a new model's input is its first data image."""
+        translating = info.has(Capability.TRANSLATION)
+        self.translation_input.setVisible(translating)
+        self.neighbours_box.setVisible(not translating)
+        if not translating:
+            self.latent_box.setVisible(True)          # a one-to-one translation hid them (_show_translation)
+            self.interpolation_box.setVisible(True)
+        elif not keep_input or self.translation_input.data_spec != info.data_source:
+            self.translation_input.reset(info.data_source)
 
     def _fill_sampler(self) -> None:
         """One control per decode setting of the open model, showing the session's values. A fresher
@@ -617,7 +653,7 @@ class ExplorePanel(QWidget):
             return
         self._full_timer.stop()
         self._submit_image("full", image.options, image)
-        if self.neighbours_check.isChecked():
+        if self.neighbours_check.isChecked() and not self.translating():
             self.render_neighbours()
 
     def _submit_image(self, kind: str, options: dict, image: CurrentImage) -> None:
@@ -626,7 +662,10 @@ class ExplorePanel(QWidget):
         z, labels, full = image.latent, image.labels, image.options
         # The renderer delivers only the newest request of a channel: the result is this one's.
         self._image_request = (kind, options, full)
-        if self.info.is_points:
+        if self.translating():
+            # The style code is the latent (a one-to-one model ignores it); the direction a decode setting.
+            request = TranslateImage(self.translation_input.request_input(), int(options.get("direction", 0)), z)
+        elif self.info.is_points:
             request = DecodePoint(z, labels, options)
         elif self.info.has(Capability.SEQUENTIAL_DECODE):
             request = DecodeRows(z, labels, options)         # shown row by row as it is drawn
@@ -651,6 +690,10 @@ class ExplorePanel(QWidget):
         if self.info is None or not self.session.has_path or self.info.is_points:
             return
         frames = self.session.path_latents()
+        if self.translating():          # the input translated with each frame's style code
+            direction = int(self.session.decode_options.get("direction", 0))
+            self.scope.submit("strip", TranslateStrip(self.translation_input.request_input(), frames, direction))
+            return
         self.scope.submit("strip", Decode(frames, self.session.path_labels(len(frames)),
                                              self.session.decode_options_with_edit()))
 
@@ -677,7 +720,9 @@ class ExplorePanel(QWidget):
         self._end_decode(channel)
         if channel == "image":
             self.last_decode_ms = ms
-            if self.info is not None and self.info.is_points:
+            if isinstance(result, TranslationView):
+                self._show_translation(result, ms)
+            elif self.info is not None and self.info.is_points:
                 cloud, point = result
                 self.last_image = None
                 self.image_view.set_array(np.asarray(points_image(cloud, size=420, highlight=point)))
@@ -686,7 +731,8 @@ class ExplorePanel(QWidget):
                 self.image_view.set_array(result[0])
             kind, options, full = self._image_request
             self.last_image_kind = kind
-            self.timing.setText(self.caption(kind, options, full, ms))
+            if not isinstance(result, TranslationView):
+                self.timing.setText(self.caption(kind, options, full, ms))
             self.bound_image.show(self.scope.made_for(channel))
             self.imageRendered.emit(kind)
         elif channel == "strip":
@@ -729,6 +775,75 @@ class ExplorePanel(QWidget):
             self.bound_neighbours.show(self.scope.made_for(channel))
         if channel in ("image", "strip", "directions", "space-directions", "neighbours"):
             self.status.emit(f"{channel}: {message}")
+
+    # --- translation models ------------------------------------------------------------------------
+    def _show_translation(self, view: TranslationView, ms: float) -> None:
+        """input | translation | round trip side by side (the image "as shown"), the cycle error below."""
+        self.last_translation = view
+        self.last_image = view.picture()                       # (C, H + 4, 3 (W + 2) + 2)
+        self.image_view.set_array(self.last_image)
+        self.translation_input.set_count(view.count)
+        self.translation_input.set_name(view.name, has_output=True)
+        direction = DIRECTIONS[view.direction]
+        if view.cycle_error is None:
+            self.timing.setText(f"input | {direction} \u00b7 decode {ms:.1f} ms")
+            self.timing.setToolTip("The input and its translation (the model has no way back: no round trip)")
+        else:
+            self.timing.setText(f"input | {direction} | round trip \u00b7 cycle error {view.cycle_error:.4f} "
+                                f"\u00b7 decode {ms:.1f} ms")
+            self.timing.setToolTip("The input, its translation, and the translation translated back; the cycle "
+                                   "error is the mean |input \u2212 round trip| over the pixels, in [0, 1] units")
+        # A single public generator has no B -> A; a one-to-one model's latent changes nothing.
+        box = self.option_boxes.get("direction")
+        if box is not None:
+            box.setEnabled(view.directions == 2)
+        self.latent_box.setVisible(view.style_dim > 0)
+        self.interpolation_box.setVisible(view.style_dim > 0)
+
+    def _translation_input_changed(self) -> None:
+        self.render(full=True)
+        self.render_strip()
+
+    def use_output_as_input(self) -> None:
+        """The translation shown becomes the input, and the direction turns round (a model with two
+        directions), so the other generator translates it."""
+        view = self.last_translation
+        if view is None or not self.translating():
+            return
+        self.translation_input.take_output(view.translation, f"the {DIRECTIONS[view.direction]} output of {view.name}")
+        if view.directions == 2 and "direction" in self.session.decode_options:
+            self.session.set_decode_option("direction", 1 - view.direction)    # its settings event renders
+        else:
+            self._translation_input_changed()
+
+    def take_image(self, path) -> bool:
+        """An image file as a translation model's input; False for other models (not taken)."""
+        if not self.translating():
+            return False
+        self.translation_input.take_file(path)
+        return True
+
+    @staticmethod
+    def _dropped_image(event) -> str | None:
+        from genstudio.ui.main_window import IMAGE_SUFFIXES      # imported here: the window imports this panel
+
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()] if event.mimeData().hasUrls() else []
+        path = urls[0].toLocalFile() if urls else ""
+        return path if path and path.lower().endswith(tuple(IMAGE_SUFFIXES)) else None
+
+    def dragEnterEvent(self, event) -> None:
+        # Only a translation model takes images here; anything else goes on to the window (it opens models).
+        if self.translating() and self._dropped_image(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:
+        path = self._dropped_image(event)
+        if path and self.take_image(path):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
 
     # --- cancelling long decodes -----------------------------------------------------------------
     def track_decode(self, channel: str, what: str) -> None:

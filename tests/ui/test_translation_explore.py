@@ -1,0 +1,233 @@
+"""A translation model (Capability.TRANSLATION) in the app, through the real widgets: the explorer's
+input | translation | round trip of a data image, a dropped file and the output taken back as input,
+each equal to the model's own translate / round_trip; the Inspect tab's grid (and its PNG + JSON
+export), the cycle-error histogram whose worst bar holds the worst image, the layer view; and a
+switch to another model and back that leaves nothing stale."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from genstudio.core.data.spec import load_dataset
+from genstudio.core.io.open_model import open_model
+from genstudio.ui.inspect_tools.cycle_error_tool import CycleErrorTool
+from genstudio.ui.inspect_tools.translation_grid_tool import TranslationGridTool
+from genstudio.ui.model_list import demo_checkpoints
+
+# Two small unpaired domains: 40 digits as they are, 40 others with thick strokes.
+DOMAINS = ("mnist[0:40]", "thick:mnist[40:80]")
+SPEC = f"A={DOMAINS[0]},B={DOMAINS[1]}"
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    """A tiny multimodal CycleGAN (8 maps, one residual block, style codes of 8) trained one real step."""
+    from genstudio.core.training.engine import TrainConfig, Trainer
+
+    config = TrainConfig(family="translation", preset="multimodal-digits", data=SPEC, steps=1, batch_size=8,
+                         sample_every_s=0, n_samples=1, eval_batch=4, device="cpu", seed=3,
+                         out_dir=str(tmp_path_factory.mktemp("translation")),
+                         model={"ngf": 8, "n_blocks": 1, "ndf": 8})
+    return Path(list(Trainer(config, dataset=load_dataset(SPEC)).run())[-1].path)
+
+
+@pytest.fixture(scope="module")
+def model(checkpoint):
+    """The same checkpoint opened apart from the app: the reference the widgets are compared with."""
+    return open_model(checkpoint).model
+
+
+@pytest.fixture(scope="module")
+def domains():
+    """Each domain's images (N, 1, 28, 28) in [0, 1]."""
+    return [load_dataset(spec).data.float() / 255 for spec in DOMAINS]
+
+
+def open_and_wait(qtbot, window, path):
+    with qtbot.waitSignal(window.explore.image_view.shown, timeout=60000):
+        assert window.open_path(path)
+
+
+def shown_after(qtbot, explore, action):
+    with qtbot.waitSignal(explore.image_view.shown, timeout=30000):
+        action()
+    return explore.last_translation
+
+
+def style_of(explore) -> torch.Tensor:
+    return explore.current_latent().view(1, -1)
+
+
+def assert_shows(view, model, x, direction, style):
+    """The explorer's view is the model's own round trip of x (1, C, H, W) with that style code."""
+    there, back = model.round_trip(x, direction=direction, style=style)
+    assert np.allclose(view.input, x[0].numpy(), atol=1e-6)
+    assert np.allclose(view.translation, there[0].numpy(), atol=1e-5)
+    assert np.allclose(view.round_trip, back[0].numpy(), atol=1e-5)
+    assert view.cycle_error == pytest.approx(float((x - back).abs().mean()), abs=1e-5)
+
+
+def test_explorer_translates_a_data_image_both_ways_and_takes_its_output_back(qtbot, window, checkpoint, model,
+                                                                             domains):
+    open_and_wait(qtbot, window, checkpoint)
+    explore = window.explore
+    assert explore.translation_input.isVisible() and not explore.neighbours_box.isVisible()
+    assert explore.translation_input.index.maximum() == len(domains[0]) - 1     # A's 40 images
+    view = shown_after(qtbot, explore, lambda: explore.translation_input.index.setValue(5))
+    assert view.name == "A: mnist #5" and view.direction == 0
+    assert_shows(view, model, domains[0][5:6], 0, style_of(explore))
+    assert f"cycle error {view.cycle_error:.4f}" in explore.timing.text()
+    c, h, w = view.input.shape                          # the picture: input | translation | round trip
+    assert explore.last_image.shape == (c, h + 4, 3 * (w + 2) + 2)
+    assert np.allclose(explore.last_image[:, 2:2 + h, w + 4:2 * w + 4], view.translation)
+
+    # B -> A translates B's image 5 with the other generator.
+    view = shown_after(qtbot, explore, lambda: explore.option_boxes["direction"].setValue(1))
+    assert view.direction == 1 and view.name.startswith("B: mnist")
+    assert_shows(view, model, domains[1][5:6], 1, style_of(explore))
+
+    # Another style code (multimodal) changes the translation of the same input.
+    before = view.translation
+    view = shown_after(qtbot, explore, explore.randomise)
+    assert_shows(view, model, domains[1][5:6], 1, style_of(explore))
+    assert not np.allclose(before, view.translation)
+
+    # The output as input: A's generator translates the B -> A output.
+    output = torch.from_numpy(view.translation)[None]
+    view = shown_after(qtbot, explore, explore.translation_input.use_output.click)
+    assert view.direction == 0 and explore.session.decode_options["direction"] == 0
+    assert view.name.startswith("the B -> A output of")
+    assert_shows(view, model, output, 0, style_of(explore))
+
+    # The A <-> B strip: the input translated with each frame's style code.
+    with qtbot.waitSignal(explore.strip_view.shown, timeout=30000):
+        explore.randomise_endpoints()
+    frames = explore.session.path_latents()
+    expected = model.translate(output.expand(len(frames), -1, -1, -1), direction=0, style=frames)
+    assert np.allclose(explore.last_strip, expected.numpy(), atol=1e-5)
+
+
+def test_a_dropped_image_file_is_translated(qtbot, window, checkpoint, model, tmp_path):
+    open_and_wait(qtbot, window, checkpoint)
+    explore = window.explore
+    digit = (np.arange(56 * 56).reshape(56, 56) % 251).astype(np.uint8)      # 56 px: read at the model's 28
+    path = tmp_path / "stripes.png"
+    Image.fromarray(digit).save(path)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    drop = QDropEvent(QPointF(100, 100), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    view = shown_after(qtbot, explore, lambda: explore.dropEvent(drop))
+    assert drop.isAccepted() and view.name == "stripes.png" and view.count == 0
+    x = torch.tensor(np.asarray(Image.fromarray(digit).resize((28, 28), Image.LANCZOS))).float()[None, None] / 255
+    assert_shows(view, model, x, 0, style_of(explore))
+    # A model file dropped on the explorer is not taken here: the window opens it.
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(checkpoint))])
+    assert explore._dropped_image(QDropEvent(QPointF(1, 1), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)) is None
+
+
+def test_inspect_grid_equals_the_models_translations_and_exports_png_and_json(qtbot, window, checkpoint, model,
+                                                                            domains, tmp_path):
+    open_and_wait(qtbot, window, checkpoint)
+    inspect = window.inspect
+    tool = inspect.tool_of(TranslationGridTool)
+    assert tool in inspect.active_tools() and inspect.tool_of(CycleErrorTool) in inspect.active_tools()
+    window.tabs.setCurrentWidget(inspect)
+    with qtbot.waitSignal(tool.view.shown, timeout=30000):
+        inspect.pages.setCurrentWidget(tool)
+    with qtbot.waitSignal(tool.view.shown, timeout=30000):
+        tool.first.setValue(3)
+    result = tool.result
+    assert result.indices == list(range(3, 11))
+    x = domains[0][3:11]
+    there, back = model.round_trip(x, direction=0, style=style_of(window.explore).expand(8, -1))
+    assert np.allclose(result.inputs, x.numpy()) and np.allclose(result.translations, there.numpy(), atol=1e-5)
+    assert np.allclose(result.round_trips, back.numpy(), atol=1e-5)
+
+    written = tool.export(tmp_path / "grid.png")
+    png = np.asarray(Image.open(written).convert("L"), dtype=np.float32) / 255
+    assert png.shape == (3 * 30 + 2, 8 * 30 + 2)                 # 3 rows, 8 columns of 28 px, 2 px apart
+    for row, images in enumerate((x, there, back)):
+        cell = png[2 + 30 * row:30 * (row + 1), 2 + 30 * 4:30 * 5]     # column 4: image 7
+        assert np.abs(cell - images[4, 0].numpy()).max() <= 1 / 255 + 1e-6
+    record = json.loads(written.with_suffix(".json").read_text())
+    assert record["kind"] == "translation grid" and record["direction"] == "A -> B"
+    assert record["indices"] == result.indices and record["rows"] == ["input", "translation", "round trip"]
+    assert np.allclose(record["style"], style_of(window.explore).reshape(-1).numpy())
+    assert np.allclose(record["cycle_errors"], (x - back).abs().flatten(1).mean(1).numpy(), atol=1e-6)
+
+
+def test_cycle_error_histogram_worst_bar_holds_the_worst_image(qtbot, window, checkpoint, model, domains):
+    open_and_wait(qtbot, window, checkpoint)
+    inspect, explore = window.inspect, window.explore
+    tool = inspect.tool_of(CycleErrorTool)
+    window.tabs.setCurrentWidget(inspect)
+    inspect.pages.setCurrentWidget(tool)
+    with qtbot.waitSignal(tool.pick_view.shown, timeout=60000):      # the worst image, shown as it lands
+        tool.measure()
+    x = domains[0]
+    _, back = model.round_trip(x, direction=0, style=style_of(explore).expand(len(x), -1))
+    errors = (x - back).abs().flatten(1).mean(1).numpy()
+    assert np.allclose(tool.result.errors, errors, atol=1e-5)
+    worst = int(np.argmax(errors))
+    assert tool.shown_indices[0] == worst
+    heights = tool.bars.opts["height"]
+    assert heights[-1] > 0 and heights.sum() == len(x)                # the worst bar is the last one
+    assert tool.picked.name == f"A: mnist #{worst}"
+    assert_shows(tool.picked, model, x[worst:worst + 1], 0, style_of(explore))
+
+    # A click on a bar's other image shows that image's round trip.
+    with qtbot.waitSignal(tool.pick_view.shown, timeout=30000):
+        tool.show_bin(int(np.argmax(heights)))                        # the fullest bar
+    last = len(tool.shown_indices) - 1
+    index = int(tool.shown_indices[last])
+    with qtbot.waitSignal(tool.pick_view.shown, timeout=30000):
+        qtbot.mouseClick(tool.bin_view, Qt.LeftButton, pos=tool.bin_view.centre_of(last).toPoint())
+    assert tool.picked.name == f"A: mnist #{index}"
+    assert_shows(tool.picked, model, x[index:index + 1], 0, style_of(explore))
+
+
+def test_layer_view_shows_the_generator_of_the_direction(qtbot, window, checkpoint):
+    open_and_wait(qtbot, window, checkpoint)
+    inspect = window.inspect
+    layer = inspect.tool(None)
+    window.tabs.setCurrentWidget(inspect)
+    inspect.pages.setCurrentWidget(layer)
+    qtbot.waitUntil(lambda: layer.result is not None and layer.tiles_view.image() is not None, timeout=30000)
+    assert layer.result.names and all(name.startswith("g_ab") for name in layer.result.names)
+    with qtbot.waitSignal(layer.tiles_view.shown, timeout=30000):
+        window.explore.option_boxes["direction"].setValue(1)
+    assert all(name.startswith("g_ba") for name in layer.result.names)
+
+
+def test_switching_to_another_model_and_back_leaves_nothing_stale(qtbot, window, checkpoint):
+    open_and_wait(qtbot, window, checkpoint)
+    explore, inspect, scope = window.explore, window.inspect, window.scope
+    with qtbot.waitSignal(explore.strip_view.shown, timeout=30000):
+        explore.randomise_endpoints()
+    window.tabs.setCurrentWidget(inspect)
+    grid = inspect.tool_of(TranslationGridTool)
+    with qtbot.waitSignal(grid.view.shown, timeout=30000):
+        inspect.pages.setCurrentWidget(grid)
+    cycle = inspect.tool_of(CycleErrorTool)
+    inspect.pages.setCurrentWidget(cycle)
+    with qtbot.waitSignal(cycle.pick_view.shown, timeout=60000):
+        cycle.measure()
+    grid.translate()                                   # still in flight as the model goes
+    window.tabs.setCurrentWidget(explore)
+    gan = next(p for p in demo_checkpoints() if p.stem == "gan-mnist")
+    open_and_wait(qtbot, window, gan)
+    assert scope.stale() == []
+    assert explore.last_translation is None and not explore.translation_input.isVisible()
+    assert explore.neighbours_box.isVisible() and explore.last_image.shape == (1, 28, 28)
+    assert cycle.bin_view.image() is None and cycle.pick_view.image() is None and grid.view.image() is None
+    open_and_wait(qtbot, window, checkpoint)
+    assert scope.stale() == []
+    assert explore.translation_input.isVisible() and explore.last_translation.name == "A: mnist #0"
+    assert cycle.result is None and grid.result is None and not grid.export_button.isEnabled()
