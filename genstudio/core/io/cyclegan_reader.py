@@ -44,6 +44,7 @@ MAX_TENSORS = 4096
 MAX_NUMBERS = 1 << 28            # declared numbers in all tensors together (1 GiB of float32)
 LOAD_SIZE = 256                  # the public code's --load_size / --crop_size default
 # torch.save's legacy (pre-1.6, not zip) format starts with its magic number, pickled (protocol 2).
+ZIP_HEADER = 30                  # bytes of a zip local file header before its name
 LEGACY_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19."
 NOTE_SIZE = (f"the file records no image size: {LOAD_SIZE} x {LOAD_SIZE}, the public code's default load size, is "
              "assumed (the generator is fully convolutional; genstudio translate --size takes others)")
@@ -60,16 +61,27 @@ def sniff(path: Path) -> bool:
         return False
     try:
         with open_regular_file(path, WHAT, error=CheckpointError) as handle:
-            if handle.read(len(LEGACY_MAGIC)) == LEGACY_MAGIC:
+            start = handle.read(ZIP_HEADER + 256)
+            if start.startswith(LEGACY_MAGIC):
                 return True
             handle.seek(0)
             if not zipfile.is_zipfile(handle):
-                return False
+                # No zip directory (a file cut short): torch.save writes data.pkl first, TorchScript
+                # its tensors (data/0) first.
+                return _first_zip_entry(start).endswith("data.pkl")
             names = zipfile.ZipFile(handle).namelist()
     except (CheckpointError, OSError, zipfile.BadZipFile, ValueError, EOFError):
         return False
     return (any(n.endswith("/data.pkl") or n == "data.pkl" for n in names)
             and not any("/code/" in n or n.startswith("code/") for n in names))
+
+
+def _first_zip_entry(start: bytes) -> str:
+    """The name in the zip local file header at the start of `start`, or "" if there is none."""
+    if not start.startswith(b"PK\x03\x04") or len(start) < ZIP_HEADER:
+        return ""
+    length = int.from_bytes(start[26:28], "little")
+    return start[ZIP_HEADER:ZIP_HEADER + length].decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)
@@ -93,7 +105,7 @@ def _fail(path, reason: str) -> CheckpointError:
 def _load_reason(exc: BaseException) -> str:
     """What torch.load's refusal means, in a few words (its own messages run to a dozen lines)."""
     text = str(exc)
-    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    found = re.search(r"unsupported global:? (?:GLOBAL )?([\w.]+)", text, re.IGNORECASE)
     if found:
         return (f"it holds a Python object ({found.group(1)}), not only tensors; torch.load(weights_only=True) "
                 "refuses to rebuild it, and genstudio runs nothing from a file")
