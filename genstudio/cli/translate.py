@@ -113,6 +113,7 @@ def to_uint8(images):
 def run(args) -> int:
     from PIL import Image
 
+    from genstudio.core.errors import check_finite
     from genstudio.core.families.family import Capability
     from genstudio.core.io.export import save_png
     from genstudio.core.io.file_checks import check_readable_file
@@ -138,6 +139,7 @@ def run(args) -> int:
     for image, path in zip(args.images, paths):
         x = load_input(image, channels, size).to(next(model.parameters()).device)
         y = model.translate(x, direction=direction).cpu()                      # (1, C, H, W) in [0, 1]
+        check_finite(y, f"{args.checkpoint}: the translation of {image}")
         array = to_uint8(y)
         save_png(Image.fromarray(array[:, :, 0] if channels == 1 else array), path)
         print(f"wrote {path} ({image.name}, {arrow}, {size[1]} x {size[0]})")

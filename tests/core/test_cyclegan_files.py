@@ -12,6 +12,7 @@ and compute what the reference computes; the CLI's output must equal the public 
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -317,25 +318,37 @@ def test_info_and_convert_and_the_converted_checkpoint_translates_the_same(tmp_p
     assert card.train["converted_from"]["file"] == pth.name and card.config.directions == 1
 
 
-@pytest.mark.parametrize("argv,words", [
-    (["--direction", "BtoA"], "one generator (A -> B) only"),
-    (["--size", "30"], "multiples of 4"),
-    (["IMAGE2"], "not an existing folder"),
-    (["MISSING"], "no such file"),
-    (["NOT_IMAGE"], "not a readable image"),
+@pytest.mark.parametrize("case,words", [
+    ("B -> A of a one-generator file", "one generator (A -> B) only"),
+    ("a size the ResNet cannot take", "multiples of 4"),
+    ("two images into a file", "not an existing folder"),
+    ("a missing image", "no such file"),
+    ("a file that is not an image", "not a readable image"),
+    ("an output that is an input", "would overwrite an input"),
 ])
-def test_translate_refuses_in_one_line(tmp_path, capsys, argv, words):
+def test_translate_refuses_in_one_line(tmp_path, capsys, case, words):
     pth = tmp_path / "latest_net_G_A.pth"
     saved(randomised(RefResnetGenerator(3, 3, ngf=4, norm="instance", n_blocks=1), 10), pth)
-    image = photo(tmp_path / "in.png")
-    extra = {"IMAGE2": str(image), "MISSING": str(tmp_path / "absent.png"), "NOT_IMAGE": str(pth)}
-    images = [str(image)] if argv[0] in ("--direction", "--size") else [extra[argv[0]]]
-    if argv[0] == "IMAGE2":
-        images = [str(image), extra["IMAGE2"]]
-    options = argv if argv[0].startswith("--") else []
-    assert main(["translate", str(pth), *images, "--out", str(tmp_path / "o.png"), *options]) == 2
+    image = str(photo(tmp_path / "in.png"))
+    out = str(tmp_path / "o.png")
+    argv = {"B -> A of a one-generator file": [image, "--out", out, "--direction", "BtoA"],
+            "a size the ResNet cannot take": [image, "--out", out, "--size", "30"],
+            "two images into a file": [image, image, "--out", out],
+            "a missing image": [str(tmp_path / "absent.png"), "--out", out],
+            "a file that is not an image": [str(pth), "--out", out],
+            "an output that is an input": [image, "--out", str(tmp_path)]}[case]
+    assert main(["translate", str(pth), *argv]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("genstudio: error:") and words in err, err
+    assert not Path(out).exists()
+
+
+def test_translate_refuses_a_model_of_another_family(tmp_path, capsys):
+    gan = Path(__file__).parents[1] / "fixtures" / "v1-gan-mlp.safetensors"
+    image = photo(tmp_path / "in.png")
+    assert main(["translate", str(gan), str(image), "--out", str(tmp_path / "o.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a translation model (it is a gan model)" in err, err
 
 
 def test_a_state_dict_that_does_not_fit_is_refused_naming_the_key(tmp_path):
