@@ -18,7 +18,16 @@ import re
 import sys
 import time
 
-from genstudio.cli import bench, convert, diagnose, info, presets, sample, train, translate
+from genstudio.cli import (
+    bench,
+    convert,
+    diagnose,
+    info,
+    presets,
+    sample,
+    train,
+    translate,
+)
 from genstudio.core.errors import GenStudioError
 from genstudio.core.io.file_checks import printable
 

@@ -132,9 +132,7 @@ def randomised(net: nn.Module, seed: int) -> nn.Module:
         for name, tensor in net.state_dict().items():
             if not tensor.is_floating_point():
                 continue
-            if name.endswith("running_var"):
-                tensor.copy_(torch.rand(tensor.shape, generator=g) + 0.5)
-            elif name.endswith("weight") and tensor.dim() == 1:               # a BatchNorm scale
+            if name.endswith("running_var") or name.endswith("weight") and tensor.dim() == 1:   # BatchNorm: > 0
                 tensor.copy_(torch.rand(tensor.shape, generator=g) + 0.5)
             else:
                 fan_in = tensor[0].numel() if tensor.dim() > 1 else 10

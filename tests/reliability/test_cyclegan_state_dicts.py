@@ -30,7 +30,11 @@ from test_pkl_bounds import CAP_FIRST, assert_one_line, python
 from torch._utils import _rebuild_tensor_v2
 
 from genstudio.core.errors import CheckpointError
-from genstudio.core.families.translation.networks import NLayerDiscriminator, ResnetGenerator, UnetGenerator
+from genstudio.core.families.translation.networks import (
+    NLayerDiscriminator,
+    ResnetGenerator,
+    UnetGenerator,
+)
 from genstudio.core.io import readers
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32" or not Path("/proc/self/statm").exists(),

@@ -26,7 +26,12 @@ from torch import nn
 from genstudio.core import registry
 from genstudio.core.errors import CheckpointError, first_line
 from genstudio.core.families.config import ConfigError
-from genstudio.core.io.cyclegan_state_dict import STAT_SUFFIXES, Architecture, infer_architecture, legacy_keys
+from genstudio.core.io.cyclegan_state_dict import (
+    STAT_SUFFIXES,
+    Architecture,
+    infer_architecture,
+    legacy_keys,
+)
 from genstudio.core.io.file_checks import open_regular_file, read_regular_file
 from genstudio.core.io.model_card import DataDescription, ModelCard
 from genstudio.core.io.reader import Description, OpenOptions, Reader
@@ -158,7 +163,7 @@ def read_public_generator(path: str | Path) -> PublicGenerator:
     sha256 = hashlib.sha256(data).hexdigest()
     try:
         loaded = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception as exc:                  # every torch.load failure of a person's file is its input's
+    except Exception as exc:  # noqa: BLE001 -- torch.load raises many types; each is the input's fault
         raise _fail(path, _load_reason(exc)) from None
     del data
     tensors = _plain_tensors(path, loaded)
@@ -275,8 +280,8 @@ def describe(path: Path) -> Description:
         ("convert", f"genstudio convert {path} OUT.safetensors"),
     ]
     if generator.dropped:
-        rows.append(("note", f"{len(generator.dropped)} legacy InstanceNorm running-statistics keys ignored "
-                             "(saved by PyTorch before 0.4; the public code deletes them too)"))
+        rows.append(("note", (f"{len(generator.dropped)} legacy InstanceNorm running-statistics keys ignored "
+                              "(saved by PyTorch before 0.4; the public code deletes them too)")))
     return Description(tuple(rows), data, "a CycleGAN / pix2pix generator state dict", FAMILY)
 
 

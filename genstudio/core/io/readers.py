@@ -99,7 +99,7 @@ def file_filter() -> str:
 
 
 # The built-in formats.
-from genstudio.core.io import checkpoint_reader, cyclegan_reader, diffusers_reader, foreign_reader, stylegan_reader  # noqa: E402,E501
+from genstudio.core.io import checkpoint_reader, cyclegan_reader, diffusers_reader, foreign_reader, stylegan_reader  # noqa: E402
 
 register(checkpoint_reader.READER)
 register(cyclegan_reader.READER)          # before foreign_reader: .pth state dicts, not TorchScript .pth programs
