@@ -11,9 +11,11 @@ diagnostic of docs/diagnostics.md that fits the data:
   VEEGAN/PacGAN mode counts (2,500 samples) for the ring-8 and grid-25 mixtures.
 A generator is anything with `sample_latents(n, generator)`, `decode(z)` and `data_shape`:
 genstudio's GANs, VAEs (decoding prior latents, i.e. sampling from the prior), flows, and foreign
-TorchScript/torch.export generators. `verdict.py` reads the figures as missing modes, low
-fidelity, both or neither (report["verdict"]). The report is plain JSON (dicts, lists, str, int, float,
-None); every figure carries its settings (k, K, feature space, sample counts, thresholds).
+TorchScript/torch.export generators; a translation model's samples are its translations of the
+source domain, measured against the target domain (translation_report.py). `verdict.py` reads the
+figures as missing modes, low fidelity, both or neither (report["verdict"]). The report is plain
+JSON (dicts, lists, str, int, float, None); every figure carries its settings (k, K, feature space,
+sample counts, thresholds).
 
 `prepare_live(dataset)` + `cheap_metrics(generator, reference)` give a few figures on a small
 fixed-latent batch fast enough to run during training, and `collapse_suspected(history)` names
@@ -63,7 +65,7 @@ FALL_FRACTION = 0.5
 CLASSES_FALL = 2             # classes (or modes) lost since the best count
 
 
-def _stage(progress, lo: float, hi: float):
+def stage_progress(progress, lo: float, hi: float):
     """A progress callback mapping a stage's own 0..1 onto lo..hi of the whole (None: silent)."""
     if progress is None:
         return None
@@ -250,9 +252,13 @@ def diagnose(generator, dataset: InMemoryDataset, samples: int = DEFAULT_SAMPLES
 def diagnose_with_samples(generator, dataset: InMemoryDataset, samples: int = DEFAULT_SAMPLES, seed: int = 0,
                           progress=None, should_stop=None, cache_dir=None,
                           space: ClassifierFeatures | PCAFeatures | None = None,
-                          fake: torch.Tensor | None = None) -> tuple[dict, Drawn]:
+                          fake: torch.Tensor | None = None, sections: dict | None = None,
+                          latent_path_length: bool = True) -> tuple[dict, Drawn]:
     """diagnose(), and the samples it compared (Drawn), so that the report's indices can be shown as
-    images. `fake` (M, ...) in [0, 1] replaces generation (a set of images posing as a generator)."""
+    images. `fake` (M, ...) in [0, 1] replaces generation (a set of images posing as a generator).
+    `sections` are added to the report before the verdict reads it (a translation's label agreement,
+    translation_report.py); latent_path_length=False leaves out the perceptual path length, for
+    samples that are not decode(z) of the latents it would walk."""
     _check_shapes(generator, dataset)
     check_sample_counts(samples, len(dataset))
     start = time.perf_counter()
@@ -267,12 +273,12 @@ def diagnose_with_samples(generator, dataset: InMemoryDataset, samples: int = DE
     real, (own_a, own_b), rule = draw_real(dataset, samples, seed)
     if fake is None:
         # Before the feature space, which may train a classifier first: NaN samples end the report at once.
-        fake = generate(generator, samples, seed, progress=_stage(progress, 0.0, 0.25), should_stop=should_stop)
+        fake = generate(generator, samples, seed, progress=stage_progress(progress, 0.0, 0.25), should_stop=should_stop)
     t = lap("generate", t)
     if dataset.is_points:
         space = None          # points are compared on their raw coordinates
     elif space is None:
-        space = feature_space(dataset, cache_dir, _stage(progress, 0.25, 0.35), should_stop)
+        space = feature_space(dataset, cache_dir, stage_progress(progress, 0.25, 0.35), should_stop)
         t = lap("feature_space", t)
     report: dict = {"format": REPORT_FORMAT, "version": REPORT_VERSION, "dataset": dataset.describe(),
                     "generator": _describe_generator(generator), "seed": seed,
@@ -283,18 +289,19 @@ def diagnose_with_samples(generator, dataset: InMemoryDataset, samples: int = DE
         mixture = TOY_MIXTURES.get(dataset.name)
         if mixture is not None:
             report["toy"] = toy_metrics(fake[:TOY_SAMPLES], mixture)
-    report.update(_compare(space, dataset, real, fake, seed, _stage(progress, 0.35, 0.65), should_stop))
+    report.update(_compare(space, dataset, real, fake, seed, stage_progress(progress, 0.35, 0.65), should_stop))
+    report.update(sections or {})
     t = lap("figures", t)
     # The real data's own figures at the same count: what every figure is read against.
-    own = _compare(space, dataset, own_a, own_b, seed, _stage(progress, 0.65, 0.85), should_stop, reference=True)
+    own = _compare(space, dataset, own_a, own_b, seed, stage_progress(progress, 0.65, 0.85), should_stop, reference=True)
     own["samples"] = [len(own_a), len(own_b)]
     own["rule"] = rule
     report["real_reference"] = own
     t = lap("real_reference", t)
 
-    if space is not None and getattr(generator, "smooth_latent", True):
+    if space is not None and latent_path_length and getattr(generator, "smooth_latent", True):
         report["path_length"] = path_length(generator, space, min(PATH_LENGTH_PAIRS, samples // 2), seed,
-                                            progress=_stage(progress, 0.85, 1.0), should_stop=should_stop)
+                                            progress=stage_progress(progress, 0.85, 1.0), should_stop=should_stop)
         lap("path_length", t)
 
     report["verdict"] = verdict(report)

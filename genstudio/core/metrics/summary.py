@@ -35,6 +35,8 @@ def technical_lines(report: dict) -> list[str]:
     lines = []
     lines.append(f"{report['fake_samples']} generated vs {report['real_samples']} real samples of "
                  f"{report['dataset']['name']}; features: {report['features']['description']}")
+    if report.get("translation"):
+        lines += translation_lines(report["translation"])
     toy = report.get("toy")
     if toy:
         lines.append(f"modes covered {toy['modes_covered']}/{toy['num_modes']} "
@@ -109,4 +111,27 @@ def _distance_lines(report: dict) -> list[str]:
     if ppl:
         lines.append(f"perceptual path length {ppl['ppl']:.4g} (classifier features, {ppl['settings']['pairs']} slerp "
                      f"pairs, eps {ppl['settings']['epsilon']:g})")
+    return lines
+
+
+def translation_lines(section: dict) -> list[str]:
+    """A translation's inputs, label agreement and cycle error (report["translation"])."""
+    source = section["source"]
+    lines = [f"the generated samples translate {section['samples']} images of {source.get('source') or source['name']} "
+             f"({section['direction']})" + (f", {section['style']}" if section["style"] else "")]
+    a = section["label_agreement"]
+    if a["agreement"] is None:
+        lines.append(f"label agreement: n/a ({a['reason']})")
+    else:
+        lines.append(f"label agreement {a['agreement']:.3f}: translations the target's classifier labels as their input's "
+                     f"class (its held-out accuracy on real target images {a['classifier_accuracy']:.3f}; outputs "
+                     f"unrelated to their inputs would agree {a['independent']:.3f})")
+        lines.append("  by input class: " + "  ".join(f"{n}:{_fmt(v, 2)}" for n, v in zip(a["class_names"], a["per_class"])))
+        if a["confusions"]:
+            lines.append("  commonest slips: " + ", ".join(f"{c['input']} read as {c['read_as']} ({c['count']})"
+                                                         for c in a["confusions"]))
+    c = section["cycle_error"]
+    lines.append(f"cycle error: n/a ({c['reason']})" if c["mean"] is None else
+                 f"cycle error {c['mean']:.4f} (mean |x - round trip| in [0, 1] pixels over {c['samples']} inputs; "
+                 f"median {c['median']:.4f}, worst {c['max']:.4f})")
     return lines

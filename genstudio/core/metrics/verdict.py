@@ -24,6 +24,10 @@ each measured against the real data's own value at the same sample count (report
   modes) still are unless the samples are blurrier than the data (blur crowds samples together and
   towards blob-like classes; noise does not: a collapsed, noisy GAN drawing 12 distinct images is
   missing modes); regions left empty, which any shift empties, are then listed as unclear.
+- a translation (report["translation"], translation_report.py) that loses its input's content: label
+  agreement below AGREEMENT_FRACTION of the target classifier's held-out accuracy (a translated 3 no
+  longer reads as a 3). It counts as low fidelity, fidelity to the input rather than to the data, and
+  has a clause of its own; the rules above read only the image signals.
 NDB, coverage, recall and the near-duplicate fraction stay in the report as figures with their real
 reference and gauge (gauges.py); they no longer decide the verdict. Smaller holes (NDB bins drawn at
 under a quarter of their share) and repeated images are notes, shown with pictures.
@@ -42,11 +46,13 @@ HQ_SIGNAL = 50.0             # % high-quality samples on the 2-D mixtures
 CLUSTER_SIGNAL = 0.05        # one output making more than this share of the samples: partial collapse
 CLUSTER_NOTE = 0.01          # ... more than this (and NOTE_COPIES copies): a note with its picture
 NOTE_COPIES = 5
+AGREEMENT_FRACTION = 0.8     # a translation's label agreement below this x the classifier's accuracy: content lost
 
 THRESHOLDS = {"precision_drop": PRECISION_DROP, "density_fraction": DENSITY_FRACTION,
               "trimmed_precision_fraction": TRIMMED_FRACTION, "sharpness_band": list(SHARPNESS_BAND),
               "hq_percent": HQ_SIGNAL, "largest_cluster_share": CLUSTER_SIGNAL,
-              "cluster_note_share": CLUSTER_NOTE, "class_covered_fraction": MIN_FRACTION}
+              "cluster_note_share": CLUSTER_NOTE, "class_covered_fraction": MIN_FRACTION,
+              "label_agreement_fraction": AGREEMENT_FRACTION}
 
 
 def _names(items: list[str]) -> str:
@@ -79,6 +85,27 @@ def _fidelity(report: dict, reference: dict) -> list[str]:
     if toy and toy["hq_percent"] < HQ_SIGNAL:
         out.append(f"{toy['hq_percent']:.1f} % high-quality samples (< {HQ_SIGNAL:g} %)")
     return out
+
+
+def _content(report: dict) -> tuple[list[str], str | None]:
+    """(signals, clause) of a translation's label agreement: a signal when it is below
+    AGREEMENT_FRACTION x the classifier's held-out accuracy; the clause says how much is kept either way."""
+    agreement = (report.get("translation") or {}).get("label_agreement") or {}
+    value = agreement.get("agreement")
+    if value is None:
+        return [], None
+    accuracy, independent = agreement["classifier_accuracy"], agreement["independent"]
+    if value >= AGREEMENT_FRACTION * accuracy:
+        return [], f"{100 * value:.0f} % of the translations keep their input's class (label agreement {value:.2f})"
+    worst = agreement["confusions"][0] if agreement["confusions"] else None
+    swap = (f"; the commonest slip reads {100 * worst['share_of_input']:.0f} % of the {worst['input']}s as "
+            f"{worst['read_as']}" if worst else "")
+    signal = (f"label agreement {value:.2f}: the target domain's classifier reads only {100 * value:.0f} % of the "
+              f"translations as their input's class (real target images: {accuracy:.2f}; outputs unrelated to their "
+              f"inputs: {independent:.2f}){swap}")
+    return [signal], (f"the translation loses its input's content: only {100 * value:.0f} % of the translated "
+                      f"images keep their input's class (label agreement {value:.2f}, the classifier's own accuracy "
+                      f"{accuracy:.2f})")
 
 
 def _class_signals(classes: dict) -> tuple[list[str], list[str]]:
@@ -208,16 +235,19 @@ FIDELITY_ADVICE = {
 REPETITION_ADVICE = ("The generator repeats outputs, a classic mode collapse: lower the learning rate, add a "
                      "gradient penalty or minibatch discrimination, or restart from an earlier checkpoint.")
 CONDITIONAL_ADVICE = "A class-conditional model: check that every label is fed during training."
+CONTENT_ADVICE = ("The translation loses its input's content: a higher cycle weight ties each output to its input, "
+                  "and longer training helps; the Inspect tab's cycle-error histogram shows the inputs it fails on.")
 NOTHING_ADVICE = ("Nothing to fix at this sample count. To compare checkpoints, read FD and KID beside the real "
                   "data's own values; more samples tighten every figure.")
 FAMILY_GROUP = {"stylegan": "gan", "gan": "gan", "vae": "vae", "flow": "likelihood", "diffusion": "likelihood",
                 "autoregressive": "likelihood"}
 
 
-def _advice(report: dict, repetition: bool, missing: bool, fidelity: bool, notes: bool) -> list[str]:
+def _advice(report: dict, repetition: bool, missing: bool, fidelity: bool, notes: bool,
+            content: bool = False) -> list[str]:
     family = report["generator"]["family"]
     group = FAMILY_GROUP.get(family)
-    out = []
+    out = [CONTENT_ADVICE] if content else []
     if repetition:
         out.append(REPETITION_ADVICE)
     if missing:
@@ -240,7 +270,8 @@ def verdict(report: dict) -> dict:
     'sentence': one plain sentence, 'advice': what to try, 'missing_modes', 'low_fidelity', 'unclear':
     the signals behind it, 'notes': what is worth seeing but is not a failure}."""
     reference = report["real_reference"]
-    fidelity = _fidelity(report, reference)
+    fidelity = _fidelity(report, reference)        # the images' fidelity to the data; content: to their inputs
+    content, content_clause = _content(report)
     # Which mode signals keep their name beside low fidelity. All of them when precision is at or
     # above the real data's own (a sharp single-class generator is missing modes). Otherwise counted
     # signals (repetition, classes, 2-D modes) keep it unless the samples are blurrier than the data:
@@ -266,7 +297,7 @@ def verdict(report: dict) -> dict:
     notes += [f"{r['name']} is rarely drawn: {r['real']} real, {r['generated']} generated"
               for r in report.get("sparse_regions", []) if r["class"] is None or r["class"] not in flagged][:3]
     name = {(True, True): "missing modes and low fidelity", (True, False): "missing modes",
-            (False, True): "low fidelity", (False, False): "no problem found"}[(bool(missing), bool(fidelity))]
+            (False, True): "low fidelity", (False, False): "no problem found"}[(bool(missing), bool(fidelity or content))]
 
     clauses = [clause for _, clause in kept]
     fidelity_clause = _fidelity_clause(report, reference, fidelity)
@@ -277,8 +308,11 @@ def verdict(report: dict) -> dict:
         parts = [fidelity_clause, f"possibly from that alone, {doubted}"]
     else:
         parts = [_kept_clause(report), fidelity_clause]
+    if content_clause:
+        parts.append(content_clause)
     first = "; ".join(parts)
     sentence = first[0].upper() + first[1:] + "."
-    advice = _advice(report, bool(repetition and repetition in missing), bool(missing), bool(fidelity), bool(notes))
+    advice = _advice(report, bool(repetition and repetition in missing), bool(missing), bool(fidelity), bool(notes),
+                     bool(content))
     return {"verdict": name, "sentence": sentence, "advice": advice, "missing_modes": missing,
-            "low_fidelity": fidelity, "unclear": unclear, "notes": notes}
+            "low_fidelity": fidelity + content, "unclear": unclear, "notes": notes}

@@ -23,6 +23,7 @@ from genstudio.core.data.dataset import InMemoryDataset
 from genstudio.core.cancel import CancelToken
 from genstudio.core.errors import GenStudioError
 from genstudio.core.metrics.report import DEFAULT_SAMPLES, diagnose_with_samples
+from genstudio.core.metrics.translation_report import diagnose_translation, domain_specs, is_translation, load_domains
 from genstudio.core.metrics.verdict import CLUSTER_NOTE, NOTE_COPIES
 
 
@@ -234,18 +235,39 @@ def shown_repeats(clusters: list[dict]) -> list[dict]:
 class Diagnose:
     """The full mode-collapse report against a data set, with the pictures the Diagnostics tab shows:
     the regions it misses (real examples beside the nearest generated samples), the repeated
-    outputs and the closest pairs, all cut from the samples the report compared."""
+    outputs and the closest pairs, all cut from the samples the report compared.
+
+    A translation model (TRANSLATION) is measured by its translations in `direction` (0: A -> B,
+    1: B -> A) against the target domain: `data_spec` names the pair, or the target domain alone
+    with the source from `trained_on` (its card's data spec); the pictures come from the target's data."""
 
     data_spec: str
     samples: int = DEFAULT_SAMPLES
     seed: int = 0
     pairs_shown: int = 20
     dataset: InMemoryDataset | None = None
+    direction: int = 0
+    trained_on: str = ""
 
-    def run(self, model, state: TaskState) -> DiagnosticsResult:
+    def _report(self, model, state: TaskState):
+        """(report, Drawn, the data set the samples were compared with)."""
+        if is_translation(model):
+            if self.dataset is not None:
+                raise GenStudioError("a translation model is diagnosed on two domains named by a spec "
+                                     "(A=SPEC,B=SPEC or the target domain), not on one data set")
+            source, target = load_domains(domain_specs(self.direction, self.data_spec.strip() or None,
+                                                       self.trained_on or None))
+            report, drawn = diagnose_translation(model, source, target, samples=self.samples, seed=self.seed,
+                                                 direction=self.direction, progress=state.set_progress,
+                                                 should_stop=state.is_interruption_requested)
+            return report, drawn, target
         data = _dataset(self.data_spec, self.dataset, model.data_shape)
         report, drawn = diagnose_with_samples(model, data, samples=self.samples, seed=self.seed,
                                               progress=state.set_progress, should_stop=state.is_interruption_requested)
+        return report, drawn, data
+
+    def run(self, model, state: TaskState) -> DiagnosticsResult:
+        report, drawn, data = self._report(model, state)
         empty = report["regions"]["empty"]
         shown_classes = {r["class"] for r in empty}           # a class shown left empty is not shown again as rare
         rows = ([(r, True) for r in empty] + [(r, False) for r in report["sparse_regions"]
