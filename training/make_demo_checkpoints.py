@@ -15,7 +15,8 @@ The files hold weights only (no optimiser state): they are for exploring, not re
 grid of each lands beside them in --grids.
 
 Each recipe carries the standard it is trained to (genstudio.core.families.demo_standard): bars on its
-diagnostics against the bundled MNIST and on the slice of data the engine held out of training.
+diagnostics against the bundled MNIST (a translation demo: its translations A -> B against its pair's
+target domain B) and on the slice of data the engine held out of training.
 After training, the script measures them and prints PASS / FAIL per bar; `--check-only` measures the
 files already in --out without training. Everything lands in --grids/summary.json.
 """
@@ -39,9 +40,10 @@ from genstudio.core.io.export import save_grid
 from genstudio.core.io.open_model import open_model
 from genstudio.core.metrics.report import diagnose
 from genstudio.core.metrics.summary import summary_lines
+from genstudio.core.metrics.translation_report import AtoB, diagnose_translation, domain_specs, is_translation, load_domains
 from genstudio.core.training.engine import TrainConfig, Trainer
 
-DIAGNOSE_DATA = "mnist"          # every demo is diagnosed against the whole bundled test set
+DIAGNOSE_DATA = "mnist"          # every demo is diagnosed against the whole bundled test set (translations: see diagnosed)
 EVAL_BATCH = 1000                # digits the engine holds out of a demo's training, for its held-out figures
 
 
@@ -151,14 +153,24 @@ def train_recipe(name: str, family: str, demo: DemoRecipe, out: Path, grids: Pat
     return summary
 
 
+def diagnosed(model, demo: DemoRecipe) -> tuple[dict, str]:
+    """(report, what it compared with): a demo against the whole bundled MNIST, or a translation demo
+    (by its capability) by its translations A -> B of its pair's domain A against the target domain B."""
+    if is_translation(model):
+        specs = domain_specs(AtoB, demo.data)
+        report, _ = diagnose_translation(model, *load_domains(specs), samples=demo.diagnose_samples)
+        return report, f"{specs.target} (translations of {specs.source})"
+    return diagnose(model, load_dataset(DIAGNOSE_DATA), samples=demo.diagnose_samples), DIAGNOSE_DATA
+
+
 def measure_standard(name: str, demo: DemoRecipe, path: Path, evaluation: dict[str, float]) -> dict:
     """The demo's figures (its held-out evaluation and the diagnostics of the saved file against the
-    bundled MNIST) and its standard's rows, printed as they are measured."""
+    bundled MNIST, or a translation's target domain) and its standard's rows, printed as they are measured."""
     opened = open_model(path)
-    report = diagnose(opened.model, load_dataset(DIAGNOSE_DATA), samples=demo.diagnose_samples)
+    report, against = diagnosed(opened.model, demo)
     figures = demo_figures(evaluation, report)
     rows = check(demo.standard, figures)
-    print(f"{name}: diagnostics against {DIAGNOSE_DATA}, {demo.diagnose_samples} samples", flush=True)
+    print(f"{name}: diagnostics against {against}, {report['fake_samples']} samples", flush=True)
     print("\n".join(f"  {line}" for line in summary_lines(report)))
     print(f"{name}: the standard", flush=True)
     print("\n".join(standard_lines(rows)), flush=True)
