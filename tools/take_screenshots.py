@@ -13,7 +13,10 @@ those. --tour DIR photographs every demo's every tab at both sizes into DIR, to 
 With --stylegan CKPT (a style-based GAN checkpoint or an NVIDIA .pkl) also stylegan-truncation.png
 (the explorer at psi 0.7 with its slider), stylegan-layer-view.png (Inspect -> Layer on a middle
 synthesis layer) and stylegan-mixing-grid.png (the exported coarse-layer mixing grid);
---only-stylegan skips the others. --diagnostics MODEL... writes only the Diagnostics tab after a
+--only-stylegan skips the others. With --translation CKPT (a translation model) also, at 1280 x 680,
+translation-explore.png (input | translation | round trip, with an A <-> B strip of style codes) and
+translation-cycle-error.png (Inspect -> Cycle error over the data set, its worst image shown);
+--only-translation skips the others. --diagnostics MODEL... writes only the Diagnostics tab after a
 full report on each model, at both sizes, and the whole scrolled report.
 """
 
@@ -60,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="live diagnostics points to wait for in train-live-diagnostics.png")
     parser.add_argument("--stylegan", type=Path, help="a style-based GAN to photograph as well")
     parser.add_argument("--only-stylegan", action="store_true", help="photograph only the --stylegan model")
+    parser.add_argument("--translation", type=Path, help="a translation model to photograph as well")
+    parser.add_argument("--only-translation", action="store_true", help="photograph only the --translation model")
     parser.add_argument("--only-themes", action="store_true", help="photograph only the light and dark pair")
     parser.add_argument("--only-sizes", action="store_true", help="photograph only the explorer at both sizes")
     parser.add_argument("--tour", type=Path, help="also photograph every demo's every tab at both sizes here")
@@ -76,6 +81,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.stylegan:
         stylegan_shots(window, args.stylegan, args.out)
+    if args.translation:
+        translation_shots(window, args.translation, args.out)
+        if args.only_translation:
+            window.close()
+            dispose(window)
+            return 0
     if args.tour:
         tour_shots(window, args.tour)
     if not (args.only_stylegan or args.only_themes):
@@ -118,6 +129,34 @@ def stylegan_shots(window, path: Path, out: Path) -> None:
     _until(grid.exists, 60)
     print(grid)
     window.tabs.setCurrentWidget(window.explore)
+
+
+def translation_shots(window, path: Path, out: Path, index: int = 7) -> None:
+    """A translation model at 1280 x 680: the explorer on data image `index` with an A <-> B strip,
+    then the cycle-error histogram over the data set with its worst image."""
+    window.resize(1280, 680)
+    window.tabs.setCurrentWidget(window.explore)
+    window.open_path(path)
+    _wait(window.explore.image_view.shown, 60_000)
+    explore = window.explore
+    explore.translation_input.index.setValue(index)
+    _wait(explore.image_view.shown, 30_000)
+    explore.randomise_endpoints()
+    _wait(explore.strip_view.shown, 30_000)
+    _save(window, out, "translation-explore.png")
+
+    from genstudio.ui.inspect_tools.cycle_error_tool import CycleErrorTool
+
+    inspect = window.inspect
+    window.tabs.setCurrentWidget(inspect)
+    tool = inspect.tool_of(CycleErrorTool)
+    inspect.pages.setCurrentWidget(tool)
+    tool.measure()
+    _wait(inspect.tasks.finished, 1_800_000)
+    _until(lambda: tool.picked is not None, 60)
+    _save(window, out, "translation-cycle-error.png")
+    window.tabs.setCurrentWidget(explore)
+    window.resize(1440, 900)
 
 
 def theme_shots(window, out: Path) -> None:

@@ -50,14 +50,23 @@ def domains():
 
 
 def open_and_wait(qtbot, window, path):
-    with qtbot.waitSignal(window.explore.image_view.shown, timeout=60000):
-        assert window.open_path(path)
+    """Open `path` and wait for its first image. Not on the image view's `shown`: a tab brought to the
+    front paints the image it got while hidden, and says `shown` for that one while the model opens."""
+    assert window.open_path(path)          # the model is open and the panels reset when it returns
+    qtbot.waitUntil(lambda: window.explore.last_image is not None, timeout=60000)
+
+
+def new_result(qtbot, get, action, timeout=30000):
+    """Do `action` and wait until `get()` is a result made after it (the renderer delivers only a
+    channel's newest request, so the first new one is the action's)."""
+    before = get()
+    action()
+    qtbot.waitUntil(lambda: get() is not None and get() is not before, timeout=timeout)
+    return get()
 
 
 def shown_after(qtbot, explore, action):
-    with qtbot.waitSignal(explore.image_view.shown, timeout=30000):
-        action()
-    return explore.last_translation
+    return new_result(qtbot, lambda: explore.last_translation, action)
 
 
 def style_of(explore) -> torch.Tensor:
@@ -106,11 +115,10 @@ def test_explorer_translates_a_data_image_both_ways_and_takes_its_output_back(qt
     assert_shows(view, model, output, 0, style_of(explore))
 
     # The A <-> B strip: the input translated with each frame's style code.
-    with qtbot.waitSignal(explore.strip_view.shown, timeout=30000):
-        explore.randomise_endpoints()
+    strip = new_result(qtbot, lambda: explore.last_strip, explore.randomise_endpoints)
     frames = explore.session.path_latents()
     expected = model.translate(output.expand(len(frames), -1, -1, -1), direction=0, style=frames)
-    assert np.allclose(explore.last_strip, expected.numpy(), atol=1e-5)
+    assert np.allclose(strip, expected.numpy(), atol=1e-5)
 
 
 def test_a_dropped_image_file_is_translated(qtbot, window, checkpoint, model, tmp_path):
@@ -139,11 +147,8 @@ def test_inspect_grid_equals_the_models_translations_and_exports_png_and_json(qt
     tool = inspect.tool_of(TranslationGridTool)
     assert tool in inspect.active_tools() and inspect.tool_of(CycleErrorTool) in inspect.active_tools()
     window.tabs.setCurrentWidget(inspect)
-    with qtbot.waitSignal(tool.view.shown, timeout=30000):
-        inspect.pages.setCurrentWidget(tool)
-    with qtbot.waitSignal(tool.view.shown, timeout=30000):
-        tool.first.setValue(3)
-    result = tool.result
+    new_result(qtbot, lambda: tool.result, lambda: inspect.pages.setCurrentWidget(tool))
+    result = new_result(qtbot, lambda: tool.result, lambda: tool.first.setValue(3))
     assert result.indices == list(range(3, 11))
     x = domains[0][3:11]
     there, back = model.round_trip(x, direction=0, style=style_of(window.explore).expand(8, -1))
@@ -169,26 +174,27 @@ def test_cycle_error_histogram_worst_bar_holds_the_worst_image(qtbot, window, ch
     tool = inspect.tool_of(CycleErrorTool)
     window.tabs.setCurrentWidget(inspect)
     inspect.pages.setCurrentWidget(tool)
-    with qtbot.waitSignal(tool.pick_view.shown, timeout=60000):      # the worst image, shown as it lands
-        tool.measure()
+    new_result(qtbot, lambda: tool.picked, tool.measure, timeout=60000)      # the worst image, shown as it lands
     x = domains[0]
     _, back = model.round_trip(x, direction=0, style=style_of(explore).expand(len(x), -1))
     errors = (x - back).abs().flatten(1).mean(1).numpy()
     assert np.allclose(tool.result.errors, errors, atol=1e-5)
     worst = int(np.argmax(errors))
+    assert list(tool.shown_indices) == list(np.argsort(-errors)[:len(tool.shown_indices)])   # the worst, worst first
     assert tool.shown_indices[0] == worst
+    assert tool.picked.name == f"A: mnist #{worst}" and "rank 1 of 40" in tool.pick_label.text()
+    assert_shows(tool.picked, model, x[worst:worst + 1], 0, style_of(explore))
     heights = tool.bars.opts["height"]
     assert heights[-1] > 0 and heights.sum() == len(x)                # the worst bar is the last one
-    assert tool.picked.name == f"A: mnist #{worst}"
-    assert_shows(tool.picked, model, x[worst:worst + 1], 0, style_of(explore))
+    new_result(qtbot, lambda: tool.picked, lambda: tool.show_bin(len(heights) - 1))
+    assert tool.shown_indices[0] == worst and tool.picked.name == f"A: mnist #{worst}"
 
     # A click on a bar's other image shows that image's round trip.
-    with qtbot.waitSignal(tool.pick_view.shown, timeout=30000):
-        tool.show_bin(int(np.argmax(heights)))                        # the fullest bar
+    new_result(qtbot, lambda: tool.picked, lambda: tool.show_bin(int(np.argmax(heights))))    # the fullest bar
     last = len(tool.shown_indices) - 1
     index = int(tool.shown_indices[last])
-    with qtbot.waitSignal(tool.pick_view.shown, timeout=30000):
-        qtbot.mouseClick(tool.bin_view, Qt.LeftButton, pos=tool.bin_view.centre_of(last).toPoint())
+    new_result(qtbot, lambda: tool.picked,
+               lambda: qtbot.mouseClick(tool.bin_view, Qt.LeftButton, pos=tool.bin_view.centre_of(last).toPoint()))
     assert tool.picked.name == f"A: mnist #{index}"
     assert_shows(tool.picked, model, x[index:index + 1], 0, style_of(explore))
 
@@ -201,24 +207,20 @@ def test_layer_view_shows_the_generator_of_the_direction(qtbot, window, checkpoi
     inspect.pages.setCurrentWidget(layer)
     qtbot.waitUntil(lambda: layer.result is not None and layer.tiles_view.image() is not None, timeout=30000)
     assert layer.result.names and all(name.startswith("g_ab") for name in layer.result.names)
-    with qtbot.waitSignal(layer.tiles_view.shown, timeout=30000):
-        window.explore.option_boxes["direction"].setValue(1)
-    assert all(name.startswith("g_ba") for name in layer.result.names)
+    result = new_result(qtbot, lambda: layer.result, lambda: window.explore.option_boxes["direction"].setValue(1))
+    assert result.names and all(name.startswith("g_ba") for name in result.names)
 
 
 def test_switching_to_another_model_and_back_leaves_nothing_stale(qtbot, window, checkpoint):
     open_and_wait(qtbot, window, checkpoint)
     explore, inspect, scope = window.explore, window.inspect, window.scope
-    with qtbot.waitSignal(explore.strip_view.shown, timeout=30000):
-        explore.randomise_endpoints()
+    new_result(qtbot, lambda: explore.last_strip, explore.randomise_endpoints)
     window.tabs.setCurrentWidget(inspect)
     grid = inspect.tool_of(TranslationGridTool)
-    with qtbot.waitSignal(grid.view.shown, timeout=30000):
-        inspect.pages.setCurrentWidget(grid)
+    new_result(qtbot, lambda: grid.result, lambda: inspect.pages.setCurrentWidget(grid))
     cycle = inspect.tool_of(CycleErrorTool)
     inspect.pages.setCurrentWidget(cycle)
-    with qtbot.waitSignal(cycle.pick_view.shown, timeout=60000):
-        cycle.measure()
+    new_result(qtbot, lambda: cycle.picked, cycle.measure, timeout=60000)
     grid.translate()                                   # still in flight as the model goes
     window.tabs.setCurrentWidget(explore)
     gan = next(p for p in demo_checkpoints() if p.stem == "gan-mnist")

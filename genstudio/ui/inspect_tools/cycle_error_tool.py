@@ -1,8 +1,8 @@
 """Inspect tool for translation models (TRANSLATION): the cycle error (mean |input - round trip| in
 [0, 1] units) of every image of the source domain, measured as a task (progress, Cancel), as a
-histogram. A bar's images are shown worst first; a click on one shows its input | translation |
-round trip, so where the translation fails can be looked at. The tail (the worst bar) is shown
-when the measure lands. A dropped image file is translated there too and marked on the histogram."""
+histogram. When the measure lands, the worst images of the whole set are shown, worst first (their
+share of each bar in red); a click on a bar shows that bar's images instead; a click on an image
+shows its input | translation | round trip, so where the translation fails can be looked at. A dropped image file is translated there too and marked on the histogram."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from genstudio.ui.widgets.clickable_grid import ClickableGrid
 from genstudio.ui.widgets.image_view import ImageView
 
 BINS = 40
-SHOWN = 24               # images of a bar shown, worst first
+SHOWN = 24               # images shown, worst first: the set's worst, or a bar's
 COLS = 8
 CHANNEL = "cycle-error-image"
 
@@ -44,7 +44,7 @@ class CycleErrorTool(InspectTool):
         super().__init__(renderer, tasks, scope, parent)
         self.result: CycleErrors | None = None
         self.edges: np.ndarray | None = None
-        self.shown_indices: np.ndarray | None = None      # the chosen bar's images, worst first
+        self.shown_indices: np.ndarray | None = None      # the images shown, worst first
         self.picked: TranslationView | None = None
         self._measure_generation: int | None = None
         self._picking_file = False                         # the image asked for is a dropped file
@@ -77,7 +77,7 @@ class CycleErrorTool(InspectTool):
         grid = QGridLayout(self)
         grid.addWidget(measure, 0, 0)
         grid.addWidget(self.hist, 1, 0, 2, 1)
-        tail = QGroupBox("Images in the chosen bar, worst first (click one)")
+        tail = QGroupBox("The worst images, or a clicked bar's, worst first (click one)")
         tl = QVBoxLayout(tail)
         tl.addWidget(self.bin_view, 1)
         tl.addWidget(self.bin_label)
@@ -139,30 +139,47 @@ class CycleErrorTool(InspectTool):
         self.message.emit(f"{self.result.domain.name}, {DIRECTIONS[self.result.direction]}: mean cycle error "
                           f"{errors.mean():.4f} over {len(errors)} images (median {np.median(errors):.4f}, "
                           f"worst {errors.max():.4f}, image {int(np.argmax(errors))})")
-        self.show_bin(BINS - 1 - int(np.argmax(counts[::-1] > 0)))   # the tail: the last non-empty bar
+        self.show_worst()
+
+    def _bar_of(self, values: np.ndarray) -> np.ndarray:
+        """The bar each cycle error falls in (the last bar includes its right edge)."""
+        return np.clip(np.searchsorted(self.edges, values, side="right") - 1, 0, BINS - 1)
+
+    def _show(self, indices: np.ndarray, caption: str) -> None:
+        """Images `indices` of the source domain (worst first) in the grid, their bars' share in red."""
+        self.shown_indices = indices
+        width = float(self.edges[1] - self.edges[0]) or 1e-6
+        counts = np.bincount(self._bar_of(self.result.errors[indices]), minlength=BINS)
+        self.chosen_bar.setOpts(x=(self.edges[:-1] + self.edges[1:]) / 2, height=counts, width=0.9 * width)
+        images = to_unit_float(self.result.domain.data[indices]).numpy() if len(indices) else None
+        self.bin_view.set_images(images, cols=COLS)
+        self.bin_label.setText(caption)
+        self.bound_bin.show(self._measure_generation)
+        if len(indices):
+            self.pick(int(indices[0]))
+
+    def show_worst(self) -> None:
+        """The SHOWN images with the largest cycle error, worst first."""
+        errors = self.result.errors
+        worst = np.argsort(-errors, kind="stable")[:SHOWN]
+        more = "\u2026" if len(worst) > 8 else ""
+        self._show(worst, f"the {len(worst)} worst of {len(errors)} images, cycle error {errors[worst[0]]:.4f} "
+                          f"down to {errors[worst[-1]]:.4f} (indices {', '.join(map(str, worst[:8]))}{more}); "
+                          f"click a bar for its images")
 
     def bin_of(self, index: int) -> np.ndarray:
         """The images of bar `index`, worst first (indices into the source domain)."""
         errors = self.result.errors
-        lo, hi = self.edges[index], self.edges[index + 1]
-        inside = np.flatnonzero((errors >= lo) & ((errors < hi) if index < BINS - 1 else (errors <= hi)))
+        inside = np.flatnonzero(self._bar_of(errors) == index)
         return inside[np.argsort(-errors[inside], kind="stable")]
 
     def show_bin(self, index: int) -> None:
         inside = self.bin_of(index)
-        self.shown_indices = inside[:SHOWN]
-        width = float(self.edges[1] - self.edges[0]) or 1e-6
-        centre = (self.edges[index] + self.edges[index + 1]) / 2
-        self.chosen_bar.setOpts(x=[centre], height=[len(inside)], width=0.9 * width)
-        images = to_unit_float(self.result.domain.data[self.shown_indices]).numpy() if len(inside) else None
-        self.bin_view.set_images(images, cols=COLS)
+        shown = inside[:SHOWN]
         lo, hi = self.edges[index], self.edges[index + 1]
         more = "\u2026" if len(inside) > 8 else ""
-        self.bin_label.setText(f"cycle error {lo:.4f}\u2013{hi:.4f}: {len(inside)} images, {len(self.shown_indices)} "
-                               f"shown worst first (indices {', '.join(map(str, self.shown_indices[:8]))}{more})")
-        self.bound_bin.show(self._measure_generation)
-        if len(inside):
-            self.pick(int(inside[0]))
+        self._show(shown, f"cycle error {lo:.4f}\u2013{hi:.4f}: {len(inside)} image{'s' * (len(inside) != 1)}, "
+                          f"{len(shown)} shown worst first (indices {', '.join(map(str, shown[:8]))}{more})")
 
     def _hist_clicked(self, event) -> None:
         if self.result is None:
@@ -202,8 +219,9 @@ class CycleErrorTool(InspectTool):
             return
         where = ""
         if self.result is not None and view.direction == self.result.direction:
-            share = 100 * float((self.result.errors < view.cycle_error).mean())
-            where = f"; higher than {share:.0f}% of the source images"
+            errors = self.result.errors
+            # The same image measured again may differ in the last float bits: 1e-6 is far below a bar.
+            where = f"; rank {1 + int((errors > view.cycle_error + 1e-6).sum())} of {len(errors)}, worst first"
         self.pick_label.setText(f"{view.name}, {DIRECTIONS[view.direction]}: cycle error "
                                 f"{view.cycle_error:.4f}{where}")
         if self._picking_file and self.result is not None:
