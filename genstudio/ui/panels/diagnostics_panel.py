@@ -5,7 +5,9 @@ background with progress and cancel, and laid out for a person, top to bottom in
 2. what is missing: the parts of the data the generator leaves (nearly) empty, each as its real
    examples beside the generated images nearest to them, with the counts; then the outputs it
    repeats and the closest generated pairs (2-D sets: the points, the missing regions ringed);
-3. every figure beside the real data's own value at the same sample count, with its gauge;
+3. every figure beside the real data's own value at the same sample count, with its gauge (a
+   translation model's label agreement and cycle error first: it is measured by its translations of
+   the source domain, in the direction chosen, against the target domain's data);
 4. charts with legends and axis names: class shares, PRDC beside the real data's own, NDB bins;
 5. the technical details with their settings (core/metrics/summary.py)."""
 
@@ -35,6 +37,7 @@ from PySide6.QtWidgets import (
 
 import genstudio.ui.widgets.plot_config  # noqa: F401  (global pyqtgraph options first)
 from genstudio.core.data.spec import diagnosis_spec
+from genstudio.core.families.family import Capability
 from genstudio.core.io.export import grid_image, points_image
 from genstudio.core.io.open_model import ModelInfo
 from genstudio.core.metrics.report import DEFAULT_SAMPLES
@@ -162,6 +165,7 @@ class DiagnosticsPanel(QWidget):
         self.tasks.failed.connect(self._failed)
         self.tasks.cancelled.connect(lambda: self._finish("diagnostics cancelled"))
         self._build()
+        self._show_direction(None)
         theme.on_theme(self, lambda colours: self.report and self.verdict.setText(verdict_html(self.report["verdict"])))
         # The report's parts, cleared when another model opens (model_bound.py); each records its model.
         self.bound_verdict = scope.bind("diagnostics: verdict and advice", self.verdict, self.signals, self.advice)
@@ -183,6 +187,11 @@ class DiagnosticsPanel(QWidget):
         self.data = QComboBox()
         self.data.setEditable(True)
         self.data.addItems(["mnist", "ring8", "grid25"])
+        # Translation models only: which way the inputs are translated (the target domain is compared with).
+        self.direction_label = QLabel("Direction")
+        self.direction = QComboBox()
+        self.direction.addItems(["A -> B", "B -> A"])
+        self.direction.setToolTip("Translate the A images into B and compare with B's data, or B into A")
         self.samples = QSpinBox()
         self.samples.setRange(100, 100_000)
         self.samples.setSingleStep(1000)
@@ -199,7 +208,8 @@ class DiagnosticsPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         top = QHBoxLayout()
-        for w in (QLabel("Compare with"), self.data, QLabel("Samples"), self.samples, self.run_button,
+        for w in (QLabel("Compare with"), self.data, self.direction_label, self.direction, QLabel("Samples"),
+                  self.samples, self.run_button,
                   self.cancel_button, self.progress, self.save_button):
             top.addWidget(w)
 
@@ -296,13 +306,23 @@ class DiagnosticsPanel(QWidget):
         # The new model's (empty) report from its top, with no trace of the last run's progress.
         self.progress.setValue(0)
         self.scroll.verticalScrollBar().setValue(0)
-        # A model trained on a slice (mnist[:9000]) is diagnosed against the whole set it was cut from.
-        source = diagnosis_spec(info.data_source) if info.data_source else ""
+        # A model trained on a slice (mnist[:9000]) is diagnosed against the whole set it was cut from;
+        # a translation model against its pair as trained (B's own slice is its target domain).
+        translation = Capability.TRANSLATION in info.capabilities
+        source = (info.data_source if translation else diagnosis_spec(info.data_source)) if info.data_source else ""
         if source:
             if self.data.findText(source) < 0:
                 self.data.addItem(source)
             self.data.setCurrentText(source)
         self.samples.setValue(POINTS_SAMPLES if info.is_points else DEFAULT_SAMPLES)
+        self._show_direction(info)
+
+    def _show_direction(self, info: ModelInfo | None) -> None:
+        translation = info is not None and Capability.TRANSLATION in info.capabilities
+        self.direction_label.setVisible(translation)
+        self.direction.setVisible(translation)
+        if not translation:
+            self.direction.setCurrentIndex(0)
 
     def run(self, dataset=None) -> None:
         if self.info is None:
@@ -313,7 +333,9 @@ class DiagnosticsPanel(QWidget):
         self._run_generation = self.scope.generation
         self.bound_verdict.show(self._run_generation)
         self.renderer.start_task(self.tasks, Diagnose(self.data.currentText().strip(), self.samples.value(),
-                                                      pairs_shown=PAIRS_SHOWN, dataset=dataset))
+                                                      pairs_shown=PAIRS_SHOWN, dataset=dataset,
+                                                      direction=self.direction.currentIndex(),
+                                                      trained_on=self.info.data_source or ""))
 
     def _progress(self, fraction: float, message: str) -> None:
         self.progress.setValue(int(1000 * fraction))
