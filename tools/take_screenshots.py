@@ -137,12 +137,13 @@ def translation_shots(window, path: Path, out: Path, index: int = 7) -> None:
     window.resize(1280, 680)
     window.tabs.setCurrentWidget(window.explore)
     window.open_path(path)
-    _wait(window.explore.image_view.shown, 60_000)
     explore = window.explore
+    _until(lambda: explore.last_translation is not None, 60)
     explore.translation_input.index.setValue(index)
-    _wait(explore.image_view.shown, 30_000)
+    _until(lambda: explore.last_translation.name.endswith(f"#{index}"), 30)
     explore.randomise_endpoints()
     _wait(explore.strip_view.shown, 30_000)
+    _until(lambda: window.history.history.entries[-1].thumbnail is not None, 30)
     _save(window, out, "translation-explore.png")
 
     from genstudio.ui.inspect_tools.cycle_error_tool import CycleErrorTool

@@ -134,6 +134,12 @@ def test_a_dropped_image_file_is_translated(qtbot, window, checkpoint, model, tm
     assert drop.isAccepted() and view.name == "stripes.png" and view.count == 0
     x = torch.tensor(np.asarray(Image.fromarray(digit).resize((28, 28), Image.LANCZOS))).float()[None, None] / 255
     assert_shows(view, model, x, 0, style_of(explore))
+    # Dropped on another tab, the window hands it to the Inspect tab's cycle-error page.
+    window.tabs.setCurrentWidget(window.inspect)
+    cycle = window.inspect.tool_of(CycleErrorTool)
+    picked = new_result(qtbot, lambda: cycle.picked, lambda: window.drop_path(path))
+    assert window.inspect.pages.currentWidget() is cycle and picked.name == "stripes.png"
+    assert_shows(picked, model, x, 0, style_of(explore))
     # A model file dropped on the explorer is not taken here: the window opens it.
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(checkpoint))])

@@ -2,7 +2,8 @@
 [0, 1] units) of every image of the source domain, measured as a task (progress, Cancel), as a
 histogram. When the measure lands, the worst images of the whole set are shown, worst first (their
 share of each bar in red); a click on a bar shows that bar's images instead; a click on an image
-shows its input | translation | round trip, so where the translation fails can be looked at. A dropped image file is translated there too and marked on the histogram."""
+shows its input | translation | round trip, so where the translation fails can be looked at. A
+dropped image file is translated there too and marked on the histogram (a green line)."""
 
 from __future__ import annotations
 
