@@ -183,6 +183,7 @@ def test_only_translation_models_and_their_directions_are_diagnosed(mnist, domai
         diagnose_translation(one_way, *domains, direction=BtoA)
 
 
+@pytest.mark.long          # trains a checkpoint (one step) and diagnoses it: about 24 s on 2 busy cores
 def test_the_command_line_diagnoses_a_translation_checkpoint_against_its_target_domain(space, tmp_path,
                                                                                       capsys):
     out = tmp_path / "run"
@@ -204,7 +205,7 @@ def test_the_command_line_diagnoses_a_translation_checkpoint_against_its_target_
 
 def test_the_apps_diagnose_task_translates_the_bundled_pair_and_pictures_the_target(thick_space, cache):
     before = sorted(cache.iterdir())
-    result = Diagnose("mnist-thick", SAMPLES, direction=AtoB).run(stand_in(Thicken(), Thin()), TaskState())
+    result = Diagnose("mnist-thick", 300, direction=AtoB).run(stand_in(Thicken(), Thin()), TaskState())
     report = result.report
     assert report["dataset"]["source"] == "thick:mnist[5000:10000]" and report["translation"]["direction"] == "A -> B"
     assert report["features"]["cache_file"] == str(thick_space.path)              # the target's classifier
