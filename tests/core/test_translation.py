@@ -103,21 +103,24 @@ def test_the_bundled_pair_is_unpaired_and_balanced(pair, mnist):
     assert pair.two_domains and pair.label_names == ["A: mnist", "B: mnist (thick)"]
     assert (pair.labels == 0).sum() == (pair.labels == 1).sum() == 5000
     a, b = pair.data[pair.labels == 0], pair.data[pair.labels == 1]
-    assert torch.equal(a, mnist.data[:5000])
-    assert torch.equal(b, changed(mnist.rows(5000, 10000), "thick").data)
+    assert torch.equal(a, mnist.data[0::2])           # interleaved: the same writers on both sides
+    assert torch.equal(b, changed(mnist.rows(1, 10000, 2), "thick").data)
     # Thicker strokes: more ink in every digit, and each B digit covers its thin original.
-    thin = mnist.data[5000:]
+    thin = mnist.data[1::2]
     assert ((b > 127).flatten(1).sum(1) > (thin > 127).flatten(1).sum(1)).all() and (b >= thin).all()
     assert load_dataset(pair.source).source == pair.source
     inverted = load_dataset("mnist-inverted")
-    assert torch.equal(inverted.data[5000:], 255 - mnist.data[5000:])
+    assert torch.equal(inverted.data[5000:], 255 - mnist.data[1::2])
+    assert load_dataset("mnist[1:7:3]").source == "mnist[1:7:3]" and len(load_dataset("mnist[1:7:3]")) == 2
+    with pytest.raises(DataError, match="step must be a positive integer"):
+        load_dataset("mnist[0:10:0]")
 
 
 def test_two_domain_specs(tmp_path, mnist):
     folder = tmp_path / "a,b"                     # a comma in A's path: B's spec is after the last ',B='
     assert split_domains(f"A={folder},B=mnist") == (str(folder), "mnist")
     assert split_domains("mnist") is None
-    assert split_domains("mnist-thick") == ("mnist[0:5000]", "thick:mnist[5000:10000]")
+    assert split_domains("mnist-thick") == ("mnist[0:10000:2]", "thick:mnist[1:10000:2]")
     with pytest.raises(DataError, match="both domains need a spec"):
         split_domains("A=,B=mnist")
     small = mnist.rows(0, 10)

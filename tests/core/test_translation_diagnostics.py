@@ -95,7 +95,7 @@ def domains(mnist, thick):
 @pytest.fixture(scope="module")
 def thick_space(thick, cache):
     """The target domain's classifier (all 10,000 thickened digits, the set B is cut from, as
-    thick:mnist[5000:10000] is), shortened, and cached where the command line looks for it."""
+    thick:mnist[1:10000:2] is), shortened, and cached where the command line looks for it."""
     return load_or_train_classifier(thick, cache, steps=CLASSIFIER_STEPS)
 
 
@@ -161,9 +161,9 @@ def test_inputs_and_style_codes_are_seeded_and_the_other_direction_translates_b(
 
 
 def test_domain_specs_from_the_pair_the_card_or_the_target_alone():
-    pair = "A=mnist[0:5000],B=thick:mnist[5000:10000]"
-    assert domain_specs(AtoB, trained_on=pair) == DomainSpecs("mnist[0:5000]", "thick:mnist[5000:10000]", AtoB)
-    assert domain_specs(BtoA, data="mnist-thick") == DomainSpecs("thick:mnist[5000:10000]", "mnist[0:5000]", BtoA)
+    pair = "A=mnist[0:10000:2],B=thick:mnist[1:10000:2]"
+    assert domain_specs(AtoB, trained_on=pair) == DomainSpecs("mnist[0:10000:2]", "thick:mnist[1:10000:2]", AtoB)
+    assert domain_specs(BtoA, data="mnist-thick") == DomainSpecs("thick:mnist[1:10000:2]", "mnist[0:10000:2]", BtoA)
     assert domain_specs(AtoB, data="thick:mnist", trained_on=pair).target == "thick:mnist"
     with pytest.raises(DataError, match="A=SPEC,B=SPEC"):
         domain_specs(AtoB, data="mnist")                               # a target with no source anywhere
@@ -194,9 +194,9 @@ def test_the_command_line_diagnoses_a_translation_checkpoint_against_its_target_
     checkpoint = str(out / "checkpoint.safetensors")
     assert main(["diagnose", checkpoint, "--samples", "200", "--direction", "BtoA", "--json"]) == 0
     captured = capsys.readouterr()
-    assert "translating 200 images of thick:mnist[5000:10000] (B -> A), comparing with mnist[0:5000]" in captured.err
+    assert "translating 200 images of thick:mnist[1:10000:2] (B -> A), comparing with mnist[0:10000:2]" in captured.err
     report = json.loads(captured.out)
-    assert report["dataset"]["source"] == "mnist[0:5000]" and report["translation"]["direction"] == "B -> A"
+    assert report["dataset"]["source"] == "mnist[0:10000:2]" and report["translation"]["direction"] == "B -> A"
     assert report["translation"]["label_agreement"]["agreement"] is not None
     assert report["translation"]["cycle_error"]["mean"] > 0
     assert main(["diagnose", checkpoint, "--data", "mnist[0:100]", "--samples", "200"]) == 2    # 100 real: too few
@@ -207,7 +207,7 @@ def test_the_apps_diagnose_task_translates_the_bundled_pair_and_pictures_the_tar
     before = sorted(cache.iterdir())
     result = Diagnose("mnist-thick", 300, direction=AtoB).run(stand_in(Thicken(), Thin()), TaskState())
     report = result.report
-    assert report["dataset"]["source"] == "thick:mnist[5000:10000]" and report["translation"]["direction"] == "A -> B"
+    assert report["dataset"]["source"] == "thick:mnist[1:10000:2]" and report["translation"]["direction"] == "A -> B"
     assert report["features"]["cache_file"] == str(thick_space.path)              # the target's classifier
     assert sorted(cache.iterdir()) == before                                       # trained no other
     assert report["translation"]["label_agreement"]["agreement"] > 0.94

@@ -28,7 +28,7 @@ def test_translation_trains_on_two_domains_with_triples_for_samples(qtbot, windo
     grid = panel.sample_view.image()
     assert (grid.width(), grid.height()) == (6 * 30 + 2, 8 * 30 + 2)
     saved = load_checkpoint(tmp_path / "run" / "checkpoint.safetensors")
-    assert saved.card.data.kind == "two domains" and saved.card.data.source.startswith("A=mnist[0:5000],B=")
+    assert saved.card.data.kind == "two domains" and saved.card.data.source.startswith("A=mnist[0:10000:2],B=")
 
     # Back to a one-domain family: the data goes back to the bundled digits.
     panel.family.setCurrentIndex(panel.family.findData("vae"))

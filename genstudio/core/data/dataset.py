@@ -81,11 +81,11 @@ class InMemoryDataset:
         return InMemoryDataset(self.name, self.data.to(device), labels, list(self.label_names), self.source,
                                self.cut_from, self.two_domains)
 
-    def rows(self, start: int, stop: int) -> "InMemoryDataset":
-        """Samples start..stop-1 as a data set of their own (a view: no copy of the pixels), cut from
-        this set or the one this set was itself cut from."""
-        labels = None if self.labels is None else self.labels[start:stop]
-        return InMemoryDataset(self.name, self.data[start:stop], labels, list(self.label_names), self.source,
+    def rows(self, start: int, stop: int, step: int = 1) -> "InMemoryDataset":
+        """Samples start, start + step, ... before stop as a data set of their own (a view: no copy of
+        the pixels), cut from this set or the one this set was itself cut from."""
+        labels = None if self.labels is None else self.labels[start:stop:step]
+        return InMemoryDataset(self.name, self.data[start:stop:step], labels, list(self.label_names), self.source,
                                self if self.cut_from is None else self.cut_from, self.two_domains)
 
     def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:

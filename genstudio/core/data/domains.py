@@ -6,8 +6,11 @@ repeated (a seeded draw) until both hold as many, so a batch drawn at random hol
 of each, as the public code pairs A[i] with a random B. The two sets must have one image shape.
 
 The bundled pairs split the 10,000 bundled test digits in two halves that share no image
-(unpaired): A is mnist[:5000] as it is, B is mnist[5000:] changed by `thick` (strokes one pixel
-thicker: a 3 x 3 maximum) or `inverted` (dark ink on white). The same changes apply to any image
+(unpaired): A is the even-numbered digits as they are, B the odd-numbered ones changed by `thick`
+(strokes one pixel thicker: a 3 x 3 maximum) or `inverted` (dark ink on white). Not the first and
+the second 5,000: MNIST's test set is ordered by writer group, and the second half's writers differ
+from the first's enough that the exact `thick` change of A scored precision 0.70 against B's own
+0.90 (5,000 samples); an interleaved split has the same writers on both sides (0.89 against 0.89). The same changes apply to any image
 set as the specs `thick:SPEC` and `inverted:SPEC` (data/spec.py), so each domain of a pair, and
 the target domain a translation is diagnosed against, is a spec of its own.
 """
@@ -23,8 +26,8 @@ from genstudio.core.errors import DataError
 DOMAIN_NAMES = ("A", "B")
 # Keyword -> the two-domain spec it stands for.
 BUNDLED_PAIRS = {
-    "mnist-thick": "A=mnist[0:5000],B=thick:mnist[5000:10000]",
-    "mnist-inverted": "A=mnist[0:5000],B=inverted:mnist[5000:10000]",
+    "mnist-thick": "A=mnist[0:10000:2],B=thick:mnist[1:10000:2]",
+    "mnist-inverted": "A=mnist[0:10000:2],B=inverted:mnist[1:10000:2]",
 }
 CHANGES = ("thick", "inverted")
 

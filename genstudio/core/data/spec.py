@@ -14,13 +14,14 @@ Grammar (keywords and prefixes are case-insensitive, paths are not; `~` is expan
                                          first-level sub-folder when all images sit in one
     idx:PATH                             an MNIST-layout folder of idx files (train and/or t10k)
     PATH                                 an existing folder: idx files if it holds any, else images
-    SPEC[START:STOP]                     a contiguous slice of any of the above, Python-style (either
-                                         end may be left out or negative): `mnist[:9000]` to train,
-                                         `mnist[9000:]` for the 1,000 digits it never saw
+    SPEC[START:STOP[:STEP]]              a slice of any of the above, Python-style (either end may be
+                                         left out or negative, STEP positive): `mnist[:9000]` to train,
+                                         `mnist[9000:]` for the 1,000 digits it never saw, `mnist[1::2]`
+                                         every other digit
     thick:SPEC | inverted:SPEC           SPEC's images with strokes one pixel thicker, or inverted
     A=SPEC,B=SPEC                        two image domains for translation models (data/domains.py),
                                          labelled 0 and 1 by domain
-    mnist-thick | mnist-inverted         the bundled pairs: mnist[0:5000] as A, the other 5,000 digits
+    mnist-thick | mnist-inverted         the bundled pairs: the even digits mnist[0::2] as A, the odd ones
                                          thickened or inverted as B (no image in both)
 
 Keywords win over same-named folders: write `./mnist` for a folder called mnist. ROOT may itself
@@ -39,7 +40,7 @@ from pathlib import Path
 
 from genstudio.core.data.bundled import load_bundled_mnist
 from genstudio.core.data.dataset import InMemoryDataset
-from genstudio.core.data.domains import CHANGES, changed, split_domains, two_domains
+from genstudio.core.data.domains import CHANGES, changed, names_two_domains, split_domains, two_domains
 from genstudio.core.data.idx import has_idx_files, load_idx_folder
 from genstudio.core.data.image_folder import MAX_SIDE, load_image_folder
 from genstudio.core.data.toy import TOY_MIXTURES, load_toy
@@ -68,7 +69,7 @@ VALID_FORMS = ("mnist, ring8, grid25, torchvision:NAME[:ROOT][:test], "
                "or changed (thick:SPEC, inverted:SPEC); A=SPEC,B=SPEC, mnist-thick or mnist-inverted for two domains")
 
 # A trailing Python slice; only integers, so a folder whose name ends in '[...]' of other text is a path.
-_SLICE = re.compile(r"^(?P<spec>.+)\[(?P<start>-?\d*):(?P<stop>-?\d*)\]$")
+_SLICE = re.compile(r"^(?P<spec>.+)\[(?P<start>-?\d*):(?P<stop>-?\d*)(?::(?P<step>\d*))?\]$")
 
 _FOLDER_DEFAULTS = {"size": "64", "channels": "3"}
 
@@ -142,21 +143,26 @@ def diagnosis_spec(training_spec: str) -> str:
     (`mnist[:9000]`, nested ones too) the whole set it was cut from (`mnist`), so that every model of
     one source is compared with the same real set and its one feature classifier; otherwise
     `training_spec` itself."""
+    if names_two_domains(training_spec):     # a pair is diagnosed domain by domain (metrics/translation_report.py)
+        return training_spec
     sliced = _slice_of(training_spec.strip())
     return diagnosis_spec(sliced["spec"]) if sliced else training_spec
 
 
 def _load_slice(spec: str, sliced: re.Match, download: bool) -> InMemoryDataset:
-    """`SPEC[START:STOP]`: the named rows of SPEC's data set, whose source is SPEC's canonical form
-    with the same slice, so a checkpoint trained on it reloads exactly those rows."""
+    """`SPEC[START:STOP]` or `SPEC[START:STOP:STEP]`: the named rows of SPEC's data set, whose source
+    is SPEC's canonical form with the same slice, so a checkpoint trained on it reloads exactly those rows."""
+    step = int(sliced["step"]) if sliced["step"] else 1
+    if step < 1:
+        raise DataError(f"{spec}: a slice's step must be a positive integer, not {sliced['step']}")
     whole = _load(sliced["spec"], download)
     start, stop = (int(sliced[k]) if sliced[k] else None for k in ("start", "stop"))
-    rows = range(len(whole))[start:stop]
+    rows = range(len(whole))[start:stop:step]
     if not rows:
         raise DataError(f"{spec}: the slice [{sliced['start']}:{sliced['stop']}] holds none of the "
                         f"{len(whole)} samples of {whole.source or sliced['spec']}")
-    part = whole.rows(rows.start, rows.stop)
-    part.source = f"{whole.source}[{rows.start}:{rows.stop}]"
+    part = whole.rows(rows.start, rows.stop, step)
+    part.source = f"{whole.source}[{rows.start}:{rows.stop}{f':{step}' if step > 1 else ''}]"
     return part
 
 

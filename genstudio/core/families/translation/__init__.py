@@ -1,5 +1,6 @@
 """The translation family: CycleGAN between two image domains, one-to-one or multimodal (a style code)."""
 
+from genstudio.core.families.demo_standard import TRANSLATION_BARS
 from genstudio.core.families.family import Capability, DecodeSetting, DemoRecipe, Family, HyperField, PlotSpec, Preset
 from genstudio.core.families.translation.config import TranslationConfig
 from genstudio.core.families.translation.model import DIRECTIONS, CycleGAN
@@ -48,7 +49,8 @@ FAMILY = Family(
     capabilities=frozenset({Capability.TRANSLATION}),
     # Thin digits <-> thick digits, multimodal (the explorer's sliders are the style code): 3,000 steps
     # at batch 16, the learning rate falling to 0 over the second half (about 20 minutes on 2 cores).
-    demos=(DemoRecipe("translation-mnist", "multimodal-digits", steps=3000, data="mnist-thick"),),
+    demos=(DemoRecipe("translation-mnist", "multimodal-digits", steps=3000, data="mnist-thick",
+                      standard=TRANSLATION_BARS),),
     decode_settings=(
         DecodeSetting("direction", "Direction", "translate the A images into B, or the B images into A",
                       kind=int, minimum=0, maximum=1, decimals=0, default=0, choices=DIRECTIONS),
