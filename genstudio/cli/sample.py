@@ -220,7 +220,7 @@ def _decode(args, model, z, labels, options: dict):
                 DecodeProgress(model.data_shape[-2] if len(model.data_shape) == 3 else None, "row"))
     try:
         return decode_numpy(model, z, labels, {**options, **stop_option(model, progress)})
-    except ValueError as exc:
+    except (ValueError, GenStudioError) as exc:      # also what the model cannot decode (no example inputs)
         raise GenStudioError(f"{args.checkpoint}: {first_line(exc)}") from None
     finally:
         progress.close()
