@@ -3,10 +3,8 @@
 
 CKPT is a genstudio translation checkpoint or a generator state dict saved by the public CycleGAN /
 pix2pix code (core/io/cyclegan_reader.py), opened through the reader registry. The images are
-prepared as that code's test pipeline prepares them, so the output equals its output (in eval
-mode) within 1/255: opened with PIL and converted to RGB (then to grey for a one-channel model, as
-its Grayscale transform does), resized to size x size with PIL's bicubic filter (what
-torchvision's Resize does to a PIL image), scaled to [0, 1] (ToTensor); the model maps [0, 1] to
+prepared as that code's test pipeline prepares them (core/data/image_io.load_translation_input,
+which the explorer uses too), so the output equals its output (in eval mode) within 1/255; the model maps [0, 1] to
 [-1, 1] inside (Normalize(0.5, 0.5)) and back, and the output is written as its tensor2im writes it:
 (y + 1) / 2 * 255, truncated to uint8.
 """
@@ -82,29 +80,6 @@ def _check_size(args, config, size: tuple[int, int]) -> None:
                              f"{size[1]} x {size[0]}")
 
 
-def load_input(path: Path, channels: int, size: tuple[int, int]):
-    """An image file as the public test pipeline prepares it: (1, C, H, W) float32 in [0, 1]."""
-    import numpy as np
-    import torch
-    from PIL import Image
-
-    from genstudio.core.data.image_io import DECODE_ERRORS, describe_error, open_image
-    from genstudio.core.errors import DataError
-
-    height, width = size
-    try:
-        with open_image(path) as image:
-            image = image.convert("RGB")                  # the public loader: Image.open(path).convert('RGB')
-            if channels == 1:
-                image = image.convert("L")                # its Grayscale(1) transform, before the resize
-            image = image.resize((width, height), Image.BICUBIC)
-            array = np.asarray(image, dtype=np.uint8)
-    except DECODE_ERRORS as exc:
-        raise DataError(f"{path}: not a readable image ({describe_error(exc)})") from None
-    array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)           # (C, H, W)
-    return torch.from_numpy(array.copy()).float().div(255).unsqueeze(0)           # ToTensor
-
-
 def to_uint8(images):
     """(1, C, H, W) in [0, 1] -> (H, W, C) uint8 as tensor2im: x * 255 truncated (not rounded)."""
     return images[0].mul(255).permute(1, 2, 0).numpy().astype("uint8")
@@ -113,6 +88,7 @@ def to_uint8(images):
 def run(args) -> int:
     from PIL import Image
 
+    from genstudio.core.data.image_io import load_translation_input
     from genstudio.core.errors import check_finite
     from genstudio.core.families.family import Capability
     from genstudio.core.io.export import save_png
@@ -137,7 +113,7 @@ def run(args) -> int:
     _check_size(args, model.config, size)
     arrow = "A -> B" if direction == 0 else "B -> A"
     for image, path in zip(args.images, paths):
-        x = load_input(image, channels, size).to(next(model.parameters()).device)
+        x = load_translation_input(image, channels, size).to(next(model.parameters()).device)
         y = model.translate(x, direction=direction).cpu()                      # (1, C, H, W) in [0, 1]
         check_finite(y, f"{args.checkpoint}: the translation of {image}")
         array = to_uint8(y)

@@ -132,7 +132,9 @@ def test_a_dropped_image_file_is_translated(qtbot, window, checkpoint, model, tm
     drop = QDropEvent(QPointF(100, 100), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
     view = shown_after(qtbot, explore, lambda: explore.dropEvent(drop))
     assert drop.isAccepted() and view.name == "stripes.png" and view.count == 0
-    x = torch.tensor(np.asarray(Image.fromarray(digit).resize((28, 28), Image.LANCZOS))).float()[None, None] / 255
+    # Read as the public CycleGAN code reads it: RGB, then grey, then a bicubic resize (as genstudio translate does).
+    x = torch.tensor(np.asarray(Image.fromarray(digit).convert("RGB").convert("L").resize((28, 28), Image.BICUBIC)))
+    x = x.float()[None, None] / 255
     assert_shows(view, model, x, 0, style_of(explore))
     # Dropped on another tab, the window hands it to the Inspect tab's cycle-error page.
     window.tabs.setCurrentWidget(window.inspect)

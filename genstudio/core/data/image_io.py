@@ -84,6 +84,27 @@ def describe_error(exc: BaseException) -> str:
     return text[:120] if text else type(exc).__name__
 
 
+def load_translation_input(path: str | Path, channels: int, size: tuple[int, int]) -> torch.Tensor:
+    """An image file as the public CycleGAN / pix2pix test pipeline prepares it, so a translation in
+    genstudio (the explorer, `genstudio translate`) equals that code's: opened with PIL and converted
+    to RGB (then to grey for a one-channel model, as its Grayscale transform does), resized to
+    (height, width) = `size` with PIL's bicubic filter (torchvision's Resize on a PIL image), scaled to
+    [0, 1] (ToTensor): (1, C, H, W) float32."""
+    path = Path(path)
+    height, width = size
+    try:
+        with open_image(path) as image:
+            image = image.convert("RGB")
+            if channels == 1:
+                image = image.convert("L")                # before the resize, as Grayscale(1) comes first
+            image = image.resize((width, height), Image.BICUBIC)
+            array = np.asarray(image, dtype=np.uint8)
+    except DECODE_ERRORS as exc:
+        raise DataError(f"{path}: not a readable image ({describe_error(exc)})") from None
+    array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)           # (C, H, W)
+    return torch.from_numpy(array.copy()).float().div(255).unsqueeze(0)
+
+
 def load_image_as(path: str | Path, shape: tuple[int, int, int]) -> torch.Tensor:
     """A user's image file as the model's input: (C, H, W) uint8, grey or RGB, resized with Lanczos."""
     path = Path(path)

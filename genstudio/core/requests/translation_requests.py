@@ -100,7 +100,8 @@ def cycle_errors(x: torch.Tensor, back: torch.Tensor) -> torch.Tensor:
 @dataclass(frozen=True)
 class TranslationInput:
     """The image the explorer translates: data image `index` of the source domain of `data_spec` (the
-    model's kept examples when it is ''), an image file `path` (read at the model's shape), or a
+    model's kept examples when it is ''), an image file `path` (read at the model's shape as the public
+    CycleGAN code reads it: image_io.load_translation_input), or a
     given `image` (1, C, H, W) in [0, 1] called `name` (another direction's output)."""
 
     data_spec: str = ""
@@ -112,14 +113,15 @@ class TranslationInput:
     def load(self, model, cache: dict, direction: int) -> tuple[torch.Tensor, str, int]:
         """(the image (1, C, H, W) in [0, 1], what it is, how many images the data slider reaches:
         the source domain's count, or 0 when the input is not a data image)."""
-        from genstudio.core.data.image_io import load_image_as
+        from genstudio.core.data.image_io import load_translation_input
         from genstudio.core.data.pixels import to_unit_float
 
         if self.image is not None:
             image = self.image.float().reshape(1, *model.data_shape)
             return image, self.name or "the given image", 0
         if self.path is not None:
-            return to_unit_float(load_image_as(self.path, tuple(model.data_shape)))[None], Path(self.path).name, 0
+            image = load_translation_input(self.path, model.data_shape[0], tuple(model.data_shape[1:]))
+            return image, Path(self.path).name, 0
         domain = cached_domain(model, cache, self.data_spec, direction)
         index = min(max(int(self.index), 0), len(domain) - 1)
         return to_unit_float(domain.data[index:index + 1]), f"{domain.name} #{index}", len(domain)

@@ -130,8 +130,8 @@ class CycleGAN(GenerativeModel):
             return examples
         kept = int(self.examples_kept[direction])
         if kept == 0:
-            raise GenStudioError("this translation model keeps no example inputs: give it images to translate "
-                                 "(genstudio translate, or a data set in the explorer)")
+            raise GenStudioError("this translation model keeps no example inputs (a generator read from its file): "
+                                 "drop an image on the explorer, or run genstudio translate CKPT IMAGE")
         return examples[:kept]
 
     @torch.no_grad()
