@@ -26,8 +26,8 @@ from genstudio.core.requests.translation_requests import (
 )
 from genstudio.ui import theme
 from genstudio.ui.inspect_tools.base import InspectTool
-from genstudio.ui.theme import themed_plot
 from genstudio.ui.widgets.clickable_grid import ClickableGrid
+from genstudio.ui.widgets.histogram_plot import histogram_plot
 from genstudio.ui.widgets.image_view import ImageView
 
 BINS = 40
@@ -54,17 +54,10 @@ class CycleErrorTool(InspectTool):
         measure = QPushButton("Measure the cycle error of the data set")
         measure.setObjectName("cycle-error-measure")
         measure.clicked.connect(lambda: self.measure())
-        self.hist = themed_plot(pg.PlotWidget(title="Cycle error per image (click a bar)"))
-        self.hist.setLabel("bottom", "mean |input \u2212 round trip|")
-        self.hist.setLabel("left", "images")
-        self.bars = pg.BarGraphItem(x=[], height=[], width=0.01, brush="#1f77b4")
-        self.hist.addItem(self.bars)
+        self.hist, self.bars, self.drop_line = histogram_plot(
+            "Cycle error per image (click a bar)", "mean |input \u2212 round trip|", 0.01, "#2ca02c", self._hist_clicked)
         self.chosen_bar = pg.BarGraphItem(x=[], height=[], width=0.01, brush="#d62728")
         self.hist.addItem(self.chosen_bar)
-        self.drop_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#2ca02c", width=2))
-        self.drop_line.setVisible(False)
-        self.hist.addItem(self.drop_line)
-        self.hist.scene().sigMouseClicked.connect(self._hist_clicked)
         self.bin_view = ClickableGrid(placeholder="The images of a bar appear here, worst first", min_size=80)
         self.bin_view.setObjectName("cycle-error-bar-images")
         self.bin_view.clicked.connect(lambda i: self.pick(int(self.shown_indices[i])))

@@ -8,11 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QPushButton, QSlider, QSpinBox, QVBoxLayout
 
-import genstudio.ui.widgets.plot_config  # noqa: F401  (global pyqtgraph options first)
 from genstudio.core.data.pixels import to_unit_float
 from genstudio.core.explore.likelihood import heat_colours
 from genstudio.core.families.family import Capability
@@ -20,7 +18,7 @@ from genstudio.core.io.export import grid_image
 from genstudio.core.requests.render_requests import MeasureImageFile, RoundTrip, Surprise, TemperatureSamples
 from genstudio.core.requests.tasks import Likelihoods, MeasureLikelihood
 from genstudio.ui.inspect_tools.base import InspectTool
-from genstudio.ui.theme import themed_plot
+from genstudio.ui.widgets.histogram_plot import histogram_plot
 from genstudio.ui.widgets.image_view import ImageView
 
 BINS = 40
@@ -49,15 +47,8 @@ class LikelihoodTool(InspectTool):
         measure = QPushButton("Measure bits/dim of the data set")
         measure.setObjectName("flow-measure")
         measure.clicked.connect(lambda: self.measure_dataset())
-        self.hist = themed_plot(pg.PlotWidget(title="Bits/dim per image (click a bar)"))
-        self.hist.setLabel("bottom", "bits/dim")
-        self.hist.setLabel("left", "images")
-        self.bars = pg.BarGraphItem(x=[], height=[], width=0.1, brush="#1f77b4")
-        self.hist.addItem(self.bars)
-        self.drop_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#d62728", width=2))
-        self.drop_line.setVisible(False)
-        self.hist.addItem(self.drop_line)
-        self.hist.scene().sigMouseClicked.connect(self._hist_clicked)
+        self.hist, self.bars, self.drop_line = histogram_plot("Bits/dim per image (click a bar)", "bits/dim", 0.1,
+                                                              "#d62728", self._hist_clicked)
         self.bin_view = ImageView(placeholder="The images of a bar appear here (the worst tail first)")
         self.bin_label = QLabel("")
         self.bin_label.setWordWrap(True)         # a chosen bar's long caption wraps, never widens the column
