@@ -140,9 +140,9 @@ def exercise(qtbot, window, small, first_visit: bool) -> None:
 def test_every_switch_between_the_demos_is_a_clean_slate(qtbot, window, mnist):
     small = type(mnist)("mnist", mnist.data[:SMALL], mnist.labels[:SMALL], mnist.label_names)
     names = sorted(p.stem for p in demo_checkpoints())
-    assert len(names) == 6
+    assert len(names) == 7
     walk = every_ordered_pair(names)
-    assert len(walk) == 31 and len(set(zip(walk, walk[1:]))) == 30
+    assert len(walk) == 43 and len(set(zip(walk, walk[1:]))) == 42
     scope, visited = window.scope, set()
     for step, name in enumerate(walk):
         previous = scope.generation
