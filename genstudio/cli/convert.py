@@ -1,6 +1,6 @@
 """`genstudio convert`: a model in another format as an ordinary genstudio checkpoint, for every format
-whose reader converts (core/io/readers.py; today NVIDIA StyleGAN2-ADA snapshots, read as data:
-nothing in them runs). Other formats are refused in one line saying why."""
+whose reader converts (core/io/readers.py; today NVIDIA StyleGAN2-ADA snapshots and public CycleGAN /
+pix2pix generator state dicts, both read as data: nothing in them runs). Other formats are refused in one line saying why."""
 
 from __future__ import annotations
 

@@ -137,3 +137,15 @@ def test_translation_needs_two_domains_and_two_domains_need_translation(mnist, p
         Trainer(config, dataset=mnist)
     with pytest.raises(TrainingError, match="two domains are for image translation"):
         Trainer(TrainConfig(family="vae", preset="mlp", steps=1, device="cpu"), dataset=pair)
+
+
+def test_a_tiny_pair_keeps_examples_of_both_domains(mnist):
+    """Eight images hold one out: the kept examples still come from both domains (held-out ones first),
+    so the live triples have an A and a B to show."""
+    pair = two_domains(mnist.rows(0, 4), mnist.rows(4, 8))
+    trainer = Trainer(TrainConfig(family="translation", preset="cyclegan-digits", steps=2, device="cpu", model=TINY),
+                      dataset=pair)
+    assert len(trainer.eval_index) == 1 and trainer.model.examples_kept.tolist() == [4, 4]
+    assert [r.kind for r in trainer.run()][-1] == "finished"
+    samples, columns = trainer.preview_samples()
+    assert columns == 6 and samples.shape == (48, 1, 28, 28)

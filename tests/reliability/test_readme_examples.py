@@ -89,6 +89,21 @@ def the_givens(folder: Path) -> None:
                        norm_num_groups=4).eval()
     DDIMPipeline(unet=unet, scheduler=DDIMScheduler(num_train_timesteps=50)).save_pretrained(
         folder / "path" / "to" / "diffusers-folder", safe_serialization=True)
+    # Two photo folders for the 256 px CycleGAN, a public CycleGAN generator (its layout, few maps) and
+    # the images the translate lines name, with the folder they write into.
+    for domain in ("horses", "zebras"):
+        photos = folder / "home" / domain
+        photos.mkdir(parents=True)
+        for i in range(4):
+            Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(photos / f"{i}.jpg")
+    from genstudio.core.families.translation.networks import ResnetGenerator
+
+    torch.save(ResnetGenerator(3, 3, ngf=8, norm="instance", dropout=False, n_blocks=2).state_dict(),
+               folder / "latest_net_G_A.pth")
+    Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(folder / "horse.jpg")
+    for name in ("a.png", "b.png"):
+        Image.fromarray(rng.integers(0, 255, (28, 28), dtype=np.uint8)).save(folder / name)
+    (folder / "translated").mkdir()
 
 
 def the_apps_latent(folder: Path) -> None:
@@ -126,7 +141,8 @@ def test_every_readme_command_runs(tmp_path, monkeypatch, capsys):
     assert gan.card.step == 4                                  # --resume went on to --steps, in the run's folder
     said = next(err for argv, err in ran if argv[0] == "train" and "--resume" in argv).strip().splitlines()
     assert "runs/gan/checkpoint.safetensors" in said[0] and "runs/gan/checkpoint.safetensors" in said[-1]
-    for name in ("grid.png", "one.png", "stylegan2.safetensors", "report.json"):
+    for name in ("grid.png", "one.png", "stylegan2.safetensors", "report.json", "zebra.png", "translated/a.png",
+                 "translated/b.png"):
         assert (tmp_path / name).is_file(), name
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["verdict"]["sentence"] and report["figures"]

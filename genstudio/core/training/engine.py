@@ -264,8 +264,10 @@ class Trainer:
         self.eval_index = order[:held_out].to(self.device)
         self.train_index = order[held_out:].sort().values.to(self.device)     # (N - held_out,)
         if Capability.TRANSLATION in registry.capabilities_of(self.model) and checkpoint is None:
-            # The inputs decode(z) and the live samples translate: held-out images of each domain.
-            shown = order[:held_out] if held_out else order
+            # The inputs decode(z) and the live samples translate: the first `examples` images of each
+            # domain in `order`, held-out ones first (a small held-out slice may lack a domain).
+            domains = self.dataset.labels.cpu()[order]
+            shown = torch.cat([order[domains == d][:self.model.config.examples] for d in (0, 1)])
             self.model.keep_examples(*self.dataset.batch(shown.to(self.dataset.device)))
 
         self.stop_token = stop_token if stop_token is not None else CancelToken()
