@@ -42,6 +42,7 @@ from genstudio.ui.panels.inspect_panel import InspectPanel
 from genstudio.ui.panels.map_panel import MapPanel
 from genstudio.ui.panels.train_panel import TrainPanel
 from genstudio.ui.render_worker import Renderer
+from genstudio.ui.gui_thread_gc import collect_in_gui_thread
 from genstudio.ui.torch_threads import single_threaded
 from genstudio.ui.window_state import WindowState
 
@@ -84,6 +85,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None):
         super().__init__()
         single_threaded()          # the GUI thread makes no OpenMP pool of its own (torch_threads)
+        collect_in_gui_thread()    # no garbage collection in worker threads (gui_thread_gc: a deadlock)
         self.setWindowTitle("genstudio")
         self.resize(1280, 820)
         self.setAcceptDrops(True)

@@ -1,0 +1,26 @@
+"""Python's cyclic garbage collector runs in the GUI thread only, on a timer, while the app runs.
+
+Left automatic, a collection runs in whichever thread happens to allocate when a threshold is passed:
+often a training or live-diagnostics thread. If that collection frees Qt objects (an old dialog's
+wrappers, a closed window's menus), PySide destroys them under Qt's object locks and needs the GIL
+to look up Python overrides, while the GUI thread, holding the GIL, waits for the same lock to delete
+widgets PySide handed back to it: both wait for ever. Seen in this project's CI: the suite stopped
+in test_live_diagnostics_plot_and_collapse_banner with the live-diagnostics thread in
+gc_collect_main -> QObject::~QObject -> GilState::acquire and the GUI thread in QMenu::~QMenu ->
+QBasicMutex::lockInternal (py-spy dump). pyqtgraph's GarbageCollector does exactly this job (it
+disables the automatic collector and collects generation by generation from a QTimer), so it is
+used rather than written again.
+"""
+
+from __future__ import annotations
+
+_collector = None
+
+
+def collect_in_gui_thread() -> None:
+    """Start collecting on the calling (GUI) thread's timer; once per process."""
+    global _collector
+    if _collector is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        _collector = GarbageCollector(interval=1.0)
