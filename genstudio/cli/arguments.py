@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 
 
+# --direction of a translation model, 0 and 1 (translation_report.DIRECTION_NAMES; here without importing torch).
+DIRECTION_NAMES = ("AtoB", "BtoA")
+
+
 def grid(text: str) -> tuple[int, int]:
     """'8x8' -> (rows, cols)."""
     try:

@@ -8,11 +8,10 @@ import json
 import sys
 from pathlib import Path
 
-from genstudio.cli.arguments import add_foreign_options, foreign_consent
+from genstudio.cli.arguments import DIRECTION_NAMES, add_foreign_options, foreign_consent
 from genstudio.core.errors import GenStudioError
 
 NAME = "diagnose"
-DIRECTION_NAMES = ("AtoB", "BtoA")            # translation_report.DIRECTION_NAMES, without importing torch here
 
 
 def add_parser(sub) -> None:
@@ -92,8 +91,8 @@ def run(args) -> int:
 def _translation_run(args, model, trained_on: str | None, said):
     """The report of a translation model: its translations of the source domain against the target's
     data (the pair it was trained on unless --data names the pair or the target), as run(progress)."""
+    from genstudio.core.families.translation.model import DIRECTIONS
     from genstudio.core.metrics.translation_report import (
-        DIRECTION_TEXT,
         diagnose_translation,
         domain_specs,
         load_domains,
@@ -103,7 +102,7 @@ def _translation_run(args, model, trained_on: str | None, said):
     specs = domain_specs(parse_direction(args.direction or "AtoB"), args.data, trained_on)
     source, target = load_domains(specs)
     n = min(args.samples, len(source))
-    print(f"translating {n} images of {source.source or specs.source} ({DIRECTION_TEXT[specs.direction]}), "
+    print(f"translating {n} images of {source.source or specs.source} ({DIRECTIONS[specs.direction]}), "
           f"comparing with {target.source or specs.target} ({len(target)} samples)", file=said, flush=True)
     return lambda progress: diagnose_translation(model, source, target, samples=args.samples, seed=args.seed,
                                                  direction=specs.direction, progress=progress)[0]

@@ -14,10 +14,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from genstudio.cli.arguments import DIRECTION_NAMES
 from genstudio.core.errors import GenStudioError
 
 NAME = "translate"
-DIRECTIONS = {"AtoB": 0, "BtoA": 1}
 MAX_SIZE = 2048
 
 
@@ -40,7 +40,7 @@ def add_parser(sub) -> None:
     translate.add_argument("--out", type=Path, required=True,
                            help="the PNG to write (one image), or an existing folder: each output is named after "
                                 "its input (IMAGE.png)")
-    translate.add_argument("--direction", choices=tuple(DIRECTIONS), default="AtoB",
+    translate.add_argument("--direction", choices=DIRECTION_NAMES, default="AtoB",
                            help="AtoB (default) or BtoA, which needs a model with both generators")
     translate.add_argument("--size", type=_size,
                            help="resize each image to SIZE x SIZE first (default: the model's sample size; 256 for "
@@ -104,7 +104,7 @@ def run(args) -> int:
         what = "a foreign generator" if info.is_foreign else f"a {info.family} model"
         raise GenStudioError(f"{args.checkpoint}: not a translation model (it is {what}); translate takes a "
                              "translation checkpoint or a CycleGAN / pix2pix generator .pth")
-    direction = DIRECTIONS[args.direction]
+    direction = DIRECTION_NAMES.index(args.direction)
     if direction and model.directions < 2:
         raise GenStudioError(f"{args.checkpoint}: this model holds one generator (A -> B) only: it has no B -> A "
                              "(a public file holds one; its partner is the other net_G file, e.g. latest_net_G_B.pth)")

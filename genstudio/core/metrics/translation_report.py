@@ -31,6 +31,7 @@ from genstudio.core.data.domains import split_domains
 from genstudio.core.data.spec import load_dataset
 from genstudio.core.errors import DataError, GenStudioError, check_finite
 from genstudio.core.families.family import Capability
+from genstudio.core.families.translation.model import DIRECTIONS
 from genstudio.core.metrics import check_stop
 from genstudio.core.metrics.classifier import ClassifierFeatures, PCAFeatures, feature_space
 from genstudio.core.metrics.gauges import Band
@@ -38,7 +39,6 @@ from genstudio.core.metrics.report import DEFAULT_SAMPLES, Drawn, check_sample_c
 
 AtoB, BtoA = 0, 1
 DIRECTION_NAMES = ("AtoB", "BtoA")               # how the command line names them
-DIRECTION_TEXT = ("A -> B", "B -> A")
 TRANSLATE_BATCH = 500
 STYLE_SEED_OFFSET = 104_729      # the style codes use their own stream, not the inputs' order
 # Label agreement over the classifier's held-out accuracy: good, fair, poor below (verdict.py's signal).
@@ -135,7 +135,7 @@ def translate_inputs(model, source: InMemoryDataset, n: int, direction: int = At
     for start in range(0, n, batch):
         check_stop(should_stop, "translating the inputs")
         if progress is not None:
-            progress(start / n, f"translating {DIRECTION_TEXT[direction]} ({start}/{n})")
+            progress(start / n, f"translating {DIRECTIONS[direction]} ({start}/{n})")
         x = (inputs[start:start + batch].float() / 255).to(device)                    # (b, C, H, W) in [0, 1]
         codes = None if style is None else style[start:start + batch].to(device)
         if both_ways:
@@ -242,7 +242,7 @@ def diagnose_translation(model, source: InMemoryDataset, target: InMemoryDataset
                                   should_stop=should_stop)
     if space is None:
         space = feature_space(target, cache_dir, stage_progress(progress, 0.2, 0.3), should_stop)
-    section = {"direction": DIRECTION_TEXT[direction], "source": source.describe(), "inputs": translated.index.tolist(),
+    section = {"direction": DIRECTIONS[direction], "source": source.describe(), "inputs": translated.index.tolist(),
                "samples_asked": samples, "samples": n,
                "style": (f"one standard-normal style code of {translated.style.shape[1]} numbers per input (seed "
                          f"{seed} + {STYLE_SEED_OFFSET})" if translated.style is not None else None),

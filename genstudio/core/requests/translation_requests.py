@@ -23,10 +23,9 @@ import torch
 from genstudio.core.data.dataset import InMemoryDataset
 from genstudio.core.data.domains import DOMAIN_NAMES, split_domains
 from genstudio.core.errors import GenStudioError
+from genstudio.core.families.translation.model import DIRECTIONS
 
 CYCLE_BATCH = 256          # images per round trip in the cycle-error task
-# Direction 0 translates A into B, 1 B into A (Translates.translate).
-DIRECTIONS = (f"{DOMAIN_NAMES[0]} -> {DOMAIN_NAMES[1]}", f"{DOMAIN_NAMES[1]} -> {DOMAIN_NAMES[0]}")
 
 
 # --- the source domain ------------------------------------------------------------------------------
