@@ -175,6 +175,13 @@ def generator_output(path, x: torch.Tensor) -> torch.Tensor:
     return opened.model.translate((x + 1) / 2) * 2 - 1
 
 
+def assert_computes_as(ref: nn.Module, path, x: torch.Tensor) -> None:
+    """The file opened by genstudio computes what the reference module does on x, within 2e-6."""
+    with torch.no_grad():
+        expected = ref(x)
+    assert torch.allclose(generator_output(path, x), expected, atol=2e-6)
+
+
 def unit_input(channels: int, side: int, seed: int = 3) -> torch.Tensor:
     return torch.rand(2, channels, side, side, generator=torch.Generator().manual_seed(seed)) * 2 - 1
 
@@ -191,9 +198,7 @@ def test_a_resnet_9_state_dict_is_inferred_and_computes_what_the_reference_does(
                                                                                              "instance", False)
     assert config.directions == 1 and model.g_ba is None and model.d_a is None and config.data_shape == (3, 256, 256)
     x = unit_input(3, 32)
-    with torch.no_grad():
-        expected = ref(x)
-    assert torch.allclose(generator_output(path, x), expected, atol=2e-6)
+    assert_computes_as(ref, path, x)
     with pytest.raises(Exception, match="cannot be trained"):
         model.make_optimizers({"lr": 1e-3})
 
@@ -204,9 +209,7 @@ def test_a_resnet_6_with_dropout_and_batch_norm_computes_what_the_reference_does
     config = open_model(path).model.config
     assert (config.n_blocks, config.norm, config.dropout) == (6, "batch", True)
     x = unit_input(3, 24)
-    with torch.no_grad():
-        expected = ref(x)
-    assert torch.allclose(generator_output(path, x), expected, atol=2e-6)
+    assert_computes_as(ref, path, x)
 
 
 def test_a_unet_128_with_batch_norm_computes_what_the_reference_does_in_eval_mode(tmp_path):
@@ -216,9 +219,7 @@ def test_a_unet_128_with_batch_norm_computes_what_the_reference_does_in_eval_mod
     assert (model.config.generator, model.config.unet_downs, model.config.ngf, model.config.norm) == (
         "unet", 7, 8, "batch")
     x = unit_input(3, 128)
-    with torch.no_grad():
-        expected = ref(x)
-    assert torch.allclose(generator_output(path, x), expected, atol=2e-6)
+    assert_computes_as(ref, path, x)
 
 
 def test_a_grey_unet_with_instance_norm_is_inferred(tmp_path):
@@ -228,9 +229,7 @@ def test_a_grey_unet_with_instance_norm_is_inferred(tmp_path):
     assert (config.generator, config.unet_downs, config.norm, config.data_shape) == ("unet", 5, "instance",
                                                                                      (1, 256, 256))
     x = unit_input(1, 32)
-    with torch.no_grad():
-        expected = ref(x)
-    assert torch.allclose(generator_output(path, x), expected, atol=2e-6)
+    assert_computes_as(ref, path, x)
 
 
 def test_files_of_old_pytorch_versions_open(tmp_path):
