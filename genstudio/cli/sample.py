@@ -132,9 +132,11 @@ def run(args) -> int:
         z = torch.tensor(record["latent"], dtype=torch.float32).view(1, -1)
         labels = torch.tensor([int(record.get("label", 0))]) if info.num_classes else None
         options = decode_options(args, info, record)
-        edits = _space_edits(args, opened, record, labels)
+        edits = {**_space_edits(args, opened, record, labels), **_source(args, info, record)}
         images = _decode(args, model, z, labels, {**options, **edits})
         what = f"the latent of {args.latent.name}"
+        if "source" in edits:
+            what += f", translating {edits['source'].name}"
         for space in info.latent_spaces:
             if space.option in edits:
                 what += f", its edit in {space.label} on the {record[space.option]['layers']} layers"
@@ -153,6 +155,24 @@ def run(args) -> int:
         save_grid(images, args.out, cols=cols, padding=0 if args.latent else args.padding, scale=args.scale)
     print(f"wrote {args.out} ({what})")
     return 0
+
+
+def _source(args, info, record: dict) -> dict:
+    """{"source": SourceImage} of the record's source image (what a translation model translated in
+    the explorer), checked against the model; {} when the record keeps none."""
+    from genstudio.core.explore.explore_session import source_of
+    from genstudio.core.families.capabilities import Capability
+
+    source = source_of(record, str(args.latent))
+    if source is None:
+        return {}
+    if not info.has(Capability.TRANSLATION):
+        raise GenStudioError(f"{args.latent}: its source image is for a translation model; {args.checkpoint} "
+                             f"is a {info.family}")
+    if tuple(source.image.shape[1:]) != tuple(info.data_shape):
+        raise GenStudioError(f"{args.latent}: a source image of shape {tuple(source.image.shape[1:])}, "
+                             f"{args.checkpoint} translates {tuple(info.data_shape)}")
+    return {"source": source}
 
 
 def _space_edits(args, opened, record: dict, labels) -> dict:

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, QSize, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
+from genstudio.core.explore.explore_session import source_of
 from genstudio.core.explore.latent_history import HistoryEntry, LatentHistory
 from genstudio.core.requests.render_requests import Decode
 from genstudio.ui.model_bound import ModelScope
@@ -90,9 +91,11 @@ class ExploreHistory(QObject):
                 return
 
     def _options_of(self, state: dict) -> dict:
-        """The state's decode options, and its edit in a declared space when the session has that
-        space's directions."""
-        return {**state.get("decode_options", {}), **self.session.edit_options(state)}
+        """The state's decode options, its edit in a declared space when the session has that
+        space's directions, and its source image (a translation model's input)."""
+        source = source_of(state, "the history")
+        return {**state.get("decode_options", {}), **self.session.edit_options(state),
+                **({} if source is None else {"source": source})}
 
     def _thumbnail_drawn(self, channel: str, result, ms: float) -> None:
         if channel != THUMBNAIL_CHANNEL or self._drawing is None:

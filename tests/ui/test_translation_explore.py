@@ -89,7 +89,7 @@ def test_explorer_translates_a_data_image_both_ways_and_takes_its_output_back(qt
     assert explore.translation_input.isVisible() and not explore.neighbours_box.isVisible()
     assert explore.translation_input.index.maximum() == len(domains[0]) - 1     # A's 40 images
     view = shown_after(qtbot, explore, lambda: explore.translation_input.index.setValue(5))
-    assert view.name == "A: mnist #5" and view.direction == 0
+    assert view.name == "A: mnist[0:40] #5" and view.direction == 0
     assert_shows(view, model, domains[0][5:6], 0, style_of(explore))
     assert f"cycle error {view.cycle_error:.4f}" in explore.timing.text()
     c, h, w = view.input.shape                          # the picture: input | translation | round trip
@@ -98,7 +98,7 @@ def test_explorer_translates_a_data_image_both_ways_and_takes_its_output_back(qt
 
     # B -> A translates B's image 5 with the other generator.
     view = shown_after(qtbot, explore, lambda: explore.option_boxes["direction"].setValue(1))
-    assert view.direction == 1 and view.name.startswith("B: mnist")
+    assert view.direction == 1 and view.name.startswith("B: thick:mnist[40:80] #")
     assert_shows(view, model, domains[1][5:6], 1, style_of(explore))
 
     # Another style code (multimodal) changes the translation of the same input.
@@ -107,8 +107,9 @@ def test_explorer_translates_a_data_image_both_ways_and_takes_its_output_back(qt
     assert_shows(view, model, domains[1][5:6], 1, style_of(explore))
     assert not np.allclose(before, view.translation)
 
-    # The output as input: A's generator translates the B -> A output.
-    output = torch.from_numpy(view.translation)[None]
+    # The output as input: A's generator translates the B -> A output, on 8-bit levels (the latent
+    # record keeps the input as a PNG, so it reproduces exactly).
+    output = (torch.from_numpy(view.translation)[None] * 255).round() / 255
     view = shown_after(qtbot, explore, explore.translation_input.use_output.click)
     assert view.direction == 0 and explore.session.decode_options["direction"] == 0
     assert view.name.startswith("the B -> A output of")
@@ -131,7 +132,7 @@ def test_a_dropped_image_file_is_translated(qtbot, window, checkpoint, model, tm
     mime.setUrls([QUrl.fromLocalFile(str(path))])
     drop = QDropEvent(QPointF(100, 100), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
     view = shown_after(qtbot, explore, lambda: explore.dropEvent(drop))
-    assert drop.isAccepted() and view.name == "stripes.png" and view.count == 0
+    assert drop.isAccepted() and view.name == "stripes.png"
     # Read as the public CycleGAN code reads it: RGB, then grey, then a bicubic resize (as genstudio translate does).
     x = torch.tensor(np.asarray(Image.fromarray(digit).convert("RGB").convert("L").resize((28, 28), Image.BICUBIC)))
     x = x.float()[None, None] / 255
@@ -190,12 +191,12 @@ def test_cycle_error_histogram_worst_bar_holds_the_worst_image(qtbot, window, ch
     worst = int(np.argmax(errors))
     assert list(tool.shown_indices) == list(np.argsort(-errors)[:len(tool.shown_indices)])   # the worst, worst first
     assert tool.shown_indices[0] == worst
-    assert tool.picked.name == f"A: mnist #{worst}" and "rank 1 of 40" in tool.pick_label.text()
+    assert tool.picked.name == f"A: mnist[0:40] #{worst}" and "rank 1 of 40" in tool.pick_label.text()
     assert_shows(tool.picked, model, x[worst:worst + 1], 0, style_of(explore))
     heights = tool.bars.opts["height"]
     assert heights[-1] > 0 and heights.sum() == len(x)                # the worst bar is the last one
     new_result(qtbot, lambda: tool.picked, lambda: tool.show_bin(len(heights) - 1))
-    assert tool.shown_indices[0] == worst and tool.picked.name == f"A: mnist #{worst}"
+    assert tool.shown_indices[0] == worst and tool.picked.name == f"A: mnist[0:40] #{worst}"
 
     # A click on a bar's other image shows that image's round trip.
     new_result(qtbot, lambda: tool.picked, lambda: tool.show_bin(int(np.argmax(heights))))    # the fullest bar
@@ -203,7 +204,7 @@ def test_cycle_error_histogram_worst_bar_holds_the_worst_image(qtbot, window, ch
     index = int(tool.shown_indices[last])
     new_result(qtbot, lambda: tool.picked,
                lambda: qtbot.mouseClick(tool.bin_view, Qt.LeftButton, pos=tool.bin_view.centre_of(last).toPoint()))
-    assert tool.picked.name == f"A: mnist #{index}"
+    assert tool.picked.name == f"A: mnist[0:40] #{index}"
     assert_shows(tool.picked, model, x[index:index + 1], 0, style_of(explore))
 
 
@@ -217,6 +218,57 @@ def test_layer_view_shows_the_generator_of_the_direction(qtbot, window, checkpoi
     assert layer.result.names and all(name.startswith("g_ab") for name in layer.result.names)
     result = new_result(qtbot, lambda: layer.result, lambda: window.explore.option_boxes["direction"].setValue(1))
     assert result.names and all(name.startswith("g_ba") for name in result.names)
+
+
+def test_every_view_of_the_current_image_translates_the_explorers_input(qtbot, window, checkpoint, model, domains,
+                                                                        tmp_path):
+    """One state, one picture: the Layer view, the history's thumbnails, a grid export and the latent
+    record of "export as shown" translate the input the explorer shows (data image 7), not the
+    model's kept examples; undo brings back the input with the latent, and the command line renders
+    the saved record as the explorer showed it."""
+    from genstudio.cli import main
+
+    open_and_wait(qtbot, window, checkpoint)
+    explore, session = window.explore, window.session
+    view = shown_after(qtbot, explore, lambda: explore.translation_input.index.setValue(7))
+    x = domains[0][7:8]
+    assert session.source.name == "A: mnist[0:40] #7" and torch.equal(session.source.image, x)
+    style = style_of(explore)
+    expected = model.translate(x, direction=0, style=style)[0].numpy()           # (1, 28, 28)
+    assert np.allclose(view.translation, expected, atol=1e-5)
+
+    inspect = window.inspect
+    layer = inspect.tool(None)
+    window.tabs.setCurrentWidget(inspect)
+    inspect.pages.setCurrentWidget(layer)
+    qtbot.waitUntil(lambda: layer.result is not None and layer.tiles_view.image() is not None, timeout=30000)
+    assert np.allclose(layer.result.image, expected, atol=1e-5)
+    window.tabs.setCurrentWidget(explore)
+
+    # A new style code, then undo: the state before it (its input included) comes back, and its
+    # thumbnail is that translation.
+    shown_after(qtbot, explore, explore.randomise)
+    view = shown_after(qtbot, explore, lambda: window.history.undo())
+    assert view.name == "A: mnist[0:40] #7" and np.allclose(view.translation, expected, atol=1e-5)
+    entry = window.history.history.entries[window.history.history.index]
+    qtbot.waitUntil(lambda: entry.thumbnail is not None, timeout=30000)
+    assert np.allclose(np.asarray(entry.thumbnail)[:, 2:30, 32:60], expected, atol=1e-5)
+
+    grid = tmp_path / "grid.png"
+    with qtbot.waitSignal(window.exported, timeout=30000):
+        window.exports.export_grid(grid, {"kind": "seeds", "rows": 1, "cols": 2, "seed": 4, "padding": 0, "scale": 1})
+    record = json.loads(grid.with_suffix(".json").read_text())
+    styles = torch.tensor(record["latents"])
+    cells = np.asarray(Image.open(grid).convert("L"), dtype=np.float32) / 255            # (28, 56)
+    translated = model.translate(x.expand(2, -1, -1, -1), direction=0, style=styles)
+    assert np.abs(cells[:, 28:] - translated[1, 0].numpy()).max() <= 1 / 255 + 1e-6
+
+    shown = window.exports.export_shown(tmp_path / "shown.png")
+    latent = shown.with_suffix(".json")
+    assert json.loads(latent.read_text())["source"]["name"] == "A: mnist[0:40] #7"
+    assert main(["sample", str(checkpoint), "--latent", str(latent), "--out", str(tmp_path / "cli.png")]) == 0
+    cli = np.asarray(Image.open(tmp_path / "cli.png").convert("L"), dtype=np.float32) / 255
+    assert np.abs(cli - expected[0]).max() <= 1 / 255 + 1e-6
 
 
 def test_switching_to_another_model_and_back_leaves_nothing_stale(qtbot, window, checkpoint):
@@ -239,5 +291,5 @@ def test_switching_to_another_model_and_back_leaves_nothing_stale(qtbot, window,
     assert cycle.bin_view.image() is None and cycle.pick_view.image() is None and grid.view.image() is None
     open_and_wait(qtbot, window, checkpoint)
     assert scope.stale() == []
-    assert explore.translation_input.isVisible() and explore.last_translation.name == "A: mnist #0"
+    assert explore.translation_input.isVisible() and explore.last_translation.name == "A: mnist[0:40] #0"
     assert cycle.result is None and grid.result is None and not grid.export_button.isEnabled()

@@ -18,8 +18,13 @@ groups (`set_edit_directions`, `move_edit`); the latent z stays, and the edit tr
 decode of the current image (`decode_options_with_edit`, under the space's decode keyword) and in
 the latent record (under the same key).
 
+A model that transforms an image (a translation model) has a source image too (`set_source`, a
+core/explore/source_image.SourceImage): the input the explorer translates. It is part of the
+current image, passed to every decode as `source=`, kept in the record, and a change of it is a
+`latent` event (the image shown changed; the history keeps it as a state).
+
 `current_image()` is the one description of the image the explorer shows: its latent, class and
-full decode options (the family's decode settings and the edit in a declared space). Everything that shows
+full decode options (the family's decode settings, the edit in a declared space, the source image). Everything that shows
 or starts from "the current image" (the explorer, the nearest neighbours' query, the Layer view,
 the Inspect tools that vary it) decodes from it, so no panel can show a digit the others do not.
 
@@ -40,6 +45,7 @@ import torch
 
 from genstudio.core.errors import GenStudioError
 from genstudio.core.events import EventGroup
+from genstudio.core.explore.source_image import SourceImage
 from genstudio.core.families.family import LatentSpace
 from genstudio.core.latent import SpaceEdit, lerp, seeded_latents, slerp
 from genstudio.core.latent import path as latent_path
@@ -86,6 +92,7 @@ class ExploreSession:
         self.edit_directions: torch.Tensor | None = None
         self.edit_explained: np.ndarray | None = None
         self.edit_alphas: list[float] = []
+        self.source: SourceImage | None = None        # the image a translation model translates
         self.a: torch.Tensor | None = None            # (D,) interpolation end points
         self.b: torch.Tensor | None = None
         # Conditional models: the class of each end point (A = 0, B = 7 morphs a 0 into a 7).
@@ -117,6 +124,7 @@ class ExploreSession:
             self.decode_options = defaults
         if same:
             return
+        self.source = None
         self.a = self.b = None
         self.a_label = self.b_label = self.label
         self.t = 0.0
@@ -250,9 +258,21 @@ class ExploreSession:
         return {space.option: SpaceEdit(directions, torch.tensor(edit["alphas"]), edit["layers"])}
 
     def decode_options_with_edit(self) -> dict:
-        """The decode options plus the edit, under its space's decode keyword."""
+        """The decode options plus the edit, under its space's decode keyword, and the source image."""
+        options = dict(self.decode_options)
         edit = self.space_edit()
-        return {**self.decode_options, self.edit_space.option: edit} if edit is not None else dict(self.decode_options)
+        if edit is not None:
+            options[self.edit_space.option] = edit
+        if self.source is not None:
+            options["source"] = self.source
+        return options
+
+    def set_source(self, source: SourceImage | None) -> None:
+        """The image the model translates (None: its own kept examples); a latent event when it changed."""
+        if source is None and self.source is None or source is not None and source.same_as(self.source):
+            return
+        self.source = source
+        self.events.latent.emit(self)
 
     def current_image(self) -> CurrentImage:
         """The full request of the image the explorer shows (see the module docstring)."""
@@ -362,6 +382,8 @@ class ExploreSession:
         edit = self.space_edit()
         if edit is not None:
             record[self.edit_space.option] = edit.to_record()
+        if self.source is not None:
+            record["source"] = self.source.to_record()
         return record
 
     def apply_record(self, record: dict) -> None:
@@ -395,6 +417,8 @@ class ExploreSession:
             ends = [min(int(path[key]), self.num_classes - 1) if key in path and self.num_classes else None
                     for key in ("a_label", "b_label")]
             self.set_endpoints(torch.tensor(path["a"]), torch.tensor(path["b"]), *ends)
+        if "source" in record:
+            self.source = source_of(record, "the record")          # shown with the latent's event below
         self.set_latent(torch.tensor(record["latent"], dtype=torch.float32))
 
     def save_record(self, path: str | Path) -> Path:
@@ -440,7 +464,13 @@ def check_latent_record(record, latent_dim: int | None, where: str, spaces: tupl
                                      and 1 <= edit["k"] <= 512 and _numbers(edit.get("alphas"), edit["k"])):
             raise GenStudioError(f"{where}: '{space.option}' needs layers (one of {', '.join(space.group_keys())}), "
                                  f"k and k alphas")
+    source_of(record, where)
     return record
+
+
+def source_of(record: dict, where: str) -> SourceImage | None:
+    """The source image a record (or history state) keeps, checked; None when it keeps none."""
+    return None if record.get("source") is None else SourceImage.from_record(record["source"], where)
 
 
 def read_latent_record(path: str | Path, latent_dim: int | None = None, spaces: tuple[LatentSpace, ...] = ()) -> dict:

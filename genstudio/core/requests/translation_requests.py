@@ -23,6 +23,7 @@ import torch
 from genstudio.core.data.dataset import InMemoryDataset
 from genstudio.core.data.domains import DOMAIN_NAMES, split_domains
 from genstudio.core.errors import GenStudioError
+from genstudio.core.explore.source_image import SourceImage
 from genstudio.core.families.translation.model import DIRECTIONS
 
 CYCLE_BATCH = 256          # images per round trip in the cycle-error task
@@ -41,8 +42,8 @@ def source_domain(data_spec: str, direction: int, dataset: InMemoryDataset | Non
         return InMemoryDataset(name, dataset.data[keep], None, [], dataset.source)
     parts = split_domains(data_spec)
     loaded = load_dataset(parts[direction] if parts is not None else data_spec)
-    if parts is not None:
-        loaded.name = f"{DOMAIN_NAMES[direction]}: {loaded.name}"
+    if parts is not None:       # named by its spec: an image's index counts within that slice
+        loaded.name = f"{DOMAIN_NAMES[direction]}: {parts[direction]}"
     return loaded
 
 
@@ -98,32 +99,41 @@ def cycle_errors(x: torch.Tensor, back: torch.Tensor) -> torch.Tensor:
 # --- the explorer's image ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TranslationInput:
-    """The image the explorer translates: data image `index` of the source domain of `data_spec` (the
-    model's kept examples when it is ''), an image file `path` (read at the model's shape as the public
-    CycleGAN code reads it: image_io.load_translation_input), or a
-    given `image` (1, C, H, W) in [0, 1] called `name` (another direction's output)."""
+    """Where the image to translate comes from: data image `index` of the source domain of `data_spec`
+    (the model's kept examples when it is ''), or an image file `path` (read at the model's shape as
+    the public CycleGAN code reads it: image_io.load_translation_input)."""
 
     data_spec: str = ""
     index: int = 0
     path: Path | None = None
-    image: torch.Tensor | None = None
-    name: str = ""
 
-    def load(self, model, cache: dict, direction: int) -> tuple[torch.Tensor, str, int]:
-        """(the image (1, C, H, W) in [0, 1], what it is, how many images the data slider reaches:
-        the source domain's count, or 0 when the input is not a data image)."""
+    def resolve(self, model, cache: dict, direction: int) -> tuple[SourceImage, int]:
+        """(the image as a SourceImage, how many images the data slider reaches: the source domain's
+        count, or 0 for a file)."""
         from genstudio.core.data.image_io import load_translation_input
         from genstudio.core.data.pixels import to_unit_float
 
-        if self.image is not None:
-            image = self.image.float().reshape(1, *model.data_shape)
-            return image, self.name or "the given image", 0
         if self.path is not None:
             image = load_translation_input(self.path, model.data_shape[0], tuple(model.data_shape[1:]))
-            return image, Path(self.path).name, 0
+            return SourceImage.of(image, Path(self.path).name), 0
         domain = cached_domain(model, cache, self.data_spec, direction)
         index = min(max(int(self.index), 0), len(domain) - 1)
-        return to_unit_float(domain.data[index:index + 1]), f"{domain.name} #{index}", len(domain)
+        return SourceImage.of(to_unit_float(domain.data[index:index + 1]), f"{domain.name} #{index}", index), len(domain)
+
+
+def _source(given: TranslationInput | SourceImage, model, cache: dict, direction: int) -> tuple[SourceImage, int]:
+    return (given, 0) if isinstance(given, SourceImage) else given.resolve(model, cache, direction)
+
+
+@dataclass(frozen=True)
+class ResolveSource:
+    """The explorer's input as a SourceImage (the session's source), and the data slider's reach."""
+
+    input: TranslationInput
+    direction: int = 0
+
+    def run(self, model, cache: dict) -> tuple[SourceImage, int]:
+        return self.input.resolve(model, cache, self.direction)
 
 
 @dataclass
@@ -136,7 +146,6 @@ class TranslationView:
     cycle_error: float | None           # mean |input - round trip|, [0, 1] units
     direction: int
     name: str                           # what the input is ("A: mnist #12", a file's name)
-    count: int                          # source images the data slider reaches (0: the input is no data image)
     style_dim: int                      # the model's: 0 for a one-to-one translation
     directions: int                     # the model's: 1 for a single public generator
 
@@ -157,35 +166,37 @@ class TranslationView:
 
 @dataclass(frozen=True)
 class TranslateImage:
-    """Translate the explorer's input in `direction` with style code `style` (1, D) (None: zeros) and,
-    when the model can, translate it back (the round trip takes the input's own style)."""
+    """Translate an input (the explorer's source image, or one to read) in `direction` with style code
+    `style` (1, D) (None: zeros) and, when the model can, translate it back (the round trip takes the
+    input's own style)."""
 
-    input: TranslationInput
+    input: TranslationInput | SourceImage
     direction: int = 0
     style: torch.Tensor | None = None
 
     @torch.no_grad()
     def run(self, model, cache: dict) -> TranslationView:
-        x, name, count = self.input.load(model, cache, self.direction)
+        source, _ = _source(self.input, model, cache, self.direction)
+        x, name = source.image.reshape(1, *model.data_shape), source.name
         there, back = translated(model, x, self.direction, self.style)
         error = None if back is None else float(cycle_errors(x, back)[0])
         as_numpy = lambda t: t[0].float().cpu().numpy()
         return TranslationView(x[0].numpy(), as_numpy(there), None if back is None else as_numpy(back), error,
-                               self.direction, name, count, int(model.style_dim), int(model.directions))
+                               self.direction, name, int(model.style_dim), int(model.directions))
 
 
 @dataclass(frozen=True)
 class TranslateStrip:
-    """The explorer's input translated with each style code of an A <-> B path (frames, D):
+    """The explorer's source image translated with each style code of an A <-> B path (frames, D):
     (frames, C, H, W) in [0, 1]."""
 
-    input: TranslationInput
+    source: SourceImage
     styles: torch.Tensor
     direction: int = 0
 
     @torch.no_grad()
     def run(self, model, cache: dict) -> np.ndarray:
-        x, _, _ = self.input.load(model, cache, self.direction)
+        x = self.source.image.reshape(1, *model.data_shape)
         frames = x.to(model.device).expand(len(self.styles), *x.shape[1:])
         styles = _styles(model, self.styles, len(frames))
         return model.translate(frames, direction=self.direction, style=styles).float().cpu().numpy()

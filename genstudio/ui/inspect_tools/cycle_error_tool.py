@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QPushButton, QVBox
 
 import genstudio.ui.widgets.plot_config  # noqa: F401  (global pyqtgraph options first)
 from genstudio.core.data.pixels import to_unit_float
+from genstudio.core.explore.source_image import SourceImage
 from genstudio.core.requests.translation_requests import (
     DIRECTIONS,
     CycleErrors,
@@ -188,7 +189,7 @@ class CycleErrorTool(InspectTool):
         image = to_unit_float(domain.data[index:index + 1])
         style = None if result.style is None else torch.tensor(result.style).view(1, -1)
         self._picking_file = False
-        self.scope.submit(CHANNEL, TranslateImage(TranslationInput(image=image, name=f"{domain.name} #{index}"),
+        self.scope.submit(CHANNEL, TranslateImage(SourceImage.of(image, f"{domain.name} #{index}", index),
                                                   result.direction, style))
 
     def take_image(self, path) -> bool:

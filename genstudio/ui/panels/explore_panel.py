@@ -43,13 +43,20 @@ from PySide6.QtWidgets import (
 )
 
 from genstudio.core.explore.explore_session import CurrentImage, ExploreSession
+from genstudio.core.explore.source_image import SourceImage
 from genstudio.core.families.family import Capability
 from genstudio.core.io.export import grid_image, points_image
 from genstudio.core.io.file_checks import printable
 from genstudio.core.io.open_model import ModelInfo
 from genstudio.core.requests.render_requests import Decode, DecodePoint, DecodeRows, NearestImages, PrincipalDirections
 from genstudio.core.requests.space_requests import SpaceDirections
-from genstudio.core.requests.translation_requests import DIRECTIONS, TranslateImage, TranslateStrip, TranslationView
+from genstudio.core.requests.translation_requests import (
+    DIRECTIONS,
+    ResolveSource,
+    TranslateImage,
+    TranslateStrip,
+    TranslationView,
+)
 from genstudio.ui.model_bound import ModelScope
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.widgets.image_view import ImageView
@@ -85,6 +92,10 @@ class ExplorePanel(QWidget):
         self.last_image: np.ndarray | None = None     # (C, H, W) floats of the shown sample
         self.last_strip: np.ndarray | None = None     # (frames, C, H, W)
         self.last_translation: TranslationView | None = None   # a translation model's input, output, round trip
+        # A translation model's input: (the input box's choice, the direction) the session's source
+        # image was made for, and that SourceImage; the choice being resolved into one, if any.
+        self._source_for: tuple[tuple, SourceImage] | None = None
+        self._resolving: tuple | None = None
         self.last_decode_ms = 0.0
         self.last_image_kind = ""                     # "preview" or "full"
         self.option_boxes: dict[str, SettingControl] = {}
@@ -345,6 +356,7 @@ class ExplorePanel(QWidget):
         """Another model (the scope has cleared the bound views and cancelled the old requests)."""
         self.last_image = self.last_strip = None
         self.last_translation = None
+        self._source_for = self._resolving = None
         self.last_image_kind = ""
         self.set_model(info)
 
@@ -518,6 +530,11 @@ class ExplorePanel(QWidget):
         return self.session.directions
 
     def _latent_changed(self, session: ExploreSession) -> None:
+        if self.translating() and session.source is not None and (self._source_for is None
+                                                                   or self._source_for[1] is not session.source):
+            # A source the session got elsewhere (undo, a loaded record): the input box shows it.
+            self.translation_input.show_source(session.source)
+            self._source_for = (self._source_key(), session.source)
         if not self._from_sliders:
             self._refresh_sliders()
         self.render()
@@ -645,6 +662,9 @@ class ExplorePanel(QWidget):
         has preview settings and `full` is not asked, else the full decode."""
         if self.info is None:
             return
+        if self.translating() and not self._source_current():
+            self._resolve_source()          # the session's source image is shown when it is made
+            return
         image = self.session.current_image()
         preview = None if full else self._preview_options(image.options)
         if preview is not None:
@@ -664,7 +684,7 @@ class ExplorePanel(QWidget):
         self._image_request = (kind, options, full)
         if self.translating():
             # The style code is the latent (a one-to-one model ignores it); the direction a decode setting.
-            request = TranslateImage(self.translation_input.request_input(), int(options.get("direction", 0)), z)
+            request = TranslateImage(image.options["source"], int(options.get("direction", 0)), z)
         elif self.info.is_points:
             request = DecodePoint(z, labels, options)
         elif self.info.has(Capability.SEQUENTIAL_DECODE):
@@ -691,8 +711,9 @@ class ExplorePanel(QWidget):
             return
         frames = self.session.path_latents()
         if self.translating():          # the input translated with each frame's style code
-            direction = int(self.session.decode_options.get("direction", 0))
-            self.scope.submit("strip", TranslateStrip(self.translation_input.request_input(), frames, direction))
+            if self._source_current():      # else the strip follows when the source is made
+                direction = int(self.session.decode_options.get("direction", 0))
+                self.scope.submit("strip", TranslateStrip(self.session.source, frames, direction))
             return
         self.scope.submit("strip", Decode(frames, self.session.path_labels(len(frames)),
                                              self.session.decode_options_with_edit()))
@@ -743,6 +764,14 @@ class ExplorePanel(QWidget):
             classes = f" \u00b7 class {names[0]} \u2192 {names[1]}" if self.session.num_classes else ""
             self.strip_timing.setText(f"{len(result)} frames, {ms / len(result):.2f} ms per image{classes}")
             self.strip_timing.setToolTip(f"{len(result)} frames decoded in {ms:.1f} ms")
+        elif channel == "source":
+            source, count = result
+            key, self._resolving = self._resolving, None
+            self.translation_input.set_count(count)
+            if key == self._source_key():
+                self._adopt_source(source, key)
+            else:
+                self._resolve_source()          # the choice moved on while this one was read
         elif channel == "space-directions":
             directions, explained = result
             space, group = self._edit_mode() or self._edit_request
@@ -764,7 +793,9 @@ class ExplorePanel(QWidget):
 
     def _on_failed(self, channel: str, message: str) -> None:
         self._end_decode(channel)
-        if channel == "image":           # the reason in the image's place (NaN output is not drawn black)
+        if channel == "source":
+            self._resolving = None
+        if channel in ("image", "source"):  # the reason in the image's place (NaN output is not drawn black)
             self.last_image = None
             self.image_view.show_message(message)
             self.bound_image.show(self.scope.made_for(channel))
@@ -782,7 +813,6 @@ class ExplorePanel(QWidget):
         self.last_translation = view
         self.last_image = view.picture()                       # (C, H + 4, 3 (W + 2) + 2)
         self.image_view.set_array(self.last_image)
-        self.translation_input.set_count(view.count)
         self.translation_input.set_name(view.name, has_output=True)
         direction = DIRECTIONS[view.direction]
         if view.cycle_error is None:
@@ -800,9 +830,40 @@ class ExplorePanel(QWidget):
         self.latent_box.setVisible(view.style_dim > 0)
         self.interpolation_box.setVisible(view.style_dim > 0)
 
+    def _source_key(self) -> tuple:
+        return self.translation_input.chosen(), int(self.session.decode_options.get("direction", 0))
+
+    def _source_current(self) -> bool:
+        """Whether the session's source image is the input box's choice in the chosen direction."""
+        made = self._source_for
+        return made is not None and made[1] is self.session.source and made[0] == self._source_key()
+
+    def _resolve_source(self) -> None:
+        """Make the input box's choice the session's source: a given image at once, a data image or
+        a file read by the renderer (channel "source")."""
+        key = self._source_key()
+        chosen, direction = key
+        if isinstance(chosen, SourceImage):
+            self._adopt_source(chosen, key)
+        elif self._resolving != key:
+            self._resolving = key
+            self.scope.submit("source", ResolveSource(chosen, direction))
+
+    def _adopt_source(self, source: SourceImage, key: tuple) -> None:
+        """The session's source is `source`, made for `key`: its latent event renders the image
+        (when it is another image), and the strip follows."""
+        same = source.same_as(self.session.source)
+        if same:
+            source = self.session.source
+        self._source_for = (key, source)
+        if same:
+            self.render(full=True)
+        else:
+            self.session.set_source(source)
+        self.render_strip()
+
     def _translation_input_changed(self) -> None:
         self.render(full=True)
-        self.render_strip()
 
     def use_output_as_input(self) -> None:
         """The translation shown becomes the input, and the direction turns round (a model with two
@@ -810,7 +871,8 @@ class ExplorePanel(QWidget):
         view = self.last_translation
         if view is None or not self.translating():
             return
-        self.translation_input.take_output(view.translation, f"the {DIRECTIONS[view.direction]} output of {view.name}")
+        self.translation_input.take_output(SourceImage.of(view.translation,
+                                                          f"the {DIRECTIONS[view.direction]} output of {view.name}"))
         if view.directions == 2 and "direction" in self.session.decode_options:
             self.session.set_decode_option("direction", 1 - view.direction)    # its settings event renders
         else:

@@ -1,18 +1,18 @@
 """The explorer's input box for translation models: which image is translated. A data image of the
 source domain (a slider and a spin box through it), an image file dropped on the explorer, or the
-output shown now, taken as the input of the other direction. It holds the choice as a
-`TranslationInput` (core/requests/translation_requests.py) and says `changed` when it moves; the
-explorer panel does the rest."""
+output shown now, taken as the input of the other direction. It holds the choice (`chosen()`: a
+`TranslationInput` to resolve, core/requests/translation_requests.py, or a SourceImage as it is)
+and says `changed` when it moves; the explorer panel resolves it into the session's source image
+and shows a source the session got elsewhere (undo, a loaded record) with `show_source`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import torch
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QPushButton, QSlider, QSpinBox
 
+from genstudio.core.explore.source_image import SourceImage
 from genstudio.core.requests.translation_requests import TranslationInput
 
 
@@ -25,7 +25,7 @@ class TranslationInputBox(QGroupBox):
         self.setObjectName("translation-input")
         self.data_spec = ""
         self.file: Path | None = None               # a dropped image file, while it is the input
-        self.given: tuple[np.ndarray, str] | None = None   # (C, H, W) an output taken as input, and what it was
+        self.given: SourceImage | None = None       # an output taken as input (or a restored source)
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setObjectName("translation-index-slider")
         self.slider.setRange(0, 0)
@@ -61,10 +61,9 @@ class TranslationInputBox(QGroupBox):
         self.set_count(0)
         self.use_output.setEnabled(False)
 
-    def request_input(self) -> TranslationInput:
+    def chosen(self) -> TranslationInput | SourceImage:
         if self.given is not None:
-            image, name = self.given
-            return TranslationInput(image=torch.from_numpy(np.ascontiguousarray(image))[None], name=name)
+            return self.given
         if self.file is not None:
             return TranslationInput(path=self.file)
         return TranslationInput(self.data_spec, self.index.value())
@@ -88,9 +87,21 @@ class TranslationInputBox(QGroupBox):
         self.file, self.given = Path(path), None
         self.changed.emit()
 
-    def take_output(self, image: np.ndarray, name: str) -> None:
-        """The shown output (C, H, W) in [0, 1] becomes the input; the caller turns the direction."""
-        self.file, self.given = None, (image, name)
+    def take_output(self, output: SourceImage) -> None:
+        """The shown output becomes the input; the caller turns the direction."""
+        self.file, self.given = None, output
+
+    def show_source(self, source: SourceImage) -> None:
+        """Show a source the session holds without resolving anything: a data image's index on the
+        slider, any other image as given."""
+        if source.index is not None:
+            self.file, self.given = None, None
+            with QSignalBlocker(self.slider), QSignalBlocker(self.index):
+                self.index.setValue(source.index)
+                self.slider.setValue(source.index)
+        else:
+            self.file, self.given = None, source
+        self.set_name(source.name, has_output=True)
 
     def show_index(self, index: int) -> None:
         """Data image `index` is the input (the slider, spin box and any taken file agree)."""

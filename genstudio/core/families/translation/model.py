@@ -135,11 +135,16 @@ class CycleGAN(GenerativeModel):
         return examples[:kept]
 
     @torch.no_grad()
-    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None, direction: int = AtoB) -> torch.Tensor:
-        """Latents z (n, style_dim) -> the kept example inputs (cycled to n) translated with style z:
+    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None, direction: int = AtoB,
+               source=None) -> torch.Tensor:
+        """Latents z (n, style_dim) -> `source` (the explorer's input: a SourceImage, core/explore/
+        source_image.py) or else the kept example inputs (cycled to n) translated with style z:
         (n, C, H, W) in [0, 1]."""
-        inputs = self.examples(int(direction))
-        x = inputs[torch.arange(len(z), device=inputs.device) % len(inputs)]
+        if source is not None:
+            x = source.image.to(self.examples_a.device).reshape(1, *self.config.data_shape).expand(len(z), -1, -1, -1)
+        else:
+            inputs = self.examples(int(direction))
+            x = inputs[torch.arange(len(z), device=inputs.device) % len(inputs)]
         return self.translate(x, direction=int(direction), style=z.reshape(len(z), -1))
 
     @torch.no_grad()
