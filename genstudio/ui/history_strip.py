@@ -1,7 +1,7 @@
 """Undo / redo of every latent edit in the explorer (Ctrl+Z, Ctrl+Shift+Z) and the strip of the
 last states as thumbnails, a click on one returning to it. Each change of the explorer's latent
-(slider, seed, randomise, reset, t, load, pin from the map) adds a state; a slider drag, from
-grab to release, is one state (core/latent_history.py keeps them).
+(slider, seed, randomise, reset, t, load, pin from the map, a translation model's input) adds a
+state; a slider drag, from grab to release, is one state (core/latent_history.py keeps them).
 
 Each state in view gets its thumbnail: the explorer's image when it lands, or, for a state whose
 decode a newer latent overtook before it ran (a seed clicked through quickly), a decode of its own,
@@ -17,7 +17,9 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
 from genstudio.core.explore.explore_session import source_of
 from genstudio.core.explore.latent_history import HistoryEntry, LatentHistory
+from genstudio.core.families.capabilities import Capability
 from genstudio.core.requests.render_requests import Decode
+from genstudio.core.requests.translation_requests import TranslateImage, TranslationView
 from genstudio.ui.model_bound import ModelScope
 from genstudio.ui.widgets.image_view import to_qimage
 from genstudio.ui.widgets.keep_space import keep_space_when_hidden
@@ -48,6 +50,10 @@ class ExploreHistory(QObject):
         explore.sliders.dragEnded.connect(self.history.end_group)
         explore.t_slider.sliderPressed.connect(self.history.begin_group)
         explore.t_slider.sliderReleased.connect(self.history.end_group)
+        # A drag through a translation model's data images is one state too.
+        explore.translation_input.slider.sliderPressed.connect(self.history.begin_group)
+        explore.translation_input.slider.sliderReleased.connect(self._input_released)
+        self._end_group_when_made = False           # released while the last input was still being read
         explore.imageRendered.connect(self._rendered)
 
     def start_from_current(self) -> None:
@@ -59,8 +65,21 @@ class ExploreHistory(QObject):
         self.changed.emit()
 
     def _latent_changed(self, session) -> None:
-        if not self.restoring and session.checkpoint and self.history.record(session.to_record()):
+        info = self.scope.info
+        # A translation model's state is whole once the explorer has made its input (the session's source).
+        waiting = info is not None and info.has(Capability.TRANSLATION) and session.source is None
+        if not self.restoring and session.checkpoint and not waiting and self.history.record(session.to_record()):
             self.changed.emit()
+        if self._end_group_when_made and not self.explore.source_pending():
+            self._end_group_when_made = False
+            self.history.end_group()
+
+    def _input_released(self) -> None:
+        """The drag's group ends with the input it let go on: at once, or when that image is made."""
+        if self.explore.source_pending():
+            self._end_group_when_made = True
+        else:
+            self.history.end_group()
 
     def _rendered(self, kind: str) -> None:
         image = self.explore.last_image
@@ -86,8 +105,13 @@ class ExploreHistory(QObject):
                 self._drawing = entry
                 state = entry.state
                 labels = torch.tensor([state["label"]]) if "label" in state and info.num_classes else None
-                self.scope.submit(THUMBNAIL_CHANNEL, Decode(torch.tensor([state["latent"]]), labels,
-                                                            self._options_of(state)))
+                latent, options = torch.tensor([state["latent"]]), self._options_of(state)
+                if "source" in options and info.has(Capability.TRANSLATION):
+                    # As the explorer draws it: input | translation | round trip.
+                    request = TranslateImage(options["source"], int(options.get("direction", 0)), latent)
+                else:
+                    request = Decode(latent, labels, options)
+                self.scope.submit(THUMBNAIL_CHANNEL, request)
                 return
 
     def _options_of(self, state: dict) -> dict:
@@ -101,7 +125,8 @@ class ExploreHistory(QObject):
         if channel != THUMBNAIL_CHANNEL or self._drawing is None:
             return
         entry, self._drawing = self._drawing, None
-        entry.thumbnail = np.asarray(result[0])            # (C, H, W); gone with the entry if it was dropped
+        # (C, H, W); gone with the entry if it was dropped
+        entry.thumbnail = np.asarray(result.picture() if isinstance(result, TranslationView) else result[0])
         self.thumbnail_generation = self.scope.made_for(channel)
         self.changed.emit()
 

@@ -230,6 +230,7 @@ def test_every_view_of_the_current_image_translates_the_explorers_input(qtbot, w
 
     open_and_wait(qtbot, window, checkpoint)
     explore, session = window.explore, window.session
+    assert len(window.history.history.entries) == 1            # opened once: one state, its input made
     view = shown_after(qtbot, explore, lambda: explore.translation_input.index.setValue(7))
     x = domains[0][7:8]
     assert session.source.name == "A: mnist[0:40] #7" and torch.equal(session.source.image, x)
@@ -253,6 +254,20 @@ def test_every_view_of_the_current_image_translates_the_explorers_input(qtbot, w
     entry = window.history.history.entries[window.history.history.index]
     qtbot.waitUntil(lambda: entry.thumbnail is not None, timeout=30000)
     assert np.allclose(np.asarray(entry.thumbnail)[:, 2:30, 32:60], expected, atol=1e-5)
+
+    # A drag through the data images is one state, ending on the image let go on.
+    states = window.history.history.index + 1           # the states up to this one (the undone one goes)
+    slider = explore.translation_input.slider
+    slider.setSliderDown(True)                      # pressed: what a hand on the handle does
+    for index in (8, 9, 10):                        # each shown while the hand moves
+        shown_after(qtbot, explore, lambda: slider.setValue(index))
+    slider.setSliderDown(False)
+    qtbot.waitUntil(lambda: explore.last_translation.name.endswith("#10") and not explore.source_pending(),
+                    timeout=30000)
+    assert len(window.history.history.entries) == states + 1
+    assert window.history.history.entries[-1].state["source"]["index"] == 10
+    shown_after(qtbot, explore, lambda: window.history.undo())
+    assert explore.last_translation.name.endswith("#7")
 
     grid = tmp_path / "grid.png"
     with qtbot.waitSignal(window.exported, timeout=30000):

@@ -833,6 +833,10 @@ class ExplorePanel(QWidget):
     def _source_key(self) -> tuple:
         return self.translation_input.chosen(), int(self.session.decode_options.get("direction", 0))
 
+    def source_pending(self) -> bool:
+        """Whether a translation model's input is still being made into the session's source."""
+        return self.translating() and not self._source_current()
+
     def _source_current(self) -> bool:
         """Whether the session's source image is the input box's choice in the chosen direction."""
         made = self._source_for
