@@ -2,8 +2,8 @@
 
 A recent file is named by where it is and what it holds, "runs/gan-a \u00b7 GAN \u00b7 step 3000",
 not by its file name: every training run writes a checkpoint.safetensors, and two of them must not
-read the same. The family and step come from the checkpoint's header (read_card: the JSON in front
-of the tensors, no weights loaded)."""
+read the same. The family and step come from the checkpoint's header (peek_card: the JSON in front
+of the tensors, no weights read)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import QListWidget, QListWidgetItem
 
 from genstudio.core.errors import GenStudioError
-from genstudio.core.io.checkpoints import read_card
+from genstudio.core.io.checkpoints import peek_card
 from genstudio.core.runtime.resources import resource_path
 
 RECENT_KEY = "recent_files"
@@ -33,7 +33,7 @@ def entry_name(path: str | Path) -> str:
     if path.suffix != ".safetensors":
         return where
     try:
-        card = read_card(path)
+        card = peek_card(path)
     except (GenStudioError, OSError, ValueError):
         return where
     return f"{where} \u00b7 {card.family} \u00b7 step {card.step}"
