@@ -19,16 +19,29 @@ def add_parser(sub) -> None:
     bench.add_argument("--device", default="cpu", choices=DEVICE_CHOICES)
     bench.add_argument("--json", type=Path, help="also write the figures as JSON here")
     bench.add_argument("--only", choices=GROUPS, help="run one group of figures")
+    bench.add_argument("--compare", nargs="+", type=Path, metavar="JSON",
+                       help="OLD.json: run, then print every figure before (OLD) and after (this run); "
+                            "OLD.json NEW.json: compare two records without running")
 
 
 def run(args) -> int:
+    from genstudio.bench.compare import compare, format_rows, read_record
     from genstudio.bench.figures import GROUPS
     from genstudio.bench.figures import run as run_figures
+    from genstudio.core.errors import GenStudioError
     from genstudio.core.io.atomic import write_bytes_atomic
 
+    if args.compare and len(args.compare) > 2:
+        raise GenStudioError("--compare takes OLD.json, or OLD.json NEW.json")
+    old = read_record(args.compare[0]) if args.compare else None        # read first: a typo fails fast
+    if args.compare and len(args.compare) == 2:
+        print(format_rows(compare(old, read_record(args.compare[1])), args.compare[0].name, args.compare[1].name))
+        return 0
     figures = run_figures((args.only,) if args.only else GROUPS, batch_size=args.batch_size, rounds=args.rounds,
                           steps=args.steps, device=args.device)
     if args.json:
         write_bytes_atomic(args.json, json.dumps(figures, indent=2).encode())
         print(f"wrote {args.json}")
+    if old is not None:
+        print(format_rows(compare(old, figures), args.compare[0].name, "this run"))
     return 0
