@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QEvent, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from genstudio.core.errors import CheckpointError, GenStudioError, first_line
+from genstudio.core.errors import Cancelled, CheckpointError, GenStudioError, first_line
 from genstudio.core.explore.explore_session import ExploreSession
 from genstudio.core.families.family import Capability
 from genstudio.core.io import readers
@@ -33,7 +33,7 @@ from genstudio.ui.explore_actions import ExploreActions
 from genstudio.ui.exports import Exports
 from genstudio.ui.history_strip import ExploreHistory, HistoryStrip
 from genstudio.ui.jobs import shutdown_all
-from genstudio.ui.model_build import LatestBuilds, build_and_wait
+from genstudio.ui.model_build import BuildWait, LatestBuilds
 from genstudio.ui.model_bound import ModelScope
 from genstudio.ui.model_list import LIVE, ModelList, demo_checkpoints
 from genstudio.ui.panels.diagnostics_panel import DiagnosticsPanel
@@ -78,6 +78,34 @@ class ErrorBanner(QWidget):
         self.show()
 
 
+class OpeningStatus(QWidget):
+    """The status bar's part while a model file opens: "opening NAME…", a busy bar and Cancel (the
+    window's Escape cancels too). Hidden otherwise."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.label = QLabel()
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 0)                  # busy: reading and building say nothing of how far they are
+        self.bar.setMaximumWidth(120)
+        self.bar.setTextVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancel-open")
+        self.cancel_button.setToolTip("Stop opening this model and keep the one open (Esc)")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.cancel_button)
+        self.name = ""
+        self.hide()
+
+    def start(self, name: str) -> None:
+        self.name = printable(name)
+        self.label.setText(f"opening {self.name}\u2026")
+        self.show()
+
+
 class MainWindow(QMainWindow):
     modelOpened = Signal(object)       # the ModelInfo of the model now open
     exported = Signal(str)             # the path an export wrote
@@ -110,7 +138,7 @@ class MainWindow(QMainWindow):
         self.live_builds.built.connect(self._live_built)
         self.live_builds.failed.connect(lambda message: self.show_error(f"training snapshot: {message}"))
         self._live_fresh = False                  # the next live model shown starts the explorer afresh
-        self._opening = ""                        # the file being opened (off the GUI thread), if any
+        self._open_wait: BuildWait | None = None  # the file being read and built (off the GUI thread), if any
         self.closing = False
 
         self.tabs = QTabWidget()
@@ -152,11 +180,9 @@ class MainWindow(QMainWindow):
         self.renderer.failed.connect(self._render_failed)
         self.exports = Exports(self)              # the File menu's exports (ui/exports.py)
         self._build_menus()
-        self.build_progress = QProgressBar()      # busy while a model file is read and built
-        self.build_progress.setRange(0, 0)
-        self.build_progress.setMaximumWidth(120)
-        self.build_progress.hide()
-        self.statusBar().addPermanentWidget(self.build_progress)
+        self.opening = OpeningStatus()            # while a model file is read and built
+        self.opening.cancel_button.clicked.connect(self.cancel_open)
+        self.statusBar().addPermanentWidget(self.opening)
         self.statusBar().addPermanentWidget(self.decode_status)
         self.statusBar().showMessage("Ready")
         self.window_state = WindowState(self)
@@ -230,6 +256,8 @@ class MainWindow(QMainWindow):
         if last is not None and self.open_path(last):
             self.window_state.restore_latent()
             return
+        if self.opened is not None:
+            return              # another file, opened while the last one opened, superseded it
         demos = demo_checkpoints()
         if not demos:
             self.show_error("no demo checkpoints were found in the app's resources")
@@ -272,11 +300,9 @@ class MainWindow(QMainWindow):
         running anything, then runs only if the person allows it (consent_dialog: Run once, Always
         trust this file, or a fingerprint trusted before), and then only those exact bytes. Consent
         is asked here in the GUI thread; the file is then read and its module built in a thread of
-        its own (ui/model_build.py) while the window keeps answering."""
+        its own (ui/model_build.py) while the window keeps answering; False if the person cancels
+        that (`cancel_open`) or opens another file meanwhile, which supersedes this one."""
         path = Path(path)
-        if self._opening:
-            self.show_status(f"{path.name} was not opened: still opening {self._opening}")
-            return False
         latent_dim = output_range = consent = None
         try:
             reader = readers.reader_for(path)
@@ -295,6 +321,8 @@ class MainWindow(QMainWindow):
             device = self.decode_device.device()
             opened = self._open_off_gui_thread(path, lambda: open_model(path, device, latent_dim=latent_dim,
                                                                         output_range=output_range, consent=consent))
+        except Cancelled:
+            return False                    # cancel_open or a newer open_path said why
         except (GenStudioError, OSError, ValueError) as exc:   # incl. ConsentRefused: the file changed after "yes"
             self.show_error(first_line(exc))
             return False
@@ -315,15 +343,42 @@ class MainWindow(QMainWindow):
         return True
 
     def _open_off_gui_thread(self, path: Path, fn) -> OpenedModel:
-        """fn() (reading and building the model) in a thread, the status bar saying so with a busy bar."""
-        self._opening = path.name
-        self.show_status(f"opening {path.name}\u2026")
-        self.build_progress.show()
+        """fn() (reading and building the model) in a thread, the status bar saying so with a busy bar
+        and Cancel. A file still opening is superseded: its wait ends (Cancelled) and its model is
+        dropped when built. The waits nest (each is a local event loop): one superseded returns once
+        the newer one it called into has returned."""
+        wait = BuildWait(fn)
+        superseded, self._open_wait = self._open_wait, wait
+        if superseded is not None:
+            superseded.cancel()
+        self.opening.start(path.name)
         try:
-            return build_and_wait(fn)
+            return wait.wait()
         finally:
-            self._opening = ""
-            self.build_progress.hide()
+            if self._open_wait is wait:
+                self._open_wait = None
+                self.opening.hide()
+
+    def cancel_open(self) -> None:
+        """Stop opening the file being opened, at once: the model open stays open and working, and the
+        one being built is dropped when its build ends."""
+        wait, self._open_wait = self._open_wait, None
+        if wait is None:
+            return
+        wait.cancel()
+        self.opening.hide()
+        self.show_status(f"{self.opening.name} was not opened: cancelled")
+
+    def event(self, event) -> bool:
+        """Escape cancels opening a file while one opens, before any shortcut sees it (the explorer's
+        Escape, which cancels its long decodes, may be enabled at the same time: two actions on one
+        key would both stay silent)."""
+        if (event.type() == QEvent.ShortcutOverride and event.key() == Qt.Key_Escape
+                and self._open_wait is not None):
+            self.cancel_open()
+            event.accept()
+            return True
+        return super().event(event)
 
     def _show_model(self, opened: OpenedModel, keep_latent: bool = False) -> None:
         """The renderer takes the module; the panels get its plain description."""
@@ -425,6 +480,7 @@ class MainWindow(QMainWindow):
         """Stop training (it saves) and wait for it, cancel every other background job and wait for
         them (CLOSE_WAIT_S at most), join the render thread, then close."""
         self.closing = True
+        self.cancel_open()
         self.window_state.save()
         if self.train.running:
             self.show_status("stopping training and saving\u2026")
