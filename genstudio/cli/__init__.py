@@ -34,6 +34,7 @@ from genstudio.core.io.file_checks import printable
 EPILOG = "Run 'genstudio COMMAND --help' for a command's options."
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+APP_OPTIONS = {"-v", "--verbose", "--smoke-test"}   # all that `genstudio` takes without a command
 COMMANDS = {module.NAME: module for module in (train, info, sample, translate, convert, diagnose, presets, bench)}
 
 
@@ -104,8 +105,14 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     _ensure_stdio()
     _tolerate_unprintable()
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    given = sys.argv[1:] if argv is None else argv
+    if set(given) <= APP_OPTIONS:
+        # No command: the app, whose window shows before torch is imported (ui/app.py); the parser
+        # would import it first (its description lists the registry's families).
+        args = argparse.Namespace(command=None, verbose=bool({"-v", "--verbose"} & set(given)),
+                                  smoke_test="--smoke-test" in given)
+    else:
+        args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if args.command is None:

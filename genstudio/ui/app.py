@@ -1,15 +1,155 @@
-"""Start the desktop app: `genstudio` (no command) or `python -m genstudio`."""
+"""Start the desktop app: `genstudio` (no command) or `python -m genstudio`.
+
+Start-up in two steps, so that a person sees their picture within a second although the model
+engine (torch and the rest of genstudio) takes seconds to import:
+
+1. With Qt alone, the start-up shell (ui/startup_shell.py) opens where the window was, showing the
+   explorer's last image (ui/last_picture.py); meanwhile a thread imports genstudio.ui.main_window.
+2. On the GUI thread, the main window is built, shown where the shell is (the shell then closes
+   behind it), and opens the last model as before; its first live image replaces the picture.
+
+Python's garbage collector is handed to the GUI thread's timer (ui/gui_thread_gc.py) before the
+import thread starts: a collection that the thread's many allocations would otherwise trigger there
+could free Qt objects (the shell's) off the GUI thread, the deadlock gui_thread_gc.py describes.
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
 import time
 
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
+
 from genstudio.core.runtime.resources import resource_path
+from genstudio.ui.last_picture import load_last_picture
+from genstudio.ui.startup_shell import BackgroundLoad, StartupShell
+
+log = logging.getLogger(__name__)
 
 SMOKE_TIMEOUT_MS = 60_000
+LOAD_ANYWAY_MS = 500        # the import starts this long after the shell was shown if it has not painted by then
+
+
+def load_main_window():
+    """The heavy part of start-up, run in the shell's import thread: torch, every panel, the window's
+    class. By name, so that nothing imports it before the shell is up (build.spec lists the module in
+    PyInstaller's hiddenimports, which would not see it otherwise). Makes no Qt object: every module it
+    runs that makes one at import (ui/theme.py's notifier) is imported on the GUI thread first."""
+    return importlib.import_module("genstudio.ui.main_window").MainWindow
+
+
+def _ms(since: float, at: float | None) -> str:
+    return "-" if at is None else f"{1000 * (at - since):.0f}"
+
+
+class Startup(QObject):
+    """The shell now, the main window once `load()` has returned its class (see the module docstring).
+    The moments of each step, as time.perf_counter() values: first_pixels_at (the shell painted),
+    loaded_at (the import finished), shown_at (the window replaced the shell), interactive_at (the
+    window's first live image painted)."""
+
+    windowShown = Signal(object)       # the MainWindow, now where the shell was
+    interactive = Signal()             # its first live image is on screen
+    failed = Signal(str)               # the import failed: one line
+
+    def __init__(self, app, started: float, settings: QSettings | None = None, load=load_main_window,
+                 explore_in_front: bool = False):
+        super().__init__()
+        self.app = app
+        self.started = started
+        self.settings = settings or QSettings("genstudio", "genstudio")
+        self.explore_in_front = explore_in_front      # the smoke test waits for the explorer's image
+        self.window = None
+        self.first_pixels_at = self.loaded_at = self.shown_at = self.interactive_at = None
+        self.shell = StartupShell(self.settings, load_last_picture(self.settings))
+        self.shell.picture.painted.connect(self._painted)
+        self.loader = BackgroundLoad(load, self)
+        self.loader.loaded.connect(self._loaded)
+        self.loader.failed.connect(self._failed)
+        self._theme_ready = False
+        self.quit_signals = None
+
+    def start(self) -> None:
+        from genstudio.ui.quit_signals import QuitOnSignals
+
+        if self.app.styleHints().colorScheme() == Qt.ColorScheme.Dark:
+            self._follow_theme()            # a dark shell from its first paint (costs pyqtgraph's import first)
+        else:
+            # The light theme's palette, which ui/theme.py sets once it is imported: nothing changes then.
+            self.app.setPalette(self.app.style().standardPalette())
+        self.quit_signals = QuitOnSignals(self.shell)     # Ctrl+C while loading closes the shell, and so quits
+        self.shell.show()
+        QTimer.singleShot(LOAD_ANYWAY_MS, self._begin_loading)
+
+    def _follow_theme(self) -> None:
+        """ui/theme.py makes a Qt object when imported, so it is imported here, on the GUI thread,
+        before the import thread could reach it; it imports pyqtgraph, which gui_thread_gc then uses."""
+        if self._theme_ready:
+            return
+        from genstudio.ui.gui_thread_gc import collect_in_gui_thread
+        from genstudio.ui.theme import follow_system
+
+        follow_system(self.app)
+        collect_in_gui_thread()
+        self._theme_ready = True
+
+    def _painted(self, at: float) -> None:
+        self.first_pixels_at = at
+        log.info("start-up: first pixels %s ms after start", _ms(self.started, at))
+        # After this paint has reached the screen (the next turn of the event loop), not inside it.
+        QTimer.singleShot(0, self._begin_loading)
+
+    def _begin_loading(self) -> None:
+        if self.loader.running() or self.loaded_at is not None:
+            return
+        self._follow_theme()
+        self.loader.start()
+
+    def _loaded(self, window_class) -> None:
+        self.loaded_at = time.perf_counter()
+        if not self.shell.isVisible():
+            return                          # the person closed the shell while it loaded: the app is quitting
+        from genstudio.ui.quit_signals import QuitOnSignals
+
+        window = window_class(self.settings)
+        self.window = window
+        if self.explore_in_front:
+            # A window restored on another tab renders the image but never paints it, and the smoke
+            # test's wait would run to its timeout (measured: 63 s to "first image" from Diagnostics).
+            window.tabs.setCurrentWidget(window.explore)
+        window.explore.image_view.shown.connect(self._first_image)
+        # Where the shell is now (the saved geometry, or where the person moved it meanwhile), then
+        # shown before the shell closes, so that the screen never shows neither.
+        if self.shell.isMaximized():
+            window.showMaximized()
+        else:
+            window.resize(self.shell.size())
+            window.move(self.shell.pos())
+            window.show()
+        self.quit_signals.uninstall()
+        self.quit_signals = QuitOnSignals(window)
+        self.shell.close()
+        self.shell.deleteLater()
+        self.shown_at = time.perf_counter()
+        log.info("start-up: engine loaded %s ms, window shown %s ms after start",
+                 _ms(self.started, self.loaded_at), _ms(self.started, self.shown_at))
+        self.windowShown.emit(window)
+        window.open_default()
+
+    def _first_image(self) -> None:
+        self.window.explore.image_view.shown.disconnect(self._first_image)
+        self.interactive_at = time.perf_counter()
+        log.info("start-up: interactive (first live image) %s ms after start", _ms(self.started, self.interactive_at))
+        self.interactive.emit()
+
+    def _failed(self, message: str) -> None:
+        error = self.loader.error
+        log.error("start-up: the model engine did not load", exc_info=(type(error), error, error.__traceback__))
+        self.shell.show_failure(f"cannot load the model engine: {message}")
+        self.failed.emit(message)
 
 
 def _application():
@@ -25,27 +165,34 @@ def _application():
     return app
 
 
-def smoke_test(window, app, started: float) -> int:
-    """Wait for the first rendered image; report what was shown and how long it took."""
-    from PySide6.QtCore import QEventLoop, QTimer
+def smoke_test(startup: Startup, started: float) -> int:
+    """Wait for the main window's first rendered image; report what was shown and how long each
+    step of start-up took."""
+    from PySide6.QtCore import QEventLoop
 
-    # The explorer in front: a window restored on another tab renders the image but never paints it,
-    # and the wait below would run to its timeout (measured: 63 s to "first image" from Diagnostics).
-    window.tabs.setCurrentWidget(window.explore)
-    view = window.explore.image_view
     loop = QEventLoop()
-    view.shown.connect(loop.quit)
+    startup.interactive.connect(loop.quit)
+    startup.failed.connect(loop.quit)
     QTimer.singleShot(SMOKE_TIMEOUT_MS, loop.quit)
-    if view.image() is None:
+    if startup.interactive_at is None:
         loop.exec()
-    image = view.image()
-    if image is None or window.explore.last_image is None:
+    window = startup.window
+    if window is None:
+        print(f"smoke test FAILED: the model engine did not load ({startup.shell.statusBar().currentMessage()})",
+              file=sys.stderr)
+        return 1
+    image = window.explore.image_view.image()
+    if startup.interactive_at is None or image is None or window.explore.last_image is None:
         print("smoke test FAILED: no image was rendered", file=sys.stderr)
         return 1
     sample = window.explore.last_image
     print(f"smoke test ok: opened {window.opened.path.name} ({window.opened.family}), rendered a "
           f"{image.width()}x{image.height()} image (value range {sample.min():.2f}..{sample.max():.2f}), "
           f"first image {1000 * (time.perf_counter() - started):.0f} ms after start")
+    picture = "the last picture" if startup.shell.picture.image is not None else "no picture yet"
+    print(f"start-up: first pixels {_ms(started, startup.first_pixels_at)} ms ({picture}), "
+          f"engine loaded {_ms(started, startup.loaded_at)} ms, window shown {_ms(started, startup.shown_at)} ms, "
+          f"interactive {_ms(started, startup.interactive_at)} ms after start")
     window.close()
     return 0
 
@@ -67,28 +214,22 @@ def run_app(smoke: bool = False, started: float | None = None) -> int:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"     # a smoke test on a server needs no screen
     app = _application()
     app.setStyle("Fusion")   # the same look on Linux, macOS and Windows
-    from genstudio.ui.theme import follow_system
-
-    follow_system(app)       # light or dark as the system is, and as it changes
     from genstudio.ui.logs import install_excepthook, setup_logging
-    from genstudio.ui.main_window import MainWindow
 
     log_file = setup_logging()
     logging.getLogger("genstudio").info("starting genstudio; log file %s", log_file)
-    from genstudio.ui.quit_signals import QuitOnSignals
-
-    window = MainWindow()
-    install_excepthook(lambda: window)
-    QuitOnSignals(window)
-    window.show()
-    window.open_default()
+    # Light or dark as the system is, and as it changes: Startup applies ui/theme.py (follow_system).
+    startup = Startup(app, started, explore_in_front=smoke)
+    install_excepthook(lambda: startup.window or startup.shell)
+    startup.start()
     if smoke:
-        return smoke_test(window, app, started)
+        return smoke_test(startup, started)
     code = app.exec()
     # The window's closeEvent has stopped training (it saved), joined every thread and finished every
     # export; what is left is the interpreter tearing down torch and Qt objects, 1-2 s in which
-    # nothing of the user's happens. Write the settings and the log, then end the process.
-    window.settings.sync()
+    # nothing of the user's happens. Write the settings and the log, then end the process (a person
+    # who closed the start-up shell also ends the import thread, mid-import, here).
+    startup.settings.sync()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

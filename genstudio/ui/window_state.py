@@ -1,6 +1,7 @@
 """What the app remembers between runs (QSettings): window geometry, the docks and splitters, the
 open tab, the last model and the explorer's latent on it, the Train tab's settings and the latent
-map's projection; and View -> Reset layout, which puts the window back as it first opened.
+map's projection; the explorer's last image as a small PNG (ui/last_picture.py, which the next start
+shows before torch has loaded); and View -> Reset layout, which puts the window back as it first opened.
 
 Saved when the window closes, restored when it opens; each value is read defensively (settings
 files are edited by hand, or written by another version): anything unreadable is skipped.
@@ -14,6 +15,8 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QSplitter
+
+from genstudio.ui.last_picture import forget_last_picture, save_last_picture
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,11 @@ class WindowState:
         self.default_size = window.size()
         self.default_state = window.saveState()
         self.default_splitters = {s.objectName(): s.saveState() for s in self._splitters()}
+        # The first full image of each model opened is kept for the next start (and the one shown
+        # when the window closes, in save()).
+        self._picture_due = False
+        window.modelOpened.connect(self._model_opened)
+        window.explore.imageRendered.connect(self._image_rendered)
 
     def _splitters(self) -> list[QSplitter]:
         return [s for s in self.window.findChildren(QSplitter) if s.objectName()]
@@ -58,7 +66,28 @@ class WindowState:
         if opened is not None and not w.following_live and Path(opened.path).exists():
             s.setValue("models/last", str(opened.path))
             s.setValue("explore/latent", json.dumps(w.session.to_record()))
+            self._save_picture()
         s.sync()
+
+    def _model_opened(self, info) -> None:
+        self._picture_due = True
+
+    def _image_rendered(self, kind: str) -> None:
+        if kind == "full" and self._picture_due:
+            self._picture_due = False
+            self._save_picture()
+
+    def _save_picture(self) -> None:
+        """The explorer's image as shown, for the next start; none when it shows no image (a failed
+        decode's message) or the model of a training run (which the next start does not open)."""
+        w = self.window
+        if w.opened is None or w.following_live:
+            return
+        image = w.explore.image_view.image()
+        if image is None:
+            forget_last_picture(self.settings)
+        else:
+            save_last_picture(self.settings, image, Path(w.opened.path))
 
     # --- restoring ------------------------------------------------------------------------------
     def restore_layout(self) -> None:
