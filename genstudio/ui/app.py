@@ -53,7 +53,7 @@ class Startup(QObject):
 
     windowShown = Signal(object)       # the MainWindow, now where the shell was
     interactive = Signal()             # its first live image is on screen
-    failed = Signal(str)               # the import failed: one line
+    failed = Signal(str)               # the engine did not load, or the window was not built: one line
 
     def __init__(self, app, started: float, settings: QSettings | None = None, load=load_main_window,
                  explore_in_front: bool = False):
@@ -64,12 +64,16 @@ class Startup(QObject):
         self.explore_in_front = explore_in_front      # the smoke test waits for the explorer's image
         self.window = None
         self.first_pixels_at = self.loaded_at = self.shown_at = self.interactive_at = None
-        self.shell = StartupShell(self.settings, load_last_picture(self.settings))
+        self.failure: str | None = None               # why the engine did not load, if it did not
+        picture = load_last_picture(self.settings)
+        self.showed_picture = picture is not None      # else the shell says "starting…" (a first start)
+        self.shell = StartupShell(self.settings, picture)
         self.shell.picture.painted.connect(self._painted)
         self.loader = BackgroundLoad(load, self)
         self.loader.loaded.connect(self._loaded)
         self.loader.failed.connect(self._failed)
         self._theme_ready = False
+        self._loading = False               # the import thread was started (a thread starts once)
         self.quit_signals = None
 
     def start(self) -> None:
@@ -103,8 +107,9 @@ class Startup(QObject):
         QTimer.singleShot(0, self._begin_loading)
 
     def _begin_loading(self) -> None:
-        if self.loader.running() or self.loaded_at is not None:
+        if self._loading:
             return
+        self._loading = True
         self._follow_theme()
         self.loader.start()
 
@@ -114,7 +119,11 @@ class Startup(QObject):
             return                          # the person closed the shell while it loaded: the app is quitting
         from genstudio.ui.quit_signals import QuitOnSignals
 
-        window = window_class(self.settings)
+        try:
+            window = window_class(self.settings)
+        except Exception as exc:  # noqa: BLE001 - said in the shell and logged, as a failed import is
+            self._fail(exc, f"the main window could not be built: {type(exc).__name__}: {exc}")
+            return
         self.window = window
         if self.explore_in_front:
             # A window restored on another tab renders the image but never paints it, and the smoke
@@ -146,9 +155,12 @@ class Startup(QObject):
         self.interactive.emit()
 
     def _failed(self, message: str) -> None:
-        error = self.loader.error
-        log.error("start-up: the model engine did not load", exc_info=(type(error), error, error.__traceback__))
-        self.shell.show_failure(f"cannot load the model engine: {message}")
+        self._fail(self.loader.error, f"cannot load the model engine: {message}")
+
+    def _fail(self, error: BaseException, message: str) -> None:
+        log.error("start-up: %s", message, exc_info=(type(error), error, error.__traceback__))
+        self.failure = message
+        self.shell.show_failure(message)
         self.failed.emit(message)
 
 
@@ -178,8 +190,7 @@ def smoke_test(startup: Startup, started: float) -> int:
         loop.exec()
     window = startup.window
     if window is None:
-        print(f"smoke test FAILED: the model engine did not load ({startup.shell.statusBar().currentMessage()})",
-              file=sys.stderr)
+        print(f"smoke test FAILED: {startup.failure or 'the main window was not built'}", file=sys.stderr)
         return 1
     image = window.explore.image_view.image()
     if startup.interactive_at is None or image is None or window.explore.last_image is None:
@@ -189,7 +200,7 @@ def smoke_test(startup: Startup, started: float) -> int:
     print(f"smoke test ok: opened {window.opened.path.name} ({window.opened.family}), rendered a "
           f"{image.width()}x{image.height()} image (value range {sample.min():.2f}..{sample.max():.2f}), "
           f"first image {1000 * (time.perf_counter() - started):.0f} ms after start")
-    picture = "the last picture" if startup.shell.picture.image is not None else "no picture yet"
+    picture = "the last picture" if startup.showed_picture else "no picture yet"
     print(f"start-up: first pixels {_ms(started, startup.first_pixels_at)} ms ({picture}), "
           f"engine loaded {_ms(started, startup.loaded_at)} ms, window shown {_ms(started, startup.shown_at)} ms, "
           f"interactive {_ms(started, startup.interactive_at)} ms after start")

@@ -93,6 +93,26 @@ def test_the_shell_paints_the_last_picture_while_the_engine_loads(qtbot, tmp_pat
             startup.quit_signals.uninstall()
 
 
+def test_an_engine_that_does_not_load_is_said_in_the_shell(qtbot, tmp_path):
+    """A broken install (torch missing): the shell stays, says why in its status line, and no window opens."""
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+
+    def broken_engine():
+        raise ImportError("No module named 'torch'")
+
+    startup = Startup(QApplication.instance(), time.perf_counter(), settings=settings, load=broken_engine)
+    qtbot.addWidget(startup.shell)
+    try:
+        with qtbot.waitSignal(startup.failed, timeout=10_000):
+            startup.start()
+        assert not startup.showed_picture and startup.shell.picture.text == "starting\u2026"
+        assert startup.window is None and startup.shell.isVisible()
+        assert startup.shell.statusBar().currentMessage() == \
+            "cannot load the model engine: ImportError: No module named 'torch'"
+    finally:
+        startup.quit_signals.uninstall()
+
+
 def test_no_picture_of_another_model_is_shown(qtbot, tmp_path):
     """A picture is shown only for the model the window will open: a first start shows a line of text."""
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
