@@ -29,12 +29,16 @@ MODEL_KEY = "genstudio-model"
 
 
 def picture_file(settings: QSettings) -> Path:
-    return last_picture_file(settings.fileName())
+    """The app's own settings keep their picture in the cache folder (ui/paths.py); settings in a file
+    of their own (IniFormat: a test's, a benchmark's) keep it beside that file, so that such a window
+    never replaces the person's picture, and leaves none behind when its folder goes."""
+    if settings.format() == QSettings.IniFormat:
+        return Path(settings.fileName()).with_suffix(".last-picture.png")
+    return last_picture_file()
 
 
-def save_last_picture(settings: QSettings, image: QImage, model: Path) -> Path | None:
-    """Write `image` (what the explorer shows) as the settings' last picture, tagged with `model`.
-    A write that fails (a full or read-only disk) is logged and skipped: the picture is a nicety."""
+def png_bytes(image: QImage, model: Path) -> bytes | None:
+    """`image` as a PNG of at most MAX_SIDE pixels a side, tagged with `model`; None if Qt cannot encode it."""
     if max(image.width(), image.height()) > MAX_SIDE:
         image = image.scaled(MAX_SIDE, MAX_SIDE, Qt.KeepAspectRatio, Qt.SmoothTransformation)
     else:
@@ -43,13 +47,21 @@ def save_last_picture(settings: QSettings, image: QImage, model: Path) -> Path |
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.WriteOnly)
-    if not image.save(buffer, "PNG"):
+    ok = image.save(buffer, "PNG")
+    buffer.close()
+    return bytes(data) if ok else None
+
+
+def save_last_picture(settings: QSettings, image: QImage, model: Path) -> Path | None:
+    """Write `image` (what the explorer shows) as the settings' last picture, tagged with `model`.
+    A write that fails (a full or read-only disk) is logged and skipped: the picture is a nicety."""
+    png = png_bytes(image, model)
+    if png is None:
         log.warning("last picture: the %dx%d image could not be encoded as PNG", image.width(), image.height())
         return None
-    buffer.close()
     path = picture_file(settings)
     try:
-        return write_bytes_atomic(path, bytes(data))
+        return write_bytes_atomic(path, png)
     except OSError as exc:
         log.warning("last picture: cannot write %s (%s)", path, exc.strerror or exc)
         return None

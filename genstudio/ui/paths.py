@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from genstudio.core.runtime.user_dirs import user_cache_dir, user_data_dir
@@ -19,10 +18,9 @@ def runs_folder() -> Path:
     return data_folder() / "runs"
 
 
-def last_picture_file(settings_file: str) -> Path:
-    """The explorer's last image, kept as a small PNG so the next start shows it before the model engine
-    has loaded (ui/last_picture.py). In the per-user cache folder (genstudio.core.runtime.user_dirs): it
-    is rebuilt whenever an image lands. One per settings file (named by a digest of its path), so a test's
-    or a benchmark's window, which keeps settings of its own, never replaces the picture of the person's."""
-    digest = hashlib.sha256(settings_file.encode("utf-8", "surrogateescape")).hexdigest()[:12]
-    return user_cache_dir() / f"last-picture-{digest}.png"
+
+def last_picture_file() -> Path:
+    """The explorer's last image, kept as a small PNG so that the next start shows it before the model
+    engine has loaded (ui/last_picture.py). In the per-user cache folder (genstudio.core.runtime.user_dirs):
+    it is rebuilt whenever an image lands."""
+    return user_cache_dir() / "last-picture.png"

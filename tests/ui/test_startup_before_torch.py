@@ -18,7 +18,8 @@ from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication
 
 from genstudio.ui.app import Startup, load_main_window
-from genstudio.ui.last_picture import load_last_picture, save_last_picture
+from genstudio.core.io.atomic import write_bytes_atomic
+from genstudio.ui.last_picture import load_last_picture, png_bytes, save_last_picture
 from genstudio.ui.model_list import demo_checkpoints
 from genstudio.ui.paths import last_picture_file
 
@@ -123,7 +124,7 @@ def test_no_picture_of_another_model_is_shown(qtbot, tmp_path):
     assert load_last_picture(settings) is None                   # the picture is of another model
     settings.setValue("models/last", str(demos[0]))
     assert load_last_picture(settings) is not None
-    last_picture_file(settings.fileName()).write_bytes(b"not a png")
+    (tmp_path / "settings.last-picture.png").write_bytes(b"not a png")
     assert load_last_picture(settings) is None
 
 
@@ -170,18 +171,18 @@ raise SystemExit(run_app(smoke=True, started=started))
 
 @pytest.mark.long     # ~13 s on 2 busy cores: torch held back 2 s, then imported, a model opened and decoded
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the settings folder is moved with XDG_CONFIG_HOME")
-def test_the_real_start_up_paints_before_torch_has_imported(tmp_path):
+def test_the_real_start_up_paints_before_torch_has_imported(tmp_path, monkeypatch):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "config"),
            "XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_DATA_HOME": str(tmp_path / "data")}
-    # The person's last picture, of the model the window will open, where a start-up finds it.
+    # The person's last picture, of the model the window will open, where a start-up finds it: the
+    # app's settings (models/last) in the folder Qt reads on Linux, the picture in the cache folder.
     settings = QSettings(str(tmp_path / "config" / "genstudio" / "genstudio.conf"), QSettings.IniFormat)
     settings.setValue("models/last", str(gan_demo()))
     settings.sync()
-    os.environ["XDG_CACHE_HOME"], saved = env["XDG_CACHE_HOME"], os.environ.get("XDG_CACHE_HOME")
-    try:
-        save_last_picture(settings, a_picture(28, 28), gan_demo())
-    finally:
-        os.environ["XDG_CACHE_HOME"] = saved if saved is not None else os.environ.pop("XDG_CACHE_HOME")
+    with monkeypatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", env["XDG_CACHE_HOME"])
+        picture = last_picture_file()
+        write_bytes_atomic(picture, png_bytes(a_picture(28, 28), gan_demo()))
     result = subprocess.run([sys.executable, "-c", SLOW_TORCH], capture_output=True, text=True, cwd=ROOT,
                             env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
