@@ -102,10 +102,12 @@ class StartupShell(QMainWindow):
 
 
 class BackgroundLoad(QObject):
-    """Runs `load()` in a thread (Python's threading, not a QThread: the thread makes no Qt object,
-    and `load` must make none either) and reports on the GUI thread, which keeps painting meanwhile:
-    `loaded(result)` or `failed(one line)`, the exception then kept in `error` (for the log). A QTimer polls the thread every POLL_MS; a queued signal
-    from the thread would need a Qt object made there."""
+    """Runs `load()` in a thread and reports on the GUI thread, which keeps painting meanwhile:
+    `loaded(result)`, or `failed(one line)` with the exception kept in `error` (for the log).
+
+    A Python thread, not a QThread, and it touches no Qt object (nor may `load` make one): the Qt
+    objects there are (the shell's) belong to the GUI thread. So rather than emit a signal from the
+    thread (which would make Qt adopt it), a QTimer on the GUI thread polls it every POLL_MS."""
 
     loaded = Signal(object)
     failed = Signal(str)
