@@ -24,6 +24,13 @@ from genstudio.core.families.gan.decision_surface import decision_surface
 from genstudio.core.latent import truncated_normal
 
 
+# The conv nets run channels-last inside (N, H, W, C in memory): oneDNN's convolutions and batch norm
+# on the CPU are 2-3x faster in it than in N, C, H, W, which they would reorder to and from at
+# every layer. Their inputs and outputs stay in the usual layout. MPS is left in the usual layout.
+def _conv_layout(x: torch.Tensor) -> torch.memory_format:
+    return torch.channels_last if x.device.type in ("cpu", "cuda") else torch.contiguous_format
+
+
 def _activation(name: str) -> nn.Module:
     return nn.ReLU() if name == "relu" else nn.LeakyReLU(0.2)
 
@@ -86,7 +93,8 @@ class ConvGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return self.net(self.project(h).view(-1, self.c0, self.base, self.base))
+        h = self.project(h).view(-1, self.c0, self.base, self.base)            # (B, c0, b, b)
+        return self.net(h.contiguous(memory_format=_conv_layout(h))).contiguous()
 
 
 class ConvFeatures(nn.Module):
@@ -105,11 +113,11 @@ class ConvFeatures(nn.Module):
                 layers.append(nn.BatchNorm2d(c * 2))
             layers.append(nn.LeakyReLU(0.2))
             c *= 2
-        self.net = nn.Sequential(*layers, nn.Flatten())
+        self.net = nn.Sequential(*layers, nn.Flatten())       # flattens in (c, b, b) order, whatever the layout
         self.out_dim = c * base * base
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+        return self.net(x.contiguous(memory_format=_conv_layout(x)))          # (B, c * b * b)
 
 
 class FourierFeatures(nn.Module):
