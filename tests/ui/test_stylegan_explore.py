@@ -1,10 +1,15 @@
 """A StyleGAN2-ADA snapshot in the app, through the real widgets: it opens from its .pkl, the
 Sampler group's truncation slider (psi 0: every seed gives the mean image), the layer cut-off and
-the noise drop-down change the image as they should, and the Layer page lists the synthesis blocks."""
+the noise drop-down change the image as they should, and the Layer page lists the synthesis blocks;
+a generator too slow for the hand previews at an eighth of its resolution while a slider moves."""
 
 import numpy as np
 import pytest
 
+import torch
+
+from genstudio.core.families.stylegan.generator import Generator
+from genstudio.core.io.open_model import open_model
 from genstudio.ui.model_list import demo_checkpoints
 from stylegan_snapshots import small_generator, write_snapshot
 
@@ -27,10 +32,13 @@ def test_truncation_cutoff_and_noise_controls(qtbot, window, snapshot):
     with qtbot.waitSignal(explore.image_view.shown, timeout=30000):
         assert window.open_path(snapshot)
     boxes = explore.option_boxes
-    assert set(boxes) == {"truncation_psi", "truncation_cutoff", "noise", "mix_layers", "mix_seed"}
+    assert set(boxes) == {"truncation_psi", "truncation_cutoff", "noise", "mix_layers", "mix_seed", "detail"}
     assert boxes["truncation_psi"].slider is not None and boxes["noise"].combo.count() == 3
+    assert [boxes["detail"].combo.itemText(i) for i in range(5)] == ["1/16", "1/8", "1/4", "1/2", "full"]
     free = explore.last_image.copy()
     mean = shown_after(qtbot, explore, lambda: boxes["truncation_psi"].slider.setValue(0))
+    # Fast (the first decode, with torch's warm-up, may not be): no preview, no resolution in the caption.
+    assert explore.timing.text().startswith("decode ")
     assert explore.session.decode_options["truncation_psi"] == 0.0 and not np.allclose(mean, free)
     other_seed = shown_after(qtbot, explore, lambda: explore.session.set_seed(explore.session.seed + 7))
     assert np.allclose(other_seed, mean, atol=1e-5)                      # psi 0: the mean image whatever the seed
@@ -110,3 +118,28 @@ def test_principal_directions_in_w_on_a_layer_range(qtbot, window, snapshot, tmp
     # pending when reset is called).
     qtbot.waitUntil(lambda: np.allclose(explore.last_image, before, atol=1e-5), timeout=30000)
     assert not any(explore.session.edit_alphas)
+
+
+def test_a_slow_generator_previews_at_an_eighth_of_its_resolution_while_the_slider_moves(qtbot, window, tmp_path):
+    """256 px with 64 maps at every resolution: about 6 GMAC a decode, far over the 40 ms budget on a
+    CPU; the preview stops at the 32 px block (its toRGB sum, enlarged), the full image follows."""
+    torch.manual_seed(0)
+    path = tmp_path / "network-snapshot-000100.pkl"
+    write_snapshot(path, Generator(32, 0, 32, 256, 3, {"num_layers": 2},
+                                   {"channel_base": 1 << 14, "channel_max": 64, "conv_clamp": 256}).eval())
+    reference = open_model(path).model
+    explore = window.explore
+    with qtbot.waitSignal(explore.imageRendered, timeout=60000, check_params_cb=lambda kind: kind == "full"):
+        assert window.open_path(path)
+    assert explore.timing.text().startswith("full resolution \u00b7 decode ")
+    explore.slider_mode.setCurrentIndex(explore.slider_mode.count() - 1)     # "Dimensions 1-32": no directions to wait for
+    slider = explore.sliders.sliders[0]
+    with qtbot.waitSignal(explore.imageRendered, timeout=60000, check_params_cb=lambda kind: kind == "preview"):
+        slider.setValue(slider.value() + 120)
+    z = explore.session.current_image().latent
+    assert explore.timing.text().startswith("preview: 1/8 of full resolution")
+    assert np.allclose(explore.last_image, reference.decode(z, detail=1)[0].numpy(), atol=1e-5)
+    with qtbot.waitSignal(explore.imageRendered, timeout=60000, check_params_cb=lambda kind: kind == "full"):
+        pass                                                  # the hand rests: the full decode follows
+    assert np.allclose(explore.last_image, reference.decode(z)[0].numpy(), atol=1e-5)
+    assert not np.allclose(reference.decode(z, detail=1), reference.decode(z), atol=1e-3)

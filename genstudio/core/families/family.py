@@ -94,7 +94,9 @@ class DecodeSetting:
     control for it, `genstudio sample` takes `--key-with-dashes`, and `decode(z, labels, key=value)`
     receives it. A model's own default comes from its config field `default_field` when named.
     `preview_field` names the config field whose value replaces this setting while a slider moves
-    (a progressive preview: a few sampling steps while dragging, the full count when it stops)."""
+    (a progressive preview: a few sampling steps while dragging, the full count when it stops);
+    with `preview_above_ms`, only for a model whose full decode takes longer than that (a StyleGAN's
+    lower resolution is a preview for a 256 px generator on a CPU, not for a 28 px one)."""
 
     key: str
     label: str
@@ -106,6 +108,7 @@ class DecodeSetting:
     default: float = 0.0
     default_field: str = ""
     preview_field: str = ""
+    preview_above_ms: float = 0.0                # preview only when the full decode is slower (0: always)
     maximum_field: str = ""                      # a config field that lowers `maximum` for one model
     conditional: bool = False                    # only shown for class-conditional models
     choices: tuple[str, ...] = ()                # int settings: the name of each value 0, 1, ... (a drop-down)

@@ -97,6 +97,11 @@ class ExplorePanel(QWidget):
         self._source_for: tuple[tuple, SourceImage] | None = None
         self._resolving: tuple | None = None
         self.last_decode_ms = 0.0
+        # The open model's fastest full decode so far, ms (None until one lands; the first includes
+        # torch's warm-up): a decode setting with `preview_above_ms` previews only a model slower than
+        # that (a 256 px StyleGAN on a CPU, not a 28 px one).
+        self._full_decode_ms: float | None = None
+        self._directions_wait = False                 # the directions wait for that figure
         self.last_image_kind = ""                     # "preview" or "full"
         self.option_boxes: dict[str, SettingControl] = {}
         self._from_sliders = False                    # a latent change made by the slider bank itself
@@ -357,6 +362,7 @@ class ExplorePanel(QWidget):
         self.last_image = self.last_strip = None
         self.last_translation = None
         self._source_for = self._resolving = None
+        self._full_decode_ms, self._directions_wait = None, False
         self.last_image_kind = ""
         self.set_model(info)
 
@@ -467,8 +473,21 @@ class ExplorePanel(QWidget):
         if self.info is None:
             return None
         full = dict(self.session.decode_options if full is None else full)
-        cheaper = {k: v for k, v in self.info.preview_options().items() if k in full and v < full[k]}
+        cheaper = {k: v for k, v in self.info.preview_options().items()
+                   if k in full and v < full[k] and self._previewing(k)}
         return {**full, **cheaper} if cheaper else None
+
+    def _previewing(self, key: str) -> bool:
+        """Whether the open model previews with decode setting `key`: always, or when its full decode
+        is slower than the setting's `preview_above_ms`."""
+        setting = next(s for s in self.info.decode_settings if s.key == key)
+        return not setting.preview_above_ms or (self._full_decode_ms is not None
+                                                and self._full_decode_ms > setting.preview_above_ms)
+
+    def _preview_waits_for_timing(self) -> bool:
+        """Whether a setting of the model previews only above a latency not yet measured."""
+        return self._full_decode_ms is None and any(
+            s.preview_above_ms for s in self.info.decode_settings if s.key in self.info.preview_options())
 
     def _uses_directions(self) -> bool:
         # Not for models that draw pixel by pixel: every one of the decodes behind the directions
@@ -648,6 +667,9 @@ class ExplorePanel(QWidget):
             return
         if not self._uses_directions():
             return
+        if self._preview_waits_for_timing():
+            self._directions_wait = True        # computed when the first full image says how slow it is
+            return
         k = self.k_spin.value()
         preview = self._preview_options()
         samples = DIRECTION_SAMPLES if preview is None else DIRECTION_SAMPLES_PREVIEW
@@ -698,13 +720,15 @@ class ExplorePanel(QWidget):
 
     def caption(self, kind: str, options: dict, full: dict, ms: float) -> str:
         """What the image shows: "preview: 2 of 20 sampling steps" or "20 sampling steps", and the time."""
-        previewed = [s for s in self.info.decode_settings if s.key in self.info.preview_options()] if self.info else []
+        previewed = [s for s in self.info.decode_settings
+                     if s.key in self.info.preview_options() and self._previewing(s.key)] if self.info else []
         if not previewed:
             return f"decode {ms:.1f} ms"
+        value = lambda s, v: s.choices[int(v)] if s.choices else f"{v:g}"       # "1/8", or 20 (steps)
         if kind == "preview":
-            parts = [f"{options[s.key]:g} of {full[s.key]:g} {s.label.lower()}" for s in previewed]
+            parts = [f"{value(s, options[s.key])} of {value(s, full[s.key])} {s.label.lower()}" for s in previewed]
             return f"preview: {', '.join(parts)} \u00b7 decode {ms:.1f} ms"
-        return f"{', '.join(f'{options[s.key]:g} {s.label.lower()}' for s in previewed)} \u00b7 decode {ms:.1f} ms"
+        return f"{', '.join(f'{value(s, options[s.key])} {s.label.lower()}' for s in previewed)} \u00b7 decode {ms:.1f} ms"
 
     def render_strip(self) -> None:
         if self.info is None or not self.session.has_path or self.info.is_points:
@@ -752,6 +776,11 @@ class ExplorePanel(QWidget):
                 self.image_view.set_array(result[0])
             kind, options, full = self._image_request
             self.last_image_kind = kind
+            if kind == "full":
+                self._full_decode_ms = ms if self._full_decode_ms is None else min(ms, self._full_decode_ms)
+                if self._directions_wait:
+                    self._directions_wait = False
+                    self._compute_directions()
             if not isinstance(result, TranslationView):
                 self.timing.setText(self.caption(kind, options, full, ms))
             self.bound_image.show(self.scope.made_for(channel))

@@ -6,7 +6,7 @@ stylegan2-ada-pytorch snapshots convert to it (nvidia_pickle.py, nvidia.py; read
 from genstudio.core.families.demo_standard import SAMPLE_BARS
 from genstudio.core.families.family import Capability, DecodeSetting, DemoRecipe, Family, HyperField, PlotSpec, Preset
 from genstudio.core.families.stylegan.config import StyleGANConfig
-from genstudio.core.families.stylegan.model import NOISE_FIXED, StyleGAN
+from genstudio.core.families.stylegan.model import DETAIL_FULL, DETAIL_LEVELS, NOISE_FIXED, StyleGAN
 from genstudio.core.families.stylegan.style_space import W_SPACE
 
 # The digits presets: G at StyleGAN2's rate for its equalized learning rate (2e-3, betas 0 / 0.99);
@@ -66,6 +66,14 @@ FAMILY = Family(
                       choices=("no layers", "coarse layers", "middle layers", "fine layers")),
         DecodeSetting("mix_seed", "Mixing seed", "The seed whose styles the chosen layers take", kind=int,
                       minimum=0, maximum=2**31 - 1, decimals=0, default=1),
+        # A generator too slow for the hand (over 40 ms a decode: 256 px and up on a CPU) is drawn at an
+        # eighth of its resolution while a slider moves, and in full when it rests.
+        DecodeSetting("detail", "Resolution",
+                      "Draw the image only up to a fraction of the generator's resolution and enlarge it (its "
+                      "own coarser picture, much faster); the explorer previews this way while you drag a "
+                      "slider of a slow generator", kind=int, minimum=0, maximum=DETAIL_FULL, decimals=0,
+                      default=DETAIL_FULL, choices=DETAIL_LEVELS, preview_field="preview_detail",
+                      preview_above_ms=40.0),
     ),
     latent_spaces=(W_SPACE,),
 )

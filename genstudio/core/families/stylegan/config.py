@@ -45,6 +45,11 @@ class StyleGANConfig(ModelConfig):
     ema_decay: float = field(default=0.999, metadata={"min": 0.0, "max": 0.999999})
     # False: the EMA generator alone (a converted NVIDIA snapshot), for exploring; no G or D to train.
     trainable: bool = True
+    # The explorer's preview while a slider moves, for a generator too slow to follow the hand: the
+    # decode setting `detail` (model.DETAIL_LEVELS; 1: an eighth of the resolution; each block of
+    # StyleGAN2 costs about the same, channels halving as the side doubles, so this skips the top
+    # three blocks: about 3x faster at 256 px).
+    preview_detail: int = field(default=1, metadata={"min": 0, "max": 4, "absent": 1})     # absent: files before it
 
     @property
     def resolution(self) -> int:

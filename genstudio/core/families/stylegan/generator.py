@@ -14,6 +14,7 @@ import math
 from typing import Iterator
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from genstudio.core.families.stylegan.ops import (
@@ -184,14 +185,23 @@ class SynthesisNetwork(nn.Module):
         return (getattr(self, f"b{res}") for res in self.block_resolutions)
 
     def forward(self, ws: torch.Tensor, noise_mode: str = "random",
-                generator: torch.Generator | None = None) -> torch.Tensor:
+                generator: torch.Generator | None = None, max_resolution: int = 0) -> torch.Tensor:
+        """With `max_resolution` (skip architecture), the blocks above it are left out and the image
+        so far (the sum of the toRGB outputs up to there: the generator's own coarser picture) is
+        enlarged to full size, bilinearly: a preview at about (max_resolution / R)^2 of the work."""
         x = img = None
         first = 0
+        stop = max_resolution if max_resolution and self.blocks_architecture() == "skip" else 0
         for block in self.blocks():
+            if stop and block.resolution > stop and img is not None:
+                return F.interpolate(img, size=(self.img_resolution,) * 2, mode="bilinear", align_corners=False)
             # Consecutive blocks share a w: a block's toRGB uses the index of the next block's first layer.
             x, img = block(x, img, ws[:, first:first + block.num_conv + block.num_torgb], noise_mode, generator)
             first += block.num_conv
         return img
+
+    def blocks_architecture(self) -> str:
+        return next(self.blocks()).architecture
 
 
 class Generator(nn.Module):

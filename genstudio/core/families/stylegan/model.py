@@ -38,6 +38,10 @@ from genstudio.core.latent import SpaceEdit, seeded_latents
 
 NOISE_FIXED, NOISE_RANDOM, NOISE_OFF = 0, 1, 2          # the decode setting's values
 NOISE_MODE_OF = {NOISE_FIXED: "const", NOISE_RANDOM: "random", NOISE_OFF: "none"}     # SynthesisLayer's noise_mode
+# The decode setting `detail`: the synthesis stops at R / 16, R / 8, R / 4, R / 2 or R (full) and the
+# image is enlarged (SynthesisNetwork.forward's max_resolution).
+DETAIL_LEVELS = ("1/16", "1/8", "1/4", "1/2", "full")
+DETAIL_FULL = len(DETAIL_LEVELS) - 1
 
 
 class StyleGAN(GenerativeModel):
@@ -110,28 +114,32 @@ class StyleGAN(GenerativeModel):
 
     def synthesize(self, ws: torch.Tensor, truncation_psi: float = 1.0, truncation_cutoff: int = 0,
                    noise: int = NOISE_FIXED, generator: torch.Generator | None = None,
-                   style_edit: SpaceEdit | None = None) -> torch.Tensor:
+                   style_edit: SpaceEdit | None = None, detail: int = DETAIL_FULL) -> torch.Tensor:
         """ws (N, num_ws, w_dim) -> images (N, *data_shape) in [0, 1], truncated towards the mean w on
         the first `truncation_cutoff` layers (0: all), then edited in W (`style_edit`), so an edit's
-        strength does not depend on psi."""
+        strength does not depend on psi; below full `detail` (DETAIL_LEVELS), drawn at a fraction of
+        the resolution and enlarged."""
         g = self.generator_ema
         ws = g.truncate(ws, truncation_psi, truncation_cutoff or None)
         if style_edit is not None:
             ws = apply_edit(ws, style_edit)
-        img = g.synthesis(ws, NOISE_MODE_OF[int(noise)], generator)
+        steps_down = DETAIL_FULL - min(max(int(detail), 0), DETAIL_FULL)
+        top = max(g.img_resolution >> steps_down, 4) if steps_down else 0
+        img = g.synthesis(ws, NOISE_MODE_OF[int(noise)], generator, max_resolution=top)
         return self._crop(img).add(1).mul(0.5).clamp(0, 1)
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None, truncation_psi: float = 1.0,
                truncation_cutoff: int = 0, noise: int = NOISE_FIXED, mix_layers: int = 0,
-               mix_seed: int = 0, style_edit: SpaceEdit | None = None) -> torch.Tensor:
+               mix_seed: int = 0, style_edit: SpaceEdit | None = None, detail: int = DETAIL_FULL) -> torch.Tensor:
         """`mix_layers` 1, 2, 3: the coarse, middle or fine w's come from seed `mix_seed`'s latent
-        (style mixing; 0 mixes nothing); `style_edit`: an edit along principal directions of W."""
+        (style mixing; 0 mixes nothing); `style_edit`: an edit along principal directions of W;
+        `detail`: see synthesize."""
         ws = self.mapping(z.reshape(len(z), -1), labels)
         if mix_layers:
             other = self.mapping(seeded_latents(1, self.latent_shape, int(mix_seed)), labels)
             ws = mix(ws, other, layer_group(GROUPS[int(mix_layers) - 1], self.num_ws))
-        return self.synthesize(ws, truncation_psi, truncation_cutoff, noise, style_edit=style_edit)
+        return self.synthesize(ws, truncation_psi, truncation_cutoff, noise, style_edit=style_edit, detail=detail)
 
     def decode_differentiable(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.synthesize(self.mapping(z, labels))
