@@ -165,9 +165,10 @@ class HistoryStrip(QWidget):
         super().__init__(parent)
         self.history = history
         self.buttons: list[QToolButton] = []
-        # What each button's icon was made from, (entry, its thumbnail, its index): a slider drag replaces the
-        # current state on every move, and remaking all 8 icons each time cost about 1 ms a move.
-        self._icon_of: list[tuple | None] = [None] * SHOWN
+        # The icon of each state in view, {id(entry): (entry, the thumbnail it shows, QIcon)}: every
+        # slider move adds or replaces a state and shifts the strip, and remaking all 8 icons each
+        # time cost about 1 ms of every move.
+        self._icons: dict[int, tuple] = {}
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(QLabel("History"))
@@ -203,22 +204,25 @@ class HistoryStrip(QWidget):
     def refresh(self) -> None:
         h = self.history.history
         first = self.first_shown()
+        icons = {}
         for slot, button in enumerate(self.buttons):
             index = first + slot
             if index >= len(h.entries):
                 button.hide()
                 continue
             entry = h.entries[index]
-            made = self._icon_of[slot]
-            if made is None or made[0] is not entry or made[1] is not entry.thumbnail or made[2] != index:
-                if entry.thumbnail is not None and entry.thumbnail.ndim == 3:
-                    button.setIcon(QIcon(QPixmap.fromImage(to_qimage(entry.thumbnail))))
-                    button.setText("")
-                else:
-                    button.setIcon(QIcon())
-                    button.setText(str(index + 1))
-                self._icon_of[slot] = (entry, entry.thumbnail, index)
+            if entry.thumbnail is not None and entry.thumbnail.ndim == 3:
+                made = self._icons.get(id(entry))
+                if made is None or made[0] is not entry or made[1] is not entry.thumbnail:
+                    made = (entry, entry.thumbnail, QIcon(QPixmap.fromImage(to_qimage(entry.thumbnail))))
+                icons[id(entry)] = made
+                button.setIcon(made[2])
+                button.setText("")
+            else:
+                button.setIcon(QIcon())
+                button.setText(str(index + 1))
             button.setToolTip(f"state {index + 1} of {len(h.entries)}: seed {entry.state['seed']}")
             button.setChecked(index == h.index)
             button.show()
+        self._icons = icons                 # the states out of view let their icons go
         self.bound.show(self.history.thumbnail_generation)

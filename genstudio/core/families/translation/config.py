@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from genstudio.core.families.config import ConfigError, ModelConfig
+from genstudio.core.families.config import ConfigError, ModelConfig, ModelSize
 
 GENERATORS = ("resnet", "unet")
 NORMS = ("instance", "batch")
@@ -54,3 +54,29 @@ class TranslationConfig(ModelConfig):
             raise ConfigError("a style code (style_dim > 0) needs the ResNet generator with instance norm (AdaIN)")
         if self.num_classes:
             raise ConfigError("translation models are not class-conditional (their input image holds the class)")
+
+    def size(self) -> ModelSize:
+        """Parameters and buffers counted on a build on the meta device (it allocates nothing and
+        runs no op), and a one-image translation's activations in closed form: every generator layer's
+        output maps (conv, norm and activation each), level by level. Not Family.size_of's trial
+        decode on the meta device: running any op there loads torch._dynamo, about 3 s of every
+        first opening of a translation model."""
+        import torch
+
+        from genstudio.core.families.translation.model import CycleGAN
+
+        with torch.device("meta"):
+            model = CycleGAN(self)
+        weights = sum(t.numel() for t in (*model.parameters(), *model.buffers()))
+        channels, height, width = self.data_shape
+        area, ngf = height * width, self.ngf
+        if self.generator == "resnet":
+            # stem, two halvings, the blocks (two convs, two norms, ReLU, the sum), two doublings, the output
+            maps = 3 * ngf * area + 3 * 2 * ngf * area // 4 + 3 * 4 * ngf * area // 16
+            maps += self.n_blocks * 6 * 4 * ngf * area // 16
+            maps += 3 * 2 * ngf * area // 4 + 3 * ngf * area + 2 * channels * area
+        else:
+            # each level down and back up: conv, norm, activation on each side, at most 8 ngf maps
+            maps = sum(6 * ngf * min(2 ** level, 8) * area // 4 ** (level + 1) for level in range(self.unet_downs))
+            maps += 2 * channels * area
+        return ModelSize(weights, maps)
