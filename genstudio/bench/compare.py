@@ -48,6 +48,8 @@ def flatten(record: dict, prefix: str = "") -> dict[str, float]:
         path = f"{prefix}.{key}" if prefix else str(key)
         if isinstance(value, dict):
             out.update(flatten(value, path))
+        elif isinstance(value, list) and all(isinstance(v, dict) for v in value):   # a curve's rows
+            out.update(flatten({str(i): v for i, v in enumerate(value)}, path))
         elif isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
             out[path] = float(value)
     return out

@@ -19,6 +19,9 @@ def add_parser(sub) -> None:
     bench.add_argument("--device", default="cpu", choices=DEVICE_CHOICES)
     bench.add_argument("--json", type=Path, help="also write the figures as JSON here")
     bench.add_argument("--only", choices=GROUPS, help="run one group of figures")
+    bench.add_argument("--curves", nargs="?", type=Path, const=Path("bench-curves"), metavar="DIR",
+                       help="instead of the figures, how they grow (batch size, image size, model size, points, "
+                            "samples): tables, and a PNG plot of each in DIR (default bench-curves/)")
     bench.add_argument("--compare", nargs="+", type=Path, metavar="JSON",
                        help="OLD.json: run, then print every figure before (OLD) and after (this run); "
                             "OLD.json NEW.json: compare two records without running")
@@ -37,8 +40,13 @@ def run(args) -> int:
     if args.compare and len(args.compare) == 2:
         print(format_rows(compare(old, read_record(args.compare[1])), args.compare[0].name, args.compare[1].name))
         return 0
-    figures = run_figures((args.only,) if args.only else GROUPS, batch_size=args.batch_size, rounds=args.rounds,
-                          steps=args.steps, device=args.device)
+    if args.curves is not None:
+        from genstudio.bench.curves import run_curves
+
+        figures = {"curves": run_curves(args.curves, args.device)}
+    else:
+        figures = run_figures((args.only,) if args.only else GROUPS, batch_size=args.batch_size, rounds=args.rounds,
+                              steps=args.steps, device=args.device)
     if args.json:
         write_bytes_atomic(args.json, json.dumps(figures, indent=2).encode())
         print(f"wrote {args.json}")
