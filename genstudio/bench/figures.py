@@ -1,5 +1,5 @@
-"""Run the benchmark groups of `genstudio bench` (train, diagnostics, sampling, stylegan, stop, ui) and print
-their figures."""
+"""Run the benchmark groups of `genstudio bench` (train, dcgan, diagnostics, sampling, stylegan, stop, ui) and
+print their figures."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-GROUPS = ("train", "diagnostics", "sampling", "stylegan", "stop", "ui")
+GROUPS = ("train", "dcgan", "diagnostics", "sampling", "stylegan", "stop", "ui")
 
 
 def run(groups: tuple[str, ...] = GROUPS, batch_size: int = 64, rounds: int = 5, steps: int = 60,
@@ -16,6 +16,11 @@ def run(groups: tuple[str, ...] = GROUPS, batch_size: int = 64, rounds: int = 5,
     figures = {}
     if "train" in groups:
         figures["train"] = bench_training(batch_size, rounds, steps, device)
+    if "dcgan" in groups:
+        from genstudio.bench.dcgan_throughput import bench_dcgan
+        from genstudio.core.runtime.devices import resolve_device
+
+        figures["dcgan"] = {str(size): row for size, row in bench_dcgan(device=str(resolve_device(device))).items()}
     if "diagnostics" in groups:
         figures["diagnostics"] = bench_diagnostics()
     if "sampling" in groups:
