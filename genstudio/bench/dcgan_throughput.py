@@ -22,9 +22,9 @@ from genstudio.core.training.engine import TrainConfig, Trainer
 
 SIZES = (28, 32, 64)
 BAR = 2.0
-# Steps per timed window at each side: a step at 64 px costs about 16x one at 28 px (143 vs 9.4
+# Steps per timed window at each size: a step at 64 px costs about 16x one at 28 px (143 vs 9.4
 # GFLOP at batch 64), so windows shrink with the size to keep the whole table near a minute on 2 cores.
-STEPS = {28: 10, 32: 4, 64: 2}
+STEPS = {28: 6, 32: 3, 64: 1}
 
 
 def resized(dataset: InMemoryDataset, size: int) -> InMemoryDataset:
@@ -53,7 +53,7 @@ class PresetWindows:
         return [r.images_per_sec for r in self.trainer.run() if r.kind == "step"][-1]
 
 
-def compare_dcgan_throughput(dataset: InMemoryDataset, image_size: int = 64, batch_size: int = 64, rounds: int = 3,
+def compare_dcgan_throughput(dataset: InMemoryDataset, image_size: int = 64, batch_size: int = 64, rounds: int = 5,
                              steps: int | None = None, device: str = "cpu") -> dict:
     """Median images/s of the reference loop and of the dcgan preset over `rounds` alternating windows
     of `steps` steps each (None: STEPS for the size, scaled for batch 64), on `dataset` (28 px uint8
@@ -77,7 +77,7 @@ def compare_dcgan_throughput(dataset: InMemoryDataset, image_size: int = 64, bat
 
 
 def bench_dcgan(dataset: InMemoryDataset | None = None, sizes: tuple[int, ...] = SIZES, batch_size: int = 64,
-                rounds: int = 3, steps: int | None = None, device: str = "cpu") -> dict:
+                rounds: int = 5, steps: int | None = None, device: str = "cpu") -> dict:
     """compare_dcgan_throughput at each image size; prints a table and returns {size: figures}."""
     if dataset is None:
         from genstudio.core.data.bundled import load_bundled_mnist
