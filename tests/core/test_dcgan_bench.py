@@ -63,3 +63,33 @@ def test_comparison_reports_a_ratio_of_alternated_windows(mnist):
     assert len(row["reference_runs"]) == len(row["genstudio_runs"]) == 2
     assert row["ratio"] == pytest.approx(row["genstudio"] / row["reference"])
     assert row["image_size"] == 28 and row["bar"] == 2.0
+
+
+def test_channels_last_inside_the_conv_nets_changes_no_result(monkeypatch):
+    """The conv G and D run channels-last inside (model._conv_layout): same outputs and gradients as
+    in the usual layout, and G's images come out in the usual layout (RGB, where the two differ)."""
+    import genstudio.core.families.gan.model as gan_model
+
+    torch.manual_seed(0)
+    model = build_model("gan", {**PRESETS["dcgan"].model, "data_shape": [3, 32, 32]}).train()
+    z, x = torch.randn(4, 64), torch.rand(4, 3, 32, 32)
+
+    def run():
+        model.zero_grad(set_to_none=True)
+        images = model.generator(z)
+        logits = model.discriminator(torch.cat([x, images]))
+        logits.sum().backward()
+        return images, logits, [p.grad.clone() for p in model.parameters() if p.grad is not None]
+
+    seen = []
+    first_conv = next(m for m in model.discriminator.modules() if isinstance(m, torch.nn.Conv2d))
+    first_conv.register_forward_pre_hook(lambda _, inputs: seen.append(
+        inputs[0].is_contiguous(memory_format=torch.channels_last) and not inputs[0].is_contiguous()))
+    images, logits, grads = run()
+    assert seen == [True] and images.is_contiguous()
+    monkeypatch.setattr(gan_model, "_conv_layout", lambda t: torch.contiguous_format)
+    plain_images, plain_logits, plain_grads = run()
+    torch.testing.assert_close(images, plain_images, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(logits, plain_logits, rtol=1e-4, atol=1e-5)
+    for a, b in zip(grads, plain_grads):
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-5)
