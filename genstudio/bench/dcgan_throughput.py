@@ -23,7 +23,7 @@ from genstudio.core.training.engine import TrainConfig, Trainer
 SIZES = (28, 32, 64)
 BAR = 2.0
 # Steps per timed window at each size: a step at 64 px costs about 16x one at 28 px (143 vs 9.4
-# GFLOP at batch 64), so windows shrink with the size to keep the whole table near a minute on 2 cores.
+# GFLOP at batch 64), so windows shrink with the size to keep the whole table near a minute on 2 quiet cores.
 STEPS = {28: 6, 32: 3, 64: 1}
 
 
