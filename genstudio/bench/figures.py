@@ -191,6 +191,14 @@ def bench_ui() -> dict:
               f"{over['in_app']:.0f} / {over['headless']:.0f} images/s = {over['ratio']:.2f} (bar >= 0.90)")
         print(f"UI stall (gaps of a 10 ms timer while training): p99 {stall['p99']:.1f} ms, "
               f"max {stall['max']:.1f} ms (bar p99 <= 50)", flush=True)
+        from genstudio.bench.open_stall import open_stall
+
+        opening = figures["open_large_model"] = open_stall(window)
+        stall = opening["ui_stall_ms"]
+        print(f"opening a {opening['resolution']} px StyleGAN2 ({opening['checkpoint_mb']:.0f} MB, random weights): "
+              f"open_path {opening['open_ms']:.0f} ms, first image {opening['first_image_ms']:.0f} ms; UI stall "
+              f"meanwhile p99 {stall['p99']:.1f} ms, max {stall['max']:.0f} ms, {stall['over_50']} gaps over 50 ms "
+              f"(bar p99 <= 50)", flush=True)
         window.close()
         ui.dispose(window)
     start = ui.startup()

@@ -4,10 +4,10 @@ building depend on the architecture alone) is written to a temporary folder and 
 window while a 10 ms QTimer ticks on the GUI thread. The gaps between ticks, from the call to
 `open_path` to the new model's first image painted, are the stalls a person would feel.
 
-The explorer computes a StyleGAN's principal directions in the render thread after its first image:
-256 preview decodes at full size (at 1024 px, minutes and about 10 GB, which nothing can cancel
-yet, and closing the window waits for them). They come after what is timed here, so while this
-runs they are made from 8 decodes, to leave the window usable for what is measured next.
+The explorer computes a slow model's principal directions in the render thread after its first
+image (about 32 preview decodes at 1024 px, pooled to 64 px: half a minute). They come after what is
+timed here, so while this runs they are made from 8 decodes, to leave the window free for what is
+measured next.
 """
 
 from __future__ import annotations

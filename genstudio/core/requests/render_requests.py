@@ -17,6 +17,7 @@ next step or row (Cancelled) rather than when it is done.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,9 +78,15 @@ class DecodePoint:
         return cache[key], decode_numpy(model, self.latent.view(1, -1), self.labels, self.options)
 
 
+DIRECTION_SIDE = 64                 # px: larger outputs are average-pooled to this before the PCA
+DIRECTION_BATCH_VALUES = 1 << 22    # output values decoded at once for the directions (16 MB)
+
+
 @dataclass(frozen=True)
 class PrincipalDirections:
-    """GANSpace directions (k, D) of the model's output and their variance shares (k,)."""
+    """GANSpace directions (k, D) of the model's output and their variance shares (k,). Images larger
+    than DIRECTION_SIDE are average-pooled to it (the PCA's features: a 1024 px generator's 256
+    outputs held 3 GB), decoded a few at a time, and a newer request stops it between batches."""
 
     k: int = 10
     samples: int = 1024
@@ -87,8 +94,24 @@ class PrincipalDirections:
     options: dict = field(default_factory=dict)
 
     def run(self, model, cache: dict) -> tuple[torch.Tensor, np.ndarray]:
-        decode = lambda z: torch.from_numpy(decode_numpy(model, z, options=self.options))
-        return principal_directions(decode, model.latent_dim, k=self.k, samples=self.samples, seed=self.seed)
+        return self.run_streaming(model, cache, None, None)
+
+    def run_streaming(self, model, cache: dict, emit, should_stop) -> tuple[torch.Tensor, np.ndarray]:
+        import torch.nn.functional as F
+
+        from genstudio.core.errors import Cancelled
+
+        def decode(z: torch.Tensor) -> torch.Tensor:
+            if should_stop is not None and should_stop():
+                raise Cancelled("principal directions overtaken")
+            images = torch.from_numpy(decode_numpy(model, z, options=self.options))        # (n, *data_shape)
+            if images.ndim == 4 and max(images.shape[-2:]) > DIRECTION_SIDE:
+                images = F.adaptive_avg_pool2d(images, DIRECTION_SIDE)                     # (n, C, 64, 64)
+            return images
+
+        batch = max(1, min(256, DIRECTION_BATCH_VALUES // max(math.prod(model.data_shape), 1)))
+        return principal_directions(decode, model.latent_dim, k=self.k, samples=self.samples, seed=self.seed,
+                                    batch=batch)
 
 
 @dataclass

@@ -72,6 +72,7 @@ PREVIEW_REST_MS = 180    # a latent unchanged this long gets its full decode aft
 CANCEL_SHOWN_AFTER_MS = 250      # a decode still running this long gets the Cancel button (Esc)
 DIRECTION_SAMPLES = 1024         # decodes behind the principal directions
 DIRECTION_SAMPLES_PREVIEW = 256  # ... for families that preview (each decode is a sampler run)
+DIRECTIONS_BUDGET_MS = 30_000    # ... fewer for a model whose decodes would take longer than this
 SETTINGS_PER_ROW = 1     # decode-setting controls side by side in the Sampler group (3 made StyleGAN's 730 px wide)
 CONTROLS_WIDTH = 420     # the right column (Sampler, Latent, Nearest neighbours), scrolled vertically
 IMAGE_MIN = 220          # the main image's smallest side: the window fits 1280 x 680 with it
@@ -673,6 +674,10 @@ class ExplorePanel(QWidget):
         k = self.k_spin.value()
         preview = self._preview_options()
         samples = DIRECTION_SAMPLES if preview is None else DIRECTION_SAMPLES_PREVIEW
+        if self._full_decode_ms:
+            # A slow model's directions take about DIRECTIONS_BUDGET_MS (previews cost about a third
+            # of a full decode), from at least 32 samples: 1024 px StyleGAN2 decodes cost seconds.
+            samples = min(samples, max(32, int(3 * DIRECTIONS_BUDGET_MS / self._full_decode_ms)))
         options = dict(self.session.decode_options) if preview is None else preview
         self.status.emit(f"computing {k} principal directions of the generator ({samples} decodes"
                          f"{' at the preview settings' if preview else ''})...")
