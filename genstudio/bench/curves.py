@@ -150,6 +150,7 @@ def map_by_points() -> list[dict]:
     import tempfile
 
     rows = []
+    cores = torch.get_num_threads()         # the window runs torch on one thread in this (its GUI) thread
     with tempfile.TemporaryDirectory() as tmp:
         window = ui.make_window(Path(tmp))
         window.open_path(resource_path("checkpoints", "vae-mnist.safetensors"))
@@ -170,6 +171,7 @@ def map_by_points() -> list[dict]:
             rows.append({"points": points, "map_ms": (time.perf_counter() - start) * 1000})
         window.close()
         ui.dispose(window)
+    torch.set_num_threads(cores)
     _table("latent map (encode with the demo VAE, project, draw), ms:", ["points", "ms"],
            [[r["points"], r["map_ms"]] for r in rows])
     return rows
