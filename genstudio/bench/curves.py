@@ -242,17 +242,19 @@ def plot_curve(path: Path, rows: list[dict], title: str, x_key: str, x_label: st
     from genstudio.ui.app import _application
 
     _application()
+    log_y = y_label.endswith("(log)")
+    # Thousands on a linear axis: exported before its first paint, the axis dropped 4-digit labels.
+    scale = 1000.0 if not log_y and max(float(r[key]) for r in rows for key, _ in series) >= 1000 else 1.0
     plot = pg.PlotWidget(title=title, background="w")
     plot.addLegend()
     plot.setLabel("bottom", x_label)
-    plot.setLabel("left", y_label)
+    plot.setLabel("left", f"{y_label}, thousands" if scale > 1 else y_label)
     plot.showGrid(x=True, y=True, alpha=0.3)
-    log_y = y_label.endswith("(log)")
     plot.setLogMode(x=log_x, y=log_y)
     colours = ("#1f77b4", "#d62728", "#2ca02c")
     for (key, label), colour in zip(series, colours):
         xs = [float(r[x_key]) for r in rows]
-        ys = [float(r[key]) for r in rows]
+        ys = [float(r[key]) / scale for r in rows]
         # Models of different families are points, not a line through them; each is named.
         pen = None if "model" in rows[0] else pg.mkPen(colour, width=2)
         plot.plot(xs, ys, pen=pen, symbol="o", symbolBrush=colour, name=label)
@@ -261,6 +263,11 @@ def plot_curve(path: Path, rows: list[dict], title: str, x_key: str, x_label: st
                 text = pg.TextItem(row["model"], color="#333", anchor=(0, 1))
                 text.setPos(math.log10(x) if log_x else x, math.log10(y) if log_y else y)
                 plot.addItem(text)
+    for side in ("left", "bottom"):          # dark on the white page; the left axis sized before the
+        axis = plot.getAxis(side)           # export (otherwise sized at the first paint: no labels)
+        axis.setTextPen("k")
+        axis.setPen("k")
+    plot.getAxis("left").setWidth(60)
     plot.resize(900, 500)
     exporter = pyqtgraph.exporters.ImageExporter(plot.plotItem)
     exporter.parameters()["width"] = 900
