@@ -22,18 +22,25 @@ def frozen():
     return BINARY
 
 
-def run(binary, *args, timeout=600):
+def run(binary, *args, timeout=600, home: Path | None = None):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    if home is not None:                 # a person's first start: no settings, no last picture
+        env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / "config"), XDG_CACHE_HOME=str(home / "cache"))
     start = time.perf_counter()
     result = subprocess.run([str(binary), *args], capture_output=True, text=True, timeout=timeout, env=env)
     return result, time.perf_counter() - start
 
 
-def test_smoke_test_renders_a_demo_image(frozen):
-    result, seconds = run(frozen, "--smoke-test")
+def test_smoke_test_renders_a_demo_image(frozen, tmp_path):
+    result, seconds = run(frozen, "--smoke-test", home=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "smoke test ok" in result.stdout and "28x28 image" in result.stdout
+    assert "first pixels" in result.stdout and "(no picture yet)" in result.stdout
     print(f"frozen start-up to first image: {seconds:.1f} s wall; {result.stdout.strip()}")
+    # The second start shows the first one's last picture before the engine has loaded.
+    again, seconds = run(frozen, "--smoke-test", home=tmp_path)
+    assert again.returncode == 0 and "(the last picture)" in again.stdout, again.stdout + again.stderr[-3000:]
+    print(f"frozen second start: {seconds:.1f} s wall; {again.stdout.strip()}")
 
 
 def test_frozen_training_writes_a_checkpoint_the_source_tree_opens(frozen, tmp_path):
