@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 
 from genstudio.bench.reference_dcgan import ReferenceDCGAN
+from genstudio.bench.throughput import PresetWindows, alternate
 from genstudio.core.data.dataset import InMemoryDataset
-from genstudio.core.training.engine import TrainConfig, Trainer
 
 SIZES = (28, 32, 64)
 BAR = 2.0
@@ -39,20 +39,6 @@ def resized(dataset: InMemoryDataset, size: int) -> InMemoryDataset:
                            source=dataset.source)
 
 
-class PresetWindows:
-    """Drives one Trainer of the dcgan preset through successive timed windows (the engine's own
-    images/s figure)."""
-
-    def __init__(self, dataset: InMemoryDataset, batch_size: int, device: str):
-        config = TrainConfig(family="gan", preset="dcgan", steps=0, batch_size=batch_size, report_every=10**9,
-                             sample_every_s=0, n_samples=1, eval_batch=1, device=device)
-        self.trainer = Trainer(config, dataset=dataset)
-
-    def images_per_second(self, steps: int) -> float:
-        self.trainer.config.steps = self.trainer.step + steps
-        return [r.images_per_sec for r in self.trainer.run() if r.kind == "step"][-1]
-
-
 def compare_dcgan_throughput(dataset: InMemoryDataset, image_size: int = 64, batch_size: int = 64, rounds: int = 5,
                              steps: int | None = None, device: str = "cpu") -> dict:
     """Median images/s of the reference loop and of the dcgan preset over `rounds` alternating windows
@@ -61,13 +47,8 @@ def compare_dcgan_throughput(dataset: InMemoryDataset, image_size: int = 64, bat
     if steps is None:
         steps = max(1, round(STEPS.get(image_size, 2) * 64 / batch_size))
     reference = ReferenceDCGAN(dataset.data.cpu(), size=image_size, batch_size=batch_size)
-    ours = PresetWindows(resized(dataset, image_size), batch_size, device)
-    reference.images_per_second(2)  # warm-up: allocator, oneDNN's kernels built per shape, DataLoader start-up
-    ours.images_per_second(2)
-    ref_runs, our_runs = [], []
-    for _ in range(rounds):
-        ref_runs.append(reference.images_per_second(steps))
-        our_runs.append(ours.images_per_second(steps))
+    ours = PresetWindows(resized(dataset, image_size), batch_size, device, preset="dcgan")
+    ref_runs, our_runs = alternate(reference, ours, rounds, steps, warm_up=2)
     ref, our = statistics.median(ref_runs), statistics.median(our_runs)
     return {"figure": "DCGAN training throughput", "unit": "images/s", "image_size": image_size,
             "batch_size": batch_size, "preset": "gan/dcgan", "data": dataset.name, "device": device,

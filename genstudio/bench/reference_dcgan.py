@@ -23,6 +23,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
+from genstudio.bench.reference_gan import endless
+
 LATENT = 64          # the dcgan preset's latent_dim
 WIDTH = 64           # its g_channels and d_channels
 # Image side -> (base resolution, number of 2x up/down-samplings), as the preset plans them.
@@ -102,18 +104,11 @@ class ReferenceDCGAN:
         self.loss = nn.BCELoss()
         self.batch_size = batch_size
         self.loader = DataLoader(PILDigits(images, size), batch_size=batch_size, shuffle=True, drop_last=True)
-        self._batches = iter(self.loader)
-
-    def _next_batch(self) -> torch.Tensor:
-        try:
-            return next(self._batches)
-        except StopIteration:
-            self._batches = iter(self.loader)
-            return next(self._batches)
+        self._batches = endless(self.loader)
 
     def step(self) -> dict[str, float]:
         """One D step (real pass, backward; fake pass, backward) then one G step; the losses."""
-        real = self._next_batch()
+        real = next(self._batches)
         b = real.size(0)
         ones, zeros = torch.ones(b, 1), torch.zeros(b, 1)
         self.D.zero_grad()

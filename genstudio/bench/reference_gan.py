@@ -41,6 +41,12 @@ def reference_discriminator() -> nn.Module:
                          nn.Linear(512, 256), nn.LeakyReLU(0.2), nn.Linear(256, 1), nn.Sigmoid())
 
 
+def endless(loader: DataLoader):
+    """The loader's batches, epoch after epoch (a fresh shuffle each), as a training loop takes them."""
+    while True:
+        yield from loader
+
+
 class ReferenceGAN:
     """Keeps its models, optimisers and loader between timed windows, so windows can alternate."""
 
@@ -52,17 +58,10 @@ class ReferenceGAN:
         self.loss = nn.BCELoss()
         self.batch_size = batch_size
         self.loader = DataLoader(PILDigits(images), batch_size=batch_size, shuffle=True, drop_last=True)
-        self._batches = iter(self.loader)
-
-    def _next_batch(self) -> torch.Tensor:
-        try:
-            return next(self._batches)
-        except StopIteration:
-            self._batches = iter(self.loader)
-            return next(self._batches)
+        self._batches = endless(self.loader)
 
     def step(self) -> None:
-        real = self._next_batch().view(-1, 784)
+        real = next(self._batches).view(-1, 784)
         b = real.size(0)
         ones, zeros = torch.ones(b, 1), torch.zeros(b, 1)
         fake = self.G(torch.randn(b, 100))

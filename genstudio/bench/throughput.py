@@ -17,10 +17,11 @@ from genstudio.core.training.engine import TrainConfig, Trainer
 
 
 class PresetWindows:
-    """Drives one Trainer through successive timed windows (the engine's own images/s figure)."""
+    """Drives one Trainer of a GAN preset through successive timed windows (the engine's own images/s
+    figure)."""
 
-    def __init__(self, dataset: InMemoryDataset, batch_size: int, device: str):
-        config = TrainConfig(family="gan", preset="mlp", steps=0, batch_size=batch_size, report_every=10**9,
+    def __init__(self, dataset: InMemoryDataset, batch_size: int, device: str, preset: str = "mlp"):
+        config = TrainConfig(family="gan", preset=preset, steps=0, batch_size=batch_size, report_every=10**9,
                              sample_every_s=0, n_samples=1, eval_batch=1, device=device)
         self.trainer = Trainer(config, dataset=dataset)
 
@@ -29,16 +30,23 @@ class PresetWindows:
         return [r.images_per_sec for r in self.trainer.run() if r.kind == "step"][-1]
 
 
-def compare_gan_throughput(dataset: InMemoryDataset, batch_size: int = 64, rounds: int = 5,
-                           steps: int = 60, device: str = "cpu") -> dict:
-    reference = ReferenceGAN(dataset.data.cpu(), batch_size=batch_size)
-    ours = PresetWindows(dataset, batch_size, device)
-    reference.images_per_second(10)  # warm-up: allocator, MKL and DataLoader start-up
-    ours.images_per_second(10)
+def alternate(reference, ours, rounds: int, steps: int, warm_up: int) -> tuple[list[float], list[float]]:
+    """Images/s of each side's `rounds` windows of `steps` steps, taken in turn after `warm_up` steps
+    each (allocator, MKL / oneDNN kernels, DataLoader start-up), so the machine's noise hits both."""
+    reference.images_per_second(warm_up)
+    ours.images_per_second(warm_up)
     ref_runs, our_runs = [], []
     for _ in range(rounds):
         ref_runs.append(reference.images_per_second(steps))
         our_runs.append(ours.images_per_second(steps))
+    return ref_runs, our_runs
+
+
+def compare_gan_throughput(dataset: InMemoryDataset, batch_size: int = 64, rounds: int = 5,
+                           steps: int = 60, device: str = "cpu") -> dict:
+    reference = ReferenceGAN(dataset.data.cpu(), batch_size=batch_size)
+    ours = PresetWindows(dataset, batch_size, device)
+    ref_runs, our_runs = alternate(reference, ours, rounds, steps, warm_up=10)
     ref, our = statistics.median(ref_runs), statistics.median(our_runs)
     return {"figure": "training throughput", "unit": "images/s", "batch_size": batch_size,
             "preset": "gan/mlp", "data": dataset.name, "device": device, "threads": torch.get_num_threads(),
