@@ -3,8 +3,12 @@
 A `Job` owns one QThread, the worker QObject that lives in it (if any) and a cancel token
 (core/cancel.py). It runs either one call (`run`: the thread ends when it returns) or, with no
 `run`, a resident worker that answers queued signals until the job is cancelled. Whichever it
-is, the end is the same: the thread's `finished` deletes the worker (in its thread) and the thread,
-and takes the job out of the registry. Until then the registry holds the job, so a job its owner
+is, the end is the same: as the thread finishes, the worker moves back to the GUI thread, and there
+the job deletes it and the thread and leaves the registry. The worker is not deleted in its own
+thread: a QObject made in Python asks for the GIL while it is destroyed, holding one of Qt's shared
+connection locks, and a GUI thread deleting widgets meanwhile (holding the GIL) waited for that
+lock for ever (a clean-clone CI run hung in test_task_runner; py-spy showed QObject::~QObject in
+both threads, one in Shiboken's GilState::acquire). Until then the registry holds the job, so a job its owner
 has given up on (a task overtaken by a newer one) winds down in the background without its thread
 being destroyed while it runs, and the owner keeps no reference to it.
 
@@ -41,9 +45,10 @@ class Job(QObject):
         self.thread = QThread()
         self.thread.setObjectName(f"genstudio-{name}")
         if worker is not None:
+            self._home = QThread.currentThread()        # the GUI thread, where the job is made
             worker.moveToThread(self.thread)
-            # Deferred deletes posted in the thread as it finishes are carried out before it ends.
-            self.thread.finished.connect(worker.deleteLater, Qt.DirectConnection)
+            # Called in the worker's thread as it finishes (only there may the worker be moved).
+            self.thread.finished.connect(self._worker_home, Qt.DirectConnection)
         if run is not None:
             # Called in the new thread as it starts; the thread's event loop is told to end at once.
             self.thread.started.connect(self._run_then_quit, Qt.DirectConnection)
@@ -82,6 +87,9 @@ class Job(QObject):
             self._run = None            # the call may hold a snapshot's weights or a model copy
             self.thread.quit()
 
+    def _worker_home(self) -> None:
+        self.worker.moveToThread(self._home)
+
     @Slot()
     def _retire(self) -> None:
         if self._retired:
@@ -89,6 +97,8 @@ class Job(QObject):
         self._retired = True
         _running.discard(self)
         self.thread.deleteLater()
+        if self.worker is not None:
+            self.worker.deleteLater()               # in the GUI thread, back from the job's
         self.worker = None
         self.retired.emit()
 
