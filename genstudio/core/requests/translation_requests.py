@@ -121,8 +121,8 @@ class TranslationInput:
         return SourceImage.of(to_unit_float(domain.data[index:index + 1]), f"{domain.name} #{index}", index), len(domain)
 
 
-def _source(given: TranslationInput | SourceImage, model, cache: dict, direction: int) -> tuple[SourceImage, int]:
-    return (given, 0) if isinstance(given, SourceImage) else given.resolve(model, cache, direction)
+def _source(given: TranslationInput | SourceImage, model, cache: dict, direction: int) -> SourceImage:
+    return given if isinstance(given, SourceImage) else given.resolve(model, cache, direction)[0]
 
 
 @dataclass(frozen=True)
@@ -176,7 +176,7 @@ class TranslateImage:
 
     @torch.no_grad()
     def run(self, model, cache: dict) -> TranslationView:
-        source, _ = _source(self.input, model, cache, self.direction)
+        source = _source(self.input, model, cache, self.direction)
         x, name = source.image.reshape(1, *model.data_shape), source.name
         there, back = translated(model, x, self.direction, self.style)
         error = None if back is None else float(cycle_errors(x, back)[0])

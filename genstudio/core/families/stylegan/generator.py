@@ -170,6 +170,7 @@ class SynthesisNetwork(nn.Module):
                  conv_clamp: float | None = None):
         super().__init__()
         self.w_dim, self.img_resolution, self.img_channels = w_dim, img_resolution, img_channels
+        self.architecture = architecture
         self.block_resolutions = block_resolutions(img_resolution)
         self.num_ws = 0
         for res in self.block_resolutions:
@@ -191,7 +192,7 @@ class SynthesisNetwork(nn.Module):
         enlarged to full size, bilinearly: a preview at about (max_resolution / R)^2 of the work."""
         x = img = None
         first = 0
-        stop = max_resolution if max_resolution and self.blocks_architecture() == "skip" else 0
+        stop = max_resolution if max_resolution and self.architecture == "skip" else 0
         for block in self.blocks():
             if stop and block.resolution > stop and img is not None:
                 return F.interpolate(img, size=(self.img_resolution,) * 2, mode="bilinear", align_corners=False)
@@ -199,9 +200,6 @@ class SynthesisNetwork(nn.Module):
             x, img = block(x, img, ws[:, first:first + block.num_conv + block.num_torgb], noise_mode, generator)
             first += block.num_conv
         return img
-
-    def blocks_architecture(self) -> str:
-        return next(self.blocks()).architecture
 
 
 class Generator(nn.Module):

@@ -38,9 +38,7 @@ DIRECTIONS = ("A -> B", "B -> A")
 
 
 def _cycled(images: torch.Tensor, n: int) -> torch.Tensor:
-    """The first n of images (k, C, H, W) repeated as often as needed: (n, C, H, W). Repeated, not
-    indexed by `arange(n) % k`: on the meta device (Family.size_of's trial build) that remainder
-    loaded torch._dynamo, about 3 s of every open of a translation model."""
+    """The first n of images (k, C, H, W) repeated as often as needed: (n, C, H, W)."""
     return images.repeat(-(-n // len(images)), 1, 1, 1)[:n]
 
 
