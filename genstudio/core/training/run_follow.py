@@ -21,8 +21,9 @@ from genstudio.core.training.run_folder import METRICS_FILE, RUN_FILE
 
 # A run with no new record for this long, and no `end` record, has stopped writing.
 QUIET_AFTER_S = 60.0
-# At most this much of the log is read per poll (a long run's log is read over a few polls).
-READ_LIMIT = 16 * 2**20
+# At most this much of the log is read per poll (a long run's log is read over several polls): 1 MiB
+# is about 7,000 records, parsed in about 0.1 s on a busy machine; 16 MiB held the app's GUI thread 2 s.
+READ_LIMIT = 2**20
 WAITING, RUNNING, ENDED, SILENT = "waiting", "running", "ended", "silent"
 
 
@@ -61,7 +62,9 @@ class RunFollower:
         self._partial = b""
         self._described_at = None               # run.json's (mtime_ns, size) as last read
         self._last_growth = time.monotonic()
+        self._caught_up = False                 # a poll has read to the end of the log as it was
         self._seen_any = False
+        self.behind = False                     # the last poll stopped at READ_LIMIT: more is there to read
 
     # --- reading ------------------------------------------------------------------------------------
     def poll(self) -> Update:
@@ -77,7 +80,9 @@ class RunFollower:
             self._reset()
             update.restarted = True
         self._identity = identity
+        self.behind = False
         if stat.st_size == self._offset:
+            self._caught_up = True
             return update
         try:
             with open(path, "rb") as handle:
@@ -86,7 +91,14 @@ class RunFollower:
         except OSError:
             return update
         self._offset += len(chunk)
-        self._last_growth = time.monotonic()
+        self.behind = self._offset < stat.st_size
+        if self._caught_up:
+            self._last_growth = time.monotonic()
+        else:
+            # What was there when following began grew when the file was last written: a run killed an
+            # hour ago is "stopped writing" at once, not "running" for quiet_after_s.
+            self._last_growth = time.monotonic() - max(0.0, time.time() - stat.st_mtime)
+            self._caught_up = not self.behind
         data = self._partial + chunk
         *lines, self._partial = data.split(b"\n")
         for line in lines:
@@ -123,6 +135,7 @@ class RunFollower:
 
     def _reset(self) -> None:
         self.records, self._offset, self._partial = [], 0, b""
+        self._seen_any = False          # the new log may hold nothing yet: waiting again
 
     def _read_description(self) -> bool:
         path = self.folder / RUN_FILE
