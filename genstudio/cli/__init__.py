@@ -22,6 +22,7 @@ from genstudio.cli import (
     bench,
     convert,
     diagnose,
+    follow,
     info,
     presets,
     sample,
@@ -35,7 +36,11 @@ EPILOG = "Run 'genstudio COMMAND --help' for a command's options."
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 APP_OPTIONS = {"-v", "--verbose", "--smoke-test"}   # all that `genstudio` takes without a command
-COMMANDS = {module.NAME: module for module in (train, info, sample, translate, convert, diagnose, presets, bench)}
+COMMANDS = {module.NAME: module for module in (train, info, sample, translate, convert, diagnose, presets, bench,
+                                                follow)}
+# Commands that open the app: parsed without the registry (it imports torch), so that the start-up
+# shell shows at once (ui/app.py), as for `genstudio` alone.
+APP_COMMANDS = {follow.NAME}
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -55,19 +60,25 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {printable(message)} (see '{self.prog} --help')\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from genstudio.core import registry
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with `only`, that command's parser alone and no family names in the
+    description (nothing that imports torch)."""
+    if only is None:
+        from genstudio.core import registry
 
-    labels = ", ".join(f.label + "s" if not f.label.endswith("s") else f.label for f in registry.families())
+        labels = ", ".join(f.label + "s" if not f.label.endswith("s") else f.label for f in registry.families())
+        models = f" ({labels})"
+    else:
+        models = ""
     parser = OneLineParser(prog="genstudio", epilog=EPILOG,
-                                     description=f"Train, load and explore generative models ({labels}). "
+                                     description=f"Train, load and explore generative models{models}. "
                                                  "Without a command, opens the desktop app.")
     parser.add_argument("--version", action="version", version=f"genstudio {_version()}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     parser.add_argument("--smoke-test", action="store_true",
                         help="build the window, open a demo checkpoint, render an image and exit 0")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in COMMANDS.values():
+    for module in COMMANDS.values() if only is None else [COMMANDS[only]]:
         module.add_parser(sub)
     return parser
 
@@ -112,7 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         args = argparse.Namespace(command=None, verbose=bool({"-v", "--verbose"} & set(given)),
                                   smoke_test="--smoke-test" in given)
     else:
-        args = build_parser().parse_args(argv)
+        command = next((word for word in given if not word.startswith("-")), None)
+        args = build_parser(command if command in APP_COMMANDS else None).parse_args(argv)
+        args.started = started          # an app command times its start-up from here
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if args.command is None:

@@ -56,8 +56,9 @@ class Startup(QObject):
     failed = Signal(str)               # the engine did not load, or the window was not built: one line
 
     def __init__(self, app, started: float, settings: QSettings | None = None, load=load_main_window,
-                 explore_in_front: bool = False):
+                 explore_in_front: bool = False, follow=()):
         super().__init__()
+        self.follow = list(follow)          # run folders to follow in the Runs tab (`genstudio follow`)
         self.app = app
         self.started = started
         self.settings = settings or QSettings("genstudio", "genstudio")
@@ -146,6 +147,8 @@ class Startup(QObject):
         log.info("start-up: engine loaded %s ms, window shown %s ms after start",
                  _ms(self.started, self.loaded_at), _ms(self.started, self.shown_at))
         self.windowShown.emit(window)
+        if self.follow:
+            window.follow_folders(self.follow)
         window.open_default()
 
     def _first_image(self) -> None:
@@ -214,7 +217,8 @@ def _no_display() -> bool:
             and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"))
 
 
-def run_app(smoke: bool = False, started: float | None = None) -> int:
+def run_app(smoke: bool = False, started: float | None = None, follow=()) -> int:
+    """The app; `follow`: run folders (or folders of runs) to follow in its Runs tab, shown in front."""
     started = started or time.perf_counter()
     if _no_display():
         if not smoke:
@@ -230,7 +234,7 @@ def run_app(smoke: bool = False, started: float | None = None) -> int:
     log_file = setup_logging()
     logging.getLogger("genstudio").info("starting genstudio; log file %s", log_file)
     # Light or dark as the system is, and as it changes: Startup applies ui/theme.py (follow_system).
-    startup = Startup(app, started, explore_in_front=smoke)
+    startup = Startup(app, started, explore_in_front=smoke, follow=follow)
     install_excepthook(lambda: startup.window or startup.shell)
     startup.start()
     if smoke:

@@ -1,4 +1,4 @@
-"""The main window: Models list on the left, Explore and Train tabs, menus, drag-and-drop."""
+"""The main window: Models list on the left, Explore, Train and Runs tabs, menus, drag-and-drop."""
 
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ from genstudio.ui.panels.diagnostics_panel import DiagnosticsPanel
 from genstudio.ui.panels.explore_panel import ExplorePanel
 from genstudio.ui.panels.inspect_panel import InspectPanel
 from genstudio.ui.panels.map_panel import MapPanel
+from genstudio.ui.panels.runs_panel import RunsPanel
 from genstudio.ui.panels.train_panel import TrainPanel
 from genstudio.ui.render_worker import Renderer
 from genstudio.ui.gui_thread_gc import collect_in_gui_thread
@@ -129,6 +130,7 @@ class MainWindow(QMainWindow):
         self.map = MapPanel(self.renderer, self.scope)
         self.inspect = InspectPanel(self.renderer, self.session, self.scope)
         self.diagnostics = DiagnosticsPanel(self.renderer, self.scope)
+        self.runs = RunsPanel(self.settings)
         self.history = ExploreHistory(self.session, self.explore, self.scope, self)
         self.explore.history_row.addWidget(HistoryStrip(self.history))
         self.opened = None                 # the ModelInfo of the open model (the renderer has the module)
@@ -147,6 +149,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.inspect, "Inspect")
         self.tabs.addTab(self.diagnostics, "Diagnostics")
         self.tabs.addTab(self.train, "Train")
+        self.tabs.addTab(self.runs, "Runs")
         self.banner = ErrorBanner()
         central = QWidget()
         column = QVBoxLayout(central)
@@ -176,6 +179,8 @@ class MainWindow(QMainWindow):
         self.train.trainingFinished.connect(self._on_training_finished)
         self.train.runningChanged.connect(self.models.show_live)
         self.train.exploreRequested.connect(self.follow_training)
+        self.runs.status.connect(self.show_status)
+        self.runs.openRequested.connect(self._open_run_checkpoint)
         self.renderer.done.connect(self._rendered)
         self.renderer.failed.connect(self._render_failed)
         self.exports = Exports(self)              # the File menu's exports (ui/exports.py)
@@ -187,6 +192,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Ready")
         self.window_state = WindowState(self)
         self.window_state.restore_layout()
+        self.runs.restore()
 
     # --- menus ----------------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -196,6 +202,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, f"Open model &folder ({folders})\u2026", self.open_folder_dialog)
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self._action(file_menu, "Follow r&un folder\u2026", self.follow_dialog)
         file_menu.addSeparator()
         self._action(file_menu, "Export image &grid\u2026", self.exports.export_grid_dialog, "Ctrl+E")
         self._action(file_menu, "Export the image as s&hown\u2026", self.exports.export_shown_dialog, "Ctrl+Shift+E")
@@ -218,6 +225,7 @@ class MainWindow(QMainWindow):
         self._action(view, "&Inspect", lambda: self.tabs.setCurrentWidget(self.inspect), "Ctrl+3")
         self._action(view, "&Diagnostics", lambda: self.tabs.setCurrentWidget(self.diagnostics), "Ctrl+4")
         self._action(view, "&Train", lambda: self.tabs.setCurrentWidget(self.train), "Ctrl+5")
+        self._action(view, "R&uns", lambda: self.tabs.setCurrentWidget(self.runs), "Ctrl+6")
         view.addSeparator()
         self.decode_device.build_menu(view)
         self._action(view, "&Reset layout", lambda: self.window_state.reset_layout())
@@ -449,6 +457,34 @@ class MainWindow(QMainWindow):
     def _render_failed(self, channel: str, message: str) -> None:
         if channel == "image":
             self.show_error(f"cannot decode: {message}")
+
+    # --- following run folders -------------------------------------------------------------------
+    def follow_dialog(self) -> None:
+        """File -> Follow run folder: a run folder, or a folder of them (each followed)."""
+        path = file_dialogs.open_folder(self, "checkpoints", "Follow a run folder (or a folder of runs)")
+        if path:
+            self.follow_folders([path])
+
+    def follow_folders(self, folders) -> None:
+        """Follow each folder's runs (docs/run-folder.md) in the Runs tab, and show it; a folder with
+        no run folder in it is said in the status bar."""
+        followed, missing = [], []
+        for folder in folders:
+            found = self.runs.follow(folder)
+            followed += found
+            if not found:
+                missing.append(printable(str(folder)))
+        if followed:
+            self.tabs.setCurrentWidget(self.runs)
+            self.show_status(f"following {len(followed)} runs" if len(followed) > 1
+                             else f"following {printable(str(followed[0]))}")
+        if missing:           # said last: it is what the person must act on
+            self.show_status(f"{', '.join(missing)}: not a run folder, and no run folder in it "
+                             "(no run.json or metrics.jsonl)")
+
+    def _open_run_checkpoint(self, path: Path) -> None:
+        self.tabs.setCurrentWidget(self.explore)
+        self.open_path(path)
 
     # --- drag and drop --------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
