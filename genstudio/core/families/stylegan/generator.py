@@ -22,8 +22,10 @@ from genstudio.core.families.stylegan.ops import (
     bias_act,
     fir_filter,
     fused_modulated_layer,
+    kept,
     modulated_conv2d,
     normalize_2nd_moment,
+    scaled_filter,
     upsample2d,
 )
 
@@ -98,8 +100,12 @@ class SynthesisLayer(nn.Module):
         elif self.use_noise and noise_mode == "const":
             noise = self.noise_const * self.noise_strength
         if not torch.is_grad_enabled():
+            energy = kept(self, "energy", (self.weight,), lambda: self.weight.square().sum((2, 3)))    # (O, I)
+            blur = kept(self, "blur", (self.resample_filter,),
+                        lambda: scaled_filter(self.resample_filter, 4.0, self.weight.dtype)) if self.up else None
             return fused_modulated_layer(x, self.weight, styles, self.bias, up=self.up, kernel=self.resample_filter,
-                                         noise=noise, activation="lrelu", clamp=self.conv_clamp)
+                                         noise=noise, activation="lrelu", clamp=self.conv_clamp, energy=energy,
+                                         blur=blur)
         x = modulated_conv2d(x, self.weight, styles, up=self.up, kernel=self.resample_filter, noise=noise)
         return bias_act(x, self.bias, "lrelu", clamp=self.conv_clamp)
 
@@ -155,7 +161,9 @@ class SynthesisBlock(nn.Module):
         for i, layer in enumerate(self.layers()):
             x = layer(x, ws[:, i], noise_mode, generator)
         if img is not None:
-            img = upsample2d(img, self.resample_filter)
+            up = None if torch.is_grad_enabled() else kept(
+                self, "up", (self.resample_filter,), lambda: scaled_filter(self.resample_filter, 4.0, img.dtype))
+            img = upsample2d(img, self.resample_filter, scaled=up)
         if self.num_torgb:
             y = self.torgb(x, ws[:, self.num_conv])
             img = y if img is None else img + y
