@@ -114,6 +114,19 @@ def test_two_runs_overlay_their_curves(qtbot, panel, tmp_path):
     assert panel.folders() == [(runs / "a").resolve()] and panel.curves.curves_of("loss") == []
 
 
+def test_runs_of_two_families_get_a_plot_each(qtbot, panel, tmp_path):
+    from genstudio.core import registry
+
+    write_run(tmp_path / "runs" / "gan-a", steps=2, family="gan").close()
+    write_run(tmp_path / "runs" / "vae-a", steps=2, family="vae").close()
+    panel.follow(tmp_path / "runs")
+    qtbot.waitUntil(lambda: len(panel.curves.curves_of("loss")) == 2, timeout=5_000)
+    qtbot.waitUntil(lambda: panel.curves.titles == ["GAN runs: loss", "VAE runs: loss"], timeout=5_000)
+    assert len(panel.curves.plots[0].listDataItems()) == len(panel.curves.plots[1].listDataItems()) == 1
+    panel.runs[panel.key_of(tmp_path / "runs" / "vae-a")].row.shown.setChecked(False)
+    assert panel.curves.titles == [spec.title for spec in registry.get("gan").plots]     # one family: its plots
+
+
 def test_a_resumed_run_redraws_from_its_resume(qtbot, panel, tmp_path):
     log = write_run(tmp_path / "run", steps=5)
     panel.follow(tmp_path / "run")

@@ -32,13 +32,14 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from genstudio.core.io.file_checks import printable
-from genstudio.core.training.run_follow import RunFollower, run_folders_under
+from genstudio.core.training.run_follow import ENDED, SILENT, RunFollower, run_folders_under
 from genstudio.ui import theme
 from genstudio.ui.widgets.image_view import ImageView
 from genstudio.ui.widgets.run_curves import COLOURS, RunCurves
@@ -167,12 +168,18 @@ class RunsPanel(QWidget):
         self.list = QListWidget()
         self.list.setMinimumWidth(220)
         self.list.currentItemChanged.connect(lambda *_: self._selected())
-        self.empty = QLabel("No runs followed. File \u2192 Follow run folder\u2026 or `genstudio follow DIR` "
-                            "watches a training run through the folder it writes.")
+        self.empty = QLabel("No runs followed.\n\nFile \u2192 Follow run folder\u2026 (or `genstudio follow DIR` "
+                            "in a terminal) watches a training run through the folder it writes: on a server, "
+                            "in another terminal, under torchrun.")
         self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignCenter)
+        self.empty.setMargin(40)
         theme.themed(self.empty, "color: {muted};")
 
         self.image_view = ImageView(placeholder="no sample grid yet", min_size=96)
+        self.state_line = QLabel()           # the selected run's status, whole (the list's may be cut)
+        self.state_line.setWordWrap(True)
+        self.state_line.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.command = QLineEdit()
         self.command.setReadOnly(True)
         self.command.setPlaceholderText("command line (from run.json)")
@@ -190,13 +197,13 @@ class RunsPanel(QWidget):
         column = QVBoxLayout(selected)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.image_view, 1)
+        column.addWidget(self.state_line)
         column.addWidget(self.command)
         column.addWidget(self.details)
         column.addWidget(self.open_button)
         runs_box = QWidget()
         runs_column = QVBoxLayout(runs_box)
         runs_column.setContentsMargins(0, 0, 0, 0)
-        runs_column.addWidget(self.empty)
         runs_column.addWidget(self.list, 1)
         left = QSplitter(Qt.Vertical)
         left.setObjectName("runs-left")
@@ -207,10 +214,13 @@ class RunsPanel(QWidget):
         left.setChildrenCollapsible(False)
 
         self.curves = RunCurves()
+        self.right = QStackedWidget()        # the curves, or what to do while no run is followed
+        self.right.addWidget(self.empty)
+        self.right.addWidget(self.curves)
         split = QSplitter(Qt.Horizontal)
         split.setObjectName("runs-split")
         split.addWidget(left)
-        split.addWidget(self.curves)
+        split.addWidget(self.right)
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
         split.setSizes([330, 700])
@@ -272,7 +282,7 @@ class RunsPanel(QWidget):
         self.curves.add_run(key, folder.name, colour)
         row.shown.toggled.connect(lambda on, k=key: self._set_shown(k, on))
         row.remove.clicked.connect(lambda *_, k=key: self.unfollow(k))
-        self.empty.hide()
+        self.right.setCurrentWidget(self.curves)
         self.timer.start()
 
     def unfollow(self, key: str) -> None:
@@ -285,7 +295,7 @@ class RunsPanel(QWidget):
         self._remember()
         if not self.runs:
             self.timer.stop()
-            self.empty.show()
+            self.right.setCurrentWidget(self.empty)
         self._show_selected()
 
     def _remember(self) -> None:
@@ -313,6 +323,8 @@ class RunsPanel(QWidget):
             elif update.records:
                 self.curves.add_records(key, update.records)
             run.row.status.setText(run.follower.status())
+            if run is selected:
+                self._show_state(run)
             behind = behind or run.follower.behind
             if run is selected and update:
                 self._refresh_selected(update.described, update.restarted
@@ -343,6 +355,7 @@ class RunsPanel(QWidget):
     def _refresh_selected(self, described: bool, files: bool) -> None:
         """The selected run's summary (when `described`) and its newest grid and checkpoint (`files`)."""
         run = self.selected()
+        self._show_state(run)
         if described:
             description = run.follower.description if run is not None else None
             self.command.setText(command_line(description))
@@ -352,6 +365,19 @@ class RunsPanel(QWidget):
         if files:
             self._show_image(run.follower.newest_image() if run is not None else None)
             self.open_button.setEnabled(run is not None and run.follower.newest_checkpoint() is not None)
+
+    def _show_state(self, run: FollowedRun | None) -> None:
+        """The selected run's status line: a run that stopped writing or diverged in the theme's
+        warning or error colour."""
+        if run is None:
+            self.state_line.clear()
+            return
+        state, end = run.follower.state(), run.follower.end
+        colour = {SILENT: theme.current().warning}.get(state, "")
+        if state == ENDED and end.get("state") == "diverged":
+            colour = theme.current().error
+        self.state_line.setStyleSheet(f"color: {colour}; font-weight: bold;" if colour else "font-weight: bold;")
+        self.state_line.setText(run.row.status.whole)
 
     def _show_image(self, path: Path | None) -> None:
         """The grid at `path`, read off the file (PIL) when it is not the one on show already."""

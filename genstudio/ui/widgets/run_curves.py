@@ -32,6 +32,7 @@ from genstudio.ui.widgets.plot_title import fit_title
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 STYLES = [Qt.SolidLine, Qt.DashLine, Qt.DotLine, Qt.DashDotLine, Qt.DashDotDotLine]
 DIAGNOSTICS = "diagnostics/"        # the prefix of live-diagnostics keys here (they share no plot with losses)
+TRAINING_TITLE = "Training figures"
 EVAL_TITLE = "Held-out figures (eval/)"
 DIAGNOSTICS_TITLE = "Live diagnostics: coverage, classes covered, diversity"
 
@@ -120,38 +121,53 @@ class RunCurves(QWidget):
         self.add_records(run, records)
 
     # --- drawing ------------------------------------------------------------------------------------
-    def _specs(self) -> tuple[PlotSpec, ...]:
-        families = {data.family for data in self.runs.values() if data.visible and data.points}
-        family = registry.find(families.pop()) if len(families) == 1 else None
-        return family.plots if family is not None and family.plots else (PlotSpec("Training figures", ()),)
+    def _specs(self) -> tuple[list[PlotSpec], list[str | None]]:
+        """The training plots and the family each is for (None: any). The family's plots when the
+        shown runs are one registered family's; runs of several families get a plot of each family's
+        figures (their scales differ: a VAE's ELBO is in the hundreds, a GAN's losses near 1)."""
+        shown = [data for data in self.runs.values() if data.visible and data.points]
+        families = sorted({data.family for data in shown})
+        if len(families) == 1:
+            family = registry.find(families[0])
+            if family is not None and family.plots:
+                return list(family.plots), [None] * len(family.plots)
+        if len(families) <= 1:
+            return [PlotSpec(TRAINING_TITLE, ())], [None]
+        specs = []
+        for name in families:
+            family = registry.find(name)
+            specs.append(PlotSpec(f"{family.label if family is not None else name or 'Other'} runs", ()))
+        return specs, list(families)
 
-    def _placement(self) -> tuple[list[str], dict[str, int]]:
-        """The plots' titles and the plot index of every key a shown run has. A plot of the family's
-        keeps its title; one of this widget's own that shows a single key names it."""
-        specs = self._specs()
+    def _placement(self) -> tuple[list[str], dict[tuple[str, str], int]]:
+        """The plots' titles and the plot index of each (family, key) a shown run has. A family's
+        plot keeps its title; one of this widget's own that shows a single key names it."""
+        specs, for_family = self._specs()
         titles = [spec.title for spec in specs]
-        keys = sorted({key for data in self.runs.values() if data.visible for key in data.points})
-        where: dict[str, int] = {}
-        extra: dict[str, list[str]] = {EVAL_TITLE: [], DIAGNOSTICS_TITLE: []}
-        for key in keys:
-            placed = next((i for i, spec in enumerate(specs) if key in spec.keys), None)
+        pairs = sorted({(data.family, key) for data in self.runs.values() if data.visible for key in data.points})
+        where: dict[tuple[str, str], int] = {}
+        extra: dict[str, list[tuple[str, str]]] = {EVAL_TITLE: [], DIAGNOSTICS_TITLE: []}
+        for family, key in pairs:
+            mine = [i for i, name in enumerate(for_family) if name in (None, family)]
+            placed = next((i for i in mine if key in specs[i].keys), None)
             if placed is not None:
-                where[key] = placed
+                where[(family, key)] = placed
             elif key.startswith(DIAGNOSTICS):
-                extra[DIAGNOSTICS_TITLE].append(key)
+                extra[DIAGNOSTICS_TITLE].append((family, key))
             elif key.startswith("eval/"):
-                extra[EVAL_TITLE].append(key)
+                extra[EVAL_TITLE].append((family, key))
             else:
-                where[key] = 0
-        for title, placed_keys in extra.items():
-            if placed_keys:
-                titles.append(title if len(placed_keys) > 1 else "H" + label(placed_keys[0])[1:]
-                              if title == EVAL_TITLE else title)
-                where.update({key: len(titles) - 1 for key in placed_keys})
-        if not specs[0].keys:          # no family's plots: name the one key of the training plot
-            first = [key for key, index in where.items() if index == 0]
-            if len(first) == 1:
-                titles[0] = label(first[0])
+                where[(family, key)] = mine[0]
+        for title, placed in extra.items():
+            if placed:
+                keys = sorted({key for _, key in placed})
+                titles.append("H" + label(keys[0])[1:] if title == EVAL_TITLE and len(keys) == 1 else title)
+                where.update({pair: len(titles) - 1 for pair in placed})
+        for index, spec in enumerate(specs):
+            keys = {key for (_, key), at in where.items() if at == index}
+            if (spec.title == TRAINING_TITLE or for_family[index] is not None) and len(keys) == 1:
+                name = label(keys.pop())        # a plot of this widget's own with one key: named by it
+                titles[index] = name if spec.title == TRAINING_TITLE else f"{spec.title}: {name}"
         return titles, where
 
     def _make_plots(self, titles: list[str]) -> None:
@@ -182,8 +198,9 @@ class RunCurves(QWidget):
         self._make_plots(titles)
         self.curves = {}
         keys_of_plot: dict[int, list[str]] = {}
-        for key, index in sorted(where.items()):
-            keys_of_plot.setdefault(index, []).append(key)
+        for (_, key), index in sorted(where.items()):
+            if key not in keys_of_plot.setdefault(index, []):
+                keys_of_plot[index].append(key)
         for index, keys in keys_of_plot.items():
             plot = self.plots[index]
             plot.legend.setColumnCount(len(keys))
@@ -194,7 +211,7 @@ class RunCurves(QWidget):
             for style, key in zip(STYLES * (len(keys) // len(STYLES) + 1), keys):
                 symbol = "o" if key.startswith(("eval/", DIAGNOSTICS)) else None
                 for run, data in self.runs.items():
-                    if data.visible and key in data.points:
+                    if data.visible and key in data.points and where.get((data.family, key)) == index:
                         self.curves[(run, key)] = plot.plot(
                             [], [], pen=pg.mkPen(data.colour, width=2, style=style), symbol=symbol, symbolSize=4,
                             symbolPen=None, symbolBrush=data.colour)
