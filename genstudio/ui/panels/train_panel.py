@@ -2,16 +2,27 @@
 
 A line above the progress bar says what the training thread is doing (loading data, building the
 model, training at step n, sampling the preview, evaluating, saving, stopped at step n); a click on
-Stop says "Stopping…" at once, and the worker ends within about a second (engine.py)."""
+Stop says "Stopping…" at once, and the worker ends within about a second (engine.py).
+
+With one process the run trains in a thread of the app (training_worker.py). With several it is a
+`torchrun --nproc_per_node=N -m genstudio train ...` launch (torchrun_process.py) whose exact command
+line the panel shows for pasting on a cluster, and whose run folder (docs/run-folder.md) the panel
+follows for its curves, progress and samples; Stop sends it SIGTERM, on which every worker saves its
+last finished step (cli/train.py stop_on_interrupt)."""
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
+import torch
+from PIL import Image
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QStandardItemModel
+from PySide6.QtGui import QGuiApplication, QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -37,11 +48,20 @@ from genstudio.core.errors import NonFiniteOutput, check_finite
 from genstudio.core.families.family import Capability
 from genstudio.core.io.export import grid_image
 from genstudio.core.runtime.devices import DEVICE_CHOICES, device_availability
-from genstudio.core.training.engine import EVALUATING, SAMPLING, SAVING, TrainConfig
+from genstudio.core.training.command_line import (
+    free_port,
+    launch_arguments,
+    shell_line,
+    torchrun_command,
+    train_arguments,
+)
+from genstudio.core.training.engine import EVALUATING, SAMPLING, SAVING, Report, TrainConfig
+from genstudio.core.training.run_follow import RunFollower
 from genstudio.ui import file_dialogs, theme
 from genstudio.ui.jobs import Job
 from genstudio.ui.live_diagnostics import LiveDiagnostics
 from genstudio.ui.paths import runs_folder
+from genstudio.ui.torchrun_process import TorchrunProcess
 from genstudio.ui.training_worker import BUILDING, LOADING, TrainingWorker
 from genstudio.ui.widgets.combo_items import mark_available
 from genstudio.ui.widgets.image_view import ImageView
@@ -52,10 +72,28 @@ DATA_CHOICES = ["mnist", "ring8", "grid25", "torchvision:fashionmnist", "torchvi
                 *BUNDLED_PAIRS]
 POINT_SETS = {"ring8", "grid25"}
 REDRAW_MS = 500
+FOLLOW_MS = 500        # how often a multi-process run's folder is read
+MIN_MAX_PROCESSES = 8  # the Processes box goes this high (or to the GPU count) to try runs on the CPU
 # What the phase line says for each of the worker's phases (n: the step).
 PHASE_TEXT = {LOADING: "Loading data\u2026", BUILDING: "Building the model\u2026",
               SAMPLING: "Sampling the preview at step {n}\u2026", EVALUATING: "Evaluating at step {n}\u2026",
               SAVING: "Saving step {n}\u2026"}
+
+
+def frozen() -> bool:
+    """A bundled app (PyInstaller): no Python interpreter to run torchrun with."""
+    return bool(getattr(sys, "frozen", False))
+
+
+def default_processes() -> int:
+    """One process per CUDA GPU when there are several, else one (training in the app)."""
+    count = torch.cuda.device_count()
+    return count if count > 1 else 1
+
+
+def _resume_path(resume) -> str | Path | None:
+    """A resume's file for the command line: a path, or a loaded Checkpoint's path."""
+    return resume if resume is None or isinstance(resume, (str, Path)) else resume.path
 
 
 def _format_eta(seconds: float) -> str:
@@ -85,6 +123,17 @@ class TrainPanel(QWidget):
         self.live = None
         self.metrics_history: list[dict] = []
         self.last_diagnosed_step = -10**9
+        self.process: TorchrunProcess | None = None   # a multi-process run (None: none, or in the app)
+        self.follower: RunFollower | None = None      # its run folder
+        self._launched_at = 0.0                       # its start (time.time()): older records are not its own
+        self._run_family, self._run_total = "", 0     # its family (the plot's titles) and total steps
+        self._run_start: dict | None = None           # its newest `start` and `step` records
+        self._run_step: dict | None = None
+        self._run_grid: Path | None = None            # its newest sample grid, and the one shown
+        self._shown_grid: Path | None = None
+        self._follow_timer = QTimer(self)
+        self._follow_timer.setInterval(FOLLOW_MS)
+        self._follow_timer.timeout.connect(self._poll_run)
         # Curves are redrawn at most every REDRAW_MS, not on each of the worker's (up to 20 a
         # second) progress signals: every repaint of the plots takes the GUI thread about 10 ms,
         # and any core the GUI takes stalls both of training's OpenMP threads. Measured with the
@@ -96,6 +145,11 @@ class TrainPanel(QWidget):
         self._redraw_timer.timeout.connect(lambda: self.plot.redraw())
         self._build()
         self._family_changed()
+        for changed in (self.family.currentIndexChanged, self.data.currentTextChanged, self.preset.currentIndexChanged,
+                        self.device.currentIndexChanged, self.steps.valueChanged, self.batch.valueChanged,
+                        self.seed.valueChanged, self.out_dir.textChanged):
+            changed.connect(self._refresh_command)
+        self._refresh_command()
 
     # --- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -147,6 +201,32 @@ class TrainPanel(QWidget):
         for name in DEVICE_CHOICES:
             self.device.addItem(name)
             mark_available(self.device, self.device.count() - 1, *availability[name])
+        self.processes = QSpinBox()
+        self.processes.setObjectName("train-processes")
+        self.processes.setRange(1, max(MIN_MAX_PROCESSES, torch.cuda.device_count()))
+        self.processes.setValue(default_processes())
+        if frozen():
+            self.processes.setEnabled(False)
+            self.processes.setToolTip("This app is a bundle without a Python to run torchrun: paste the command "
+                                      "below in a terminal where genstudio is installed to train with several "
+                                      "processes")
+        else:
+            self.processes.setToolTip("1: train in the app. More: launch torchrun with this many processes (one "
+                                      "per GPU, or on the CPU with gloo) and follow its run folder here")
+        self.processes.valueChanged.connect(self._refresh_command)
+        # The torchrun command line of the form (or of the run), selectable, with a Copy button.
+        self.command_line = QLineEdit()
+        self.command_line.setObjectName("train-command")
+        self.command_line.setReadOnly(True)
+        self.command_line.setToolTip("The same run from a terminal, e.g. on a GPU server or a cluster node")
+        copy = QPushButton("Copy")
+        copy.setToolTip("Copy the command line")
+        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.command_line.text()))
+        self.command_row = QWidget()
+        row = QHBoxLayout(self.command_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.command_line, 1)
+        row.addWidget(copy)
 
     def _build_numbers(self) -> None:
         """Steps, batch size, seed, the live diagnostics' interval and the output folder."""
@@ -186,7 +266,13 @@ class TrainPanel(QWidget):
         self.preset_help.setWordWrap(True)
         theme.themed(self.preset_help, "color: {muted}")
         form.addRow("", self.preset_help)
-        form.addRow("Device", self.device)
+        # Processes beside the device (a row of its own would squeeze the preset's help at 680 px high).
+        device_row = QHBoxLayout()
+        device_row.addWidget(self.device, 1)
+        device_row.addWidget(QLabel("Processes"))
+        device_row.addWidget(self.processes)
+        form.addRow("Device", device_row)
+        form.addRow("Command", self.command_row)
         form.addRow("Steps", self.steps)
         form.addRow("Batch size", self.batch)
         self._hyper_row = form.rowCount()
@@ -302,6 +388,7 @@ class TrainPanel(QWidget):
             box.setSingleStep(10 ** -min(field.decimals, 4))
             box.setToolTip(field.help)
             box.setEnabled(not self.running)
+            box.valueChanged.connect(self._refresh_command)
             self.hyper_boxes[field.key] = box
             self.form.insertRow(self._hyper_row + len(self.hyper_boxes) - 1, field.label, box)
         # Translation trains on two domains and every other family on one: the data follows the family.
@@ -353,7 +440,8 @@ class TrainPanel(QWidget):
                 "preset": self.preset.currentText(), "device": self.device.currentText(),
                 "steps": self.steps.value(), "batch_size": self.batch.value(), "seed": self.seed.value(),
                 "diagnostics_every": self.diagnostics_every.value(), "out_dir": self.out_dir.text().strip(),
-                "hyper": {key: box.value() for key, box in self.hyper_boxes.items()}}
+                "hyper": {key: box.value() for key, box in self.hyper_boxes.items()},
+                "processes": self.processes.value()}
 
     def apply_settings_record(self, record: dict) -> None:
         """Fill the form from `settings_record`'s dict: family first (it lists the presets), then the
@@ -370,9 +458,12 @@ class TrainPanel(QWidget):
         index = self.device.findText(str(record.get("device", "")))
         if index >= 0 and self.device.model().item(index).isEnabled():
             self.device.setCurrentIndex(index)
-        for box, key in ((self.steps, "steps"), (self.batch, "batch_size"), (self.seed, "seed"),
-                         (self.diagnostics_every, "diagnostics_every")):
-            if isinstance(record.get(key), int):
+        boxes = [(self.steps, "steps"), (self.batch, "batch_size"), (self.seed, "seed"),
+                 (self.diagnostics_every, "diagnostics_every")]
+        if not frozen():         # a bundle trains in the app only: its box keeps its default
+            boxes.append((self.processes, "processes"))
+        for box, key in boxes:
+            if isinstance(record.get(key), int) and not isinstance(record[key], bool):
                 box.setValue(record[key])
         self.out_dir.setText(str(record.get("out_dir", "")))
         for key, value in (record.get("hyper") or {}).items():
@@ -391,27 +482,57 @@ class TrainPanel(QWidget):
     # --- running --------------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self.job is not None
+        return self.job is not None or self.process is not None
+
+    def processes_for_run(self) -> int:
+        """How many processes Start trains with (a bundled app: 1, in the app)."""
+        return 1 if frozen() else self.processes.value()
 
     def _set_running(self, running: bool) -> None:
         for w in (self.family, self.data, self.preset, self.device, self.steps, self.batch, self.seed,
                   self.out_dir, self.diagnostics_every, self.browse_data, self.browse_out,
                   *self.hyper_boxes.values()):
             w.setEnabled(not running)
+        self.processes.setEnabled(not running and not frozen())
+        in_app = running and self.process is None
         self.start_button.setEnabled(not running)
-        self.pause_button.setEnabled(running)
+        self.pause_button.setEnabled(in_app)
         self.stop_button.setEnabled(running)
-        self.explore_button.setEnabled(running)
+        self.explore_button.setEnabled(in_app)
+        several = "" if not running or self.process is None else \
+            " is for runs in the app: torchrun's processes train on until stopped; the checkpoint they save " \
+            "is added to the models when the run ends"
+        self.pause_button.setToolTip(f"Pause{several}" if several else "")
+        self.explore_button.setToolTip(f"Exploring as it trains{several}" if several else
+                                       "Open the Explore tab on a snapshot of the weights, refreshed every few seconds")
         if not running:
             self.pause_button.setText("Pause")
             self.stop_button.setText("Stop")
             self.stopping = False
-        self.runningChanged.emit(running)
+        if self.process is None:        # "a model being trained" the explorer can decode: in the app only
+            self.runningChanged.emit(running)
 
-    def start(self, config: TrainConfig | None = None, dataset=None, resume=None) -> None:
-        if self.running:
+    def _refresh_command(self, *_) -> None:
+        """The form's command line, shown while several processes are set up (always in a bundled app,
+        which cannot launch them itself); a launched run keeps the line it was started with."""
+        if self.process is not None:
             return
-        config = config or self.config()
+        processes = self.processes.value()
+        visible = processes > 1 or frozen()
+        self.form.setRowVisible(self.command_row, visible)
+        if not visible:
+            return
+        try:
+            config = self.config()
+            command = torchrun_command(config, processes) if processes > 1 else \
+                ["genstudio", "train", *train_arguments(config)]
+            self.command_line.setText(shell_line(command))
+        except ValueError as exc:
+            self.command_line.setText(str(exc))
+        self.command_line.setCursorPosition(0)
+
+    def _reset_views(self, config: TrainConfig, points: bool) -> None:
+        """Empty curves, samples and read-outs for a new run of `config`."""
         self.error_label.setVisible(False)
         self.plot.start(config.family)
         self.last_samples, self.last_report, self.final_report = None, None, None
@@ -420,7 +541,6 @@ class TrainPanel(QWidget):
         self.progress.setValue(0)
         self.phase_label.setText(PHASE_TEXT[LOADING])
         self.progress_label.setText("")
-        points = config.data.strip().lower() in POINT_SETS if dataset is None else dataset.is_points
         self.samples_stack.setCurrentIndex(1 if points else 0)
         self.real_points.setData([], [])
         self.fake_points.setData([], [])
@@ -432,6 +552,23 @@ class TrainPanel(QWidget):
         self.last_diagnosed_step = -10**9
         self.live: LiveDiagnostics | None = None
 
+    def start(self, config: TrainConfig | None = None, dataset=None, resume=None) -> None:
+        """Train `config` (the form's by default): in the app, or with several processes (the form's
+        Processes; data given as `dataset` is in this process only) under torchrun."""
+        if self.running:
+            return
+        config = config or self.config()
+        processes = self.processes_for_run()
+        if processes > 1 and dataset is None:
+            self._start_torchrun(config, processes, resume)
+            return
+        if hasattr(config, "command") and config.command is None:   # TrainConfig.command: being added (issue 30)
+            try:         # run.json's way to repeat this run from a terminal
+                config = dataclasses.replace(config, command=["genstudio", "train",
+                                                              *train_arguments(config, _resume_path(resume))])
+            except ValueError:
+                pass     # settings no command line carries (a test's report interval): run.json gets sys.argv
+        self._reset_views(config, config.data.strip().lower() in POINT_SETS if dataset is None else dataset.is_points)
         self.worker = TrainingWorker(config, dataset=dataset, resume=resume)
         self.worker.progress.connect(self._on_progress)
         self.worker.samples.connect(self._on_samples)
@@ -456,16 +593,17 @@ class TrainPanel(QWidget):
             self.worker.resume()
 
     def stop(self, wait: bool = False) -> None:
-        """Ask the worker to stop (it saves, then ends). With `wait`, block until the thread is joined."""
+        """Ask the worker, or torchrun's processes, to stop (they save, then end). With `wait`, block
+        until the thread is joined or the processes have ended."""
+        if self.process is not None:
+            self._show_stopping()
+            self.process.terminate()
+            if wait:
+                self.process.wait()       # its finished signal, and the panel's end of the run, come here
+            return
         if self.worker is not None:
             self.worker.stop()
-            if not self.stopping:
-                # Said at once; the worker's "saving" and its finished signal follow within about a second.
-                self.stopping = True
-                self.stop_button.setText("Stopping\u2026")
-                self.stop_button.setEnabled(False)
-                self.pause_button.setEnabled(False)
-                self.phase_label.setText("Stopping\u2026")
+            self._show_stopping()
         if self.live is not None:
             # Live diagnostics give their core back to the final save (without `wait`, never blocking).
             self.live.shutdown(wait=wait)
@@ -473,6 +611,17 @@ class TrainPanel(QWidget):
         if wait and self.job is not None:
             self.job.wait()
             self._cleanup()
+
+    def _show_stopping(self) -> None:
+        """Said at once; the run's "saving" and its end follow within about a second (torchrun: the
+        processes' start-up, if they are still importing, and their save)."""
+        if self.stopping:
+            return
+        self.stopping = True
+        self.stop_button.setText("Stopping\u2026")
+        self.stop_button.setEnabled(False)
+        self.pause_button.setEnabled(False)
+        self.phase_label.setText("Stopping\u2026")
 
     def _on_state(self, state: str) -> None:
         self.pause_button.setText("Resume" if state == "paused" else "Pause")
@@ -559,6 +708,9 @@ class TrainPanel(QWidget):
             entry.update({k: self.last_report.scalars[k] for k in ("d_real", "d_fake") if k in self.last_report.scalars})
         self.metrics_history.append(entry)
         self.plot.add_metrics(step, metrics)
+        run_log = getattr(self.worker.trainer, "run_log", None) if self.worker is not None else None
+        if run_log is not None:          # the run folder keeps the figures (a closed log drops late ones)
+            run_log.diagnostics(step, metrics)
         from genstudio.core.metrics.report import collapse_suspected  # scikit-learn: not at start-up
 
         fired = collapse_suspected(self.metrics_history)
@@ -604,3 +756,139 @@ class TrainPanel(QWidget):
             return
         self.job, self.worker = None, None        # retired by the job: worker and thread deleted
         self._set_running(False)
+
+    # --- several processes under torchrun -------------------------------------------------------------
+    def _start_torchrun(self, config: TrainConfig, processes: int, resume) -> None:
+        """Launch `python -m torch.distributed.run ... -m genstudio train ...` and follow its run folder."""
+        resume = _resume_path(resume)
+        try:
+            arguments = launch_arguments(config, processes, free_port(), resume)
+        except ValueError as exc:
+            self._on_failed(f"cannot launch torchrun: {exc}")
+            return
+        self._reset_views(config, points=False)       # 2-D runs' grids are drawn as images in the folder
+        self.phase_label.setText(f"Starting {processes} processes\u2026")
+        self.command_line.setText(shell_line(torchrun_command(config, processes, resume)))
+        self.command_line.setCursorPosition(0)
+        self.form.setRowVisible(self.command_row, True)
+        cpu = config.device == "cpu" or torch.cuda.device_count() == 0
+        self.process = TorchrunProcess(sys.executable, arguments, processes, cpu, parent=self)
+        self.process.finished.connect(self._on_process_finished)
+        self.follower = RunFollower(config.out_dir)
+        self._run_family, self._run_total = config.family, config.steps
+        self._run_start = self._run_step = self._run_grid = self._shown_grid = None
+        self._launched_at = time.time()
+        self._set_running(True)
+        self._follow_timer.start()
+        self.process.start()
+        self.status.emit(f"training {config.family} '{config.preset}' on {config.data} with {processes} processes "
+                         f"(torchrun); saving to {config.out_dir}")
+
+    def _own(self, records: list[dict]) -> list[dict]:
+        """The records this launch wrote: the folder's log may hold an earlier run's before them."""
+        return [r for r in records if isinstance(r.get("time"), (int, float)) and r["time"] >= self._launched_at]
+
+    def _poll_run(self) -> None:
+        """New records of the followed run into the curves, the read-outs and the samples view."""
+        if self.follower is None:
+            return
+        update = self.follower.poll()
+        if update.restarted:       # the log went back (replaced, or an earlier step restarted): redraw it all
+            self.plot.start(self._run_family)
+            self._run_start = self._run_step = None
+            records = self.follower.records
+        else:
+            records = update.records
+        records = self._own(records)
+        for record in records:
+            self._take_record(record)
+        if records or update.restarted:
+            self._schedule_redraw()
+            self._show_run_progress()
+        if self._run_grid is not None and self._run_grid != self._shown_grid:
+            self._shown_grid = self._run_grid
+            try:
+                with Image.open(self._run_grid) as grid:
+                    grid = grid.convert("L" if grid.mode in ("1", "L", "I;16") else "RGB")
+                    self.sample_view.set_array(np.asarray(grid))
+                self.sample_updates += 1
+            except OSError as exc:
+                self.status.emit(f"{self._run_grid}: cannot read the sample grid ({exc})")
+
+    def _take_record(self, record: dict) -> None:
+        kind, step = record["kind"], record["step"]
+        scalars = record.get("scalars") if isinstance(record.get("scalars"), dict) else {}
+        numbers = {k: float(v) for k, v in scalars.items()       # null: a non-finite figure, not drawn
+                   if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        if kind == "start":
+            self._run_start = record
+            if isinstance(record.get("total_steps"), int):
+                self._run_total = record["total_steps"]
+                self.progress.setRange(0, self._run_total)
+        elif kind == "step":
+            self._run_step = record
+            self.plot.add(step, numbers)
+        elif kind == "samples":
+            self.plot.add(step, numbers)
+            if isinstance(record.get("image"), str):
+                self._run_grid = self.follower.folder / record["image"]
+        elif kind == "diagnostics":
+            self.plot.add_metrics(step, numbers)
+        elif kind == "saved":
+            self.status.emit(f"autosaved step {step} in {self.follower.folder}")
+
+    def _show_run_progress(self) -> None:
+        """Progress bar, phase line and throughput from the newest records (as _on_progress does)."""
+        record = self._run_step
+        if record is None:
+            return
+        step, total = record["step"], self._run_total
+        start = self._run_start or {}
+        world = start.get("world_size") if isinstance(start.get("world_size"), int) else 1
+        self.progress.setValue(step)
+        if not self.stopping:
+            self.phase_label.setText(f"Training (step {step}) in {world} processes")
+        batch = start.get("batch_size") if isinstance(start.get("batch_size"), int) else 0
+        images = record.get("images_per_sec") if isinstance(record.get("images_per_sec"), (int, float)) else 0.0
+        steps_per_s = images / max(batch * world, 1)         # all processes' images, batch per process
+        eta = (total - step) / steps_per_s if steps_per_s > 0 else float("inf")
+        scalars = record.get("scalars") if isinstance(record.get("scalars"), dict) else {}
+        losses = "  ".join(f"{k} {v:.3g}" for k, v in list(scalars.items())[:4] if isinstance(v, (int, float)))
+        self.progress_label.setText(f"step {step}/{total} \u00b7 {steps_per_s:.1f} steps/s \u00b7 {images:.0f} img/s "
+                                    f"\u00b7 ETA {_format_eta(eta)}\n{losses}")
+
+    def _on_process_finished(self, code: int) -> None:
+        """torchrun has ended: the run folder's end record says how (a stop ends it with a non-zero
+        code, torchrun's answer to SIGTERM); its checkpoint goes to the explorer as an in-app run's does."""
+        self._follow_timer.stop()
+        self._poll_run()                   # the records written since the last poll
+        self._redraw_timer.stop()
+        self.plot.redraw()
+        process, follower = self.process, self.follower
+        end = follower.end if follower.end is not None and self._own([follower.end]) else None
+        report = None
+        if end is not None:
+            state = str(end.get("state", "finished"))
+            message = end.get("message") if isinstance(end.get("message"), str) else ""
+            checkpoint = follower.newest_checkpoint() if isinstance(end.get("path"), str) else None
+            report = Report(state, end["step"], self._run_total, message=message,
+                            path=str(checkpoint) if checkpoint is not None and state != "diverged" else None)
+            self.phase_label.setText(f"{state.capitalize()} at step {end['step']}")
+            if state == "diverged":
+                self._on_failed(message)
+            else:
+                self.progress_label.setText(f"{message}; saved {report.path}" if report.path else message)
+                self.status.emit(f"{message}; checkpoint {report.path}")
+        elif self.stopping:
+            self.phase_label.setText("Stopped before training began" if self._run_step is None else
+                                     f"Stopped after step {self._run_step['step']} without its final save "
+                                     f"(torchrun's output is in the log)")
+        else:
+            self._on_failed(process.error_text or f"torchrun ended (exit code {code}) without finishing the run")
+            self.phase_label.setText("Failed")
+        self.final_report = report
+        self._set_running(False)
+        self.process, self.follower = None, None
+        process.deleteLater()
+        self._refresh_command()
+        self.trainingFinished.emit(report)
