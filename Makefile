@@ -1,5 +1,6 @@
 # Set-up and checks on a fresh machine: `make run` opens the app, `make test` runs every test.
-# The diffusers extra is installed too, so the tests that open diffusers folders run rather than skip.
+# The diffusers and tensorboard extras are installed too, so the tests that open diffusers folders and
+# read a run's TensorBoard event files run rather than skip.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -13,7 +14,7 @@ $(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "torch==2.14.1" "torchvision==0.29.1"
-	$(BIN)/python -m pip install -q -e ".[dev,diffusers,video]"
+	$(BIN)/python -m pip install -q -e ".[dev,diffusers,video,tensorboard]"
 	touch $(STAMP)
 
 run: $(STAMP)

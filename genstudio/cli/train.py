@@ -16,6 +16,7 @@ from genstudio.core.errors import GenStudioError
 NAME = "train"
 DEFAULT_FAMILY = "gan"
 RUNS_FOLDER = "runs"       # a run without --out or --resume saves in runs/FAMILY-PRESET-TIMESTAMP here
+SAMPLE_EVERY_S = 30.0    # --sample-every's default: a followed run's grids and eval figures grow at this pace
 MAX_SEED = 2**32 - 1      # the engine derives per-epoch seeds as seed * 1_000_003 + epoch: keep it in int64
 
 
@@ -49,6 +50,13 @@ def non_negative_int(text: str) -> int:
     value = _integer(text, "the value")
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def non_negative_number(text: str) -> float:
+    value = _number(text, "the value")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
     return value
 
 
@@ -133,10 +141,12 @@ def add_parser(sub) -> None:
                        help="set a field of the preset's model config, e.g. --model latent_dim=32 or "
                             "--model d_augment=translation (an unknown KEY is answered with the family's "
                             "fields); repeatable; not with --resume, which keeps the checkpoint's")
-    train.add_argument("--seed", type=seed, default=0)
+    train.add_argument("--seed", type=seed, help="seed of the weights, the data order and the sample latents "
+                       "(default 0; with --resume, the checkpoint's, so that its data order goes on)")
     train.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     train.add_argument("--out", type=Path,
-                       help="output folder for checkpoint.safetensors and samples.png (default: with --resume, "
+                       help="output folder for checkpoint.safetensors, samples.png and the run's log (run.json, "
+                            "metrics.jsonl, samples/; docs/run-folder.md) (default: with --resume, "
                             f"the resumed file's folder; else {RUNS_FOLDER}/FAMILY-PRESET-YYYYMMDD-HHMMSS "
                             "under the current folder)")
     train.add_argument("--resume", type=Path, help="continue from this checkpoint (exactly), saving in its folder "
@@ -145,6 +155,9 @@ def add_parser(sub) -> None:
                        help="steps between autosaves (0: end only)")
     train.add_argument("--keep", type=positive_int, default=3, metavar="K",
                        help="keep the latest checkpoint and the K-1 autosaves before it (default 3)")
+    train.add_argument("--sample-every", type=non_negative_number, default=SAMPLE_EVERY_S, metavar="SECONDS",
+                       help=f"seconds between sample grids and held-out figures in the run folder's log "
+                            f"(default {SAMPLE_EVERY_S:g}; 0: only the first and last)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -216,6 +229,18 @@ def resume_data(path, source: str) -> str:
                          f"(a checkpoint's own data path is not followed)")
 
 
+def run_seed(args, card) -> int:
+    """--seed, else a resumed checkpoint's seed (the data order is derived from it), else 0."""
+    if args.seed is not None:
+        return args.seed
+    config = card.train.get("config") if card is not None else None
+    saved = config.get("seed", 0) if isinstance(config, dict) else 0
+    if not isinstance(saved, int) or isinstance(saved, bool) or not 0 <= saved <= MAX_SEED:
+        raise GenStudioError(f"{args.resume}: its training settings are damaged (seed {saved!r:.20}); "
+                             f"give --seed")
+    return saved
+
+
 def run(args) -> int:
     from genstudio.cli.progress import ProgressPrinter
     from genstudio.core import registry
@@ -249,8 +274,8 @@ def run(args) -> int:
     out = output_folder(args, family, preset)
     config = TrainConfig(family=family.name, preset=args.preset, data=data_spec, steps=args.steps,
                          batch_size=args.batch_size, hyper=hyper, model=dict(args.model),
-                         seed=args.seed, device=args.device, out_dir=str(out),
-                         autosave_every=args.autosave_every, keep_checkpoints=args.keep, sample_every_s=0)
+                         seed=run_seed(args, card if args.resume else None), device=args.device, out_dir=str(out),
+                         autosave_every=args.autosave_every, keep_checkpoints=args.keep, sample_every_s=args.sample_every)
     trainer = Trainer(config, dataset=dataset, resume=args.resume)
     if trainer.step >= args.steps:
         # Said here, before the banner line, with the file named: --steps is the total, not "more".
@@ -270,7 +295,7 @@ def run(args) -> int:
             last = report
             if report.kind == "step":
                 progress.update(report)
-            elif report.kind == "samples":
+            elif report.kind == "samples" and report.rows_drawn is None:   # a whole grid, not rows so far
                 samples, samples_step, columns = report.samples, report.step, report.columns
             elif report.kind == "diverged":
                 progress.close()

@@ -281,14 +281,14 @@ def test_autosave_keeps_the_last_k(mnist, tmp_path):
     config = TrainConfig(family="vae", preset="map", steps=10, report_every=2, autosave_every=2,
                          keep_checkpoints=3, sample_every_s=0, out_dir=str(tmp_path), device="cpu")
     run_all(Trainer(config, dataset=mnist))
-    names = sorted(p.name for p in tmp_path.iterdir())
+    names = sorted(p.name for p in tmp_path.glob("checkpoint*"))     # beside the run folder's log
     assert names == ["checkpoint-step00000006.safetensors", "checkpoint-step00000008.safetensors",
                      "checkpoint.safetensors"]
     assert [load_checkpoint(tmp_path / n).step for n in names] == [6, 8, 10]
     # Resuming goes on from the latest and keeps rotating.
     config.steps = 12
     run_all(Trainer(config, dataset=mnist, resume=tmp_path / "checkpoint.safetensors"))
-    assert sorted(p.name for p in tmp_path.iterdir())[:2] == ["checkpoint-step00000008.safetensors",
+    assert sorted(p.name for p in tmp_path.glob("checkpoint*"))[:2] == ["checkpoint-step00000008.safetensors",
                                                              "checkpoint-step00000010.safetensors"]
 
 

@@ -20,6 +20,22 @@ Exact resume: batches come from a per-epoch permutation derived from (seed, epoc
 checkpoint stores optimiser and RNG states, so N steps + save + resume + M steps gives the same
 weights as N + M steps. Sampling and evaluation run inside `fork_rng` so that they never shift
 the training RNG, however often the (time-based) sample reports come.
+
+The run folder: with an output folder, `run()` also writes the run's description, its figures and
+sample grids beside the checkpoints (core/training/run_folder.py, docs/run-folder.md), and TensorBoard
+event files when the `tensorboard` extra is installed (tensorboard_log.py); under torchrun only rank 0
+does. `Trainer.run_log` is that writer while a run has one (None otherwise): the app adds its live
+diagnostics through it. Its images/s are the whole run's: each process measures its own and the log
+multiplies by the number of processes (a `Report` keeps the per-process figure its ETA uses).
+
+Resuming with another number of processes: a step is one optimiser update of world_size x batch
+images (a batch per process), and the step count carries over unchanged. The batch of step s comes
+from position `(s + data_offset) mod per_epoch` of epoch `(s + data_offset) div per_epoch`, with
+`per_epoch = len(train) // (batch * world_size)`. The checkpoint's card records world_size and
+data_offset; a resume with another world size (or batch) picks a new offset so that the run goes on in
+the same epoch from the first sample the old run had not reached, rounded up to a whole step of the
+new world (`resumed_data_offset`). With the same world size and batch the offset is unchanged, so
+the resume is exact.
 """
 
 from __future__ import annotations
@@ -31,6 +47,7 @@ import math
 import os
 import random
 import shutil
+import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -54,6 +71,8 @@ from genstudio.core.runtime.devices import resolve_device
 from genstudio.core.runtime.memory_budget import check_memory
 from genstudio.core.training import distributed
 from genstudio.core.training.interruption import Interrupted, ModelWorkGuard, StepUndo
+from genstudio.core.training.run_folder import END_KINDS, RunLog
+from genstudio.core.training.tensorboard_log import open_tensorboard
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +104,7 @@ class TrainConfig:
     sample_every_s: float = 2.0        # seconds between "samples" reports (0: only first and last)
     n_samples: int = 64                # fixed latents decoded for sample reports
     eval_batch: int = 256              # samples held out of training and evaluated with each sample report
+    command: list[str] | None = None   # the command line recorded in run.json; None: sys.argv
 
 
 @dataclass
@@ -120,6 +140,25 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def steps_per_epoch(count: int, batch: int, world: int) -> int:
+    """Steps in an epoch of `count` training samples at `batch` per process and `world` processes
+    (the last partial step of an epoch is dropped)."""
+    return max(count // (batch * world), 1)
+
+
+def resumed_data_offset(step: int, count: int, old: tuple[int, int, int], new: tuple[int, int]) -> int:
+    """The data offset a run resumed at `step` goes on with: `old` is the checkpoint's (batch, world
+    size, data offset), `new` the resumed run's (batch, world size). The old run was `position` steps
+    into `epoch`, that is `position * batch * world` samples of the epoch's permutation; the new run
+    starts at the first whole new step at or after that sample, in the same epoch."""
+    old_batch, old_world, old_offset = old
+    new_batch, new_world = new
+    epoch, position = divmod(step + old_offset, steps_per_epoch(count, old_batch, old_world))
+    seen = position * old_batch * old_world
+    new_position = -(-seen // (new_batch * new_world))      # rounded up to a whole step
+    return epoch * steps_per_epoch(count, new_batch, new_world) + new_position - step
 
 
 def held_out_count(size: int, eval_batch: int) -> int:
@@ -263,6 +302,8 @@ class Trainer:
         order = torch.randperm(len(self.dataset), generator=fixed)
         self.eval_index = order[:held_out].to(self.device)
         self.train_index = order[held_out:].sort().values.to(self.device)     # (N - held_out,)
+        # Steps count from data_offset into the epoch-wise order (see the module docstring).
+        self.data_offset = self._resumed_offset(checkpoint) if checkpoint is not None else 0
         if Capability.TRANSLATION in registry.capabilities_of(self.model) and checkpoint is None:
             # The inputs decode(z) and the live samples translate: the first `examples` images of each
             # domain in `order`, held-out ones first (a small held-out slice may lack a domain).
@@ -289,6 +330,23 @@ class Trainer:
         self._live_row = 0
         if self.dataset.is_points:
             self._surface_bounds = plot_bounds(self.dataset.data[:5000].cpu().numpy())
+        # The run folder's writer while run() runs with an output folder on rank 0; kept (closed) after.
+        self.run_log: RunLog | None = None
+
+    @property
+    def world_size(self) -> int:
+        return self.dist.world_size if self.dist else 1
+
+    def _resumed_offset(self, checkpoint: Checkpoint) -> int:
+        """This run's data offset, from the checkpoint's world size, batch and offset (a checkpoint
+        from before they were recorded: one process, offset 0)."""
+        train = checkpoint.card.train
+        old = (train.get("batch_size", self.batch_size), train.get("world_size", 1), train.get("data_offset", 0))
+        for name, value, least in zip(("batch_size", "world_size", "data_offset"), old, (1, 1, -2**62)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                raise TrainingError(f"{checkpoint.path}: its training settings are damaged "
+                                    f"({name} {value!r:.20} is not a fitting whole number)")
+        return resumed_data_offset(checkpoint.step, len(self.train_index), old, (self.batch_size, self.world_size))
 
     def _check_resumable(self, checkpoint: Checkpoint) -> None:
         if not checkpoint.has_resume_state:
@@ -315,10 +373,9 @@ class Trainer:
     def _batch_index(self, step: int) -> torch.Tensor:
         """Indices (B,) of the batch for `step`: epoch-wise shuffles that depend on (seed, epoch) only.
         Under torchrun a step consumes world_size consecutive batches, one per process."""
-        world, rank = (self.dist.world_size, self.dist.rank) if self.dist else (1, 0)
+        world, rank = self.world_size, (self.dist.rank if self.dist else 0)
         count = len(self.train_index)
-        per_epoch = max(count // (self.batch_size * world), 1)
-        epoch, position = divmod(step, per_epoch)
+        epoch, position = divmod(step + self.data_offset, steps_per_epoch(count, self.batch_size, world))
         if epoch != self._perm_epoch:
             g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
             self._perm = self.train_index[torch.randperm(count, generator=g).to(self.device)]
@@ -450,7 +507,8 @@ class Trainer:
         return {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
 
     def train_description(self) -> dict:
-        return {"config": asdict(self.config), "hyper": self.hyper, "batch_size": self.batch_size}
+        return {"config": asdict(self.config), "hyper": self.hyper, "batch_size": self.batch_size,
+                "world_size": self.world_size, "data_offset": self.data_offset}
 
     def card(self) -> ModelCard:
         """The model card of the model as it is now (what a checkpoint or snapshot carries)."""
@@ -497,9 +555,56 @@ class Trainer:
 
     # --- the loop --------------------------------------------------------------------------------
     def run(self) -> Iterator[Report]:
+        """The run's reports, until finished, stopped or diverged; with an output folder, rank 0 also
+        writes them to the run folder (closed however the run ends)."""
         total = int(self.config.steps)
         if self.step >= total:
             raise TrainingError(f"already at step {self.step}: ask for more than {self.step} steps to go on")
+        self.run_log = self._open_run_log(total)
+        try:
+            for report in self._reports(total):
+                if self.run_log is not None:
+                    self._log(self.run_log, report, total)
+                yield report
+        finally:
+            if self.run_log is not None:
+                self.run_log.close()
+
+    def _open_run_log(self, total: int) -> RunLog | None:
+        """The run folder's writer, its run.json written and its start recorded; None without an
+        output folder and on ranks other than 0."""
+        if not self.config.out_dir or (self.dist is not None and not self.dist.is_main):
+            return None
+        folder = Path(self.config.out_dir)
+        real = self.dataset.data[:2000].cpu().numpy() if self.dataset.is_points else None
+        run_log = RunLog(folder, real_points=real, mirror=open_tensorboard(folder))
+        try:
+            run_log.describe({
+                "command": list(self.config.command) if self.config.command is not None else list(sys.argv),
+                "family": self.family.name, "preset": self.preset_name, "model": self.card().to_header(),
+                "data": self.data_description.to_dict(), "devices": [str(self.device)] * self.world_size,
+                "world_size": self.world_size, "config": asdict(self.config)})
+            run_log.start(self.step, total, self.world_size, self.batch_size)
+        except BaseException:
+            run_log.close()
+            raise
+        return run_log
+
+    def _log(self, run_log: RunLog, report: Report, total: int) -> None:
+        """One report into the run folder: steps (images/s of all processes), sample grids of images or
+        2-D points, checkpoints saved, and the end (a diverged run's last figures first, NaN as null)."""
+        if report.kind == "step" or (report.kind == "diverged" and report.scalars):
+            run_log.step(report.step, report.scalars, report.images_per_sec * self.world_size, report.elapsed)
+        if report.kind == "samples" and report.samples is not None and report.samples.ndim in (2, 4):
+            # Only the run's final grid is drawn at the last step (live ones come before it).
+            run_log.samples(report.step, report.samples, report.scalars, report.columns, last=report.step >= total)
+        elif report.kind == "saved":
+            run_log.saved(report.step, report.path)
+        elif report.kind in END_KINDS:
+            path = report.path or (self.last_good if report.kind == "diverged" else None)
+            run_log.end(report.step, report.kind, report.message, path)
+
+    def _reports(self, total: int) -> Iterator[Report]:
         self._elapsed = 0.0             # seconds of training so far, pauses excluded
         self._images_per_sec = 0.0      # over the last report's window
 

@@ -48,9 +48,12 @@ class RunLog:
     append from the GUI thread while the training thread logs its steps)."""
 
     def __init__(self, folder: str | Path, grid_every_s: float = GRID_EVERY_S,
-                 real_points: np.ndarray | None = None):
-        """`real_points`: (n, 2) data points drawn under a 2-D model's samples in its grids."""
+                 real_points: np.ndarray | None = None, mirror=None):
+        """`real_points`: (n, 2) data points drawn under a 2-D model's samples in its grids. `mirror`:
+        also given every figure and kept grid (step, samples, diagnostics, image, close), e.g. a
+        core/training/tensorboard_log.TensorBoardLog."""
         self.folder = Path(folder)
+        self.mirror = mirror
         self.grid_every_s = grid_every_s
         self.real_points = real_points
         self.run_id = uuid.uuid4().hex
@@ -89,6 +92,8 @@ class RunLog:
     def step(self, step: int, scalars: dict, images_per_sec: float, elapsed: float) -> None:
         self.append("step", step, scalars=_finite(scalars), images_per_sec=round(float(images_per_sec), 2),
                     elapsed=round(float(elapsed), 3))
+        if self.mirror is not None:
+            self.mirror.step(step, scalars, images_per_sec)
 
     def samples(self, step: int, samples: np.ndarray, scalars: dict, columns: int | None = None,
                 last: bool = False) -> str | None:
@@ -102,11 +107,15 @@ class RunLog:
         else:
             self._pending_grid = (step, samples, columns)
         self.append("samples", step, scalars=_finite(scalars), **({"image": image} if image else {}))
+        if self.mirror is not None:
+            self.mirror.samples(step, scalars)
         return image
 
     def diagnostics(self, step: int, figures: dict) -> None:
         numbers = {k: v for k, v in figures.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
         self.append("diagnostics", step, scalars=_finite(numbers))
+        if self.mirror is not None:
+            self.mirror.diagnostics(step, numbers)
 
     def saved(self, step: int, path: str | Path) -> None:
         self.append("saved", step, path=self._relative(path))
@@ -124,6 +133,8 @@ class RunLog:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
+        if self.mirror is not None:
+            self.mirror.close()
 
     # --- pieces ---------------------------------------------------------------------------------------
     def _relative(self, path: str | Path) -> str:
@@ -145,4 +156,6 @@ class RunLog:
             image = grid_image(samples, cols=columns or int(np.ceil(np.sqrt(len(samples)))), padding=2)
         name = grid_name(step)
         save_png(image, self.folder / name)
+        if self.mirror is not None:
+            self.mirror.image(step, image)
         return name
