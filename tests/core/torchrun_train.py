@@ -1,0 +1,42 @@
+"""Run under torchrun by tests/core/test_distributed.py: WEIGHTS then one `genstudio train ...` argument
+line per run. Each line is trained through the command itself (genstudio.cli.main), in every process;
+then every rank saves what its own process trained to WEIGHTS/runN-rankR.pt (the weights, and the
+batches it drew at step 0 and would draw at the run's last step), so the test compares the processes
+of that very torchrun run."""
+
+import os
+import shlex
+import sys
+
+import torch
+import torch.distributed as dist
+
+from genstudio import cli
+from genstudio.core.training import engine
+
+
+def main() -> int:
+    folder, lines = sys.argv[1], sys.argv[2:]
+    trainers = []
+    build = engine.Trainer.__init__
+
+    def keep(self, *args, **kwargs):      # the command builds its Trainer inside; keep a hold of it
+        build(self, *args, **kwargs)
+        trainers.append(self)
+
+    engine.Trainer.__init__ = keep
+    rank = int(os.environ["RANK"])
+    for number, line in enumerate(lines):
+        code = cli.main(shlex.split(line))
+        if code:
+            return code
+        trainer = trainers[-1]
+        torch.save({"weights": trainer.model.state_dict(), "first_batch": trainer._batch_index(0),
+                    "next_batch": trainer._batch_index(trainer.step)},
+                   os.path.join(folder, f"run{number}-rank{rank}.pt"))
+    dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
