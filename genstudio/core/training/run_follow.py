@@ -21,9 +21,10 @@ from genstudio.core.training.run_folder import METRICS_FILE, RUN_FILE
 
 # A run with no new record for this long, and no `end` record, has stopped writing.
 QUIET_AFTER_S = 60.0
-# At most this much of the log is read per poll (a long run's log is read over several polls): 1 MiB
-# is about 7,000 records, parsed in about 0.1 s on a busy machine; 16 MiB held the app's GUI thread 2 s.
-READ_LIMIT = 2**20
+# At most this much of the log is read per poll (a long run's log is read over several polls, the
+# app's GUI thread free between them): 512 KiB is about 3,500 records, parsed in about 0.1 s on a busy
+# two-core machine; 16 MiB held the GUI thread 2 s.
+READ_LIMIT = 2**19
 WAITING, RUNNING, ENDED, SILENT = "waiting", "running", "ended", "silent"
 
 
@@ -56,6 +57,7 @@ class RunFollower:
         self.quiet_after_s = quiet_after_s
         self.description: dict | None = None    # run.json as last read
         self.records: list[dict] = []           # every record kept, in order
+        self._newest: dict[str, dict] = {}      # the newest record of each kind (a long log's start is far back)
         self.skipped_lines = 0                  # lines that were not JSON objects
         self._offset = 0
         self._identity = None                   # (device, inode) of the log file read
@@ -108,6 +110,7 @@ class RunFollower:
             if record["kind"] == "start" and self._drop_after(record["step"]):
                 update.restarted = True
             self.records.append(record)
+            self._newest[record["kind"]] = record
             update.records.append(record)
         if update.restarted:
             update.records = list(self.records)
@@ -131,10 +134,11 @@ class RunFollower:
         """A (re)start at `step`: forget the records of later steps. True when any were dropped."""
         dropped = any(r["step"] > step for r in self.records)
         self.records = [r for r in self.records if r["step"] <= step and r["kind"] != "end"]
+        self._newest = {r["kind"]: r for r in self.records}
         return dropped
 
     def _reset(self) -> None:
-        self.records, self._offset, self._partial = [], 0, b""
+        self.records, self._offset, self._partial, self._newest = [], 0, b"", {}
         self._seen_any = False          # the new log may hold nothing yet: waiting again
 
     def _read_description(self) -> bool:
@@ -168,7 +172,7 @@ class RunFollower:
         return out
 
     def _last(self, kind: str) -> dict | None:
-        return next((r for r in reversed(self.records) if r["kind"] == kind), None)
+        return self._newest.get(kind)
 
     @property
     def step(self) -> int:
