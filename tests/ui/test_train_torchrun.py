@@ -5,18 +5,33 @@ processes with the last finished step saved."""
 import sys
 import time
 
+import pytest
+import torch
+
 from genstudio.core.io.checkpoints import load_checkpoint
 from genstudio.core.training.run_follow import RunFollower
 from genstudio.ui.panels.train_panel import TrainPanel
 from genstudio.ui.torchrun_process import GRACE_S, failure_line
 
 
-def make_panel(qtbot) -> TrainPanel:
-    panel = TrainPanel()
-    qtbot.addWidget(panel)
-    panel.resize(1280, 680)
-    panel.show()
-    return panel
+@pytest.fixture
+def make_panel(qtbot):
+    """New Train panels; a run still going when the test ends (it failed) is stopped, so that no
+    torchrun workers train on after it."""
+    panels = []
+
+    def make() -> TrainPanel:
+        panel = TrainPanel()
+        qtbot.addWidget(panel)
+        panel.resize(1280, 680)
+        panel.show()
+        panels.append(panel)
+        return panel
+
+    yield make
+    for panel in panels:
+        if panel.running:
+            panel.stop(wait=True)
 
 
 def configure(panel, tmp_path) -> None:
@@ -28,9 +43,9 @@ def configure(panel, tmp_path) -> None:
     panel.out_dir.setText(str(tmp_path / "run"))
 
 
-def test_two_processes_follow_and_stop(qtbot, tmp_path, monkeypatch):
+def test_two_processes_follow_and_stop(qtbot, make_panel, tmp_path, monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")        # two processes on shared cores
-    panel = make_panel(qtbot)
+    panel = make_panel()
     configure(panel, tmp_path)
     assert not panel.command_row.isVisibleTo(panel)    # one process: trains in the app, no command line
     panel.processes.setValue(2)
@@ -66,9 +81,9 @@ def test_two_processes_follow_and_stop(qtbot, tmp_path, monkeypatch):
     assert load_checkpoint(report.path).step == report.step     # the end record's checkpoint holds its step
 
 
-def test_frozen_app_trains_in_process_and_shows_the_command(qtbot, tmp_path, monkeypatch):
+def test_frozen_app_trains_in_process_and_shows_the_command(make_panel, tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "frozen", True, raising=False)
-    panel = make_panel(qtbot)
+    panel = make_panel()
     configure(panel, tmp_path)
     assert not panel.processes.isEnabled() and "paste the command" in panel.processes.toolTip()
     assert panel.processes_for_run() == 1
@@ -78,11 +93,21 @@ def test_frozen_app_trains_in_process_and_shows_the_command(qtbot, tmp_path, mon
     assert panel.processes.value() == 1              # a bundle's box keeps its default
 
 
-def test_processes_are_kept_with_the_settings(qtbot):
-    panel = make_panel(qtbot)
+def test_one_process_per_gpu_when_there_are_several(make_panel, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 12)
+    panel = make_panel()
+    assert panel.processes.value() == 12 and panel.processes.maximum() == 12
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    panel = make_panel()
+    assert panel.processes.value() == 1 and panel.processes.maximum() == 8     # room to try several on the CPU
+    assert not panel.command_row.isVisibleTo(panel)
+
+
+def test_processes_are_kept_with_the_settings(make_panel):
+    panel = make_panel()
     panel.processes.setValue(3)
     record = panel.settings_record()
-    other = make_panel(qtbot)
+    other = make_panel()
     other.apply_settings_record(record)
     assert other.processes.value() == 3 and other.command_line.text().startswith("torchrun --nproc_per_node=3")
 
