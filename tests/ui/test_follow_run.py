@@ -170,6 +170,12 @@ def test_genstudio_follow(qtbot, tmp_path, monkeypatch, capsys):
 
     assert cli_main(["follow", str(tmp_path / "missing")]) == 2          # before any window
     assert capsys.readouterr().err == f"genstudio: error: {tmp_path / 'missing'}: no such folder\n"
+    # Parsed without torch (the start-up shell shows before it loads, as for `genstudio` alone).
+    code = ("import sys; from genstudio.cli import main; code = main(['follow', sys.argv[1]]); "
+            "assert 'torch' not in sys.modules, 'follow imported torch'; raise SystemExit(code)")
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "missing")], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2, result.stderr[-2000:]
     write_run(tmp_path / "run", steps=2, end="finished").close()
     asked = []
     monkeypatch.setattr(app, "run_app", lambda **kwargs: asked.append(kwargs) or 0)
