@@ -562,7 +562,7 @@ class TrainPanel(QWidget):
         if processes > 1 and dataset is None:
             self._start_torchrun(config, processes, resume)
             return
-        if hasattr(config, "command") and config.command is None:   # TrainConfig.command: being added (issue 30)
+        if config.command is None:
             try:         # run.json's way to repeat this run from a terminal
                 config = dataclasses.replace(config, command=["genstudio", "train",
                                                               *train_arguments(config, _resume_path(resume))])
@@ -708,9 +708,9 @@ class TrainPanel(QWidget):
             entry.update({k: self.last_report.scalars[k] for k in ("d_real", "d_fake") if k in self.last_report.scalars})
         self.metrics_history.append(entry)
         self.plot.add_metrics(step, metrics)
-        run_log = getattr(self.worker.trainer, "run_log", None) if self.worker is not None else None
-        if run_log is not None:          # the run folder keeps the figures (a closed log drops late ones)
-            run_log.diagnostics(step, metrics)
+        trainer = self.worker.trainer if self.worker is not None else None
+        if trainer is not None and trainer.run_log is not None:
+            trainer.run_log.diagnostics(step, metrics)     # into the run folder (a closed log drops late ones)
         from genstudio.core.metrics.report import collapse_suspected  # scikit-learn: not at start-up
 
         fired = collapse_suspected(self.metrics_history)
