@@ -165,6 +165,21 @@ def test_file_follow_takes_a_folder_of_runs_once_and_remembers_it(qtbot, window,
     assert again.folders() == [(runs / "a").resolve()]
 
 
+def test_open_newest_checkpoint_opens_it_in_the_explorer(qtbot, window, tmp_path):
+    from genstudio.ui.model_list import demo_checkpoints
+
+    log = write_run(tmp_path / "run", steps=2)
+    checkpoint = tmp_path / "run" / "checkpoint-step00000002.safetensors"
+    shutil.copy(next(p for p in demo_checkpoints() if p.stem == "gan-mnist"), checkpoint)
+    log.saved(2, checkpoint)
+    log.close()
+    window.follow_folders([tmp_path / "run"])
+    qtbot.waitUntil(window.runs.open_button.isEnabled, timeout=5_000)
+    window.runs.open_button.click()
+    qtbot.waitUntil(lambda: window.opened is not None and window.opened.path == checkpoint.resolve(), timeout=30_000)
+    assert window.tabs.currentWidget() is window.explore
+
+
 def test_genstudio_follow(qtbot, tmp_path, monkeypatch, capsys):
     from genstudio.ui import app
 
