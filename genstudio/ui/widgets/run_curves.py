@@ -75,6 +75,13 @@ class RunCurves(QWidget):
         self.curves: dict[tuple[str, str], pg.PlotDataItem] = {}     # (run, key) -> its curve
         self.names: pg.LabelItem | None = None                          # the runs in their colours
         self._stale = True          # the plots or curves must be rebuilt before the next draw
+        # The legends' colours and backgrounds are the theme's when made: made again at a change.
+        theme.on_theme(self, lambda _theme: self._restyle())
+
+    def _restyle(self) -> None:
+        self._stale = True
+        if self.isVisible():
+            self.redraw()
 
     # --- what is followed ---------------------------------------------------------------------------
     def add_run(self, run: str, name: str, colour: str) -> None:
