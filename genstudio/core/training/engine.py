@@ -605,6 +605,7 @@ class Trainer:
             run_log.end(report.step, report.kind, report.message, path)
 
     def _reports(self, total: int) -> Iterator[Report]:
+        """What run() yields, before it is logged: the steps, then the final save, grid and end report."""
         self._elapsed = 0.0             # seconds of training so far, pauses excluded
         self._images_per_sec = 0.0      # over the last report's window
 
