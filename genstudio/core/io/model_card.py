@@ -192,11 +192,18 @@ class ModelCard:
 @functools.cache
 def library_versions() -> dict:
     """The versions a card records (fixed for the process: computed once, copied for each card)."""
+    from importlib import metadata
+
     import numpy as np
     import torch
-    import torchvision  # imported here: only needed for the version string
 
     import genstudio
 
-    return {"genstudio": genstudio.__version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
+    try:    # read from the installed package's metadata: importing torchvision takes seconds
+        torchvision = metadata.version("torchvision")
+    except metadata.PackageNotFoundError:     # a frozen app may not carry the metadata
+        import torchvision as package
+
+        torchvision = package.__version__
+    return {"genstudio": genstudio.__version__, "torch": torch.__version__, "torchvision": torchvision,
             "numpy": np.__version__, "python": platform.python_version()}
