@@ -788,10 +788,11 @@ class TrainPanel(QWidget):
         """The records this launch wrote: the folder's log may hold an earlier run's before them."""
         return [r for r in records if isinstance(r.get("time"), (int, float)) and r["time"] >= self._launched_at]
 
-    def _poll_run(self) -> None:
-        """New records of the followed run into the curves, the read-outs and the samples view."""
+    def _poll_run(self) -> bool:
+        """New records of the followed run into the curves, the read-outs and the samples view. True
+        when the poll found any (a long log is read over several polls)."""
         if self.follower is None:
-            return
+            return False
         update = self.follower.poll()
         if update.restarted:       # the log went back (replaced, or an earlier step restarted): redraw it all
             self.plot.start(self._run_family)
@@ -814,6 +815,7 @@ class TrainPanel(QWidget):
                 self.sample_updates += 1
             except OSError as exc:
                 self.status.emit(f"{self._run_grid}: cannot read the sample grid ({exc})")
+        return bool(update.records)
 
     def _take_record(self, record: dict) -> None:
         kind, step = record["kind"], record["step"]
@@ -861,7 +863,8 @@ class TrainPanel(QWidget):
         """torchrun has ended: the run folder's end record says how (a stop ends it with a non-zero
         code, torchrun's answer to SIGTERM); its checkpoint goes to the explorer as an in-app run's does."""
         self._follow_timer.stop()
-        self._poll_run()                   # the records written since the last poll
+        while self._poll_run():            # the records written since the last poll, to the end
+            pass
         self._redraw_timer.stop()
         self.plot.redraw()
         process, follower = self.process, self.follower
