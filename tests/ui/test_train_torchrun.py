@@ -112,6 +112,24 @@ def test_processes_are_kept_with_the_settings(make_panel):
     assert other.processes.value() == 3 and other.command_line.text().startswith("torchrun --nproc_per_node=3")
 
 
+def test_a_failed_launch_says_why(qtbot, make_panel, tmp_path, monkeypatch):
+    """A run whose processes fail: the panel's error line is the worker's own `genstudio: error:` line
+    (torchrun's report after it is in the log), and no checkpoint is offered."""
+    import genstudio.ui.panels.train_panel as train_panel
+
+    script = ("import sys; print('genstudio: error: data.bin: not a data set', file=sys.stderr); "
+              "print('ChildFailedError', file=sys.stderr); print('=' * 60, file=sys.stderr); sys.exit(1)")
+    monkeypatch.setattr(train_panel, "launch_arguments", lambda *args: ["-c", script])
+    panel = make_panel()
+    configure(panel, tmp_path)
+    panel.processes.setValue(2)
+    with qtbot.waitSignal(panel.trainingFinished, timeout=10000) as finished:
+        panel.start_button.click()
+    assert finished.args[0] is None
+    assert panel.error_label.isVisibleTo(panel) and panel.error_label.text() == "genstudio: error: data.bin: not a data set"
+    assert panel.phase_label.text() == "Failed" and not panel.running
+
+
 def test_the_failure_line_is_genstudios_own():
     lines = ["genstudio: error: unknown data set 'x'", "Traceback (most recent call last):",
              "torch.distributed.elastic.multiprocessing.errors.ChildFailedError:", "=" * 60]
