@@ -11,6 +11,7 @@ returns None and says so in one INFO line per process.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from pathlib import Path
 
@@ -70,8 +71,9 @@ def open_tensorboard(folder: str | Path) -> TensorBoardLog | None:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
         if not _said_unavailable:
-            log.info("TensorBoard event files are not written: install the extra with "
-                     "pip install 'genstudio-desktop[tensorboard]'")
+            how = ("the packaged app leaves TensorBoard out" if getattr(sys, "frozen", False)
+                   else "install the extra with pip install 'genstudio-desktop[tensorboard]'")
+            log.info("TensorBoard event files are not written: %s", how)
             _said_unavailable = True
         return None
     return TensorBoardLog(folder, SummaryWriter)
