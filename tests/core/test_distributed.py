@@ -22,7 +22,9 @@ SCRIPT = Path(__file__).with_name("torchrun_train.py")
 RUNS = {  # name: (`genstudio train` arguments, steps)
     "gan": ("--family gan --preset mlp --batch-size 16 --seed 5", 6),
     "vae": ("--family vae --preset map --batch-size 32", 8),
+    "stopped": ("--family gan --preset mlp --batch-size 16", 200),     # rank 1 alone is asked to stop at step 3
 }
+STOP_AT = 3
 
 
 def free_port() -> int:
@@ -50,18 +52,18 @@ def torchrun_runs(tmp_path_factory):
     result = subprocess.run([torchrun, "--nproc_per_node", "2", "--master_port", str(free_port()), str(SCRIPT),
                              str(root / "weights"), *lines],
                             cwd=root, capture_output=True, text=True, timeout=300,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+                            env={**os.environ, "OMP_NUM_THREADS": "1", "STOP_RANK_1": f"2:{STOP_AT}"})
     assert result.returncode == 0, result.stderr[-3000:]
     return root
 
 
-@pytest.mark.parametrize("name", RUNS)
+@pytest.mark.parametrize("name", ["gan", "vae"])
 def test_torchrun_writes_one_log_and_one_checkpoint(torchrun_runs, name):
     folder, steps = torchrun_runs / name, RUNS[name][1]
     # One log per run, in its folder, and nowhere else (not rank 1's, not a runs/ of the working folder).
     assert sorted(p.relative_to(torchrun_runs).as_posix() for p in torchrun_runs.rglob("metrics.jsonl")) == \
-        ["gan/metrics.jsonl", "vae/metrics.jsonl"]
-    assert sorted(p.name for p in torchrun_runs.rglob("*.safetensors")) == ["checkpoint.safetensors"] * 2
+        [f"{run}/metrics.jsonl" for run in sorted(RUNS)]
+    assert sorted(p.name for p in torchrun_runs.rglob("*.safetensors")) == ["checkpoint.safetensors"] * len(RUNS)
     assert len(list(folder.glob("samples/*.png"))) == 2            # the first and the last grid
     described = json.loads((folder / "run.json").read_text())
     assert described["world_size"] == 2 and described["devices"] == ["cpu", "cpu"]
@@ -75,7 +77,7 @@ def test_torchrun_writes_one_log_and_one_checkpoint(torchrun_runs, name):
     assert saved.step == steps and saved.card.train["world_size"] == 2
 
 
-@pytest.mark.parametrize("name", RUNS)
+@pytest.mark.parametrize("name", ["gan", "vae"])
 def test_torchrun_ranks_hold_identical_weights(torchrun_runs, name):
     number = list(RUNS).index(name)
     rank0, rank1 = (torch.load(torchrun_runs / "weights" / f"run{number}-rank{rank}.pt", weights_only=True)
@@ -88,6 +90,20 @@ def test_torchrun_ranks_hold_identical_weights(torchrun_runs, name):
     for key, value in rank0["weights"].items():
         assert torch.equal(value, rank1["weights"][key]), key
         assert torch.equal(value, saved[key]), key
+
+
+def test_a_stop_that_reaches_one_process_stops_both_after_the_same_step(torchrun_runs):
+    """Rank 1 alone was asked to stop (as a signal reaching one process first): both processes agree
+    to stop after the same step, so rank 0 is not left waiting in an all-reduce and saves that step."""
+    folder = torchrun_runs / "stopped"
+    log = records(folder)
+    assert log[-1]["kind"] == "end" and log[-1]["state"] == "stopped"
+    assert STOP_AT <= log[-1]["step"] <= STOP_AT + 1
+    assert load_checkpoint(folder / "checkpoint.safetensors").step == log[-1]["step"]
+    rank0, rank1 = (torch.load(torchrun_runs / "weights" / f"run2-rank{rank}.pt", weights_only=True)
+                    for rank in (0, 1))
+    for key, value in rank0["weights"].items():
+        assert torch.equal(value, rank1["weights"][key]), key
 
 
 def test_two_process_checkpoint_resumes_with_one(torchrun_runs, tmp_path):

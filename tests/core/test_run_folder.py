@@ -10,6 +10,7 @@ import torch
 from genstudio import cli
 from genstudio.core.data.toy import load_toy
 from genstudio.core.training.engine import TrainConfig, Trainer
+from genstudio.core.training.run_folder import this_command
 from genstudio.core.training.run_follow import ENDED, RunFollower
 
 DESCRIPTION = {"format", "version", "run_id", "started", "host", "versions", "command", "family", "preset",
@@ -123,3 +124,17 @@ def test_no_output_folder_no_run_log(points):
                                   n_samples=4, device="cpu"), dataset=points)
     list(trainer.run())
     assert trainer.run_log is None
+
+
+def test_run_json_names_the_command_as_typed():
+    """argv of the installed command, of `python -m genstudio` and of a torchrun worker become the line a
+    person would type again; any other program's argv is kept."""
+    args = ["train", "--steps", "5"]
+    assert this_command(["/venv/bin/genstudio", *args], {}) == ["genstudio", *args]
+    assert this_command(["/src/genstudio/__main__.py", *args], {}) == ["genstudio", *args]
+    worker = {"WORLD_SIZE": "8", "LOCAL_WORLD_SIZE": "4"}
+    assert this_command(["/src/genstudio/__main__.py", *args], worker) == \
+        ["torchrun", "--nproc_per_node=4", "--nnodes=2", "-m", "genstudio", *args]
+    assert this_command(["/src/genstudio/__main__.py", *args], {"WORLD_SIZE": "2"}) == \
+        ["torchrun", "--nproc_per_node=2", "-m", "genstudio", *args]
+    assert this_command(["pytest", "-q"], worker) == ["pytest", "-q"]

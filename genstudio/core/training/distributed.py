@@ -60,3 +60,10 @@ def average_gradients_before_step(optimizer: torch.optim.Optimizer, world_size: 
             grad.copy_(mean)
 
     optimizer.register_step_pre_hook(hook)
+
+
+def any_process(flag: bool, device: torch.device) -> bool:
+    """True on every process when `flag` is true on any (one all-reduce of a single number)."""
+    value = torch.tensor([float(flag)], device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())

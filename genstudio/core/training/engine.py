@@ -71,7 +71,7 @@ from genstudio.core.runtime.devices import resolve_device
 from genstudio.core.runtime.memory_budget import check_memory
 from genstudio.core.training import distributed
 from genstudio.core.training.interruption import Interrupted, ModelWorkGuard, StepUndo
-from genstudio.core.training.run_folder import END_KINDS, RunLog
+from genstudio.core.training.run_folder import END_KINDS, RunLog, this_command
 from genstudio.core.training.tensorboard_log import open_tensorboard
 
 log = logging.getLogger(__name__)
@@ -404,7 +404,7 @@ class Trainer:
         start = time.perf_counter()
         with torch.random.fork_rng(devices=self._rng_devices()):
             while self._live_row < height:
-                if self.stop_token.cancelled:
+                if self.stop_token.cancelled and self.dist is None:   # under torchrun: at the next step, all together
                     raise Interrupted("stopped while drawing the live samples")
                 self._live = self.model.draw_rows(self.fixed_latents, self._live, self._live_row, self._live_row + 1,
                                                   self._fixed_labels(len(self.fixed_latents)))
@@ -499,6 +499,14 @@ class Trainer:
             figures = self.model.evaluate(x, y)
         return {f"eval/{k}": float(v) for k, v in figures.items() if v.ndim == 0}
 
+    def _stop_agreed(self) -> bool:
+        """Whether to stop before the next step. Under torchrun every process stops after the same
+        step: a stop reaches each process at its own moment (torchrun signals them one by one), and
+        one that stopped alone would leave the others waiting in their next gradient all-reduce."""
+        if self.dist is None:
+            return self.stop_token.cancelled
+        return distributed.any_process(self.stop_token.cancelled, self.device)
+
     def _rng_devices(self) -> list:
         return [self.device] if self.device.type == "cuda" else []
 
@@ -580,7 +588,8 @@ class Trainer:
         run_log = RunLog(folder, real_points=real, mirror=open_tensorboard(folder))
         try:
             run_log.describe({
-                "command": list(self.config.command) if self.config.command is not None else list(sys.argv),
+                "command": (list(self.config.command) if self.config.command is not None
+                            else this_command(sys.argv, dict(os.environ))),
                 "family": self.family.name, "preset": self.preset_name, "model": self.card().to_header(),
                 "data": self.data_description.to_dict(), "devices": [str(self.device)] * self.world_size,
                 "world_size": self.world_size, "config": asdict(self.config)})
@@ -660,7 +669,7 @@ class Trainer:
                 window_start, window_steps = time.perf_counter(), 0
                 if not self.stop_token.cancelled:
                     yield report("resumed")
-            if self.stop_token.cancelled:
+            if self._stop_agreed():
                 break
 
             x, y = self.dataset.batch(self._batch_index(self.step))

@@ -39,6 +39,23 @@ def _finite(values: dict) -> dict:
     return {str(k): (float(v) if math.isfinite(float(v)) else None) for k, v in values.items()}
 
 
+def this_command(argv: list[str], environ: dict) -> list[str]:
+    """The command line that started this process as a person would type it again: `genstudio ...`
+    for the installed command or `python -m genstudio` (whose argv[0] is the package's __main__.py),
+    after `torchrun --nproc_per_node=N [--nnodes=M] -m` when torchrun started it (its WORLD_SIZE and
+    LOCAL_WORLD_SIZE say so). Any other program's argv is kept as it is."""
+    first = Path(argv[0]) if argv else Path()
+    ours = first.name == "genstudio" or (first.name == "__main__.py" and first.parent.name == "genstudio")
+    if not ours:
+        return list(argv)
+    world = int(environ.get("WORLD_SIZE", "1") or 1)
+    if world <= 1:
+        return ["genstudio", *argv[1:]]
+    local = int(environ.get("LOCAL_WORLD_SIZE", world) or world)
+    nodes = [f"--nnodes={world // local}"] if local < world else []
+    return ["torchrun", f"--nproc_per_node={local}", *nodes, "-m", "genstudio", *argv[1:]]
+
+
 def grid_name(step: int) -> str:
     return f"{SAMPLES_FOLDER}/step-{step:08d}.png"
 
