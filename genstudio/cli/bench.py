@@ -9,7 +9,7 @@ NAME = "bench"
 
 
 def add_parser(sub) -> None:
-    from genstudio.bench.figures import GROUPS
+    from genstudio.bench.figures import GROUPS, ON_REQUEST
     from genstudio.core.runtime.devices import DEVICE_CHOICES
 
     bench = sub.add_parser(NAME, help="measure the figures of docs/performance.md")
@@ -18,7 +18,9 @@ def add_parser(sub) -> None:
     bench.add_argument("--steps", type=int, default=60, help="training steps per window")
     bench.add_argument("--device", default="cpu", choices=DEVICE_CHOICES)
     bench.add_argument("--json", type=Path, help="also write the figures as JSON here")
-    bench.add_argument("--only", choices=GROUPS, help="run one group of figures")
+    bench.add_argument("--only", choices=GROUPS + ON_REQUEST,
+                       help="run one group of figures (runs: the run folder's cost and DCGAN throughput with 1 "
+                            "and 2 processes under torchrun, about 2 minutes, only with --only)")
     bench.add_argument("--curves", nargs="?", type=Path, const=Path("bench-curves"), metavar="DIR",
                        help="instead of the figures, how they grow (batch size, image size, model size, points, "
                             "samples): tables, and a PNG plot of each in DIR (default bench-curves/)")

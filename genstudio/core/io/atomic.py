@@ -50,10 +50,12 @@ def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
     return removed
 
 
-def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+def write_atomic(path: str | os.PathLike, write: Callable[[Path], None], durable: bool = True) -> Path:
     """`write(tmp)` fills a temporary file in the same folder; it is fsynced, then os.replace'd over
     `path`. Whatever `write` raises (MemoryError included) removes the temporary file and leaves
-    `path` as it was. For writers that stream to a file instead of building the bytes in memory."""
+    `path` as it was. For writers that stream to a file instead of building the bytes in memory.
+    `durable=False` skips the fsyncs (tens of ms): a reader still never sees half a file, but a power
+    cut may lose the write; for what a run can draw again (its sample grids), never for checkpoints."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(path)
@@ -63,13 +65,14 @@ def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
         # mkstemp makes the file private (0600); give it the mode an ordinary open() would.
         os.chmod(tmp, _default_mode(path))
         write(Path(tmp))
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
+        if durable:
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX)
+    if durable and hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX)
         dir_fd = os.open(path.parent, os.O_DIRECTORY)
         try:
             os.fsync(dir_fd)
@@ -78,6 +81,7 @@ def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
     return path
 
 
-def write_bytes_atomic(path: str | os.PathLike, payload: bytes) -> Path:
-    """Write `payload` to a temporary file in the same folder, flush and fsync, then os.replace over `path`."""
-    return write_atomic(path, lambda tmp: tmp.write_bytes(payload))
+def write_bytes_atomic(path: str | os.PathLike, payload: bytes, durable: bool = True) -> Path:
+    """Write `payload` to a temporary file in the same folder, flush and fsync, then os.replace over
+    `path` (`durable`: as for write_atomic)."""
+    return write_atomic(path, lambda tmp: tmp.write_bytes(payload), durable)

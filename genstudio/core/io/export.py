@@ -73,14 +73,16 @@ def points_image(points: np.ndarray, size: int = 512, real: np.ndarray | None = 
     return image
 
 
-def _png_bytes(image: Image.Image) -> bytes:
+def png_bytes(image: Image.Image, compress_level: int = 6) -> bytes:
+    """The image as PNG; `compress_level` 1 encodes a sample grid about twice as fast as Pillow's
+    default 6, for a file a little larger."""
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    image.save(buffer, format="PNG", compress_level=compress_level)
     return buffer.getvalue()
 
 
 def save_png(image: Image.Image, path: str | Path) -> Path:
-    return write_bytes_atomic(path, _png_bytes(image))
+    return write_bytes_atomic(path, png_bytes(image))
 
 
 def save_grid(images, path: str | Path, cols: int, padding: int = 2, scale: int = 1) -> Path:
