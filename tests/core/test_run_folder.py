@@ -138,3 +138,20 @@ def test_run_json_names_the_command_as_typed():
     assert this_command(["/src/genstudio/__main__.py", *args], {"WORLD_SIZE": "2"}) == \
         ["torchrun", "--nproc_per_node=2", "-m", "genstudio", *args]
     assert this_command(["pytest", "-q"], worker) == ["pytest", "-q"]
+
+
+def test_a_grid_still_being_drawn_row_by_row_is_not_kept(tmp_path):
+    """A row-by-row model's live grid fills in a few rows per report: its figures are logged, but only
+    a whole grid is kept as a picture."""
+    from genstudio.core.training.run_folder import RunLog
+
+    log = RunLog(tmp_path, grid_every_s=0)
+    images = torch.rand(4, 1, 8, 8).numpy()
+    assert log.samples(3, images, {"eval/bpd": 1.5}, whole=False) is None
+    assert log.samples(5, images, {}) == "samples/step-00000005.png"
+    log.close()
+    follower = RunFollower(tmp_path)
+    follower.poll()
+    assert [r.get("image") for r in follower.records] == [None, "samples/step-00000005.png"]
+    assert follower.series()["eval/bpd"] == ([3], [1.5])
+    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["step-00000005.png"]

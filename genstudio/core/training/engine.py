@@ -606,7 +606,9 @@ class Trainer:
             run_log.step(report.step, report.scalars, report.images_per_sec * self.world_size, report.elapsed)
         if report.kind == "samples" and report.samples is not None and report.samples.ndim in (2, 4):
             # Only the run's final grid is drawn at the last step (live ones come before it).
-            run_log.samples(report.step, report.samples, report.scalars, report.columns, last=report.step >= total)
+            whole = report.rows_drawn is None or report.rows_drawn >= report.samples.shape[-2]
+            run_log.samples(report.step, report.samples, report.scalars, report.columns, last=report.step >= total,
+                            whole=whole)
         elif report.kind == "saved":
             run_log.saved(report.step, report.path)
         elif report.kind in END_KINDS:

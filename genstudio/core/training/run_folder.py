@@ -113,15 +113,16 @@ class RunLog:
             self.mirror.step(step, scalars, images_per_sec)
 
     def samples(self, step: int, samples: np.ndarray, scalars: dict, columns: int | None = None,
-                last: bool = False) -> str | None:
+                last: bool = False, whole: bool = True) -> str | None:
         """Log a sample report; keep its grid when the first, the `last`, or `grid_every_s` after the
-        previous one kept. Returns the grid's path relative to the folder, or None when not kept."""
+        previous one kept, unless not `whole` (a row-by-row model's grid still being drawn: its
+        figures are logged, its grid is not). Returns the grid's path relative to the folder, or None."""
         now = time.perf_counter()
         image = None
-        if last or now - self._last_grid >= self.grid_every_s:
+        if whole and (last or now - self._last_grid >= self.grid_every_s):
             image = self._write_grid(step, samples, columns)
             self._last_grid, self._pending_grid = now, None
-        else:
+        elif whole:
             self._pending_grid = (step, samples, columns)
         self.append("samples", step, scalars=_finite(scalars), **({"image": image} if image else {}))
         if self.mirror is not None:
