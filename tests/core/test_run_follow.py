@@ -126,6 +126,11 @@ def test_status_lines(tmp_path):
     append(tmp_path, line("end", 10, state="diverged", message="the loss is NaN"))
     follower.poll()
     assert follower.status() == "diverged at step 10 of 100: the loss is NaN"
+    # A message that says no more than the line itself is not said twice.
+    append(tmp_path, line("start", 10, total_steps=100) + line("end", 20, state="stopped",
+                                                               message="stopped at step 20 of 100"))
+    follower.poll()
+    assert follower.status() == "stopped at step 20 of 100"
 
 
 def test_a_log_untouched_for_long_is_silent_at_once(tmp_path):

@@ -118,11 +118,13 @@ def test_runs_of_two_families_get_a_plot_each(qtbot, panel, tmp_path):
     from genstudio.core import registry
 
     write_run(tmp_path / "runs" / "gan-a", steps=2, family="gan").close()
-    write_run(tmp_path / "runs" / "vae-a", steps=2, family="vae").close()
+    write_run(tmp_path / "runs" / "vae-a", steps=8, family="vae").close()
     panel.follow(tmp_path / "runs")
     qtbot.waitUntil(lambda: len(panel.curves.curves_of("loss")) == 2, timeout=5_000)
     qtbot.waitUntil(lambda: panel.curves.titles == ["GAN runs: loss", "VAE runs: loss"], timeout=5_000)
     assert len(panel.curves.plots[0].listDataItems()) == len(panel.curves.plots[1].listDataItems()) == 1
+    # The linked step axis spans the longer run in the second plot, not only the first plot's 2 steps.
+    qtbot.waitUntil(lambda: panel.curves.plots[1].viewRange()[0][1] >= 8, timeout=5_000)
     panel.runs[panel.key_of(tmp_path / "runs" / "vae-a")].row.shown.setChecked(False)
     assert panel.curves.titles == [spec.title for spec in registry.get("gan").plots]     # one family: its plots
 

@@ -248,8 +248,11 @@ class RunFollower:
         at = f"step {self.step}" + (f" of {total}" if total else "")
         if state == ENDED:
             end = self.end
+            state = str(end.get("state", "ended"))
             message = end.get("message") if isinstance(end.get("message"), str) else ""
-            return f"{end.get('state', 'ended')} at {at}" + (f": {message}" if message else "")
+            # "stopped at step 20 of 40" says no more than the line itself: only other messages are added
+            said = message and not message.startswith(state)
+            return f"{state} at {at}" + (f": {message}" if said else "")
         if state == SILENT:
             quiet = (time.monotonic() if now is None else now) - self._last_growth
             return f"stopped writing at {at} ({_duration(quiet)} without a record)"

@@ -75,6 +75,11 @@ class RunCurves(QWidget):
         self.curves: dict[tuple[str, str], pg.PlotDataItem] = {}     # (run, key) -> its curve
         self.names: pg.LabelItem | None = None                          # the runs in their colours
         self._stale = True          # the plots or curves must be rebuilt before the next draw
+        # The step axes are linked, and a linked axis auto-ranges over the first plot's curves alone:
+        # a longer run in another plot was cut at the first one's last step. So the axis is set to
+        # every shown curve's steps at each redraw, until the person pans or zooms (the plot's "A"
+        # button hands it back).
+        self.follow_steps = True
         # The legends' colours and backgrounds are the theme's when made: made again at a change.
         theme.on_theme(self, lambda _theme: self._restyle())
 
@@ -199,6 +204,8 @@ class RunCurves(QWidget):
                 plot.setYRange(0, 1.05)
             if self.plots:
                 plot.setXLink(self.plots[0])
+            plot.getViewBox().sigRangeChangedManually.connect(self._stop_following)
+            plot.autoBtn.clicked.connect(self._follow_again)
             self.plots.append(plot)
         if self.plots:
             self.plots[-1].setLabel("bottom", "step")
@@ -245,6 +252,22 @@ class RunCurves(QWidget):
                     steps, values = data.points[key]
                     curve.setData(np.frombuffer(steps).copy(), np.frombuffer(values).copy())
             data.changed = set()
+        self._fit_steps()
+
+    def _fit_steps(self) -> None:
+        """The linked step axis over every shown curve (see follow_steps)."""
+        ends = [(curve.xData[0], curve.xData[-1]) for curve in self.curves.values()
+                if curve.xData is not None and len(curve.xData)]
+        if self.follow_steps and self.plots and ends:
+            low, high = min(e[0] for e in ends), max(e[1] for e in ends)
+            self.plots[0].setXRange(low, max(high, low + 1), padding=0.02)
+
+    def _stop_following(self, *_) -> None:
+        self.follow_steps = False
+
+    def _follow_again(self) -> None:
+        self.follow_steps = True
+        self._fit_steps()
 
     # --- what is drawn (tests, the panel) --------------------------------------------------------------
     def shown_points(self, run: str, key: str) -> int:
