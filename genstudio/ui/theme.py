@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,16 @@ def themed(widget, template: str) -> None:
 def themed_plot(view):
     """Restyle `view` (a PlotWidget or GraphicsLayoutWidget) at each theme change; returns it."""
     on_theme(view, lambda theme: _style_view(view, theme))
+    return view
+
+
+def fill_with_plots(owner: QWidget):
+    """A themed pyqtgraph GraphicsLayoutWidget filling `owner` edge to edge (the Train panel's curves,
+    the Runs tab's overlays); returns it."""
+    view = themed_plot(pg.GraphicsLayoutWidget())
+    layout = QVBoxLayout(owner)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(view)
     return view
 
 

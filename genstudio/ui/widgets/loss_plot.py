@@ -9,11 +9,11 @@ import numpy as np
 import pyqtgraph as pg
 
 import genstudio.ui.widgets.plot_config  # noqa: F401  (global pyqtgraph options first)
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
 from genstudio.core import registry
 from genstudio.core.families.family import PlotSpec
-from genstudio.ui.theme import themed_plot
+from genstudio.ui.theme import fill_with_plots
 from genstudio.ui.widgets.plot_title import fit_title
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
@@ -22,10 +22,7 @@ COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
 class LossPlot(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.view = themed_plot(pg.GraphicsLayoutWidget())
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.view)
+        self.view = fill_with_plots(self)
         self.plots: list[pg.PlotItem] = []
         self.specs: tuple[PlotSpec, ...] = ()
         # Live mode-collapse figures (GANs), shown once the first arrive.

@@ -22,12 +22,11 @@ import pyqtgraph as pg
 import genstudio.ui.widgets.plot_config  # noqa: F401  (global pyqtgraph options first)
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
 from genstudio.core import registry
 from genstudio.core.families.family import PlotSpec
 from genstudio.ui import theme
-from genstudio.ui.theme import themed_plot
 from genstudio.ui.widgets.plot_title import fit_title
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
@@ -65,10 +64,7 @@ def label(key: str) -> str:
 class RunCurves(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.view = themed_plot(pg.GraphicsLayoutWidget())
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.view)
+        self.view = theme.fill_with_plots(self)
         self.runs: dict[str, _Run] = {}
         self.plots: list[pg.PlotItem] = []
         self.titles: list[str] = []
