@@ -4,8 +4,10 @@ says so in its end record, and a RunFollower reads what the run wrote."""
 
 import json
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from genstudio import cli
 from genstudio.core.data.toy import load_toy
@@ -155,3 +157,26 @@ def test_a_grid_still_being_drawn_row_by_row_is_not_kept(tmp_path):
     assert [r.get("image") for r in follower.records] == [None, "samples/step-00000005.png"]
     assert follower.series()["eval/bpd"] == ([3], [1.5])
     assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["step-00000005.png"]
+
+
+def test_previews_between_kept_grids_are_drawn_as_the_latest(tmp_path):
+    """A preview every two seconds is seen live (samples/latest.png, replaced each time) while only the
+    first, one every GRID_EVERY_S and the last are kept; a stopped run keeps its newest preview."""
+    from genstudio.core.training.run_folder import LATEST_GRID, RunLog
+
+    log = RunLog(tmp_path, grid_every_s=3600)
+    follower = RunFollower(tmp_path)
+    first = torch.zeros(4, 1, 8, 8).numpy()
+    assert log.samples(0, first, {}) == "samples/step-00000000.png"
+    for step, value in ((1, 0.5), (2, 1.0)):
+        assert log.samples(step, first + value, {}) == LATEST_GRID
+        follower.poll()
+        assert follower.newest_image() == tmp_path / LATEST_GRID
+        with Image.open(tmp_path / LATEST_GRID) as grid:
+            assert np.asarray(grid)[3, 3].max() == round(255 * value)       # this report's pixels
+    log.end(2, "stopped", "stopped at step 2 of 10")
+    log.close()
+    follower.poll()
+    assert follower.newest_image() == tmp_path / "samples/step-00000002.png"
+    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == \
+        ["latest.png", "step-00000000.png", "step-00000002.png"]

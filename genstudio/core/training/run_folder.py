@@ -27,6 +27,8 @@ VERSION = 1
 RUN_FILE = "run.json"
 METRICS_FILE = "metrics.jsonl"
 SAMPLES_FOLDER = "samples"
+# The newest preview when its grid is not kept (between the kept ones): replaced at each such report.
+LATEST_GRID = f"{SAMPLES_FOLDER}/latest.png"
 # Seconds between the sample grids kept (besides each run's first and last): the app previews every
 # two seconds, and an hour of those would be 1,800 files.
 GRID_EVERY_S = 30.0
@@ -115,14 +117,17 @@ class RunLog:
     def samples(self, step: int, samples: np.ndarray, scalars: dict, columns: int | None = None,
                 last: bool = False, whole: bool = True) -> str | None:
         """Log a sample report; keep its grid when the first, the `last`, or `grid_every_s` after the
-        previous one kept, unless not `whole` (a row-by-row model's grid still being drawn: its
-        figures are logged, its grid is not). Returns the grid's path relative to the folder, or None."""
+        previous one kept, and otherwise draw it as LATEST_GRID (replaced each time), so that a run
+        previewing every two seconds is seen live without keeping every grid; unless not `whole` (a
+        row-by-row model's grid still being drawn: its figures are logged, its grid is not). Returns
+        the path the record names, relative to the folder, or None."""
         now = time.perf_counter()
         image = None
         if whole and (last or now - self._last_grid >= self.grid_every_s):
             image = self._write_grid(step, samples, columns)
             self._last_grid, self._pending_grid = now, None
         elif whole:
+            image = self._write_grid(step, samples, columns, LATEST_GRID, mirrored=False)
             self._pending_grid = (step, samples, columns)
         self.append("samples", step, scalars=_finite(scalars), **({"image": image} if image else {}))
         if self.mirror is not None:
@@ -162,8 +167,10 @@ class RunLog:
         except ValueError:
             return str(path)       # saved outside the folder (an explicit path): named whole
 
-    def _write_grid(self, step: int, samples: np.ndarray, columns: int | None) -> str:
-        """(n, C, H, W) images in [0, 1] as a grid, or (n, 2) points over the real ones; NaN is drawn
+    def _write_grid(self, step: int, samples: np.ndarray, columns: int | None, name: str | None = None,
+                    mirrored: bool = True) -> str:
+        """(n, C, H, W) images in [0, 1] as a grid, or (n, 2) points over the real ones, written as
+        `name` (default: the step's kept grid) and, when `mirrored`, given to the mirror; NaN is drawn
         as 0 (a diverging run's grid is still worth seeing)."""
         from genstudio.core.io.export import grid_image, png_bytes, points_image
 
@@ -172,11 +179,11 @@ class RunLog:
             image = points_image(samples, real=self.real_points)
         else:
             image = grid_image(samples, cols=columns or int(np.ceil(np.sqrt(len(samples)))), padding=2)
-        name = grid_name(step)
+        name = name or grid_name(step)
         # Fast to encode and not fsynced: a grid is drawn again by the run, and its cost is training's
         # (encoding at the default level and two fsyncs took 40-60 ms a grid here; now about 10).
         payload = png_bytes(image, compress_level=1)
         write_bytes_atomic(self.folder / name, payload, durable=False)
-        if self.mirror is not None:
+        if mirrored and self.mirror is not None:
             self.mirror.image(step, payload, image.width, image.height)
         return name

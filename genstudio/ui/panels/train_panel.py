@@ -834,6 +834,7 @@ class TrainPanel(QWidget):
             self.plot.add(step, numbers)
             if isinstance(record.get("image"), str):
                 self._run_grid = self.follower.folder / record["image"]
+                self._shown_grid = None      # samples/latest.png is replaced in place: read it again
         elif kind == "diagnostics":
             self.plot.add_metrics(step, numbers)
         elif kind == "saved":
