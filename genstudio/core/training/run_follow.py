@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from genstudio.core.training.run_folder import METRICS_FILE, RUN_FILE
 
 # A run with no new record for this long, and no `end` record, has stopped writing.
@@ -40,6 +42,24 @@ class Update:
 
     def __bool__(self) -> bool:
         return bool(self.records) or self.restarted or self.described
+
+
+def figures(record: dict) -> dict[str, float]:
+    """A record's figures that can be drawn: its `scalars` that are numbers (null, the log's word for
+    a non-finite figure, text and true/false are left out)."""
+    scalars = record.get("scalars")
+    if not isinstance(scalars, dict):
+        return {}
+    return {key: float(value) for key, value in scalars.items() if type(value) in (float, int)}
+
+
+def read_grid(path: str | Path) -> np.ndarray:
+    """The pixels of a sample grid a run wrote: (H, W) for grey, (H, W, 3) for colour, uint8. OSError
+    or ValueError when the file cannot be read as an image."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return np.asarray(image.convert("L" if image.mode in ("1", "L", "I", "I;16") else "RGB"))
 
 
 def _duration(seconds: float) -> str:
@@ -162,13 +182,12 @@ class RunFollower:
         """Each scalar's (steps, values) over the records of `kinds`; null (non-finite) values left out."""
         out: dict[str, tuple[list[int], list[float]]] = {}
         for record in self.records:
-            if record["kind"] not in kinds or not isinstance(record.get("scalars"), dict):
+            if record["kind"] not in kinds:
                 continue
-            for key, value in record["scalars"].items():
-                if isinstance(value, (int, float)) and not isinstance(value, bool):
-                    steps, values = out.setdefault(key, ([], []))
-                    steps.append(record["step"])
-                    values.append(float(value))
+            for key, value in figures(record).items():
+                steps, values = out.setdefault(key, ([], []))
+                steps.append(record["step"])
+                values.append(value)
         return out
 
     def _last(self, kind: str) -> dict | None:

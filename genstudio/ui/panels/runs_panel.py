@@ -19,7 +19,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
@@ -38,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from genstudio.core.io.file_checks import printable
-from genstudio.core.training.run_follow import ENDED, SILENT, RunFollower, run_folders_under
+from genstudio.core.training.run_follow import ENDED, SILENT, RunFollower, read_grid, run_folders_under
 from genstudio.ui import theme
 from genstudio.ui.widgets.image_view import ImageView
 from genstudio.ui.widgets.run_curves import COLOURS, RunCurves
@@ -385,10 +384,7 @@ class RunsPanel(QWidget):
             stamp = (path, path.stat().st_mtime_ns)
             if stamp == self._image_shown:
                 return
-            from PIL import Image
-
-            with Image.open(path) as image:
-                pixels = np.asarray(image.convert("L" if image.mode in ("L", "I", "I;16", "1") else "RGB"))
+            pixels = read_grid(path)
         except (OSError, ValueError) as exc:
             self.image_view.show_message(f"{path.name}: cannot read the grid ({exc})")
             self._image_shown = None

@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 import torch
-from PIL import Image
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QStandardItemModel
 from PySide6.QtWidgets import (
@@ -56,7 +55,7 @@ from genstudio.core.training.command_line import (
     train_arguments,
 )
 from genstudio.core.training.engine import EVALUATING, SAMPLING, SAVING, Report, TrainConfig
-from genstudio.core.training.run_follow import RunFollower
+from genstudio.core.training.run_follow import RunFollower, figures, read_grid
 from genstudio.ui import file_dialogs, theme
 from genstudio.ui.jobs import Job
 from genstudio.ui.live_diagnostics import LiveDiagnostics
@@ -809,19 +808,15 @@ class TrainPanel(QWidget):
         if self._run_grid is not None and self._run_grid != self._shown_grid:
             self._shown_grid = self._run_grid
             try:
-                with Image.open(self._run_grid) as grid:
-                    grid = grid.convert("L" if grid.mode in ("1", "L", "I;16") else "RGB")
-                    self.sample_view.set_array(np.asarray(grid))
+                self.sample_view.set_array(read_grid(self._run_grid))
                 self.sample_updates += 1
-            except OSError as exc:
+            except (OSError, ValueError) as exc:
                 self.status.emit(f"{self._run_grid}: cannot read the sample grid ({exc})")
         return bool(update.records)
 
     def _take_record(self, record: dict) -> None:
         kind, step = record["kind"], record["step"]
-        scalars = record.get("scalars") if isinstance(record.get("scalars"), dict) else {}
-        numbers = {k: float(v) for k, v in scalars.items()       # null: a non-finite figure, not drawn
-                   if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        numbers = figures(record)
         if kind == "start":
             self._run_start = record
             if isinstance(record.get("total_steps"), int):

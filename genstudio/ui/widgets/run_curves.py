@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QWidget
 
 from genstudio.core import registry
 from genstudio.core.families.family import PlotSpec
+from genstudio.core.training.run_follow import figures
 from genstudio.ui import theme
 from genstudio.ui.widgets.plot_title import fit_title
 
@@ -48,11 +49,12 @@ class _Run:
     changed: set[str] = field(default_factory=set)                                    # keys not drawn yet
 
 
-def _diagnostics(scalars: dict) -> dict:
-    """Live-diagnostics figures as the Train tab draws them (LossPlot.add_metrics): fractions in [0, 1]."""
-    out = {f"{DIAGNOSTICS}{k}": scalars[k] for k in ("coverage", "diversity") if k in scalars}
-    covered, classes = scalars.get("classes_covered"), scalars.get("num_classes")
-    if type(covered) in (int, float) and type(classes) in (int, float) and classes:
+def _diagnostics(numbers: dict[str, float]) -> dict:
+    """Live-diagnostics figures (a record's `figures`) as the Train tab draws them (LossPlot.add_metrics):
+    fractions in [0, 1]."""
+    out = {f"{DIAGNOSTICS}{k}": numbers[k] for k in ("coverage", "diversity") if k in numbers}
+    covered, classes = numbers.get("classes_covered"), numbers.get("num_classes")
+    if covered is not None and classes:
         out[f"{DIAGNOSTICS}classes covered"] = covered / classes
     return out
 
@@ -109,13 +111,11 @@ class RunCurves(QWidget):
         floats took 10 ms a curve)."""
         data = self.runs[run]
         for record in records:
-            kind, scalars = record["kind"], record.get("scalars")
-            if kind not in KINDS or not isinstance(scalars, dict):
+            kind = record["kind"]
+            if kind not in KINDS:
                 continue
-            step = record["step"]
-            for key, value in (_diagnostics(scalars) if kind == "diagnostics" else scalars).items():
-                if type(value) not in (float, int):      # null (not finite), text, true/false: no point
-                    continue
+            step, numbers = record["step"], figures(record)
+            for key, value in (_diagnostics(numbers) if kind == "diagnostics" else numbers).items():
                 points = data.points.get(key)
                 if points is None:
                     points = data.points[key] = (array("d"), array("d"))
