@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from diverging import report_nan_after  # tests/core is on sys.path (no package)
+
 from genstudio.core.data import InMemoryDataset
 from genstudio.core.errors import DeviceError, TrainingError
 from genstudio.core.io.checkpoints import load_checkpoint
@@ -194,15 +196,7 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(mnist, tmp_path):
     config = TrainConfig(family="vae", preset="map", steps=50, report_every=5, autosave_every=10,
                          sample_every_s=0, out_dir=str(tmp_path), device="cpu")
     trainer = Trainer(config, dataset=mnist)
-    real_step = trainer.model.train_step
-
-    def poisoned(x, y, opts):
-        out = real_step(x, y, opts)
-        if trainer.step >= 23:  # steps 24.. report NaN, as a blown-up loss would
-            out["loss"] = torch.tensor(float("nan"))
-        return out
-
-    trainer.model.train_step = poisoned
+    report_nan_after(trainer, 23, "loss")       # steps 24.. report NaN
     reports = run_all(trainer)
     last = reports[-1]
     assert last.kind == "diverged"

@@ -9,6 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
+from diverging import report_nan_after  # tests/core is on sys.path (no package)
+
 from genstudio import cli
 from genstudio.core.data.toy import load_toy
 from genstudio.core.training.engine import TrainConfig, Trainer
@@ -87,15 +89,7 @@ def test_stopped_run_ends_with_stopped(points, tmp_path):
 
 def test_diverged_run_logs_nan_as_null(points, tmp_path):
     trainer = toy_trainer(points, tmp_path, steps=40, autosave_every=4)
-    real_step = trainer.model.train_step
-
-    def poisoned(x, y, optimizers):
-        out = real_step(x, y, optimizers)
-        if trainer.step >= 5:          # steps 6.. report NaN, as a blown-up loss would
-            out["d_loss"] = torch.tensor(float("nan"))
-        return out
-
-    trainer.model.train_step = poisoned
+    report_nan_after(trainer, 5, "d_loss")      # steps 6.. report NaN
     assert list(trainer.run())[-1].kind == "diverged"
     log = records(tmp_path)
     last_step = [r for r in log if r["kind"] == "step"][-1]
