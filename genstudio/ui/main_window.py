@@ -360,12 +360,15 @@ class MainWindow(QMainWindow):
         if superseded is not None:
             superseded.cancel()
         self.opening.start(path.name)
+        self.installEventFilter(self)       # once, however many opens nest
         try:
             return wait.wait()
         finally:
             if self._open_wait is wait:
                 self._open_wait = None
                 self.opening.hide()
+            if self._open_wait is None:
+                self.removeEventFilter(self)
 
     def cancel_open(self) -> None:
         """Stop opening the file being opened, at once: the model open stays open and working, and the
@@ -377,16 +380,18 @@ class MainWindow(QMainWindow):
         self.opening.hide()
         self.show_status(f"{self.opening.name} was not opened: cancelled")
 
-    def event(self, event) -> bool:
-        """Escape cancels opening a file while one opens, before any shortcut sees it (the explorer's
-        Escape, which cancels its long decodes, may be enabled at the same time: two actions on one
-        key would both stay silent)."""
-        if (event.type() == QEvent.ShortcutOverride and event.key() == Qt.Key_Escape
+    def eventFilter(self, watched, event) -> bool:
+        """While a file opens (the window filters its own events then), Escape cancels the opening
+        before any shortcut sees it: the explorer's Escape, which cancels its long decodes, may be
+        enabled at the same time, and two actions on one key would both stay silent. A filter for the
+        opening only, not an override of `event`: an override runs Python, holding the GIL, for every
+        event of the window, paints included, while the render thread needs the GIL to decode."""
+        if (watched is self and event.type() == QEvent.ShortcutOverride and event.key() == Qt.Key_Escape
                 and self._open_wait is not None):
             self.cancel_open()
             event.accept()
             return True
-        return super().event(event)
+        return False
 
     def _show_model(self, opened: OpenedModel, keep_latent: bool = False) -> None:
         """The renderer takes the module; the panels get its plain description."""
