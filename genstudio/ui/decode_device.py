@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QLabel, QMenu
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QWidget
 
 from genstudio.core.errors import DeviceError
 from genstudio.core.runtime.devices import (
@@ -18,6 +18,7 @@ from genstudio.core.runtime.devices import (
     resolve_device,
 )
 from genstudio.core.runtime.memory_budget import format_bytes
+from genstudio.ui.widgets.readout import Readout
 
 SETTING = "decode/device"
 LABELS = {"auto": "&Automatic (best available)", "cpu": "&CPU", "cuda": "CUDA &GPU", "mps": "Apple &MPS"}
@@ -67,30 +68,49 @@ class DecodeDevice(QObject):
             return torch.device("cpu")
 
 
-class DecodeStatus(QLabel):
-    """'cuda:0 (NVIDIA H200) · weights 9.4 MiB · decode 12 ms' in the status bar."""
+class DecodeStatus(QWidget):
+    """'cuda:0 (NVIDIA H200) · weights 9.4 MiB · decode 12 ms' in the status bar. What changes at
+    every decode (the time, a GPU's memory in use) is a fixed-size readout beside the label of the
+    device and weights: a plain label's new width re-laid out the status bar and the window at every
+    slider move."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.device_text = ""
         self.weights = 0
         self.last_ms: float | None = None
+        self.model_label = QLabel()
+        self.readout = Readout("")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(self.model_label)
+        row.addWidget(self.readout)
+
+    def text(self) -> str:
+        return self.model_label.text() + self.readout.text()
 
     def set_model(self, model) -> None:
         device = getattr(model, "device", torch.device("cpu"))
         self.device_text = describe_device(device)
         self.weights = module_bytes(model)
         self.last_ms = None
+        self.model_label.setText(f"{self.device_text} \u00b7 weights {format_bytes(self.weights)}")
+        self.readout.fit(self._changing(gpu_bytes=999.9 * 2**30, ms=99999))
         self._show()
 
     def decoded(self, ms: float) -> None:
         self.last_ms = ms
         self._show()
 
+    def _changing(self, gpu_bytes: float | None, ms: float | None) -> str:
+        parts = []
+        if self.device_text.startswith("cuda") and gpu_bytes is not None:
+            parts.append(f"GPU memory {format_bytes(gpu_bytes)} in use")
+        if ms is not None:
+            parts.append(f"decode {ms:.0f} ms")
+        return "".join(f" \u00b7 {part}" for part in parts)
+
     def _show(self) -> None:
-        parts = [self.device_text, f"weights {format_bytes(self.weights)}"]
-        if self.device_text.startswith("cuda"):
-            parts.append(f"GPU memory {format_bytes(torch.cuda.memory_allocated())} in use")
-        if self.last_ms is not None:
-            parts.append(f"decode {self.last_ms:.0f} ms")
-        self.setText(" \u00b7 ".join(parts))
+        gpu = torch.cuda.memory_allocated() if self.device_text.startswith("cuda") else None
+        self.readout.setText(self._changing(gpu, self.last_ms))

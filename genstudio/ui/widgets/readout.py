@@ -16,6 +16,11 @@ class Readout(QLabel):
     def __init__(self, widest: str, text: str = "", align=Qt.AlignLeft | Qt.AlignVCenter, parent=None):
         super().__init__(text, parent)
         self.setAlignment(align)
+        self.fit(widest)
+
+    def fit(self, widest: str) -> None:
+        """Size the readout for `widest` (lines split at newlines): once, or when what it will show
+        changes kind (another model), never per value."""
         metrics = self.fontMetrics()
         lines = widest.splitlines() or [""]
         width = max(metrics.horizontalAdvance(line) for line in lines) + 2 * self.margin() + 6
