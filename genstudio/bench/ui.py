@@ -73,8 +73,9 @@ def slider_latency(window, checkpoints: list[Path], moves: int = 200) -> dict:
             explore.slider_mode.setCurrentIndex(explore.slider_mode.findText("Dimensions", Qt.MatchStartsWith))
         slider = explore.sliders.sliders[0]
         timings = []
+        slider.setSliderDown(True)                   # a hand sweeping back and forth: one drag
         for i in range(moves):
-            value = int(300 * np.sin(i / 7))          # a hand sweeping back and forth
+            value = int(300 * np.sin(i / 7))
             if value == slider.value():
                 value += 1
             start = time.perf_counter()
@@ -82,6 +83,7 @@ def slider_latency(window, checkpoints: list[Path], moves: int = 200) -> dict:
             if not _wait(view.shown):
                 raise RuntimeError(f"{path.name}: no image after moving the slider")
             timings.append((time.perf_counter() - start) * 1000)
+        slider.setSliderDown(False)
         family = window.opened.family
         results[family] = {"checkpoint": path.name, **_percentiles(timings[10:])}   # skip warm-up
     return results

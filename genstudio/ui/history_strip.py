@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from PySide6.QtCore import QObject, QSize, Signal
+from PySide6.QtCore import QObject, QSize, QTimer, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
@@ -28,6 +28,7 @@ SHOWN = 8                 # thumbnails in the strip
 THUMB = 40                # px
 BUTTON_MARGIN = 6         # px around a thumbnail in its button
 THUMBNAIL_CHANNEL = "history-thumbnail"
+REST_MS = 120             # the strip follows the states once they rest this long (not every slider move)
 
 
 class ExploreHistory(QObject):
@@ -188,7 +189,15 @@ class HistoryStrip(QWidget):
             self.buttons.append(button)
         row.addStretch(1)
         self.bound = history.scope.bind("history strip", clear=self._clear, content=self.thumbnails_shown)
-        history.changed.connect(self.refresh)
+        # Redrawn when the states rest, not at every change: a slider drag changes the current state
+        # and its thumbnail at every move, and redrawing the strip then (its Python, the buttons'
+        # repaint) ran beside each move's decode and slowed it. A person looks at the image while
+        # dragging; the strip catches up 120 ms after the hand stops.
+        self._rest = QTimer(self)
+        self._rest.setSingleShot(True)
+        self._rest.setInterval(REST_MS)
+        self._rest.timeout.connect(self.refresh)
+        history.changed.connect(self._rest.start)
         self.refresh()
 
     def first_shown(self) -> int:

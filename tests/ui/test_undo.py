@@ -59,9 +59,10 @@ def test_undo_redo_and_the_history_strip(qtbot, window):
     assert len(history.entries) == 3                   # undoing and redoing adds no state
 
     strip = window.findChild(HistoryStrip)
-    visible = [b for b in strip.buttons if b.isVisible()]
-    assert len(visible) == 3 and visible[2].isChecked()
+    visible = lambda: [b for b in strip.buttons if b.isVisible()]
+    qtbot.waitUntil(lambda: len(visible()) == 3 and visible()[2].isChecked())   # the strip follows at rest
     qtbot.waitUntil(lambda: history.entries[2].thumbnail is not None, timeout=30000)
-    assert not visible[2].icon().isNull()
-    visible[0].click()
-    assert torch.equal(session.z, start) and strip.buttons[0].isChecked()
+    qtbot.waitUntil(lambda: not visible()[2].icon().isNull())
+    visible()[0].click()
+    assert torch.equal(session.z, start)
+    qtbot.waitUntil(lambda: strip.buttons[0].isChecked())
