@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from genstudio.core.errors import check_finite
+from genstudio.core.explore.traced_calls import TracedCalls
 
 
 def accepted(method, options: dict) -> dict:
@@ -32,15 +33,22 @@ def stop_option(model, should_stop) -> dict:
 
 @torch.no_grad()
 def decode_numpy(model, latents: torch.Tensor, labels: torch.Tensor | None = None,
-                 options: dict | None = None) -> np.ndarray:
+                 options: dict | None = None, traced: TracedCalls | None = None) -> np.ndarray:
     """(n, D) or (n, *latent_shape) latents -> (n, *data_shape) float32 numpy on the CPU, decoded
     with the family's decode `options` when there are any. NonFiniteOutput when any sample holds NaN
     or Inf: every image the app, `sample` and the exports draw comes through here, and such a sample
-    would be drawn black."""
+    would be drawn black. `traced`: the explorer's repeated decodes, run as a frozen graph once the
+    same decode repeats (traced_calls.py)."""
     z = latents.reshape(len(latents), *model.latent_shape).to(model.device)
+    options = options or {}
     if labels is not None:
         labels = labels.to(model.device)
-    images = model.decode(z, labels, **options) if options else model.decode(z, labels)
+    if traced is not None:
+        tensors = (z,) if labels is None else (z, labels)
+        images = traced.run(model, "decode", options, lambda z, labels=None: model.decode(z, labels, **options),
+                            *tensors)
+    else:
+        images = model.decode(z, labels, **options)
     images = images.float().cpu().numpy()
     check_finite(images)
     return images

@@ -30,6 +30,9 @@ class GenerativeModel(nn.Module):
     # decode is a smooth function of the latent, so a path length along it means something
     # (False where the latent only seeds discrete sampling, as in an autoregressive model).
     smooth_latent: ClassVar[bool] = True
+    # decode (and a translation's translate) with plain-number settings is a fixed graph of its tensor
+    # inputs and the weights: the explorer may run it as a frozen trace (core/explore/traced_calls.py).
+    traceable_decode: ClassVar[bool] = False
 
     def __init__(self, config: ModelConfig):
         super().__init__()

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from genstudio.core.explore.decoding import decode_numpy, stop_option
+from genstudio.core.explore.traced_calls import traced_calls
 from genstudio.core.latent import principal_directions, seeded_latents
 
 POINT_CLOUD = 2000       # samples drawn behind the current point of a 2-D model
@@ -39,7 +40,7 @@ class Decode:
     options: dict = field(default_factory=dict)
 
     def run(self, model, cache: dict) -> np.ndarray:
-        return decode_numpy(model, self.latents, self.labels, self.options)
+        return decode_numpy(model, self.latents, self.labels, self.options, traced_calls(cache))
 
     def run_streaming(self, model, cache: dict, emit, should_stop) -> np.ndarray:
         """As `run`, ended early by `should_stop()` (nothing to show until the end)."""

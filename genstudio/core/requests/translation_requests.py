@@ -24,6 +24,7 @@ from genstudio.core.data.dataset import InMemoryDataset
 from genstudio.core.data.domains import DOMAIN_NAMES, split_domains
 from genstudio.core.errors import GenStudioError
 from genstudio.core.explore.source_image import SourceImage
+from genstudio.core.explore.traced_calls import traced_calls
 from genstudio.core.families.translation.model import DIRECTIONS
 
 CYCLE_BATCH = 256          # images per round trip in the cycle-error task
@@ -178,7 +179,10 @@ class TranslateImage:
     def run(self, model, cache: dict) -> TranslationView:
         source = _source(self.input, model, cache, self.direction)
         x, name = source.image.reshape(1, *model.data_shape), source.name
-        there, back = translated(model, x, self.direction, self.style)
+        tensors = (x.to(model.device),) if self.style is None else (x.to(model.device), self.style.to(model.device))
+        there, back = traced_calls(cache).run(model, f"translate {self.direction}", {},
+                                              lambda x, style=None: translated(model, x, self.direction, style),
+                                              *tensors)
         error = None if back is None else float(cycle_errors(x, back)[0])
         as_numpy = lambda t: t[0].float().cpu().numpy()
         return TranslationView(x[0].numpy(), as_numpy(there), None if back is None else as_numpy(back), error,

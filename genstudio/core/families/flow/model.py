@@ -232,6 +232,7 @@ class Flow(GenerativeModel):
     """RealNVP: exact encode/decode and exact log-likelihood. See the module docstring."""
 
     family = "flow"
+    traceable_decode = True
     optimizer_names = ("flow",)
 
     def __init__(self, config: FlowConfig):

@@ -165,6 +165,7 @@ class Discriminator(nn.Module):
 
 class GAN(GenerativeModel):
     family = "gan"
+    traceable_decode = True
     optimizer_names = ("g", "d")
 
     def __init__(self, config: GANConfig):

@@ -46,6 +46,7 @@ DETAIL_FULL = len(DETAIL_LEVELS) - 1
 
 class StyleGAN(GenerativeModel):
     family = "stylegan"
+    traceable_decode = True
     optimizer_names = ("g", "d")
 
     def __init__(self, config: StyleGANConfig):

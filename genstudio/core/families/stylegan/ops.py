@@ -150,7 +150,7 @@ def fused_modulated_layer(x: torch.Tensor, weight: torch.Tensor, styles: torch.T
         factor = factor * gain
     w = weight[None] * factor[..., None, None]                                         # (N, O, I, k, k)
     b = bias * gain if gain != 1 else bias
-    if n > 1:
+    if len(x) > 1:      # len, not n: a trace (core/explore/traced_calls.py) reads shapes so without a warning
         b = b.repeat(n)                                                                # (N * O,)
     x = x.reshape(1, n * channels_in, height, width)
     if up:

@@ -44,6 +44,7 @@ def _cycled(images: torch.Tensor, n: int) -> torch.Tensor:
 
 class CycleGAN(GenerativeModel):
     family = "translation"
+    traceable_decode = True
     optimizer_names = ("g", "d")
 
     def __init__(self, config: TranslationConfig):

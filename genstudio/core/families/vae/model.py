@@ -64,6 +64,7 @@ class ConvDecoder(nn.Module):
 
 class VAE(GenerativeModel):
     family = "vae"
+    traceable_decode = True
     optimizer_names = ("vae",)
 
     def __init__(self, config: VAEConfig):
