@@ -8,8 +8,10 @@ import torch
 from torch import nn
 
 from genstudio.core.explore.decoding import decode_numpy
-from genstudio.core.explore.traced_calls import TRACE_AFTER, UNTRACEABLE, TracedCalls
+from genstudio.core.explore.traced_calls import TRACE_AFTER, UNTRACEABLE, TracedCalls, traced_calls
 from genstudio.core.io.open_model import open_model
+from genstudio.core.requests.render_requests import Decode
+from genstudio.core.requests.translation_requests import TranslateImage, TranslationInput
 from genstudio.ui.model_list import demo_checkpoints
 
 
@@ -30,16 +32,29 @@ def graphs(traced: TracedCalls) -> list:
 
 @pytest.mark.parametrize("name", ["flow-mnist", "gan-mnist", "stylegan-mnist", "vae-mnist"])
 def test_a_demos_traced_decode_draws_the_eager_images(name):
+    """Through the request the explorer's renderer runs (run_streaming, with its should_stop)."""
     model = open_model(next(p for p in demo_checkpoints() if p.stem == name)).model
-    traced = TracedCalls()
+    cache = {}
     z = torch.randn(1, model.latent_dim, generator=torch.Generator().manual_seed(3))
     eager = decode_numpy(model, z)
     for _ in range(TRACE_AFTER + 2):
-        shown = decode_numpy(model, z, traced=traced)
+        shown = Decode(z).run_streaming(model, cache, emit=None, should_stop=lambda: False)
         assert abs(shown - eager).max() < 1e-5
-    assert isinstance(graphs(traced)[0], torch.jit.ScriptModule)     # the later ones came from the graph
+    assert isinstance(graphs(traced_calls(cache))[0], torch.jit.ScriptModule)   # the later ones: the graph's
     other = torch.randn(1, model.latent_dim)
-    assert abs(decode_numpy(model, other, traced=traced) - decode_numpy(model, other)).max() < 1e-5
+    assert abs(Decode(other).run(model, cache) - decode_numpy(model, other)).max() < 1e-5
+
+
+def test_the_translation_demos_traced_round_trip_is_the_eager_one():
+    model = open_model(next(p for p in demo_checkpoints() if p.stem == "translation-mnist")).model
+    cache, style = {}, torch.randn(1, model.style_dim, generator=torch.Generator().manual_seed(5))
+    request = TranslateImage(TranslationInput(index=3), direction=1, style=style)
+    eager = request.run(model, {})
+    for _ in range(TRACE_AFTER + 2):
+        view = request.run(model, cache)
+        assert abs(view.translation - eager.translation).max() < 1e-5
+        assert abs(view.round_trip - eager.round_trip).max() < 1e-5
+    assert isinstance(graphs(traced_calls(cache))[0], torch.jit.ScriptModule)
 
 
 def test_traced_once_repeated_and_again_after_a_weight_change():

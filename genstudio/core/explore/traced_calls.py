@@ -134,6 +134,8 @@ class TracedCalls:
                 # Shapes are part of the key, so Python that reads a shape is traced right.
                 for shape_read in SHAPE_READS:
                     warnings.filterwarnings("ignore", message=shape_read, category=torch.jit.TracerWarning)
+                # torch's own layers check their input's shape (InstanceNorm: size(1) == num_features).
+                warnings.filterwarnings("ignore", category=torch.jit.TracerWarning, module=r"torch\.nn\.")
                 warnings.simplefilter("ignore", FutureWarning)      # torch 2.14 marks the tracer deprecated
                 graph = torch.jit.freeze(torch.jit.trace(_Call(model, fn).eval(), tensors, check_trace=False))
                 if _close(graph(*tensors), eager_result):

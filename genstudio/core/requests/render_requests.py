@@ -44,7 +44,8 @@ class Decode:
 
     def run_streaming(self, model, cache: dict, emit, should_stop) -> np.ndarray:
         """As `run`, ended early by `should_stop()` (nothing to show until the end)."""
-        return decode_numpy(model, self.latents, self.labels, {**self.options, **stop_option(model, should_stop)})
+        return decode_numpy(model, self.latents, self.labels, {**self.options, **stop_option(model, should_stop)},
+                            traced_calls(cache))        # (a decode that takes should_stop stays eager)
 
 
 @dataclass(frozen=True)
