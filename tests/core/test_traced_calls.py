@@ -3,6 +3,7 @@ images as the eager decode, traced only once a call repeats, traced again after 
 in place, and left eager where a graph would be wrong (a branch on a value, randomness, settings
 that are not numbers, a model that does not declare its decode traceable)."""
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -38,17 +39,18 @@ def test_a_demos_traced_decode_draws_the_eager_images(name):
     z = torch.randn(1, model.latent_dim, generator=torch.Generator().manual_seed(3))
     eager = decode_numpy(model, z)
     for _ in range(TRACE_AFTER + 2):
-        shown = Decode(z).run_streaming(model, cache, emit=None, should_stop=lambda: False)
+        shown = Decode(z, traced=True).run_streaming(model, cache, emit=None, should_stop=lambda: False)
         assert abs(shown - eager).max() < 1e-5
     assert isinstance(graphs(traced_calls(cache))[0], torch.jit.ScriptModule)   # the later ones: the graph's
     other = torch.randn(1, model.latent_dim)
-    assert abs(Decode(other).run(model, cache) - decode_numpy(model, other)).max() < 1e-5
+    assert abs(Decode(other, traced=True).run(model, cache) - decode_numpy(model, other)).max() < 1e-5
+    assert np.array_equal(Decode(other).run(model, cache), decode_numpy(model, other))     # untraced: eager
 
 
 def test_the_translation_demos_traced_round_trip_is_the_eager_one():
     model = open_model(next(p for p in demo_checkpoints() if p.stem == "translation-mnist")).model
     cache, style = {}, torch.randn(1, model.style_dim, generator=torch.Generator().manual_seed(5))
-    request = TranslateImage(TranslationInput(index=3), direction=1, style=style)
+    request = TranslateImage(TranslationInput(index=3), direction=1, style=style, traced=True)
     eager = request.run(model, {})
     for _ in range(TRACE_AFTER + 2):
         view = request.run(model, cache)

@@ -38,14 +38,20 @@ class Decode:
     latents: torch.Tensor
     labels: torch.Tensor | None = None
     options: dict = field(default_factory=dict)
+    # A held slider's image: by a frozen graph once the decode repeats (traced_calls.py), equal to the
+    # eager decode up to float rounding. Left False, every decode is the eager one.
+    traced: bool = False
 
     def run(self, model, cache: dict) -> np.ndarray:
-        return decode_numpy(model, self.latents, self.labels, self.options, traced_calls(cache))
+        return decode_numpy(model, self.latents, self.labels, self.options, self._traced(cache))
 
     def run_streaming(self, model, cache: dict, emit, should_stop) -> np.ndarray:
         """As `run`, ended early by `should_stop()` (nothing to show until the end)."""
         return decode_numpy(model, self.latents, self.labels, {**self.options, **stop_option(model, should_stop)},
-                            traced_calls(cache))        # (a decode that takes should_stop stays eager)
+                            self._traced(cache))        # (a decode that takes should_stop stays eager)
+
+    def _traced(self, cache: dict):
+        return traced_calls(cache) if self.traced else None
 
 
 @dataclass(frozen=True)

@@ -174,15 +174,19 @@ class TranslateImage:
     input: TranslationInput | SourceImage
     direction: int = 0
     style: torch.Tensor | None = None
+    traced: bool = False            # a held slider's: by a frozen graph once it repeats (as Decode.traced)
 
     @torch.no_grad()
     def run(self, model, cache: dict) -> TranslationView:
         source = _source(self.input, model, cache, self.direction)
         x, name = source.image.reshape(1, *model.data_shape), source.name
-        tensors = (x.to(model.device),) if self.style is None else (x.to(model.device), self.style.to(model.device))
-        there, back = traced_calls(cache).run(model, f"translate {self.direction}", {},
-                                              lambda x, style=None: translated(model, x, self.direction, style),
-                                              *tensors)
+        if self.traced:
+            tensors = (x.to(model.device),) if self.style is None else (x.to(model.device), self.style.to(model.device))
+            there, back = traced_calls(cache).run(model, f"translate {self.direction}", {},
+                                                  lambda x, style=None: translated(model, x, self.direction, style),
+                                                  *tensors)
+        else:
+            there, back = translated(model, x, self.direction, self.style)
         error = None if back is None else float(cycle_errors(x, back)[0])
         as_numpy = lambda t: t[0].float().cpu().numpy()
         return TranslationView(x[0].numpy(), as_numpy(there), None if back is None else as_numpy(back), error,

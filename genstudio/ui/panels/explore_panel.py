@@ -103,7 +103,7 @@ class ExplorePanel(QWidget):
         # that (a 256 px StyleGAN on a CPU, not a 28 px one).
         self._full_decode_ms: float | None = None
         self._directions_wait = False                 # the directions wait for that figure
-        self.last_image_kind = ""                     # "preview" or "full"
+        self.last_image_kind = ""                     # "preview", "drag" (a held slider's) or "full"
         self.option_boxes: dict[str, SettingControl] = {}
         self._from_sliders = False                    # a latent change made by the slider bank itself
         self._image_request: tuple[str, dict, dict] = ("full", {}, {})  # kind, its options, the full options
@@ -114,6 +114,11 @@ class ExplorePanel(QWidget):
         self._full_timer.setSingleShot(True)
         self._full_timer.setInterval(PREVIEW_REST_MS)
         self._full_timer.timeout.connect(lambda: self.render(full=True))
+        # While a slider is held, its images decode as a frozen graph once the decode repeats
+        # (core/explore/traced_calls.py): the same image up to float rounding, and up to 2x sooner on
+        # a CPU. The decode the hand lets go on is the eager one every other view decodes, so the
+        # image at rest is the same pixels as the neighbours' query, the exports and the history.
+        self._dragging = False
         # Long decodes the Cancel button stops: channel -> what it is ("the image", "writing walk.gif").
         self._long_decodes: dict[str, str] = {}
         self._drawn_rows: tuple[int, int] | None = None   # (rows drawn, rows) of the image being drawn
@@ -247,6 +252,8 @@ class ExplorePanel(QWidget):
         self.k_spin.valueChanged.connect(lambda _: self._compute_directions())
         self.sliders = LatentSliders()
         self.sliders.changed.connect(self._slider_moved)
+        self.sliders.dragStarted.connect(lambda: setattr(self, "_dragging", True))
+        self.sliders.dragEnded.connect(self._drag_ended)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.sliders)
@@ -695,29 +702,37 @@ class ExplorePanel(QWidget):
         image = self.session.current_image()
         preview = None if full else self._preview_options(image.options)
         if preview is not None:
-            self._submit_image("preview", preview, image)
+            self._submit_image("preview", preview, image, traced=self._dragging)
             self._full_timer.start()
             return
         self._full_timer.stop()
+        if self._dragging and not full:
+            self._submit_image("drag", image.options, image, traced=True)
+            return
         self._submit_image("full", image.options, image)
         if self.neighbours_check.isChecked() and not self.translating():
             self.render_neighbours()
 
-    def _submit_image(self, kind: str, options: dict, image: CurrentImage) -> None:
+    def _drag_ended(self) -> None:
+        self._dragging = False
+        if self._image_request[0] == "drag":
+            self.render(full=True)          # the image at rest: the eager decode, as every view draws it
+
+    def _submit_image(self, kind: str, options: dict, image: CurrentImage, traced: bool = False) -> None:
         """Decode the session's current image with `options`: its own, or a
-        preview's cheaper ones."""
+        preview's cheaper ones; `traced`: by a frozen graph once the decode repeats."""
         z, labels, full = image.latent, image.labels, image.options
         # The renderer delivers only the newest request of a channel: the result is this one's.
         self._image_request = (kind, options, full)
         if self.translating():
             # The style code is the latent (a one-to-one model ignores it); the direction a decode setting.
-            request = TranslateImage(image.options["source"], int(options.get("direction", 0)), z)
+            request = TranslateImage(image.options["source"], int(options.get("direction", 0)), z, traced=traced)
         elif self.info.is_points:
             request = DecodePoint(z, labels, options)
         elif self.info.has(Capability.SEQUENTIAL_DECODE):
             request = DecodeRows(z, labels, options)         # shown row by row as it is drawn
         else:
-            request = Decode(z, labels, options)
+            request = Decode(z, labels, options, traced=traced)
         self.scope.submit("image", request)
         self._drawn_rows = None
         self.track_decode("image", "the image")
