@@ -15,10 +15,11 @@ Written here rather than taken from a library because what is traced, and when, 
 decision:
 - only a model that says its decode is a fixed graph of its inputs (`traceable_decode`), in eval mode,
   with decode settings that are plain numbers;
-- only once the same call (function, shapes, settings, weights) has run eagerly `TRACE_AFTER` times:
-  a seed clicked once never pays for a trace;
+- only where the caller asks (the explorer, for a held slider's images: the image the hand lets go
+  on is decoded eagerly, as every other view decodes it), and once the same call (function, shapes,
+  settings, weights) has run eagerly `TRACE_AFTER` times;
 - only a call that took under `TRACE_BELOW_MS` eagerly: a large decoder's time is arithmetic, which a
-  graph does not shorten, and its trace would copy its weights;
+  graph does not shorten, while its trace would take seconds;
 - a trace that warns (a Python branch on a tensor's value, which a graph would freeze), fails, or
   differs from the eager result by more than `TOLERANCE` is never used: that call stays eager.
 
