@@ -43,12 +43,8 @@ def decode_numpy(model, latents: torch.Tensor, labels: torch.Tensor | None = Non
     options = options or {}
     if labels is not None:
         labels = labels.to(model.device)
-    if traced is not None:
-        tensors = (z,) if labels is None else (z, labels)
-        images = traced.run(model, "decode", options, lambda z, labels=None: model.decode(z, labels, **options),
-                            *tensors)
-    else:
-        images = model.decode(z, labels, **options)
+    decode = lambda z, labels: model.decode(z, labels, **options)
+    images = decode(z, labels) if traced is None else traced.run(model, "decode", options, decode, z, labels)
     images = images.float().cpu().numpy()
     check_finite(images)
     return images

@@ -99,33 +99,40 @@ class TracedCalls:
         self._eager_calls: Counter = Counter()
         self._version: int | None = None        # the weights' version the kept graphs and counts are of
 
-    def run(self, model: nn.Module, name: str, options: dict, fn: Callable, *tensors: torch.Tensor):
-        """fn(*tensors): a pure function of `tensors` and `model`'s weights, named `name`, whose
-        Python does what `options` say; `fn` must take no other input that changes between calls."""
+    def run(self, model: nn.Module, name: str, options: dict, fn: Callable, *inputs: torch.Tensor | None):
+        """fn(*inputs): a pure function of `inputs` (tensors, or None for one left out: no labels, no
+        style) and `model`'s weights, named `name`, whose Python does what `options` say; `fn` must
+        take no other input that changes between calls."""
         settings = _plain(options)
         if not getattr(model, "traceable_decode", False) or model.training or settings is None:
-            return fn(*tensors)
+            return fn(*inputs)
+        given = tuple(t is not None for t in inputs)
+        tensors = tuple(t for t in inputs if t is not None)
         version = weights_version(model)
         if version != self._version or len(self._graphs) > MAX_GRAPHS:
             # Weights changed in place (a model that trains on) make every graph stale: none is kept.
             self._graphs.clear()
             self._eager_calls.clear()
             self._version = version
-        key = (name, settings, tuple((tuple(t.shape), t.dtype, t.device) for t in tensors))
+        key = (name, settings, given, tuple((tuple(t.shape), t.dtype, t.device) for t in tensors))
         graph = self._graphs.get(key)
         if graph is UNTRACEABLE:
-            return fn(*tensors)
+            return fn(*inputs)
         if graph is not None:
             with torch.no_grad():
                 return graph(*tensors)
         start = time.perf_counter()
-        result = fn(*tensors)
+        result = fn(*inputs)
         ms = (time.perf_counter() - start) * 1000
         self._eager_calls[key] += 1
         if ms >= TRACE_BELOW_MS:
             self._graphs[key] = UNTRACEABLE
         elif self._eager_calls[key] >= TRACE_AFTER:
-            self._graphs[key] = self._trace(model, name, fn, tensors, result)
+            def on_tensors(*traced_tensors):        # the graph's inputs are the tensors given, in order
+                given_tensors = iter(traced_tensors)
+                return fn(*(next(given_tensors) if present else None for present in given))
+
+            self._graphs[key] = self._trace(model, name, on_tensors, tensors, result)
         return result
 
     def _trace(self, model: nn.Module, name: str, fn: Callable, tensors: tuple, eager_result):

@@ -180,13 +180,9 @@ class TranslateImage:
     def run(self, model, cache: dict) -> TranslationView:
         source = _source(self.input, model, cache, self.direction)
         x, name = source.image.reshape(1, *model.data_shape), source.name
-        if self.traced:
-            tensors = (x.to(model.device),) if self.style is None else (x.to(model.device), self.style.to(model.device))
-            there, back = traced_calls(cache).run(model, f"translate {self.direction}", {},
-                                                  lambda x, style=None: translated(model, x, self.direction, style),
-                                                  *tensors)
-        else:
-            there, back = translated(model, x, self.direction, self.style)
+        translate = lambda x, style: translated(model, x, self.direction, style)
+        there, back = (traced_calls(cache).run(model, f"translate {self.direction}", {}, translate, x, self.style)
+                       if self.traced else translate(x, self.style))
         error = None if back is None else float(cycle_errors(x, back)[0])
         as_numpy = lambda t: t[0].float().cpu().numpy()
         return TranslationView(x[0].numpy(), as_numpy(there), None if back is None else as_numpy(back), error,
