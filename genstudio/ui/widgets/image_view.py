@@ -83,17 +83,20 @@ class ImageView(QWidget):
 
     def target_rect(self) -> QRectF:
         """Where the image lands: the largest integer multiple that fits, else fit with aspect kept."""
-        if self._image is None:
-            return QRectF()
+        return QRectF() if self._image is None else self._fit()[1]
+
+    def _fit(self) -> tuple[int | float, QRectF]:
+        """(scale, target rect) of the image: a whole scale (int) at whole-pixel offsets when the
+        image fits at least once, else the float scale that fits it, centred."""
         w, h = self._image.width(), self._image.height()
         scale = min(self.width() / w, self.height() / h)
         if scale >= 1:
             scale = int(scale)
             tw, th = w * scale, h * scale
             # whole pixels: drawn 1:1 from the enlarged image, not resampled at a half-pixel offset
-            return QRectF((self.width() - tw) // 2, (self.height() - th) // 2, tw, th)
+            return scale, QRectF((self.width() - tw) // 2, (self.height() - th) // 2, tw, th)
         tw, th = w * scale, h * scale
-        return QRectF((self.width() - tw) / 2, (self.height() - th) / 2, tw, th)
+        return scale, QRectF((self.width() - tw) / 2, (self.height() - th) / 2, tw, th)
 
     def paintEvent(self, event):
         painter = QPainter(self)
@@ -103,11 +106,10 @@ class ImageView(QWidget):
                 painter.setPen(QColor(200, 70, 70) if self._message else QColor(128, 128, 128))
                 painter.drawText(self.rect(), Qt.AlignCenter | Qt.TextWordWrap, self._message or self._placeholder)
             return
-        target = self.target_rect()
-        scale = round(target.width()) // self._image.width()
-        if scale == 1 and self._image.width() == round(target.width()):
+        scale, target = self._fit()
+        if scale == 1:
             painter.drawImage(target.topLeft(), self._image)
-        elif scale > 1 and scale * self._image.width() == round(target.width()) and self._image.depth() % 8 == 0:
+        elif scale > 1 and self._image.depth() % 8 == 0:
             if self._enlarged is None or self._enlarged[0] != scale:
                 self._enlarged = (scale, *enlarged(self._image, scale))
             painter.drawImage(target.topLeft(), self._enlarged[1])
