@@ -1,6 +1,7 @@
 """Shared fixtures: the real bundled MNIST test set, loaded once per session, the main window, and a small trained PixelCNN."""
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,30 @@ def private_cache(tmp_path_factory):
     import os
 
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(autouse=True)
+def signals_awaited_from_the_gui_thread(monkeypatch):
+    """Fails a test whose qtbot.waitSignal awaits a signal of an object living in another thread (a
+    training or task worker). pytest-qt's slot is a plain method, which PySide runs in the emitting
+    thread: there it stops the wait's timeout timer (Qt refuses, across threads, but the timer forgets
+    its id) and quits a loop that may not have started, so an emit just before the wait leaves the test
+    waiting for ever. That hung CI in test_train_live_pause_resume_stop. Await the GUI side instead: a
+    panel's own signal or what its slot changed (qtbot.waitUntil)."""
+    from pytestqt.wait_signal import SignalBlocker
+
+    threads: list[str] = []
+    quit_by_signal = SignalBlocker._quit_loop_by_signal
+
+    def checked(self, *args):
+        if threading.current_thread() is not threading.main_thread():
+            threads.append(threading.current_thread().name)
+        return quit_by_signal(self, *args)
+
+    monkeypatch.setattr(SignalBlocker, "_quit_loop_by_signal", checked)
+    yield
+    assert not threads, f"qtbot.waitSignal got a signal in thread {threads[0]!r}, not the GUI thread: await a " \
+                        "signal of an object living in the GUI thread (see signals_awaited_from_the_gui_thread)"
 
 
 @pytest.fixture(scope="session")

@@ -32,14 +32,17 @@ def test_train_live_pause_resume_stop(qtbot, window, tmp_path):
     assert panel.sample_view.image() != first               # the grid changed as G learned
     assert "steps/s" in panel.progress_label.text() and "ETA" in panel.progress_label.text()
 
-    with qtbot.waitSignal(panel.worker.state, timeout=10000, check_params_cb=lambda s: s == "paused"):
-        panel.pause_button.click()
-    assert panel.pause_button.text() == "Resume"
+    # The pause is awaited as the person sees it, by the button the panel's slot (GUI thread) relabels.
+    # Never qtbot.waitSignal on the worker's own signals: it lives in the training thread, so pytest-qt's
+    # slot runs there, and an emit before the wait's loop starts leaves that loop waiting for ever (its
+    # timeout timer is stopped from the wrong thread, and its quit lands before exec).
+    panel.pause_button.click()
+    qtbot.waitUntil(lambda: panel.pause_button.text() == "Resume", timeout=10000)
     paused_at = panel.worker.trainer.step
     qtbot.wait(300)                                       # nothing moves while paused
     assert panel.worker.trainer.step == paused_at
-    with qtbot.waitSignal(panel.worker.state, timeout=10000, check_params_cb=lambda s: s == "running"):
-        panel.pause_button.click()
+    panel.pause_button.click()
+    qtbot.waitUntil(lambda: panel.pause_button.text() == "Pause", timeout=10000)
     qtbot.waitUntil(lambda: panel.worker.trainer.step > paused_at + 5, timeout=30000)
 
     with qtbot.waitSignal(panel.trainingFinished, timeout=10000) as finished:
@@ -62,8 +65,8 @@ def test_explore_while_training_uses_a_snapshot(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: window.opened.card.step > first_step, timeout=30000)  # refreshed
     # The explorer decodes from a copy of the weights, never the live module: with training paused,
     # NaN in every live weight leaves what the explorer decodes untouched.
-    with qtbot.waitSignal(panel.worker.state, timeout=10000, check_params_cb=lambda s: s == "paused"):
-        panel.pause_button.click()
+    panel.pause_button.click()
+    qtbot.waitUntil(lambda: panel.pause_button.text() == "Resume", timeout=10000)   # (not the worker's signal)
     with torch.no_grad():
         for parameter in panel.worker.trainer.model.parameters():
             parameter.fill_(float("nan"))
