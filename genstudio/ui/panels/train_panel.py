@@ -575,7 +575,7 @@ class TrainPanel(QWidget):
         self.worker.snapshot.connect(self._maybe_diagnose)
         self.worker.state.connect(self._on_state)
         self.worker.phase.connect(self._on_phase)
-        self.worker.saved.connect(lambda path: self.status.emit(f"autosaved {path}"))
+        self.worker.saved.connect(self._on_saved)
         self.worker.failed.connect(self._on_failed)
         self.worker.finished.connect(self._on_finished)
         self._run_started = time.perf_counter()
@@ -627,6 +627,11 @@ class TrainPanel(QWidget):
         if not self.stopping:
             step = self.last_report.step if self.last_report is not None else 0
             self.phase_label.setText(f"Paused at step {step}" if state == "paused" else f"Training (step {step})")
+
+    def _on_saved(self, path: str) -> None:
+        """A method of the panel, not a lambda: PySide runs a plain function in the emitting (training)
+        thread, a QObject's method in the object's own (GUI) thread."""
+        self.status.emit(f"autosaved {path}")
 
     def _on_phase(self, phase: str, step: int) -> None:
         text = PHASE_TEXT.get(phase, phase).format(n=step)
