@@ -150,6 +150,11 @@ class TranslationView:
     style_dim: int                      # the model's: 0 for a one-to-one translation
     directions: int                     # the model's: 1 for a single public generator
 
+    @property
+    def round_trip_left_out(self) -> bool:
+        """A model with a way back, translated without it (a held slider's image: TranslateImage)."""
+        return self.round_trip is None and self.directions == 2
+
     def panels(self) -> list[np.ndarray]:
         """input, translation[, round trip], each (C, H, W)."""
         return [self.input, self.translation] + ([] if self.round_trip is None else [self.round_trip])
@@ -168,21 +173,30 @@ class TranslationView:
 @dataclass(frozen=True)
 class TranslateImage:
     """Translate an input (the explorer's source image, or one to read) in `direction` with style code
-    `style` (1, D) (None: zeros) and, when the model can, translate it back (the round trip takes the
-    input's own style)."""
+    `style` (1, D) (None: zeros) and, when the model can and `round_trip` is asked, translate it back
+    (the round trip takes the input's own style). A held slider asks for the translation alone: the way
+    back is a second generator and a style encoder, 40 % of the decode, for a panel the hand's move
+    does not aim at; its round trip follows at rest, as a preview's full image does."""
 
     input: TranslationInput | SourceImage
     direction: int = 0
     style: torch.Tensor | None = None
     traced: bool = False            # a held slider's: by a frozen graph once it repeats (as Decode.traced)
+    round_trip: bool = True
 
     @torch.no_grad()
     def run(self, model, cache: dict) -> TranslationView:
         source = _source(self.input, model, cache, self.direction)
         x, name = source.image.reshape(1, *model.data_shape), source.name
-        translate = lambda x, style: translated(model, x, self.direction, style)
-        there, back = (traced_calls(cache).run(model, f"translate {self.direction}", {}, translate, x, self.style)
-                       if self.traced else translate(x, self.style))
+        if self.round_trip:
+            translate = lambda x, style: translated(model, x, self.direction, style)
+        else:       # a tuple of one tensor (1, C, H, W): a graph's output cannot hold None
+            translate = lambda x, style: (model.translate(x.to(model.device), direction=self.direction,
+                                                          style=_styles(model, style, len(x))),)
+        name_of_call = f"translate {self.direction}" + ("" if self.round_trip else " alone")
+        result = (traced_calls(cache).run(model, name_of_call, {}, translate, x, self.style)
+                  if self.traced else translate(x, self.style))
+        there, back = result if self.round_trip else (result[0], None)
         error = None if back is None else float(cycle_errors(x, back)[0])
         as_numpy = lambda t: t[0].float().cpu().numpy()
         return TranslationView(x[0].numpy(), as_numpy(there), None if back is None else as_numpy(back), error,

@@ -20,6 +20,7 @@ the style code of a multimodal model, which the strip translates the input with 
 
 from __future__ import annotations
 
+import dataclasses
 import html
 
 import numpy as np
@@ -93,6 +94,9 @@ class ExplorePanel(QWidget):
         self.last_image: np.ndarray | None = None     # (C, H, W) floats of the shown sample
         self.last_strip: np.ndarray | None = None     # (frames, C, H, W)
         self.last_translation: TranslationView | None = None   # a translation model's input, output, round trip
+        # The round trip (C, H, W) of the last translation decoded whole: shown faded while a held
+        # slider's images leave it out (TranslateImage.round_trip).
+        self._rest_round_trip: np.ndarray | None = None
         # A translation model's input: (the input box's choice, the direction) the session's source
         # image was made for, and that SourceImage; the choice being resolved into one, if any.
         self._source_for: tuple[tuple, SourceImage] | None = None
@@ -368,7 +372,7 @@ class ExplorePanel(QWidget):
     def reset_for_model(self, info: ModelInfo) -> None:
         """Another model (the scope has cleared the bound views and cancelled the old requests)."""
         self.last_image = self.last_strip = None
-        self.last_translation = None
+        self.last_translation = self._rest_round_trip = None
         self._source_for = self._resolving = None
         self._full_decode_ms, self._directions_wait = None, False
         self.last_image_kind = ""
@@ -726,7 +730,8 @@ class ExplorePanel(QWidget):
         self._image_request = (kind, options, full)
         if self.translating():
             # The style code is the latent (a one-to-one model ignores it); the direction a decode setting.
-            request = TranslateImage(image.options["source"], int(options.get("direction", 0)), z, traced=traced)
+            request = TranslateImage(image.options["source"], int(options.get("direction", 0)), z, traced=traced,
+                                     round_trip=kind != "drag")
         elif self.info.is_points:
             request = DecodePoint(z, labels, options)
         elif self.info.has(Capability.SEQUENTIAL_DECODE):
@@ -858,13 +863,27 @@ class ExplorePanel(QWidget):
 
     # --- translation models ------------------------------------------------------------------------
     def _show_translation(self, view: TranslationView, ms: float) -> None:
-        """input | translation | round trip side by side (the image "as shown"), the cycle error below."""
+        """input | translation | round trip side by side (the image "as shown"), the cycle error below.
+        A held slider's image has no round trip of its own: the last one stands in, faded towards the
+        grey between the panels, until the hand lets go."""
+        held = view.round_trip_left_out
+        if held:
+            rest = self._rest_round_trip
+            faded = np.full_like(view.input, 0.5) if rest is None or rest.shape != view.input.shape else \
+                0.5 + 0.3 * (rest - 0.5)
+            view = dataclasses.replace(view, round_trip=faded)
+        elif view.round_trip is not None:
+            self._rest_round_trip = view.round_trip
         self.last_translation = view
         self.last_image = view.picture()                       # (C, H + 4, 3 (W + 2) + 2)
         self.image_view.set_array(self.last_image)
         self.translation_input.set_name(view.name, has_output=True)
         direction = DIRECTIONS[view.direction]
-        if view.cycle_error is None:
+        if held:
+            self.timing.setText(f"input | {direction} | round trip when you let go \u00b7 decode {ms:.1f} ms")
+            self.timing.setToolTip("While a slider is held only the translation is decoded; the round trip "
+                                   "and its cycle error follow when it is released")
+        elif view.cycle_error is None:
             self.timing.setText(f"input | {direction} \u00b7 decode {ms:.1f} ms")
             self.timing.setToolTip("The input and its translation (the model has no way back: no round trip)")
         else:
