@@ -122,7 +122,7 @@ def weights(model):
     ("gan", "dcgan-hinge-sn", {"g_channels": 8, "d_channels": 8}),   # batch norm, SN vectors, EMA
     ("gan", "dcgan-hinge-sn-conditional", {"g_channels": 8, "d_channels": 8}),   # + labels drawn for fakes
     ("vae", "conv", {"channels": 8}),
-    ("flow", "realnvp", {}),
+    ("flow", "realnvp", {"hidden_channels": 8}),          # resume restores state whatever the width
 ])
 def test_resume_is_exact(mnist, tmp_path, family, preset, overrides):
     """N+M steps in one go == N steps, save, resume in a new Trainer, M more steps."""
