@@ -24,7 +24,9 @@ decision:
   differs from the eager result by more than `TOLERANCE` is never used: that call stays eager.
 
 The graphs are of the weights as they were traced: when a parameter or buffer changes in place (a
-training step), all are dropped and the calls start eager again.
+training step), all are dropped and the calls start eager again. The model's tensors are gathered
+once (walking its modules took 0.3 ms a call here, a fifth of a traced GAN decode) and their
+versions summed at each call; the explorer replaces a model whole, never a parameter of it.
 """
 
 from __future__ import annotations
@@ -61,11 +63,6 @@ class _Call(nn.Module):
         return self.fn(*tensors)
 
 
-def weights_version(model: nn.Module) -> int:
-    """Grows whenever a parameter or buffer of `model` is changed in place."""
-    return sum(t._version for t in model.parameters()) + sum(t._version for t in model.buffers())
-
-
 def _plain(options: dict) -> tuple | None:
     """`options` as a hashable key when every value is a plain number, string or flag; else None."""
     if any(not isinstance(v, (bool, int, float, str)) for v in options.values()):
@@ -98,6 +95,13 @@ class TracedCalls:
         self._graphs: dict = {}
         self._eager_calls: Counter = Counter()
         self._version: int | None = None        # the weights' version the kept graphs and counts are of
+        self._weights: tuple[nn.Module, tuple[torch.Tensor, ...]] | None = None   # a model, its parameters and buffers
+
+    def _weights_version(self, model: nn.Module) -> int:
+        """Grows whenever a parameter or buffer of `model` is changed in place."""
+        if self._weights is None or self._weights[0] is not model:
+            self._weights = (model, (*model.parameters(), *model.buffers()))
+        return sum(t._version for t in self._weights[1])
 
     def run(self, model: nn.Module, name: str, options: dict, fn: Callable, *inputs: torch.Tensor | None):
         """fn(*inputs): a pure function of `inputs` (tensors, or None for one left out: no labels, no
@@ -108,7 +112,7 @@ class TracedCalls:
             return fn(*inputs)
         given = tuple(t is not None for t in inputs)
         tensors = tuple(t for t in inputs if t is not None)
-        version = weights_version(model)
+        version = self._weights_version(model)
         if version != self._version or len(self._graphs) > MAX_GRAPHS:
             # Weights changed in place (a model that trains on) make every graph stale: none is kept.
             self._graphs.clear()
