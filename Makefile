@@ -21,9 +21,10 @@ run: $(STAMP)
 	$(BIN)/genstudio
 
 # Core, UI and reliability tests (offscreen Qt without a display), then build the packaged app and test it.
-# Tests marked `long` (minutes each on 2 cores) run with `make test-long`.
+# Tests marked `long` (minutes each on 2 cores) run with `make test-long`. The 15 slowest are listed at
+# the end, so that the run's budget (about 15 minutes) is watched where it is spent.
 test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m "not long" tests/core tests/ui tests/reliability
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m "not long" --durations=15 tests/core tests/ui tests/reliability
 	$(MAKE) test-frozen
 
 test-long: $(STAMP)
