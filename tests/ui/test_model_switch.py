@@ -1,12 +1,14 @@
 """Opening another model is a clean slate (ui/model_bound.py): every widget bound to the scope shows
-nothing, or something made for the model now open, after each switch between the bundled demos in
-every ordered pair, whatever the previous model showed or still had in flight; a latent restored at
+nothing, or something made for the model now open, after each switch between the bundled demos (in
+every ordered pair under `make test-long`, round them both ways under `make test`), whatever the
+previous model showed or still had in flight; a latent restored at
 start shows its own seed, and every state of the history strip gets its thumbnail."""
 
 import threading
 
 import numpy as np
 import pyqtgraph as pg
+import pytest
 import torch
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QLabel
@@ -91,6 +93,12 @@ def every_ordered_pair(names: list[str]) -> list[str]:
     return walk[::-1]
 
 
+def round_both_ways(names: list[str]) -> list[str]:
+    """A walk round `names` and back the other way: each model is left for two others and reached from
+    two others, 2 len(names) steps (every_ordered_pair's 42 take `make test-long`)."""
+    return names + [names[0]] + names[::-1]
+
+
 def exercise(qtbot, window, small, first_visit: bool) -> None:
     """Make every tab show what the open model computes: the image and an A-B strip, a latent map
     and a hover on it, each Inspect page's result (its costly ones on the model's first visit)."""
@@ -137,12 +145,16 @@ def exercise(qtbot, window, small, first_visit: bool) -> None:
     window.tabs.setCurrentWidget(explore)
 
 
-def test_every_switch_between_the_demos_is_a_clean_slate(qtbot, window, mnist):
+@pytest.mark.parametrize("walk_of,steps", [
+    (round_both_ways, 14),
+    pytest.param(every_ordered_pair, 42, marks=pytest.mark.long),     # 2.5 minutes on 2 cores
+], ids=["round-both-ways", "every-ordered-pair"])
+def test_switches_between_the_demos_are_a_clean_slate(qtbot, window, mnist, walk_of, steps):
     small = type(mnist)("mnist", mnist.data[:SMALL], mnist.labels[:SMALL], mnist.label_names)
     names = sorted(p.stem for p in demo_checkpoints())
     assert len(names) == 7
-    walk = every_ordered_pair(names)
-    assert len(walk) == 43 and len(set(zip(walk, walk[1:]))) == 42
+    walk = walk_of(names)
+    assert len(walk) == steps + 1 and len(set(zip(walk, walk[1:]))) == steps      # no switch twice
     scope, visited = window.scope, set()
     for step, name in enumerate(walk):
         previous = scope.generation
