@@ -46,8 +46,11 @@ def make_window(tmp: Path):
     from genstudio.ui.app import _application
     from genstudio.ui.main_window import MainWindow
 
+    from genstudio.ui.gui_thread_gc import keep_startup_objects
+
     _application()
     window = MainWindow(QSettings(str(tmp / "bench-settings.ini"), QSettings.IniFormat))
+    keep_startup_objects()          # as the app's start-up does once its window is built
     window.show()
     return window
 
