@@ -3,6 +3,8 @@ images as the eager decode, traced only once a call repeats, traced again after 
 in place, and left eager where a graph would be wrong (a branch on a value, randomness, settings
 that are not numbers, a model that does not declare its decode traceable)."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -57,6 +59,14 @@ def test_the_translation_demos_traced_round_trip_is_the_eager_one():
         assert abs(view.translation - eager.translation).max() < 1e-5
         assert abs(view.round_trip - eager.round_trip).max() < 1e-5
     assert isinstance(graphs(traced_calls(cache))[0], torch.jit.ScriptModule)
+    # A held slider's translation alone: its graph returns one tensor; the round trip left out stays None.
+    alone = dataclasses.replace(request, round_trip=False)
+    for _ in range(TRACE_AFTER + 2):
+        view = alone.run(model, cache)
+        assert abs(view.translation - eager.translation).max() < 1e-5
+        assert view.round_trip is None and view.cycle_error is None
+    assert len(graphs(traced_calls(cache))) == 2
+    assert all(isinstance(g, torch.jit.ScriptModule) for g in graphs(traced_calls(cache)))
 
 
 def test_traced_once_repeated_and_again_after_a_weight_change():

@@ -93,6 +93,9 @@ class TracedCalls:
 
     def __init__(self):
         self._graphs: dict = {}
+        # A key whose function returns a tuple: which of its outputs are tensors (a graph returns only
+        # those; the None outputs, e.g. no round trip, are put back in their places).
+        self._outputs: dict = {}
         self._eager_calls: Counter = Counter()
         self._version: int | None = None        # the weights' version the kept graphs and counts are of
         self._weights: tuple[nn.Module, tuple[torch.Tensor, ...]] | None = None   # a model, its parameters and buffers
@@ -106,7 +109,8 @@ class TracedCalls:
     def run(self, model: nn.Module, name: str, options: dict, fn: Callable, *inputs: torch.Tensor | None):
         """fn(*inputs): a pure function of `inputs` (tensors, or None for one left out: no labels, no
         style) and `model`'s weights, named `name`, whose Python does what `options` say; `fn` must
-        take no other input that changes between calls."""
+        take no other input that changes between calls. It returns a tensor or a tuple of tensors and
+        Nones (an output left out: no round trip)."""
         settings = _plain(options)
         if not getattr(model, "traceable_decode", False) or model.training or settings is None:
             return fn(*inputs)
@@ -116,6 +120,7 @@ class TracedCalls:
         if version != self._version or len(self._graphs) > MAX_GRAPHS:
             # Weights changed in place (a model that trains on) make every graph stale: none is kept.
             self._graphs.clear()
+            self._outputs.clear()
             self._eager_calls.clear()
             self._version = version
         key = (name, settings, given, tuple((tuple(t.shape), t.dtype, t.device) for t in tensors))
@@ -124,7 +129,12 @@ class TracedCalls:
             return fn(*inputs)
         if graph is not None:
             with torch.no_grad():
-                return graph(*tensors)
+                out = graph(*tensors)
+            present = self._outputs.get(key)
+            if present is None:
+                return out
+            outs = iter(_outputs(out))
+            return tuple(next(outs) if p else None for p in present)
         start = time.perf_counter()
         result = fn(*inputs)
         ms = (time.perf_counter() - start) * 1000
@@ -132,11 +142,18 @@ class TracedCalls:
         if ms >= TRACE_BELOW_MS:
             self._graphs[key] = UNTRACEABLE
         elif self._eager_calls[key] >= TRACE_AFTER:
-            def on_tensors(*traced_tensors):        # the graph's inputs are the tensors given, in order
-                given_tensors = iter(traced_tensors)
-                return fn(*(next(given_tensors) if present else None for present in given))
+            present = tuple(t is not None for t in result) if isinstance(result, tuple) else None
 
-            self._graphs[key] = self._trace(model, name, on_tensors, tensors, result)
+            def on_tensors(*traced_tensors):
+                """The graph's inputs are the tensors given, in order; its outputs the tensors returned."""
+                given_tensors = iter(traced_tensors)
+                out = fn(*(next(given_tensors) if p else None for p in given))
+                return out if present is None else tuple(t for t in out if t is not None)
+
+            eager = result if present is None else tuple(t for t in result if t is not None)
+            self._graphs[key] = self._trace(model, name, on_tensors, tensors, eager)
+            if present is not None:
+                self._outputs[key] = present
         return result
 
     def _trace(self, model: nn.Module, name: str, fn: Callable, tensors: tuple, eager_result):

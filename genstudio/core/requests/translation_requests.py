@@ -80,15 +80,16 @@ def _styles(model, style: torch.Tensor | None, n: int) -> torch.Tensor | None:
     return style.expand(n, -1).to(model.device) if len(style) == 1 else style.to(model.device)
 
 
-def translated(model, x: torch.Tensor, direction: int, style: torch.Tensor | None
+def translated(model, x: torch.Tensor, direction: int, style: torch.Tensor | None, round_trip: bool = True
                ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(translation, round trip or None for a model without a way back) of x (n, C, H, W) in [0, 1]."""
+    """(translation, round trip) of x (n, C, H, W) in [0, 1]; the round trip None for a model without a
+    way back, or when `round_trip` is not asked."""
     x = x.to(model.device)
     styles = _styles(model, style, len(x))
-    if model.directions == 2:
-        return model.round_trip(x, direction=direction, style=styles)
-    if direction != 0:
+    if model.directions != 2 and direction != 0:
         raise GenStudioError("this model holds one generator (A -> B) only: it has no B -> A")
+    if model.directions == 2 and round_trip:
+        return model.round_trip(x, direction=direction, style=styles)
     return model.translate(x, direction=direction, style=styles), None
 
 
@@ -188,15 +189,10 @@ class TranslateImage:
     def run(self, model, cache: dict) -> TranslationView:
         source = _source(self.input, model, cache, self.direction)
         x, name = source.image.reshape(1, *model.data_shape), source.name
-        if self.round_trip:
-            translate = lambda x, style: translated(model, x, self.direction, style)
-        else:       # a tuple of one tensor (1, C, H, W): a graph's output cannot hold None
-            translate = lambda x, style: (model.translate(x.to(model.device), direction=self.direction,
-                                                          style=_styles(model, style, len(x))),)
-        name_of_call = f"translate {self.direction}" + ("" if self.round_trip else " alone")
-        result = (traced_calls(cache).run(model, name_of_call, {}, translate, x, self.style)
-                  if self.traced else translate(x, self.style))
-        there, back = result if self.round_trip else (result[0], None)
+        translate = lambda x, style: translated(model, x, self.direction, style, self.round_trip)
+        settings = {"direction": self.direction, "round_trip": self.round_trip}
+        there, back = (traced_calls(cache).run(model, "translate", settings, translate, x, self.style)
+                       if self.traced else translate(x, self.style))
         error = None if back is None else float(cycle_errors(x, back)[0])
         as_numpy = lambda t: t[0].float().cpu().numpy()
         return TranslationView(x[0].numpy(), as_numpy(there), None if back is None else as_numpy(back), error,
