@@ -1,8 +1,9 @@
 """A translation model (Capability.TRANSLATION) in the app, through the real widgets: the explorer's
 input | translation | round trip of a data image, a dropped file and the output taken back as input,
 each equal to the model's own translate / round_trip; the Inspect tab's grid (and its PNG + JSON
-export), the cycle-error histogram whose worst bar holds the worst image, the layer view; and a
-switch to another model and back that leaves nothing stale."""
+export), the cycle-error histogram whose worst bar holds the worst image, the layer view; a held
+slider's translation alone, its round trip following at rest; and a switch to another model and back
+that leaves nothing stale."""
 
 import json
 from pathlib import Path
@@ -120,6 +121,32 @@ def test_explorer_translates_a_data_image_both_ways_and_takes_its_output_back(qt
     frames = explore.session.path_latents()
     expected = model.translate(output.expand(len(frames), -1, -1, -1), direction=0, style=frames)
     assert np.allclose(strip, expected.numpy(), atol=1e-5)
+
+
+def test_a_held_slider_translates_alone_and_the_round_trip_follows_at_rest(qtbot, window, checkpoint, model, domains):
+    open_and_wait(qtbot, window, checkpoint)
+    explore = window.explore
+    qtbot.waitUntil(lambda: explore.last_image_kind == "full", timeout=60000)
+    rest = explore.last_translation
+    x = domains[0][:1]                                  # A's image #0, the input box's first choice
+    assert_shows(rest, model, x, 0, style_of(explore))
+    slider = explore.sliders.sliders[0]
+    slider.setSliderDown(True)
+    for ticks in (40, 80, 120):
+        with qtbot.waitSignal(explore.imageRendered, timeout=30000) as shown:
+            slider.setValue(ticks)
+        assert shown.args == ["drag"]
+        held = explore.last_translation
+        there = model.translate(x, direction=0, style=style_of(explore))
+        assert np.abs(held.translation - there[0].numpy()).max() < 1e-5        # the translation is live
+        # The round trip at rest stands in, faded towards the grey between panels; no cycle error.
+        assert held.cycle_error is None and np.allclose(held.round_trip, 0.5 + 0.3 * (rest.round_trip - 0.5))
+        assert "round trip when you let go" in explore.timing.text()
+    with qtbot.waitSignal(explore.imageRendered, timeout=30000) as rested:
+        slider.setSliderDown(False)
+    assert rested.args == ["full"]
+    assert_shows(explore.last_translation, model, x, 0, style_of(explore))
+    assert "cycle error" in explore.timing.text()
 
 
 def test_a_dropped_image_file_is_translated(qtbot, window, checkpoint, model, tmp_path):
