@@ -44,9 +44,8 @@ def _percentiles(values: list[float]) -> dict:
 
 def make_window(tmp: Path):
     from genstudio.ui.app import _application
-    from genstudio.ui.main_window import MainWindow
-
     from genstudio.ui.gui_thread_gc import keep_startup_objects
+    from genstudio.ui.main_window import MainWindow
 
     _application()
     window = MainWindow(QSettings(str(tmp / "bench-settings.ini"), QSettings.IniFormat))

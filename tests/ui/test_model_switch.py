@@ -1,8 +1,8 @@
 """Opening another model is a clean slate (ui/model_bound.py): every widget bound to the scope shows
 nothing, or something made for the model now open, after each switch between the bundled demos (in
 every ordered pair under `make test-long`, round them both ways under `make test`), whatever the
-previous model showed or still had in flight; a latent restored at
-start shows its own seed, and every state of the history strip gets its thumbnail."""
+previous model showed or still had in flight; a latent restored at start shows its own seed, and
+every state of the history strip gets its thumbnail."""
 
 import threading
 

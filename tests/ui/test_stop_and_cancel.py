@@ -21,9 +21,8 @@ STOP_BAR_S = 5.0
 
 
 def stop_and_time(qtbot, panel):
-    """Click Stop; seconds from the click to the panel's end of the run, and its final report. (The
-    panel's signal, emitted in the GUI thread: a waitSignal on the worker's, which lives in the training
-    thread, can miss an early emit and then wait for ever.)"""
+    """Click Stop; seconds from the click to the panel's end of the run, and its final report (the
+    panel's signal, not the worker's: conftest's signals_awaited_from_the_gui_thread)."""
     with qtbot.waitSignal(panel.trainingFinished, timeout=60000) as finished:
         clicked = time.perf_counter()
         panel.stop_button.click()

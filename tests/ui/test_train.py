@@ -32,10 +32,8 @@ def test_train_live_pause_resume_stop(qtbot, window, tmp_path):
     assert panel.sample_view.image() != first               # the grid changed as G learned
     assert "steps/s" in panel.progress_label.text() and "ETA" in panel.progress_label.text()
 
-    # The pause is awaited as the person sees it, by the button the panel's slot (GUI thread) relabels.
-    # Never qtbot.waitSignal on the worker's own signals: it lives in the training thread, so pytest-qt's
-    # slot runs there, and an emit before the wait's loop starts leaves that loop waiting for ever (its
-    # timeout timer is stopped from the wrong thread, and its quit lands before exec).
+    # The pause is awaited as the person sees it, by the button the panel's slot relabels: never by the
+    # worker's own signal (conftest's signals_awaited_from_the_gui_thread says why).
     panel.pause_button.click()
     qtbot.waitUntil(lambda: panel.pause_button.text() == "Resume", timeout=10000)
     paused_at = panel.worker.trainer.step
