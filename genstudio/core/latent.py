@@ -79,8 +79,13 @@ def principal_directions(decode, latent_dim: int, k: int = 10, samples: int = 20
                          for i in range(0, samples, batch)])                     # (S, P)
     centred = outputs - outputs.mean(0, keepdim=True)
     k = min(k, latent_dim, samples - 1)
-    # Low-rank randomised PCA: P can be thousands of pixels, and only k components are needed.
-    u, s, v = torch.pca_lowrank(centred, q=min(k + 8, min(centred.shape)), center=False)
+    # Low-rank randomised PCA: P can be thousands of pixels, and only k components are needed. Its
+    # random projection is drawn from the seed too (not torch's global generator), so the same
+    # model and seed give the same directions whenever they are computed: a latent record's alphas
+    # are applied to recomputed directions.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        u, s, v = torch.pca_lowrank(centred, q=min(k + 8, min(centred.shape)), center=False)
     coords = centred @ v[:, :k]                                                  # (S, k)
     directions = torch.linalg.lstsq(coords, z).solution                          # (k, D)
     directions = directions / directions.norm(dim=1, keepdim=True).clamp_min(1e-8)
