@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
@@ -60,6 +61,40 @@ def test_principal_directions_for_large_latents(qtbot, window):
     values = explore.sliders.values()
     assert len(values) == 16
     assert np.allclose(values, explore.current_latent()[:16].clamp(-4, 4).numpy(), atol=0.006)
+
+
+def test_the_first_image_does_not_wait_for_the_directions_and_a_reopen_reads_them_back(qtbot, window, tmp_path,
+                                                                                      monkeypatch):
+    # The directions are 1,024 decodes (0.3-0.6 s for this demo on two cores): queued before the
+    # model's first image, they held it back at every start-up. Kept per checkpoint, a second open
+    # has its sliders at once.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    explore = window.explore
+    submitted = []
+    submit = window.renderer.submit
+
+    def spy(channel, request):
+        submitted.append((channel, explore.last_image is not None))
+        return submit(channel, request)
+
+    monkeypatch.setattr(window.renderer, "submit", spy)
+    open_and_wait(qtbot, window, demo("gan-mnist"))
+    qtbot.waitUntil(lambda: explore.directions is not None, timeout=30000)
+    channels = [channel for channel, _ in submitted]
+    assert channels.index("image") < channels.index("directions")
+    assert all(shown for channel, shown in submitted if channel == "directions")   # after the image was on screen
+    first = explore.directions.clone()
+    kept = list((tmp_path / "cache" / "genstudio" / "directions").glob("*.npz"))
+    assert len(kept) == 1
+    written = kept[0].stat().st_mtime_ns
+
+    open_and_wait(qtbot, window, demo("vae-mnist"))
+    assert explore.directions is None
+    open_and_wait(qtbot, window, demo("gan-mnist"))
+    qtbot.waitUntil(lambda: explore.directions is not None, timeout=30000)
+    assert torch.equal(explore.directions, first)
+    assert kept[0].stat().st_mtime_ns == written                  # read back, not computed and written again
+    assert len(explore.sliders.sliders) == explore.k_spin.value()
 
 
 def test_interpolation_slerp_toggle_and_t_slider(qtbot, window):

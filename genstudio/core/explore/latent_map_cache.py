@@ -2,26 +2,23 @@
 restart) instead of encoding the data set once more.
 
 One .npz per (checkpoint, data set, projection, image limit, decode options) under
-`user_cache_dir()/latent-maps/`. The checkpoint is identified by its resolved path, size and
-modification time (hashing a large checkpoint's bytes would cost more than a small map): a file
-trained further or replaced gets a new key. The file holds numbers only (read with
-allow_pickle=False): the latents (N, D), their map points (N, 2), the projection's kind, a PCA's
-mean (D,), components (2, D) and explained variance ratio (2,), and the KL per dimension (D,) when
-the model has one. The data set itself is not stored: it is loaded from its spec as for a build.
+`user_cache_dir()/latent-maps/`, keyed as core/runtime/checkpoint_cache.py says (the checkpoint's
+path, size and modification time: a file trained further or replaced gets a new key). The file
+holds numbers only (read with allow_pickle=False): the latents (N, D), their map points (N, 2), the
+projection's kind, a PCA's mean (D,), components (2, D) and explained variance ratio (2,), and the
+KL per dimension (D,) when the model has one. The data set itself is not stored: it is loaded from its spec as for a build.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import logging
 from pathlib import Path
 
 import numpy as np
 
 from genstudio.core.explore.latent_map import Projection
-from genstudio.core.runtime.user_dirs import user_cache_dir
+from genstudio.core.runtime.checkpoint_cache import checkpoint_cache_file
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +43,9 @@ class SavedPCA:
 def cache_file(checkpoint: str | Path, data_spec: str, method: str, limit: int, options: dict) -> Path | None:
     """Where the map of `checkpoint` on `data_spec` is kept; None when the checkpoint is not a file
     or folder on disk (a live training snapshot has nothing stable to key on)."""
-    path = Path(checkpoint)
-    try:
-        stat = path.stat()
-        resolved = str(path.resolve())
-    except OSError:
-        return None
-    identity = json.dumps({"version": FORMAT_VERSION, "checkpoint": resolved, "size": stat.st_size,
-                           "mtime_ns": stat.st_mtime_ns, "data": data_spec, "method": method, "limit": int(limit),
-                           "options": sorted((str(k), float(v)) for k, v in options.items())})
-    return user_cache_dir() / "latent-maps" / f"{hashlib.sha256(identity.encode()).hexdigest()[:32]}.npz"
+    return checkpoint_cache_file("latent-maps", checkpoint, ".npz", {
+        "version": FORMAT_VERSION, "data": data_spec, "method": method, "limit": int(limit),
+        "options": sorted((str(k), float(v)) for k, v in options.items())})
 
 
 def save_map(file: Path, projection: Projection, kl: np.ndarray | None) -> Path:

@@ -17,6 +17,7 @@ next step or row (Cancelled) rather than when it is done.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,8 +26,11 @@ import numpy as np
 import torch
 
 from genstudio.core.explore.decoding import decode_numpy, stop_option
+from genstudio.core.explore.directions_cache import directions_file, load_directions, save_directions
 from genstudio.core.explore.traced_calls import traced_calls
 from genstudio.core.latent import principal_directions, seeded_latents
+
+log = logging.getLogger(__name__)
 
 POINT_CLOUD = 2000       # samples drawn behind the current point of a 2-D model
 
@@ -94,12 +98,15 @@ DIRECTION_BATCH_VALUES = 1 << 22    # output values decoded at once for the dire
 class PrincipalDirections:
     """GANSpace directions (k, D) of the model's output and their variance shares (k,). Images larger
     than DIRECTION_SIDE are average-pooled to it (the PCA's features: a 1024 px generator's 256
-    outputs held 3 GB), decoded a few at a time, and a newer request stops it between batches."""
+    outputs held 3 GB), decoded a few at a time, and a newer request stops it between batches.
+    With the model's `checkpoint` file they are kept on disk for it and these settings
+    (core/explore/directions_cache.py): read back when they were, else computed and kept."""
 
     k: int = 10
     samples: int = 1024
     seed: int = 0
     options: dict = field(default_factory=dict)
+    checkpoint: Path | None = None
 
     def run(self, model, cache: dict) -> tuple[torch.Tensor, np.ndarray]:
         return self.run_streaming(model, cache, None, None)
@@ -117,9 +124,20 @@ class PrincipalDirections:
                 images = F.adaptive_avg_pool2d(images, DIRECTION_SIDE)                     # (n, C, 64, 64)
             return images
 
+        kept = None if self.checkpoint is None else directions_file(self.checkpoint, self.k, self.samples,
+                                                                     self.seed, self.options)
+        saved = None if kept is None else load_directions(kept, model.latent_dim)
+        if saved is not None:
+            return saved
         batch = max(1, min(256, DIRECTION_BATCH_VALUES // max(math.prod(model.data_shape), 1)))
-        return principal_directions(decode, model.latent_dim, k=self.k, samples=self.samples, seed=self.seed,
-                                    batch=batch)
+        directions, explained = principal_directions(decode, model.latent_dim, k=self.k, samples=self.samples,
+                                                     seed=self.seed, batch=batch)
+        if kept is not None:
+            try:
+                save_directions(kept, directions, explained)
+            except OSError as exc:      # a full or read-only cache folder costs the next open a recompute
+                log.warning("%s: the principal directions were not kept (%s)", kept, exc)
+        return directions, explained
 
 
 @dataclass

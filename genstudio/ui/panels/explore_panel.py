@@ -106,7 +106,10 @@ class ExplorePanel(QWidget):
         # torch's warm-up): a decode setting with `preview_above_ms` previews only a model slower than
         # that (a 256 px StyleGAN on a CPU, not a 28 px one).
         self._full_decode_ms: float | None = None
-        self._directions_wait = False                 # the directions wait for that figure
+        # The directions wait for that figure too: hundreds of decodes queued before the model's
+        # first image would hold it back (the GAN demo's, 0.3-0.6 s at start-up), and a slow model
+        # computes them from fewer samples.
+        self._directions_wait = False
         self.last_image_kind = ""                     # "preview", "drag" (a held slider's) or "full"
         self.option_boxes: dict[str, SettingControl] = {}
         self._from_sliders = False                    # a latent change made by the slider bank itself
@@ -402,10 +405,10 @@ class ExplorePanel(QWidget):
             self.session.configure(info.latent_shape, info.num_classes, info.family, str(info.path), keep_latent=True,
                                    decode_options=info.decode_defaults(), latent_spaces=info.latent_spaces)
             self._fill_sampler()
-            if self.session.directions is not None and self._page() is None:
-                self._compute_directions()
             self.render()
             self.render_strip()
+            if self.session.directions is not None and self._page() is None:
+                self._compute_directions()      # after the image: the renderer runs requests in turn
             return
         self._fill_modes()
         self.session.configure(info.latent_shape, info.num_classes, info.family, str(info.path),
@@ -495,11 +498,6 @@ class ExplorePanel(QWidget):
         setting = next(s for s in self.info.decode_settings if s.key == key)
         return not setting.preview_above_ms or (self._full_decode_ms is not None
                                                 and self._full_decode_ms > setting.preview_above_ms)
-
-    def _preview_waits_for_timing(self) -> bool:
-        """Whether a setting of the model previews only above a latency not yet measured."""
-        return self._full_decode_ms is None and any(
-            s.preview_above_ms for s in self.info.decode_settings if s.key in self.info.preview_options())
 
     def _uses_directions(self) -> bool:
         # Not for models that draw pixel by pixel: every one of the decodes behind the directions
@@ -679,8 +677,8 @@ class ExplorePanel(QWidget):
             return
         if not self._uses_directions():
             return
-        if self._preview_waits_for_timing():
-            self._directions_wait = True        # computed when the first full image says how slow it is
+        if self._full_decode_ms is None:
+            self._directions_wait = True        # computed once the model's first full image is shown
             return
         k = self.k_spin.value()
         preview = self._preview_options()
@@ -692,7 +690,8 @@ class ExplorePanel(QWidget):
         options = dict(self.session.decode_options) if preview is None else preview
         self.status.emit(f"computing {k} principal directions of the generator ({samples} decodes"
                          f"{' at the preview settings' if preview else ''})...")
-        self.scope.submit("directions", PrincipalDirections(k=k, samples=samples, options=options))
+        self.scope.submit("directions", PrincipalDirections(k=k, samples=samples, options=options,
+                                                            checkpoint=self.info.path))
 
     # --- rendering ------------------------------------------------------------------------------
     def render(self, full: bool = False) -> None:
