@@ -51,11 +51,13 @@ def _ms(since: float, at: float | None) -> str:
 class Startup(QObject):
     """The shell now, the main window once `load()` has returned its class (see the module docstring).
     The moments of each step, as time.perf_counter() values: first_pixels_at (the shell painted),
-    loaded_at (the import finished), shown_at (the window replaced the shell), interactive_at (the
-    window's first live image painted)."""
+    loaded_at (the import finished), shown_at (the window replaced the shell), live_image_at (the
+    window's first live image painted), interactive_at (that image on screen and the explorer's
+    sliders there: a model whose sliders are its principal directions has them once they are
+    computed, or read back from the cache)."""
 
     windowShown = Signal(object)       # the MainWindow, now where the shell was
-    interactive = Signal()             # its first live image is on screen
+    interactive = Signal()             # its first live image is on screen, and its sliders
     failed = Signal(str)               # the engine did not load, or the window was not built: one line
 
     def __init__(self, app, started: float, settings: QSettings | None = None, load=load_main_window,
@@ -67,7 +69,7 @@ class Startup(QObject):
         self.settings = settings or QSettings("genstudio", "genstudio")
         self.explore_in_front = explore_in_front      # the smoke test waits for the explorer's image
         self.window = None
-        self.first_pixels_at = self.loaded_at = self.shown_at = self.interactive_at = None
+        self.first_pixels_at = self.loaded_at = self.shown_at = self.live_image_at = self.interactive_at = None
         self.failure: str | None = None               # why the engine did not load, if it did not
         picture = load_last_picture(self.settings)
         self.showed_picture = picture is not None      # else the shell says "starting…" (a first start)
@@ -135,6 +137,7 @@ class Startup(QObject):
             # test's wait would run to its timeout (measured: 63 s to "first image" from Diagnostics).
             window.tabs.setCurrentWidget(window.explore)
         window.explore.image_view.shown.connect(self._first_image)
+        window.explore.sliders.rebuilt.connect(self._sliders_built)
         # Where the shell is now (the saved geometry, or where the person moved it meanwhile), then
         # shown before the shell closes, so that the screen never shows neither.
         if self.shell.isMaximized():
@@ -157,8 +160,22 @@ class Startup(QObject):
 
     def _first_image(self) -> None:
         self.window.explore.image_view.shown.disconnect(self._first_image)
+        self.live_image_at = time.perf_counter()
+        log.info("start-up: first live image %s ms after start", _ms(self.started, self.live_image_at))
+        self._maybe_interactive()
+
+    def _sliders_built(self, count: int) -> None:
+        if count:
+            self._maybe_interactive()
+
+    def _maybe_interactive(self) -> None:
+        explore = self.window.explore
+        if self.interactive_at is not None or self.live_image_at is None or not explore.sliders.sliders:
+            return
+        explore.sliders.rebuilt.disconnect(self._sliders_built)
         self.interactive_at = time.perf_counter()
-        log.info("start-up: interactive (first live image) %s ms after start", _ms(self.started, self.interactive_at))
+        log.info("start-up: interactive (the live image and its sliders) %s ms after start",
+                 _ms(self.started, self.interactive_at))
         self.interactive.emit()
 
     def _failed(self, message: str) -> None:
@@ -185,8 +202,8 @@ def _application():
 
 
 def smoke_test(startup: Startup, started: float) -> int:
-    """Wait for the main window's first rendered image; report what was shown and how long each
-    step of start-up took."""
+    """Wait for the main window's first rendered image and its sliders; report what was shown and
+    how long each step of start-up took."""
     from PySide6.QtCore import QEventLoop
 
     loop = QEventLoop()
@@ -210,6 +227,7 @@ def smoke_test(startup: Startup, started: float) -> int:
     picture = "the last picture" if startup.showed_picture else "no picture yet"
     print(f"start-up: first pixels {_ms(started, startup.first_pixels_at)} ms ({picture}), "
           f"engine loaded {_ms(started, startup.loaded_at)} ms, window shown {_ms(started, startup.shown_at)} ms, "
+          f"live image {_ms(started, startup.live_image_at)} ms, "
           f"interactive {_ms(started, startup.interactive_at)} ms after start")
     window.close()
     return 0

@@ -84,7 +84,10 @@ def test_the_shell_paints_the_last_picture_while_the_engine_loads(qtbot, tmp_pat
         qtbot.waitUntil(lambda: not shiboken6.isValid(shell), timeout=5_000)   # closed and deleted
         qtbot.waitUntil(lambda: startup.interactive_at is not None, timeout=30_000)
         assert window.opened.path == gan_demo() and window.explore.image_view.image() is not None
-        moments = [startup.first_pixels_at, imports_done[0], startup.loaded_at, startup.shown_at, startup.interactive_at]
+        # Interactive: the live image and the sliders of its principal directions, computed after it.
+        assert len(window.explore.sliders.sliders) == window.explore.k_spin.value()
+        moments = [startup.first_pixels_at, imports_done[0], startup.loaded_at, startup.shown_at,
+                   startup.live_image_at, startup.interactive_at]
         assert moments == sorted(moments)
         # What the start-up left alive (torch, Qt, the window: 250k objects) is out of the collections'
         # walk, so the GUI thread's full collections take a fraction of a millisecond, not a quarter second.

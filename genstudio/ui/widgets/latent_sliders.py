@@ -30,6 +30,7 @@ class LatentSliders(QWidget):
     changed = Signal(int, float)
     dragStarted = Signal()           # a slider was grabbed: the moves until dragEnded are one edit
     dragEnded = Signal()
+    rebuilt = Signal(int)            # the bank now has this many sliders (set_labels)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -70,6 +71,7 @@ class LatentSliders(QWidget):
         for row in range(max(self._grid.rowCount(), len(labels) + 1)):
             self._grid.setRowStretch(row, 1 if row == len(labels) else 0)
         self.set_values(values)
+        self.rebuilt.emit(len(self.sliders))
 
     def set_values(self, values: list[float]) -> None:
         for slider, readout, value in zip(self.sliders, self._values, values):
