@@ -1,6 +1,7 @@
 """Principal directions computed for a checkpoint are kept, and a second request for the same file
 and settings reads them back without decoding: the same numbers. Another file, another setting, or
-a damaged cache file means computing them again; a model with no file keeps nothing."""
+a damaged cache file means computing them again; a model with no file keeps nothing. A model folder
+is keyed by every file in it."""
 
 import logging
 import shutil
@@ -60,3 +61,13 @@ def test_directions_are_kept_per_checkpoint_and_settings(tmp_path, monkeypatch, 
     assert directions_file(checkpoint, 4, 64, 0, {}) != kept
     assert directions_file(checkpoint, 4, 64, 0, {"truncation": 0.7}) != directions_file(checkpoint, 4, 64, 0, {})
     assert directions_file(tmp_path / "missing.safetensors", 4, 64, 0, {}) is None
+
+    folder = tmp_path / "pipeline"                                  # a model folder (diffusers)
+    (folder / "unet").mkdir(parents=True)
+    (folder / "model_index.json").write_text("{}")
+    (folder / "unet" / "weights.safetensors").write_bytes(b"1234")
+    before = directions_file(folder, 4, 64, 0, {})
+    (folder / "unet" / "weights.safetensors").write_bytes(b"12345")   # rewritten inside: the folder's time stays
+    assert before is not None and directions_file(folder, 4, 64, 0, {}) != before
+    (tmp_path / "empty").mkdir()
+    assert directions_file(tmp_path / "empty", 4, 64, 0, {}) is None

@@ -3,7 +3,8 @@ same file again (also after a restart) reads it back instead of computing it onc
 
 The checkpoint is identified by its resolved path, size and modification time: hashing a large
 checkpoint's bytes would cost more than most of what is kept (a 1024 px StyleGAN2 is 120 MB), and a
-file trained further or replaced gets a new key. The settings the result was computed with are part
+file trained further or replaced gets a new key. A model folder (diffusers) by those of every file
+in it: a folder's own time does not change when a file in it is rewritten. The settings the result was computed with are part
 of the key. Used by the latent-map cache (core/explore/latent_map_cache.py) and the principal
 directions' (core/explore/directions_cache.py).
 """
@@ -23,10 +24,13 @@ def checkpoint_cache_file(folder: str, checkpoint: str | Path, suffix: str, sett
     snapshot has nothing stable to key on)."""
     path = Path(checkpoint)
     try:
-        stat = path.stat()
-        resolved = str(path.resolve())
-    except OSError:
+        resolved = path.resolve()
+        files = sorted(p for p in resolved.rglob("*") if p.is_file()) if resolved.is_dir() else [resolved]
+        stats = [(str(file.relative_to(resolved.parent)), file.stat()) for file in files]
+    except (OSError, ValueError):
         return None
-    identity = json.dumps({"checkpoint": resolved, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+    if not stats:
+        return None
+    identity = json.dumps({"checkpoint": str(resolved), "files": [(name, s.st_size, s.st_mtime_ns) for name, s in stats],
                            **settings}, sort_keys=True)
     return user_cache_dir() / folder / f"{hashlib.sha256(identity.encode()).hexdigest()[:32]}{suffix}"
