@@ -6,7 +6,8 @@ engine (torch and the rest of genstudio) takes seconds to import:
 1. With Qt alone, the start-up shell (ui/startup_shell.py) opens where the window was, showing the
    explorer's last image (ui/last_picture.py); meanwhile a thread imports genstudio.ui.main_window.
 2. On the GUI thread, the main window is built, shown where the shell is (the shell then closes
-   behind it), and opens the last model as before; its first live image replaces the picture.
+   behind it), and opens the last model as before; its first live image replaces the picture. The
+   panels of the other tabs are built once the explorer is interactive (ui/deferred_tabs.py).
 
 Python's garbage collector is handed to the GUI thread's timer (ui/gui_thread_gc.py) before the
 import thread starts: a collection that the thread's many allocations would otherwise trigger there
@@ -176,6 +177,7 @@ class Startup(QObject):
         self.interactive_at = time.perf_counter()
         log.info("start-up: interactive (the live image and its sliders) %s ms after start",
                  _ms(self.started, self.interactive_at))
+        self.window.build_deferred_panels()        # the other tabs' panels, now that the explorer works
         self.interactive.emit()
 
     def _failed(self, message: str) -> None:

@@ -29,6 +29,7 @@ from genstudio.core.io.foreign import trust_fingerprint
 from genstudio.core.io.open_model import OpenedModel, open_model, snapshot_model
 from genstudio.ui import consent_dialog, file_dialogs, theme
 from genstudio.ui.decode_device import DecodeDevice, DecodeStatus
+from genstudio.ui.deferred_tabs import DeferredTabs
 from genstudio.ui.explore_actions import ExploreActions
 from genstudio.ui.exports import Exports
 from genstudio.ui.history_strip import ExploreHistory, HistoryStrip
@@ -126,10 +127,6 @@ class MainWindow(QMainWindow):
         self.session = ExploreSession()
         self.scope = ModelScope(self.renderer)    # the one "model changed" path (model_bound.py)
         self.explore = ExplorePanel(self.renderer, self.session, self.scope)
-        self.train = TrainPanel()
-        self.map = MapPanel(self.renderer, self.scope)
-        self.inspect = InspectPanel(self.renderer, self.session, self.scope)
-        self.diagnostics = DiagnosticsPanel(self.renderer, self.scope)
         self.runs = RunsPanel(self.settings)
         self.history = ExploreHistory(self.session, self.explore, self.scope, self)
         self.explore.history_row.addWidget(HistoryStrip(self.history))
@@ -145,10 +142,13 @@ class MainWindow(QMainWindow):
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self.explore, "Explore")
-        self.tabs.addTab(self.map, "Latent map")
-        self.tabs.addTab(self.inspect, "Inspect")
-        self.tabs.addTab(self.diagnostics, "Diagnostics")
-        self.tabs.addTab(self.train, "Train")
+        # Built when first needed (ui/deferred_tabs.py): the `map`, `inspect`, `diagnostics` and
+        # `train` properties build theirs when asked.
+        self.deferred = DeferredTabs(self.tabs, self._panel_built)
+        self.deferred.add("map", "Latent map", self._build_map)
+        self.deferred.add("inspect", "Inspect", self._build_inspect)
+        self.deferred.add("diagnostics", "Diagnostics", self._build_diagnostics)
+        self.deferred.add("train", "Train", self._build_train)
         self.tabs.addTab(self.runs, "Runs")
         self.banner = ErrorBanner()
         central = QWidget()
@@ -168,17 +168,6 @@ class MainWindow(QMainWindow):
         self.resizeDocks([dock], [230], Qt.Horizontal)
 
         self.explore.status.connect(self.show_status)
-        self.map.status.connect(self.show_status)
-        self.map.pinLatent.connect(self.explore.set_latent)
-        self.map.pathChosen.connect(lambda a, b: self.session.set_endpoints(a, b))
-        self.inspect.status.connect(self.show_status)
-        self.inspect.pinLatent.connect(self.explore.set_latent)
-        self.diagnostics.status.connect(self.show_status)
-        self.train.status.connect(self.show_status)
-        self.train.snapshotReady.connect(self._on_snapshot)
-        self.train.trainingFinished.connect(self._on_training_finished)
-        self.train.runningChanged.connect(self.models.show_live)
-        self.train.exploreRequested.connect(self.follow_training)
         self.runs.status.connect(self.show_status)
         self.runs.openRequested.connect(self._open_run_checkpoint)
         self.renderer.done.connect(self._rendered)
@@ -193,6 +182,62 @@ class MainWindow(QMainWindow):
         self.window_state = WindowState(self)
         self.window_state.restore_layout()
         self.runs.restore()
+
+    # --- the panels built when first needed ---------------------------------------------------------
+    @property
+    def map(self) -> MapPanel:
+        return self.deferred.get("map")
+
+    @property
+    def inspect(self) -> InspectPanel:
+        return self.deferred.get("inspect")
+
+    @property
+    def diagnostics(self) -> DiagnosticsPanel:
+        return self.deferred.get("diagnostics")
+
+    @property
+    def train(self) -> TrainPanel:
+        return self.deferred.get("train")
+
+    def build_deferred_panels(self) -> None:
+        """Build the panels not built yet, one an event-loop turn (start-up calls this once the
+        explorer is interactive)."""
+        self.deferred.build_all_soon()
+
+    def _build_map(self) -> MapPanel:
+        panel = MapPanel(self.renderer, self.scope)
+        panel.status.connect(self.show_status)
+        panel.pinLatent.connect(self.explore.set_latent)
+        panel.pathChosen.connect(lambda a, b: self.session.set_endpoints(a, b))
+        return panel
+
+    def _build_inspect(self) -> InspectPanel:
+        panel = InspectPanel(self.renderer, self.session, self.scope)
+        panel.status.connect(self.show_status)
+        panel.pinLatent.connect(self.explore.set_latent)
+        return panel
+
+    def _build_diagnostics(self) -> DiagnosticsPanel:
+        panel = DiagnosticsPanel(self.renderer, self.scope)
+        panel.status.connect(self.show_status)
+        return panel
+
+    def _build_train(self) -> TrainPanel:
+        panel = TrainPanel()
+        panel.status.connect(self.show_status)
+        panel.snapshotReady.connect(self._on_snapshot)
+        panel.trainingFinished.connect(self._on_training_finished)
+        panel.runningChanged.connect(self.models.show_live)
+        panel.exploreRequested.connect(self.follow_training)
+        return panel
+
+    def _panel_built(self, name: str, panel) -> None:
+        """A panel built after the window: shown the model open now, as if it had seen it open, and
+        given back what the last session left in it (its splitters, settings)."""
+        if self.scope.info is not None and hasattr(panel, "reset_for_model"):
+            panel.reset_for_model(self.scope.info)
+        self.window_state.restore_panel(name, panel)
 
     # --- menus ----------------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -523,11 +568,14 @@ class MainWindow(QMainWindow):
         self.closing = True
         self.cancel_open()
         self.window_state.save()
-        if self.train.running:
+        train = self.deferred.built("train")
+        if train is not None and train.running:
             self.show_status("stopping training and saving\u2026")
-            self.train.stop(wait=True)
-        for runner in (self.map.tasks, self.inspect.tasks, self.diagnostics.tasks):
-            runner.shutdown()
+            train.stop(wait=True)
+        for name in ("map", "inspect", "diagnostics"):
+            panel = self.deferred.built(name)
+            if panel is not None:
+                panel.tasks.shutdown()
         self.live_builds.shutdown()
         shutdown_all(CLOSE_WAIT_S)
         self.renderer.shutdown()

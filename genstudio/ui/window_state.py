@@ -4,7 +4,9 @@ map's projection; the explorer's last image as a small PNG (ui/last_picture.py, 
 shows before torch has loaded); and View -> Reset layout, which puts the window back as it first opened.
 
 Saved when the window closes, restored when it opens; each value is read defensively (settings
-files are edited by hand, or written by another version): anything unreadable is skipped.
+files are edited by hand, or written by another version): anything unreadable is skipped. A panel
+built after the window (ui/deferred_tabs.py) gets its part when it is built (`restore_panel`), and
+keeps what was saved until then.
 """
 
 from __future__ import annotations
@@ -58,10 +60,14 @@ class WindowState:
         s.setValue("window/geometry", w.saveGeometry())
         s.setValue("window/size", w.size())
         s.setValue("window/state", w.saveState())
-        s.setValue("window/splitters", {sp.objectName(): sp.saveState() for sp in self._splitters()})
+        splitters = self._saved_splitters()      # with those of panels not built this time
+        splitters.update({sp.objectName(): sp.saveState() for sp in self._splitters()})
+        s.setValue("window/splitters", splitters)
         s.setValue("window/tab", w.tabs.currentIndex())
-        s.setValue("map/projection", w.map.method.currentData())
-        s.setValue("train/settings", json.dumps(w.train.settings_record()))
+        if (latent_map := w.deferred.built("map")) is not None:
+            s.setValue("map/projection", latent_map.method.currentData())
+        if (train := w.deferred.built("train")) is not None:
+            s.setValue("train/settings", json.dumps(train.settings_record()))
         opened = w.opened
         if opened is not None and not w.following_live and Path(opened.path).exists():
             s.setValue("models/last", str(opened.path))
@@ -102,21 +108,37 @@ class WindowState:
             w.resize(size)
         if state is not None:
             w.restoreState(state)
-        splitters = s.value("window/splitters") or {}
-        for splitter in self._splitters():
-            if isinstance(splitters, dict) and splitter.objectName() in splitters:
-                splitter.restoreState(splitters[splitter.objectName()])
+        self._restore_splitters(self._splitters())
         tab = s.value("window/tab")
         if tab is not None and 0 <= int(tab) < w.tabs.count():
-            w.tabs.setCurrentIndex(int(tab))
-        projection = s.value("map/projection")
-        index = w.map.method.findData(projection)
-        if index >= 0:
-            w.map.method.setCurrentIndex(index)
-        train = self._json("train/settings")
-        if isinstance(train, dict):
-            w.train.apply_settings_record(train)
+            w.tabs.setCurrentIndex(int(tab))     # a deferred tab's panel is built, and restored, now
         self.fit_to_screen()
+
+    def restore_panel(self, name: str, panel) -> None:
+        """A panel's part of the saved state: its splitters (whose built layout Reset layout goes
+        back to), and the latent map's projection or the Train tab's settings."""
+        splitters = [sp for sp in panel.findChildren(QSplitter) if sp.objectName()]
+        for splitter in splitters:
+            self.default_splitters.setdefault(splitter.objectName(), splitter.saveState())
+        self._restore_splitters(splitters)
+        if name == "map":
+            index = panel.method.findData(self.settings.value("map/projection"))
+            if index >= 0:
+                panel.method.setCurrentIndex(index)
+        elif name == "train":
+            train = self._json("train/settings")
+            if isinstance(train, dict):
+                panel.apply_settings_record(train)
+
+    def _saved_splitters(self) -> dict:
+        saved = self.settings.value("window/splitters")
+        return dict(saved) if isinstance(saved, dict) else {}
+
+    def _restore_splitters(self, splitters: list[QSplitter]) -> None:
+        saved = self._saved_splitters()
+        for splitter in splitters:
+            if splitter.objectName() in saved:
+                splitter.restoreState(saved[splitter.objectName()])
 
     def fit_to_screen(self) -> None:
         """A restored (or default) layout that does not fit where it opens is repaired: a window
