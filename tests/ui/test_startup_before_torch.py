@@ -105,6 +105,31 @@ def test_the_shell_paints_the_last_picture_while_the_engine_loads(qtbot, tmp_pat
             startup.quit_signals.uninstall()
 
 
+def test_a_model_drawn_row_by_row_is_interactive_once_its_image_is_whole(qtbot, tmp_path):
+    """The last model a PixelCNN: its rows on screen are progress, not its first image (the smoke
+    test failed on the image's rows, with no image decoded yet)."""
+    pixelcnn = next(p for p in demo_checkpoints() if p.stem == "pixelcnn-mnist")
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    settings.setValue("models/last", str(pixelcnn))
+    startup = Startup(QApplication.instance(), time.perf_counter(), settings=settings, explore_in_front=True)
+    qtbot.addWidget(startup.shell)
+    startup.start()
+    try:
+        qtbot.waitUntil(lambda: startup.window is not None, timeout=30_000)
+        window = startup.window
+        qtbot.addWidget(window)
+        rows_shown = []
+        window.explore.image_view.shown.connect(lambda: rows_shown.append(window.explore.last_image is None))
+        qtbot.waitUntil(lambda: startup.interactive_at is not None, timeout=60_000)
+        assert window.opened.path == pixelcnn and window.explore.last_image is not None
+        assert any(rows_shown)                                   # rows were on screen before
+        assert startup.live_image_at <= startup.interactive_at
+        window.close()
+    finally:
+        if startup.quit_signals is not None:
+            startup.quit_signals.uninstall()
+
+
 def test_an_engine_that_does_not_load_is_said_in_the_shell(qtbot, tmp_path):
     """A broken install (torch missing): the shell stays, says why in its status line, and no window opens."""
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
