@@ -17,6 +17,17 @@ from PySide6.QtCore import QSignalBlocker, QTimer
 from PySide6.QtWidgets import QTabWidget, QWidget
 
 
+class DeferredPanel:
+    """A window's attribute for a deferred tab's panel (`window.train`): the panel of the tab named
+    as the attribute, built when first asked for. The window keeps its DeferredTabs as `deferred`."""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, window, owner=None):
+        return self if window is None else window.deferred.get(self.name)
+
+
 class DeferredTabs:
     def __init__(self, tabs: QTabWidget, built: Callable[[str, QWidget], None]):
         self.tabs = tabs

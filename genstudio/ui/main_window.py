@@ -29,7 +29,7 @@ from genstudio.core.io.foreign import trust_fingerprint
 from genstudio.core.io.open_model import OpenedModel, open_model, snapshot_model
 from genstudio.ui import consent_dialog, file_dialogs, theme
 from genstudio.ui.decode_device import DecodeDevice, DecodeStatus
-from genstudio.ui.deferred_tabs import DeferredTabs
+from genstudio.ui.deferred_tabs import DeferredPanel, DeferredTabs
 from genstudio.ui.explore_actions import ExploreActions
 from genstudio.ui.exports import Exports
 from genstudio.ui.history_strip import ExploreHistory, HistoryStrip
@@ -142,8 +142,8 @@ class MainWindow(QMainWindow):
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self.explore, "Explore")
-        # Built when first needed (ui/deferred_tabs.py): the `map`, `inspect`, `diagnostics` and
-        # `train` properties build theirs when asked.
+        # Built when first needed (ui/deferred_tabs.py): `self.map`, `self.inspect`,
+        # `self.diagnostics` and `self.train` build theirs when asked.
         self.deferred = DeferredTabs(self.tabs, self._panel_built)
         self.deferred.add("map", "Latent map", self._build_map)
         self.deferred.add("inspect", "Inspect", self._build_inspect)
@@ -184,21 +184,10 @@ class MainWindow(QMainWindow):
         self.runs.restore()
 
     # --- the panels built when first needed ---------------------------------------------------------
-    @property
-    def map(self) -> MapPanel:
-        return self.deferred.get("map")
-
-    @property
-    def inspect(self) -> InspectPanel:
-        return self.deferred.get("inspect")
-
-    @property
-    def diagnostics(self) -> DiagnosticsPanel:
-        return self.deferred.get("diagnostics")
-
-    @property
-    def train(self) -> TrainPanel:
-        return self.deferred.get("train")
+    map: MapPanel = DeferredPanel()
+    inspect: InspectPanel = DeferredPanel()
+    diagnostics: DiagnosticsPanel = DeferredPanel()
+    train: TrainPanel = DeferredPanel()
 
     def build_deferred_panels(self) -> None:
         """Build the panels not built yet, one an event-loop turn (start-up calls this once the
