@@ -12,16 +12,12 @@ it was made.
 
 from __future__ import annotations
 
-import io
-import logging
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from genstudio.core.runtime.checkpoint_cache import checkpoint_cache_file
-
-log = logging.getLogger(__name__)
+from genstudio.core.runtime.checkpoint_cache import checkpoint_cache_file, read_arrays, write_arrays
 
 FORMAT_VERSION = 1
 
@@ -35,28 +31,18 @@ def directions_file(checkpoint: str | Path, k: int, samples: int, seed: int, opt
 
 
 def save_directions(file: Path, directions: torch.Tensor, explained: np.ndarray) -> Path:
-    from genstudio.core.io.atomic import write_bytes_atomic
-
-    buffer = io.BytesIO()
-    np.savez(buffer, version=np.array(FORMAT_VERSION), directions=directions.numpy(),
-             explained=np.asarray(explained))
-    return write_bytes_atomic(file, buffer.getvalue(), durable=False)     # a cache: rebuilt if lost
+    return write_arrays(file, FORMAT_VERSION, {"directions": directions.numpy(), "explained": np.asarray(explained)},
+                        durable=False)      # a cache: computed again if lost
 
 
 def load_directions(file: Path, latent_dim: int) -> tuple[torch.Tensor, np.ndarray] | None:
     """The directions (k, latent_dim) and shares (k,) kept in `file`, or None when it is missing,
     unreadable, of another format version or of another shape: they are then computed again."""
-    try:
-        with np.load(file, allow_pickle=False) as saved:
-            if int(saved["version"]) != FORMAT_VERSION:
-                return None
-            directions, explained = saved["directions"], saved["explained"]
-    except FileNotFoundError:
+    saved = read_arrays(file, FORMAT_VERSION, "principal directions", ("directions", "explained"))
+    if saved is None:
         return None
-    except (OSError, ValueError, KeyError) as exc:
-        log.warning("%s: unreadable cached principal directions (%s); computing them again", file, exc)
-        return None
+    directions, explained = saved["directions"], saved["explained"]
     if directions.ndim != 2 or directions.shape[1] != latent_dim or explained.shape != (len(directions),) \
             or not (np.isfinite(directions).all() and np.isfinite(explained).all()):
         return None
-    return torch.from_numpy(directions.copy()), explained.copy()
+    return torch.from_numpy(directions), explained

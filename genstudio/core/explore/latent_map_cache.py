@@ -6,19 +6,19 @@ One .npz per (checkpoint, data set, projection, image limit, decode options) und
 path, size and modification time: a file trained further or replaced gets a new key). The file
 holds numbers only (read with allow_pickle=False): the latents (N, D), their map points (N, 2), the
 projection's kind, a PCA's mean (D,), components (2, D) and explained variance ratio (2,), and the
-KL per dimension (D,) when the model has one. The data set itself is not stored: it is loaded from its spec as for a build.
+KL per dimension (D,) when the model has one. The data set itself is not stored: it is loaded from
+its spec as for a build.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 from pathlib import Path
 
 import numpy as np
 
 from genstudio.core.explore.latent_map import Projection
-from genstudio.core.runtime.checkpoint_cache import checkpoint_cache_file
+from genstudio.core.runtime.checkpoint_cache import checkpoint_cache_file, read_arrays, write_arrays
 
 log = logging.getLogger(__name__)
 
@@ -49,36 +49,29 @@ def cache_file(checkpoint: str | Path, data_spec: str, method: str, limit: int, 
 
 
 def save_map(file: Path, projection: Projection, kl: np.ndarray | None) -> Path:
-    from genstudio.core.io.atomic import write_bytes_atomic
-
-    arrays = {"version": np.array(FORMAT_VERSION), "kind": np.array(projection.kind),
-              "latents": projection.latents, "points": projection.points}
+    arrays = {"kind": np.array(projection.kind), "latents": projection.latents, "points": projection.points}
     if projection.pca is not None:
         arrays.update(pca_mean=projection.pca.mean_, pca_components=projection.pca.components_,
                       pca_ratio=projection.pca.explained_variance_ratio_)
     if kl is not None:
         arrays["kl"] = kl
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return write_bytes_atomic(file, buffer.getvalue())
+    return write_arrays(file, FORMAT_VERSION, arrays)
 
 
 def load_map(file: Path, count: int) -> tuple[Projection, np.ndarray | None] | None:
     """The projection and KL kept in `file`, or None when it is missing, unreadable, of another
     format version or not of `count` points (the data set changed): the map is then built again."""
+    saved = read_arrays(file, FORMAT_VERSION, "latent map", ("kind", "latents", "points"))
+    if saved is None:
+        return None
+    kind, latents, points = str(saved["kind"]), saved["latents"], saved["points"]
     try:
-        with np.load(file, allow_pickle=False) as saved:
-            if int(saved["version"]) != FORMAT_VERSION:
-                return None
-            kind, latents, points = str(saved["kind"]), saved["latents"], saved["points"]
-            pca = (SavedPCA(saved["pca_mean"], saved["pca_components"], saved["pca_ratio"])
-                   if "pca_mean" in saved else None)
-            kl = saved["kl"] if "kl" in saved else None
-    except FileNotFoundError:
+        pca = (SavedPCA(saved["pca_mean"], saved["pca_components"], saved["pca_ratio"])
+               if "pca_mean" in saved else None)
+    except KeyError as exc:
+        log.warning("%s: unreadable cached latent map (no %s); worked out again", file, exc)
         return None
-    except (OSError, ValueError, KeyError) as exc:
-        log.warning("%s: an unreadable cached latent map (%s); building it again", file, exc)
-        return None
+    kl = saved.get("kl")
     if len(latents) != count or points.shape != (count, 2) or (kind == "pca") != (pca is not None):
         return None
     return Projection(kind, latents.astype(np.float32), points.astype(np.float32), pca), kl
