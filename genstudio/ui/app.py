@@ -80,7 +80,6 @@ class Startup(QObject):
         self.loader.loaded.connect(self._loaded)
         self.loader.failed.connect(self._failed)
         self._theme_ready = False
-        self._image_done = False            # the explorer's first decode has landed (not just rows of it)
         self._loading = False               # the import thread was started (a thread starts once)
         self.quit_signals = None
 
@@ -138,9 +137,8 @@ class Startup(QObject):
             # A window restored on another tab renders the image but never paints it, and the smoke
             # test's wait would run to its timeout (measured: 63 s to "first image" from Diagnostics).
             window.tabs.setCurrentWidget(window.explore)
-        window.explore.imageRendered.connect(self._rendered)
         window.explore.image_view.shown.connect(self._first_image)
-        window.explore.sliders.rebuilt.connect(self._sliders_built)
+        window.explore.sliders.rebuilt.connect(self._maybe_interactive)
         # Where the shell is now (the saved geometry, or where the person moved it meanwhile), then
         # shown before the shell closes, so that the screen never shows neither.
         if self.shell.isMaximized():
@@ -161,27 +159,20 @@ class Startup(QObject):
             window.follow_folders(self.follow)
         window.open_default()
 
-    def _rendered(self, _kind: str) -> None:
-        self._image_done = True
-
     def _first_image(self) -> None:
-        if not self._image_done:
-            return                  # the rows drawn so far of an image drawn row by row (a PixelCNN's)
-        self.window.explore.imageRendered.disconnect(self._rendered)
+        if not self.window.explore.last_image_kind:
+            return                  # no decode has landed: the rows drawn so far of a PixelCNN's image
         self.window.explore.image_view.shown.disconnect(self._first_image)
         self.live_image_at = time.perf_counter()
         log.info("start-up: first live image %s ms after start", _ms(self.started, self.live_image_at))
         self._maybe_interactive()
 
-    def _sliders_built(self, count: int) -> None:
-        if count:
-            self._maybe_interactive()
-
-    def _maybe_interactive(self) -> None:
+    def _maybe_interactive(self, _sliders: int = 0) -> None:
+        """Once the live image is on screen and the slider bank is built (its `rebuilt` calls this)."""
         explore = self.window.explore
         if self.interactive_at is not None or self.live_image_at is None or not explore.sliders.sliders:
             return
-        explore.sliders.rebuilt.disconnect(self._sliders_built)
+        explore.sliders.rebuilt.disconnect(self._maybe_interactive)
         self.interactive_at = time.perf_counter()
         log.info("start-up: interactive (the live image and its sliders) %s ms after start",
                  _ms(self.started, self.interactive_at))
