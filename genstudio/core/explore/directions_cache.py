@@ -3,7 +3,7 @@
 on two cores, up to the explorer's 30 s budget for a 1024 px StyleGAN2.
 
 One .npz per (checkpoint, k, samples, seed, decode options) under
-`user_cache_dir()/directions/`, keyed as core/runtime/checkpoint_cache.py says (a file trained
+`user_cache_dir()/directions/`, keyed as core/io/checkpoint_cache.py says (a file trained
 further or replaced gets a new key). The file holds numbers only (read with allow_pickle=False): the
 unit directions (k, D) and their shares of the output variance (k,). What is read back is what the
 computation gave on this machine, so a latent record's alphas land on the same directions as when
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genstudio.core.runtime.checkpoint_cache import checkpoint_cache_file, read_arrays, write_arrays
+from genstudio.core.io.checkpoint_cache import checkpoint_cache_file, read_arrays, write_arrays
 
 FORMAT_VERSION = 1
 

@@ -2,7 +2,7 @@
 restart) instead of encoding the data set once more.
 
 One .npz per (checkpoint, data set, projection, image limit, decode options) under
-`user_cache_dir()/latent-maps/`, keyed as core/runtime/checkpoint_cache.py says (the checkpoint's
+`user_cache_dir()/latent-maps/`, keyed as core/io/checkpoint_cache.py says (the checkpoint's
 path, size and modification time: a file trained further or replaced gets a new key). The file
 holds numbers only (read with allow_pickle=False): the latents (N, D), their map points (N, 2), the
 projection's kind, a PCA's mean (D,), components (2, D) and explained variance ratio (2,), and the
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from genstudio.core.explore.latent_map import Projection
-from genstudio.core.runtime.checkpoint_cache import checkpoint_cache_file, read_arrays, write_arrays
+from genstudio.core.io.checkpoint_cache import checkpoint_cache_file, read_arrays, write_arrays
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from genstudio.core.io.atomic import write_bytes_atomic
 from genstudio.core.runtime.user_dirs import user_cache_dir
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,6 @@ def checkpoint_cache_file(folder: str, checkpoint: str | Path, suffix: str, sett
 def write_arrays(file: Path, version: int, arrays: dict[str, np.ndarray], durable: bool = True) -> Path:
     """`arrays` and the format `version` as one .npz at `file`, written atomically (`durable`: as for
     core/io/atomic.py's write_atomic)."""
-    from genstudio.core.io.atomic import write_bytes_atomic
-
     buffer = io.BytesIO()
     np.savez(buffer, version=np.array(version), **arrays)
     return write_bytes_atomic(file, buffer.getvalue(), durable=durable)
